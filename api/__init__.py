@@ -1,0 +1,1 @@
+"""HTTP API, CLI and process wiring: the one place where inspection and telemetry meet."""

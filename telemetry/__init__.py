@@ -1,0 +1,1 @@
+"""Sensor telemetry: MQTT ingestion, validation, fire-risk index, storage and alert evaluation."""
