@@ -1,0 +1,93 @@
+"""Process settings: one object per process, read from ``SHELTERWATCH_*`` variables and ``.env``.
+
+Built in the entry point (``api.cli``) and passed down; nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "shelterwatch", "test"}
+_MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Every tunable of ShelterWatch; the README lists each variable with its default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHELTERWATCH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Records
+    database_url: str = "sqlite:///./var/shelterwatch.db"
+    var_dir: Path = Path("var")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs access tokens and acknowledgement links; unset means a random key "
+        "kept in var_dir/secret_key (embedded default).",
+    )
+    access_token_minutes: int = Field(default=480, ge=5, le=7 * 24 * 60)
+    policy_file: Path | None = None
+    timezone: str = "Asia/Shanghai"
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    tick_interval_seconds: int = Field(default=300, ge=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+
+    # Telemetry
+    mqtt_url: str | None = None
+    mqtt_client_id: str = "shelterwatch-ingest"
+    mqtt_protocol: Literal["5", "3.1.1"] = "5"
+    mqtt_shared_group: str | None = None
+    mqtt_receive_maximum: int = Field(default=5000, ge=1, le=65535)
+    embedded_broker_port: int = Field(default=1883, ge=1, le=65535)
+    influx_url: str | None = None
+    influx_token: SecretStr = SecretStr("")
+    influx_org: str = "shelterwatch"
+    influx_bucket: str = "shelterwatch"
+    spool_dir: Path | None = None
+    spool_max_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024 * 1024)
+    batch_size: int = Field(default=5000, ge=1, le=100_000)
+    batch_interval_ms: int = Field(default=200, ge=1, le=60_000)
+    retention_days: int = Field(default=365, ge=1)
+    reject_store_max: int = Field(default=100_000, ge=100)
+    directory_refresh_seconds: int = Field(default=60, ge=1)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _refuse_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value()
+        if raw.lower() in _PLACEHOLDER_SECRETS or len(raw) < _MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"SHELTERWATCH_SECRET_KEY must be a random string of at least "
+                f"{_MIN_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`)"
+            )
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_spool_dir(self) -> Path:
+        return self.spool_dir if self.spool_dir is not None else self.var_dir / "spool"
+
+    def signing_key(self) -> str:
+        """The secret for tokens; generated once into ``var_dir/secret_key`` when unset."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        path.write_text(key, encoding="utf-8")
+        path.chmod(0o600)
+        return key

@@ -1,0 +1,126 @@
+"""Grading rules of the city's policy: severities, the class they imply, and deadlines.
+
+Pure functions, no I/O. A class is 1 + the highest severity among open findings
+(S1 → class 2, S2 → class 3, S3 → class 4); no open finding → class 1. Deadlines and
+escalation steps come from a :class:`FollowupPolicy` so a city can change them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import IntEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+class Severity(IntEnum):
+    """S1 ordinary upkeep; S2 responsibility not carried out / equipment function;
+    S3 responsibility unclear, destroyed equipment, structural damage, illegal act."""
+
+    S1 = 1
+    S2 = 2
+    S3 = 3
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            raise ValueError(f"severity must be S1, S2 or S3, not {text!r}") from None
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class GradedFinding:
+    """What grading needs to know of a finding."""
+
+    severity: Severity
+    open: bool
+
+
+def effective_severity(default: Severity, requested: Severity | None) -> Severity:
+    """An inspector may raise an item's severity, never lower it."""
+    if requested is None:
+        return default
+    if requested < default:
+        raise ValueError(f"severity {requested.label} is below the item's default {default.label}")
+    return requested
+
+
+def finding_is_open_at_grading(severity: Severity, fixed_on_spot: bool) -> bool:
+    """An S1 fixed on the spot counts as closed (its photo is attached to the inspection);
+    a heavier finding stays open whatever the flag says."""
+    return not (severity == Severity.S1 and fixed_on_spot)
+
+
+def class_for(findings: Iterable[GradedFinding], floor: int | None = None) -> int:
+    """1 + the highest severity among open findings, never below an escalation ``floor``."""
+    highest = max((int(f.severity) for f in findings if f.open), default=0)
+    graded = 1 + highest
+    return max(graded, floor) if floor is not None else graded
+
+
+class Class2Policy(BaseModel):
+    deadline_days: int = Field(default=15, ge=1)
+    remind_days_before: list[int] = Field(default_factory=lambda: [3])
+    escalate_after_overdue_days: int = Field(default=7, ge=0)
+
+
+class Class3Policy(BaseModel):
+    deadline_days: int = Field(default=30, ge=1)
+    checkpoint_day: int = Field(default=15, ge=1)
+    remind_days_before: list[int] = Field(default_factory=lambda: [7, 1])
+    escalate_after_overdue_days: int = Field(default=30, ge=0)
+
+
+class Class4Policy(BaseModel):
+    containment_hours: int = Field(default=72, ge=1)
+    plan_days: int = Field(default=7, ge=1)
+    completion_days: int = Field(default=90, ge=1)
+
+
+class FollowupPolicy(BaseModel):
+    """Deadlines and escalation of DOMAIN.md; a city overrides them with a JSON file."""
+
+    class2: Class2Policy = Field(default_factory=Class2Policy)
+    class3: Class3Policy = Field(default_factory=Class3Policy)
+    class4: Class4Policy = Field(default_factory=Class4Policy)
+
+    @classmethod
+    def load(cls, path: Path | None) -> FollowupPolicy:
+        if path is None:
+            return cls()
+        return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    due_at: datetime
+    checkpoint_at: datetime | None = None
+    containment_due_at: datetime | None = None
+    plan_due_at: datetime | None = None
+
+
+def deadlines_for(class_level: int, issued_at: datetime, policy: FollowupPolicy) -> Deadlines:
+    """Deadlines of the follow-up a class sets in motion, counted from ``issued_at``."""
+    if class_level == 2:
+        return Deadlines(due_at=issued_at + timedelta(days=policy.class2.deadline_days))
+    if class_level == 3:
+        return Deadlines(
+            due_at=issued_at + timedelta(days=policy.class3.deadline_days),
+            checkpoint_at=issued_at + timedelta(days=policy.class3.checkpoint_day),
+        )
+    if class_level == 4:
+        return Deadlines(
+            due_at=issued_at + timedelta(days=policy.class4.completion_days),
+            containment_due_at=issued_at + timedelta(hours=policy.class4.containment_hours),
+            plan_due_at=issued_at + timedelta(days=policy.class4.plan_days),
+        )
+    raise ValueError(f"class {class_level} has no follow-up")

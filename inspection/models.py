@@ -1,0 +1,358 @@
+"""ORM tables of the register, inspections, follow-ups, notifications outbox and audit log.
+
+Relationships are ``lazy="raise"`` so that an unplanned N+1 query fails loudly; load what
+a query needs with ``selectinload``/``joinedload``. All times are stored as UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always tz-aware UTC in Python, whatever the database keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: pass a tz-aware time")
+        value = value.astimezone(UTC)
+        # SQLite has no time zone type; keep naive UTC there.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the inspection tables."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    DISTRICT_OFFICER = "district_officer"
+    INSPECTOR = "inspector"
+    MANAGER = "manager"
+    PLATFORM = "platform"
+
+
+class UnitStatus(StrEnum):
+    KNOWN = "known"
+    DISPUTED = "disputed"
+    UNKNOWN = "unknown"
+
+
+class FindingStatus(StrEnum):
+    OPEN = "open"
+    FIX_REPORTED = "fix_reported"
+    CLOSED = "closed"
+
+
+class FollowupKind(StrEnum):
+    NOTICE = "notice"  # class 2: 整改通知书
+    LEDGER = "ledger"  # class 3: 问题台账
+    KEY_SUPERVISION = "key_supervision"  # class 4: 重点督导
+    REFERRAL = "referral"  # illegal act: 移交执法
+
+
+class FollowupStatus(StrEnum):
+    OPEN = "open"
+    ESCALATED = "escalated"
+    CLOSED = "closed"
+
+
+def _enum_values(enum: type[StrEnum]) -> str:
+    return ", ".join(f"'{member.value}'" for member in enum)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(f"role IN ({_enum_values(Role)})", name="ck_users_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(32))
+    district: Mapped[str | None] = mapped_column(String(64), index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    channels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class Shelter(Base):
+    __tablename__ = "shelters"
+    __table_args__ = (
+        CheckConstraint(
+            f"responsible_unit_status IN ({_enum_values(UnitStatus)})",
+            name="ck_shelters_unit_status",
+        ),
+        CheckConstraint(
+            "current_class IS NULL OR current_class BETWEEN 1 AND 4", name="ck_shelters_class"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    district: Mapped[str] = mapped_column(String(64), index=True)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    shelter_type: Mapped[str] = mapped_column(String(64), default="")
+    wartime_function: Mapped[str] = mapped_column(String(64), default="")
+    protection_level: Mapped[str] = mapped_column(String(32), default="")
+    area_m2: Mapped[float | None] = mapped_column(Float)
+    peacetime_use: Mapped[str] = mapped_column(String(128), default="")
+    use_registered: Mapped[bool] = mapped_column(Boolean, default=False)
+    responsible_unit: Mapped[str] = mapped_column(String(200), default="")
+    responsible_unit_status: Mapped[str] = mapped_column(String(16), default=UnitStatus.KNOWN)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    signage_installed: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    current_class: Mapped[int | None] = mapped_column(Integer, index=True)
+    class_changed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    manager: Mapped[User | None] = relationship(foreign_keys=[manager_id], lazy="raise")
+    inspector: Mapped[User | None] = relationship(foreign_keys=[inspector_id], lazy="raise")
+    sensors: Mapped[list[Sensor]] = relationship(back_populates="shelter", lazy="raise")
+
+
+class Sensor(Base):
+    __tablename__ = "sensors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sensor_id: Mapped[str] = mapped_column(String(64), unique=True)
+    shelter_id: Mapped[int] = mapped_column(ForeignKey("shelters.id"), index=True)
+    zone: Mapped[str] = mapped_column(String(64), default="")
+    expected_interval_s: Mapped[int] = mapped_column(Integer, default=600)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    shelter: Mapped[Shelter] = relationship(back_populates="sensors", lazy="raise")
+
+
+class Inspection(Base):
+    """A signed inspection: immutable once stored; a correction is a new record."""
+
+    __tablename__ = "inspections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shelter_id: Mapped[int] = mapped_column(ForeignKey("shelters.id"), index=True)
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    inspected_at: Mapped[datetime]
+    submitted_at: Mapped[datetime]
+    graded_class: Mapped[int] = mapped_column(Integer)
+    catalogue_version: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("inspections.id"))
+
+    findings: Mapped[list[Finding]] = relationship(
+        back_populates="inspection", lazy="raise", order_by="Finding.id"
+    )
+    shelter: Mapped[Shelter] = relationship(lazy="raise")
+    inspector: Mapped[User] = relationship(lazy="raise")
+
+
+class Finding(Base):
+    __tablename__ = "findings"
+    __table_args__ = (
+        CheckConstraint("severity BETWEEN 1 AND 3", name="ck_findings_severity"),
+        CheckConstraint(f"status IN ({_enum_values(FindingStatus)})", name="ck_findings_status"),
+        Index("ix_findings_shelter_status", "shelter_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int | None] = mapped_column(ForeignKey("inspections.id"), index=True)
+    shelter_id: Mapped[int] = mapped_column(ForeignKey("shelters.id"))
+    item_code: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[int] = mapped_column(Integer)
+    illegal_act: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    fixed_on_spot: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default=FindingStatus.OPEN)
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    fix_reported_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    fix_reported_at: Mapped[datetime | None]
+    fix_note: Mapped[str] = mapped_column(Text, default="")
+    verified_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verified_at: Mapped[datetime | None]
+    verify_note: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[datetime | None]
+
+    inspection: Mapped[Inspection | None] = relationship(back_populates="findings", lazy="raise")
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="finding", lazy="raise", order_by="Attachment.id"
+    )
+
+
+class Attachment(Base):
+    """A photo or file: inspection evidence or the evidence of a reported fix."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int | None] = mapped_column(ForeignKey("inspections.id"), index=True)
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # "inspection" | "fix"
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime]
+
+    finding: Mapped[Finding | None] = relationship(back_populates="attachments", lazy="raise")
+
+
+class Followup(Base):
+    """What an inspection's class sets in motion: a notice, a ledger entry, key supervision,
+    or an enforcement referral, with its deadlines."""
+
+    __tablename__ = "followups"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_enum_values(FollowupKind)})", name="ck_followups_kind"),
+        CheckConstraint(f"status IN ({_enum_values(FollowupStatus)})", name="ck_followups_status"),
+        Index("ix_followups_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    shelter_id: Mapped[int] = mapped_column(ForeignKey("shelters.id"), index=True)
+    inspection_id: Mapped[int | None] = mapped_column(ForeignKey("inspections.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"))
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id"))
+    class_level: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=FollowupStatus.OPEN)
+    issued_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    checkpoint_at: Mapped[datetime | None]
+    containment_due_at: Mapped[datetime | None]
+    plan_due_at: Mapped[datetime | None]
+    tracker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    escalated_class: Mapped[int | None] = mapped_column(Integer)
+    escalated_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    shelter: Mapped[Shelter] = relationship(lazy="raise")
+    tracker: Mapped[User | None] = relationship(lazy="raise")
+    findings: Mapped[list[Finding]] = relationship(
+        secondary="followup_findings", lazy="raise", order_by="Finding.id"
+    )
+
+
+class FollowupFinding(Base):
+    __tablename__ = "followup_findings"
+
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"), primary_key=True)
+
+
+class ClassChange(Base):
+    """Every change of a shelter's current class, with its reason."""
+
+    __tablename__ = "class_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shelter_id: Mapped[int] = mapped_column(ForeignKey("shelters.id"), index=True)
+    from_class: Mapped[int | None] = mapped_column(Integer)
+    to_class: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str] = mapped_column(String(64), default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime]
+
+
+class Notification(Base):
+    """Outbox of messages to people; ``dedupe_key`` makes every producer idempotent."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    shelter_id: Mapped[int | None] = mapped_column(ForeignKey("shelters.id"))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditEntry(Base):
+    """Append-only record of every create, update and transition."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ComplianceSnapshot(Base):
+    """Compliance per district ('' = city-wide) for one month, kept as history."""
+
+    __tablename__ = "compliance_history"
+    __table_args__ = (UniqueConstraint("month", "district", name="uq_compliance_month_district"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM in the city's time zone
+    district: Mapped[str] = mapped_column(String(64))
+    active_shelters: Mapped[int] = mapped_column(Integer)
+    class1_shelters: Mapped[int] = mapped_column(Integer)
+    rate: Mapped[float | None] = mapped_column(Float)
+    by_class: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    computed_at: Mapped[datetime]

@@ -1,0 +1,217 @@
+"""The shelter register: shelters and their sensors, scoped to what an actor may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, joinedload
+
+from inspection import audit
+from inspection.access import Actor, can_manage_register, shelter_scope
+from inspection.errors import Conflict, Forbidden, InvalidInput, NotFound
+from inspection.models import Role, Sensor, Shelter, User
+from inspection.schemas import SensorCreate, ShelterCreate, ShelterRead, ShelterUpdate
+from inspection.users import by_username
+
+
+@dataclass(frozen=True, slots=True)
+class ShelterFilter:
+    district: str | None = None
+    current_class: int | None = None
+    ungraded: bool = False
+    manager: str | None = None
+    active: bool | None = None
+    q: str | None = None
+
+
+def _user_with_role(session: Session, username: str | None, role: Role) -> User | None:
+    if username is None or username == "":
+        return None
+    user = by_username(session, username)
+    if user is None or user.role != role:
+        raise InvalidInput(
+            f"{username!r} is not a user with role {role.value}", code="unknown_user"
+        )
+    return user
+
+
+def _loaded() -> Select[tuple[Shelter]]:
+    return select(Shelter).options(joinedload(Shelter.manager), joinedload(Shelter.inspector))
+
+
+def to_read(shelter: Shelter) -> ShelterRead:
+    """The public view of a shelter loaded with its manager and inspector."""
+    return ShelterRead.model_validate(
+        {
+            **{
+                k: getattr(shelter, k)
+                for k in ShelterRead.model_fields
+                if hasattr(shelter, k) and k not in ("manager", "inspector")
+            },
+            "manager": shelter.manager.username if shelter.manager else None,
+            "manager_phone": shelter.manager.phone if shelter.manager else None,
+            "inspector": shelter.inspector.username if shelter.inspector else None,
+        }
+    )
+
+
+def create_shelter(
+    session: Session, data: ShelterCreate, *, actor: Actor, now: datetime
+) -> Shelter:
+    if not can_manage_register(actor, data.district):
+        raise Forbidden("you may register shelters only in your own district")
+    if session.scalar(select(Shelter.id).where(Shelter.code == data.code)) is not None:
+        raise Conflict(f"shelter {data.code!r} exists", code="shelter_exists")
+    fields = data.model_dump(exclude={"manager", "inspector"})
+    shelter = Shelter(**fields, created_at=now, updated_at=now, current_class=None)
+    shelter.manager = _user_with_role(session, data.manager, Role.MANAGER)
+    shelter.inspector = _user_with_role(session, data.inspector, Role.INSPECTOR)
+    session.add(shelter)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "shelter.create",
+        "shelter",
+        shelter.code,
+        at=now,
+        after=audit.snapshot(shelter),
+    )
+    return shelter
+
+
+def get_shelter(session: Session, code: str, *, actor: Actor) -> Shelter:
+    """The shelter if it exists and ``actor`` may see it; else :class:`NotFound`."""
+    shelter = session.scalar(_loaded().where(Shelter.code == code, shelter_scope(actor)))
+    if shelter is None:
+        raise NotFound(f"no shelter {code!r}", code="shelter_not_found")
+    return shelter
+
+
+def list_shelters(
+    session: Session, flt: ShelterFilter, *, actor: Actor, limit: int, offset: int
+) -> tuple[list[Shelter], int]:
+    query = select(Shelter).where(shelter_scope(actor))
+    if flt.district is not None:
+        query = query.where(Shelter.district == flt.district)
+    if flt.ungraded:
+        query = query.where(Shelter.current_class.is_(None))
+    elif flt.current_class is not None:
+        query = query.where(Shelter.current_class == flt.current_class)
+    if flt.manager is not None:
+        query = query.join(User, Shelter.manager_id == User.id).where(User.username == flt.manager)
+    if flt.active is not None:
+        query = query.where(Shelter.active.is_(flt.active))
+    if flt.q:
+        like = f"%{flt.q}%"
+        query = query.where(Shelter.name.like(like) | Shelter.code.like(like))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.options(joinedload(Shelter.manager), joinedload(Shelter.inspector))
+        .order_by(Shelter.code)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def update_shelter(
+    session: Session, code: str, data: ShelterUpdate, *, actor: Actor, now: datetime
+) -> Shelter:
+    shelter = get_shelter(session, code, actor=actor)
+    changes = data.model_dump(exclude_unset=True)
+    target_district = changes.get("district") or shelter.district
+    if not (
+        can_manage_register(actor, shelter.district) and can_manage_register(actor, target_district)
+    ):
+        raise Forbidden("you may not edit this shelter")
+    before = audit.snapshot(shelter)
+    if "manager" in changes:
+        shelter.manager = _user_with_role(session, changes.pop("manager"), Role.MANAGER)
+    if "inspector" in changes:
+        shelter.inspector = _user_with_role(session, changes.pop("inspector"), Role.INSPECTOR)
+    for key, value in changes.items():
+        if value is None and key in (
+            "name",
+            "district",
+            "use_registered",
+            "signage_installed",
+            "active",
+            "responsible_unit_status",
+        ):
+            raise InvalidInput(f"{key} cannot be null", code="null_field")
+        setattr(shelter, key, value)
+    shelter.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "shelter.update",
+        "shelter",
+        shelter.code,
+        at=now,
+        before=before,
+        after=audit.snapshot(shelter),
+    )
+    return shelter
+
+
+def add_sensor(
+    session: Session, code: str, data: SensorCreate, *, actor: Actor, now: datetime
+) -> Sensor:
+    shelter = get_shelter(session, code, actor=actor)
+    if not can_manage_register(actor, shelter.district):
+        raise Forbidden("you may not register sensors for this shelter")
+    if session.scalar(select(Sensor.id).where(Sensor.sensor_id == data.sensor_id)) is not None:
+        raise Conflict(f"sensor {data.sensor_id!r} is registered already", code="sensor_exists")
+    sensor = Sensor(**data.model_dump(), shelter_id=shelter.id, created_at=now, updated_at=now)
+    session.add(sensor)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "sensor.create",
+        "sensor",
+        sensor.sensor_id,
+        at=now,
+        after=audit.snapshot(sensor),
+    )
+    return sensor
+
+
+def list_sensors(session: Session, code: str, *, actor: Actor) -> list[Sensor]:
+    shelter = get_shelter(session, code, actor=actor)
+    return list(
+        session.scalars(
+            select(Sensor).where(Sensor.shelter_id == shelter.id).order_by(Sensor.sensor_id)
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SensorPlacement:
+    """Where a sensor is: what telemetry tags its readings with."""
+
+    sensor_id: str
+    shelter_code: str
+    district: str
+    zone: str
+    expected_interval_s: int
+
+
+def sensor_placements(session: Session) -> list[SensorPlacement]:
+    """Every active sensor of an active shelter (the ingester's directory)."""
+    rows = session.execute(
+        select(
+            Sensor.sensor_id,
+            Shelter.code,
+            Shelter.district,
+            Sensor.zone,
+            Sensor.expected_interval_s,
+        )
+        .join(Shelter, Sensor.shelter_id == Shelter.id)
+        .where(Sensor.active.is_(True), Shelter.active.is_(True))
+    ).all()
+    return [SensorPlacement(*row) for row in rows]

@@ -1,0 +1,248 @@
+"""Validated input and output shapes of the inspection package (``Create``/``Update``/``Read``).
+
+Inputs forbid unknown fields so a misspelt field is an error, not silently dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from inspection.models import FindingStatus, FollowupKind, FollowupStatus, Role, UnitStatus
+
+CODE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=4000)]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("time must carry an offset (RFC 3339), e.g. 2026-05-01T09:30:00+08:00")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class UserCreate(_Input):
+    username: Code
+    display_name: str = Field(default="", max_length=128)
+    phone: str | None = Field(default=None, max_length=32)
+    email: EmailStr | None = None
+    role: Role
+    district: str | None = Field(default=None, max_length=64)
+    password: str | None = Field(default=None, min_length=10, max_length=256)
+    channels: dict[str, Any] = Field(default_factory=dict)
+
+
+class UserRead(_Output):
+    id: int
+    username: str
+    display_name: str
+    phone: str | None
+    email: str | None
+    role: Role
+    district: str | None
+    active: bool
+    created_at: datetime
+
+
+class UserCreated(UserRead):
+    api_key: str | None = Field(default=None, description="Shown once, for platform accounts.")
+
+
+class _ShelterFields(_Input):
+    address: str = Field(default="", max_length=300)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    shelter_type: str = Field(default="", max_length=64)
+    wartime_function: str = Field(default="", max_length=64)
+    protection_level: str = Field(default="", max_length=32)
+    area_m2: float | None = Field(default=None, gt=0)
+    peacetime_use: str = Field(default="", max_length=128)
+    use_registered: bool = False
+    responsible_unit: str = Field(default="", max_length=200)
+    responsible_unit_status: UnitStatus = UnitStatus.KNOWN
+    manager: str | None = Field(default=None, description="username of the 工程长")
+    inspector: str | None = Field(default=None, description="username of the assigned inspector")
+    signage_installed: bool = False
+    active: bool = True
+
+
+class ShelterCreate(_ShelterFields):
+    code: Code
+    name: Name
+    district: Name
+
+
+class ShelterUpdate(_Input):
+    name: Name | None = None
+    district: Name | None = None
+    address: str | None = Field(default=None, max_length=300)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    shelter_type: str | None = Field(default=None, max_length=64)
+    wartime_function: str | None = Field(default=None, max_length=64)
+    protection_level: str | None = Field(default=None, max_length=32)
+    area_m2: float | None = Field(default=None, gt=0)
+    peacetime_use: str | None = Field(default=None, max_length=128)
+    use_registered: bool | None = None
+    responsible_unit: str | None = Field(default=None, max_length=200)
+    responsible_unit_status: UnitStatus | None = None
+    manager: str | None = None
+    inspector: str | None = None
+    signage_installed: bool | None = None
+    active: bool | None = None
+
+
+class SensorCreate(_Input):
+    sensor_id: Code
+    zone: str = Field(default="", max_length=64)
+    expected_interval_s: int = Field(default=600, ge=1, le=7 * 86400)
+
+
+class SensorRead(_Output):
+    sensor_id: str
+    zone: str
+    expected_interval_s: int
+    active: bool
+    created_at: datetime
+
+
+class FindingIn(_Input):
+    item: str = Field(description="catalogue code, e.g. EQ-RUST")
+    severity: str | None = Field(default=None, pattern=r"^S[123]$")
+    note: Text = ""
+    fixed_on_spot: bool = False
+
+
+class InspectionCreate(_Input):
+    inspected_at: AwareDatetime
+    findings: list[FindingIn] = Field(default_factory=list, max_length=200)
+    note: Text = ""
+    tracker: str | None = Field(
+        default=None, description="username who tracks a class 3 ledger entry (default: you)"
+    )
+    corrects: int | None = Field(default=None, description="id of an inspection this corrects")
+
+
+class FixReport(_Input):
+    note: Text = ""
+
+
+class Verification(_Input):
+    note: Text = ""
+
+
+class AttachmentRead(_Output):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    purpose: str
+    finding_id: int | None
+    uploaded_at: datetime
+
+
+class FindingRead(_Output):
+    id: int
+    inspection_id: int | None
+    item: str
+    title: str
+    severity: str
+    illegal_act: bool
+    note: str
+    fixed_on_spot: bool
+    status: FindingStatus
+    draft: bool
+    created_at: datetime
+    fix_reported_at: datetime | None
+    fix_note: str
+    verified_at: datetime | None
+    closed_at: datetime | None
+    due_at: datetime | None = None
+    overdue: bool = False
+
+
+class FollowupRead(_Output):
+    id: int
+    number: str
+    kind: FollowupKind
+    shelter_code: str
+    district: str
+    class_level: int
+    status: FollowupStatus
+    issued_at: datetime
+    due_at: datetime
+    checkpoint_at: datetime | None
+    containment_due_at: datetime | None
+    plan_due_at: datetime | None
+    tracker: str | None
+    escalated_class: int | None
+    closed_at: datetime | None
+    overdue: bool
+    finding_ids: list[int]
+    outcome: dict[str, Any] | None
+
+
+class InspectionRead(_Output):
+    id: int
+    shelter_code: str
+    inspector: str
+    inspected_at: datetime
+    submitted_at: datetime
+    graded_class: int
+    catalogue_version: str
+    note: str
+    corrects: int | None
+    findings: list[FindingRead]
+    followups: list[FollowupRead]
+    photos: list[AttachmentRead]
+
+
+class ShelterRead(_Output):
+    code: str
+    name: str
+    address: str
+    district: str
+    latitude: float | None
+    longitude: float | None
+    shelter_type: str
+    wartime_function: str
+    protection_level: str
+    area_m2: float | None
+    peacetime_use: str
+    use_registered: bool
+    responsible_unit: str
+    responsible_unit_status: UnitStatus
+    manager: str | None
+    manager_phone: str | None
+    inspector: str | None
+    signage_installed: bool
+    active: bool
+    current_class: int | None
+    class_changed_at: datetime | None
+    updated_at: datetime
+
+
+class ShelterDetail(ShelterRead):
+    open_findings: list[FindingRead]
+    sensors: list[SensorRead]
+
+
+class ReferralOutcome(_Input):
+    status: str = Field(pattern=r"^(referred|warning|fined|dismissed|other)$")
+    fine_yuan: int | None = Field(default=None, ge=0, le=1_000_000)
+    note: Text = ""

@@ -1,0 +1,132 @@
+"""Fire-risk index `fri-1` and dew point, as the city defines them (DOMAIN.md, Monitoring).
+
+Used when a device sends no fire risk of its own. The version string is stored beside every
+computed value so that readings stay comparable if the formula changes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from enum import IntEnum
+from typing import Final
+
+from telemetry.readings import Reading
+
+FRI_VERSION: Final = "fri-1"
+
+MAGNUS_A: Final = 17.62
+MAGNUS_B: Final = 243.12
+"""°C; with MAGNUS_A, the Magnus coefficients for water, valid about −45..60 °C."""
+
+
+class RiskLevel(IntEnum):
+    """Fire-risk level 1..5; the member name, lower-cased, is the colour shown to users."""
+
+    GREEN = 1
+    BLUE = 2
+    YELLOW = 3
+    ORANGE = 4
+    RED = 5
+
+    @property
+    def colour(self) -> str:
+        return self.name.lower()
+
+
+def dryness_score(temperature: float | None, humidity: float | None) -> float:
+    """Dryness points from the Angström index I = RH/20 + (27 − T)/10; 0 unless both are known."""
+    if temperature is None or humidity is None:
+        return 0.0
+    angstrom = humidity / 20.0 + (27.0 - temperature) / 10.0
+    if angstrom >= 4.0:
+        return 0.0
+    if angstrom >= 3.0:
+        return 10.0
+    if angstrom >= 2.5:
+        return 20.0
+    if angstrom >= 2.0:
+        return 30.0
+    return 40.0
+
+
+def heat_score(temperature: float | None) -> float:
+    """Heat points from the air temperature in °C; 0 when unknown."""
+    if temperature is None:
+        return 0.0
+    if temperature >= 54.0:
+        return 100.0
+    if temperature >= 50.0:
+        return 80.0
+    if temperature >= 40.0:
+        return 50.0
+    if temperature >= 35.0:
+        return 30.0
+    return 0.0
+
+
+def smoke_co_score(smoke: bool | None, co: float | None) -> float:
+    """Points from the smoke detector and the CO concentration in ppm; 0 when unknown."""
+    if smoke:
+        return 100.0
+    if co is None:
+        return 0.0
+    if co >= 150.0:
+        return 90.0
+    if co >= 70.0:
+        return 70.0
+    return 0.0
+
+
+def compute_index(
+    temperature: float | None,
+    humidity: float | None,
+    smoke: bool | None,
+    co: float | None,
+) -> float | None:
+    """Index 0..100, or None when there is neither a temperature nor a smoke or CO value.
+
+    Humidity alone says nothing: dryness needs the temperature too.
+    """
+    if temperature is None and smoke is None and co is None:
+        return None
+    worst = max(heat_score(temperature), smoke_co_score(smoke, co))
+    # 3·x/10 rather than 0.3·x: exact for the integral scores, so 40 + 0.3·30 is 49.0, not 48.99….
+    combined = dryness_score(temperature, humidity) + 3.0 * worst / 10.0
+    return min(100.0, max(worst, combined))
+
+
+def level(index: float) -> RiskLevel:
+    """Level for an index: 1 below 20, 2 below 40, 3 below 60, 4 below 80, else 5."""
+    if index < 20.0:
+        return RiskLevel.GREEN
+    if index < 40.0:
+        return RiskLevel.BLUE
+    if index < 60.0:
+        return RiskLevel.YELLOW
+    if index < 80.0:
+        return RiskLevel.ORANGE
+    return RiskLevel.RED
+
+
+def dew_point(t_c: float, rh: float) -> float | None:
+    """Dew point in °C by the Magnus formula; None when RH ≤ 0 (no water vapour, undefined)."""
+    if rh <= 0.0:
+        return None
+    gamma = math.log(rh / 100.0) + MAGNUS_A * t_c / (MAGNUS_B + t_c)
+    return MAGNUS_B * gamma / (MAGNUS_A - gamma)
+
+
+def enrich(reading: Reading) -> Reading:
+    """Copy of `reading` with dew point and, if the device sent no fire risk, the `fri-1` index.
+
+    A device-sent fire risk is kept as it is.
+    """
+    t, rh = reading.temperature, reading.humidity
+    dew = dew_point(t, rh) if t is not None and rh is not None else reading.dew_point
+    fire_risk, version = reading.fire_risk, reading.fire_risk_version
+    if fire_risk is None:
+        fire_risk = compute_index(t, rh, reading.smoke, reading.co)
+        if fire_risk is not None:
+            version = FRI_VERSION
+    return replace(reading, dew_point=dew, fire_risk=fire_risk, fire_risk_version=version)
