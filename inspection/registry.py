@@ -37,7 +37,7 @@ def _user_with_role(session: Session, username: str | None, role: Role) -> User 
     return user
 
 
-def _loaded() -> Select[tuple[Shelter]]:
+def _loaded() -> Select[Shelter]:
     return select(Shelter).options(joinedload(Shelter.manager), joinedload(Shelter.inspector))
 
 

@@ -38,14 +38,17 @@ def dryness_score(temperature: float | None, humidity: float | None) -> float:
     """Dryness points from the Angström index I = RH/20 + (27 − T)/10; 0 unless both are known."""
     if temperature is None or humidity is None:
         return 0.0
-    angstrom = humidity / 20.0 + (27.0 - temperature) / 10.0
-    if angstrom >= 4.0:
+    # Compared as 20·I = RH + 2·(27 − T), rounded far below sensor resolution: decimal inputs
+    # that sit exactly on a band edge (T = −12.9, RH = 0.2 gives I = 4) would otherwise land
+    # a binary rounding error below it and score a band too high.
+    twenty_i = round(humidity + 2.0 * (27.0 - temperature), 9)
+    if twenty_i >= 80.0:
         return 0.0
-    if angstrom >= 3.0:
+    if twenty_i >= 60.0:
         return 10.0
-    if angstrom >= 2.5:
+    if twenty_i >= 50.0:
         return 20.0
-    if angstrom >= 2.0:
+    if twenty_i >= 40.0:
         return 30.0
     return 40.0
 
@@ -91,8 +94,8 @@ def compute_index(
     if temperature is None and smoke is None and co is None:
         return None
     worst = max(heat_score(temperature), smoke_co_score(smoke, co))
-    # 3·x/10 rather than 0.3·x: exact for the integral scores, so 40 + 0.3·30 is 49.0, not 48.99….
-    combined = dryness_score(temperature, humidity) + 3.0 * worst / 10.0
+    combined = dryness_score(temperature, humidity) + 0.3 * worst
+    # The bands keep every term within 0..100 today; the cap holds if a band is ever raised.
     return min(100.0, max(worst, combined))
 
 

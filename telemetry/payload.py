@@ -125,7 +125,7 @@ def parse_payload(
     except (ValueError, RecursionError) as exc:
         # ValueError covers bad UTF-8, bad JSON and integers beyond the int-digit limit;
         # RecursionError, nesting too deep for the decoder.
-        return whole(RejectReason.MALFORMED_JSON, _show(str(exc), 200))
+        return whole(RejectReason.MALFORMED_JSON, str(exc)[:200])
 
     code, sensor = ids
     judge = _Judge(code, sensor, received_at, max_future, retention)
@@ -325,9 +325,9 @@ def _json_type(value: object) -> str:
     return type(value).__name__
 
 
-def _show(value: object, limit: int = _SHOW_LIMIT) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOW_LIMIT else text[: _SHOW_LIMIT - 1] + "…"
 
 
 def _dump(value: object) -> str:

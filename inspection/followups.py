@@ -1,0 +1,587 @@
+"""Follow-up of graded inspections: notices, ledger entries, key supervision, referrals;
+closing findings (fix reported → verified by someone else); a shelter's current class.
+
+A shelter's current class is 1 + the highest severity among its open findings, never below
+the class an overdue escalation raised it to; it is recomputed on every change and each
+change is kept in ``class_history`` with its reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from inspection import audit, notify
+from inspection.access import Actor, shelter_scope
+from inspection.attachments import Upload, store
+from inspection.errors import Conflict, Forbidden, InvalidInput, NotFound
+from inspection.grading import Deadlines, FollowupPolicy, deadlines_for
+from inspection.models import (
+    ClassChange,
+    Finding,
+    FindingStatus,
+    Followup,
+    FollowupFinding,
+    FollowupKind,
+    FollowupStatus,
+    Inspection,
+    Role,
+    Shelter,
+    User,
+)
+from inspection.schemas import FollowupRead, ReferralOutcome
+
+_PREFIX = {
+    FollowupKind.NOTICE: "ZG",
+    FollowupKind.LEDGER: "TZ",
+    FollowupKind.KEY_SUPERVISION: "DB",
+    FollowupKind.REFERRAL: "YJ",
+}
+_KIND_FOR_CLASS = {2: FollowupKind.NOTICE, 3: FollowupKind.LEDGER, 4: FollowupKind.KEY_SUPERVISION}
+_LIVE = (FollowupStatus.OPEN.value, FollowupStatus.ESCALATED.value)
+VERIFIER_ROLES = (Role.ADMIN, Role.DISTRICT_OFFICER, Role.INSPECTOR)
+FIX_REPORTER_ROLES = (Role.ADMIN, Role.MANAGER)
+
+
+def new_followup(
+    session: Session,
+    *,
+    kind: FollowupKind,
+    shelter: Shelter,
+    class_level: int,
+    issued_at: datetime,
+    deadlines: Deadlines,
+    findings: list[Finding],
+    inspection_id: int | None,
+    parent_id: int | None = None,
+    finding_id: int | None = None,
+    tracker_id: int | None = None,
+) -> Followup:
+    """Insert a follow-up numbered ``<prefix><year>-<id>`` (e.g. ZG2026-000012)."""
+    followup = Followup(
+        number=f"tmp-{uuid.uuid4().hex[:24]}",
+        kind=kind.value,
+        shelter_id=shelter.id,
+        inspection_id=inspection_id,
+        parent_id=parent_id,
+        finding_id=finding_id,
+        class_level=class_level,
+        status=FollowupStatus.OPEN.value,
+        issued_at=issued_at,
+        due_at=deadlines.due_at,
+        checkpoint_at=deadlines.checkpoint_at,
+        containment_due_at=deadlines.containment_due_at,
+        plan_due_at=deadlines.plan_due_at,
+        tracker_id=tracker_id,
+    )
+    session.add(followup)
+    session.flush()
+    followup.number = f"{_PREFIX[kind]}{issued_at.year}-{followup.id:06d}"
+    session.add_all(FollowupFinding(followup_id=followup.id, finding_id=f.id) for f in findings)
+    session.flush()
+    return followup
+
+
+def create_for_inspection(
+    session: Session,
+    inspection: Inspection,
+    shelter: Shelter,
+    findings: list[Finding],
+    *,
+    policy: FollowupPolicy,
+    tracker: User | None,
+    manager: User | None,
+    actor: Actor,
+    now: datetime,
+) -> list[Followup]:
+    """The follow-up the graded class prescribes, plus a referral draft per illegal act."""
+    created: list[Followup] = []
+    open_findings = [f for f in findings if f.status != FindingStatus.CLOSED]
+    level = inspection.graded_class
+    if level >= 2:
+        followup = new_followup(
+            session,
+            kind=_KIND_FOR_CLASS[level],
+            shelter=shelter,
+            class_level=level,
+            issued_at=now,
+            deadlines=deadlines_for(level, now, policy),
+            findings=open_findings,
+            inspection_id=inspection.id,
+            tracker_id=(tracker.id if tracker else actor.id) if level == 3 else None,
+        )
+        created.append(followup)
+        announce(session, followup, shelter, manager=manager, tracker=tracker, now=now)
+    for finding in findings:
+        if finding.illegal_act:
+            referral = new_followup(
+                session,
+                kind=FollowupKind.REFERRAL,
+                shelter=shelter,
+                class_level=4,
+                issued_at=now,
+                deadlines=Deadlines(due_at=now + _referral_window(policy)),
+                findings=[finding],
+                inspection_id=inspection.id,
+                finding_id=finding.id,
+            )
+            created.append(referral)
+            notify.queue(
+                session,
+                dedupe_key=f"followup:{referral.id}:drafted",
+                kind="referral_drafted",
+                recipients=notify.city_office(session),
+                shelter=shelter,
+                subject=f"执法移交草稿 {referral.number}：{shelter.name}",
+                body=f"{shelter.name}（{shelter.code}）检查发现涉嫌违法行为（{finding.item_code}），"
+                f"已生成移交执法部门草稿 {referral.number}。",
+                now=now,
+                payload={"followup": referral.number, "shelter": shelter.code},
+            )
+    for followup in created:
+        audit.record(
+            session,
+            actor,
+            "followup.create",
+            "followup",
+            followup.number,
+            at=now,
+            after=audit.snapshot(followup),
+        )
+    return created
+
+
+def _referral_window(policy: FollowupPolicy) -> timedelta:
+    """A referral is handed to law enforcement within the containment window."""
+    return timedelta(hours=policy.class4.containment_hours)
+
+
+def announce(
+    session: Session,
+    followup: Followup,
+    shelter: Shelter,
+    *,
+    manager: User | None,
+    tracker: User | None,
+    now: datetime,
+) -> None:
+    """Queue the message that goes out when a follow-up is issued."""
+    due = followup.due_at.isoformat()
+    if followup.kind == FollowupKind.NOTICE:
+        recipients: list[User | None] = [manager]
+        subject = f"整改通知书 {followup.number}：{shelter.name}"
+        body = f"{shelter.name}（{shelter.code}）检查评为二类，请于 {due} 前完成整改。"
+    elif followup.kind == FollowupKind.LEDGER:
+        recipients = [manager, tracker]
+        subject = f"问题台账 {followup.number}：{shelter.name}"
+        body = f"{shelter.name}（{shelter.code}）评为三类，已列入问题台账，整改期限 {due}。"
+    else:
+        recipients = [
+            manager,
+            *notify.district_officers(session, shelter.district),
+            *notify.city_office(session),
+        ]
+        subject = f"重点督导 {followup.number}：{shelter.name}"
+        body = (
+            f"{shelter.name}（{shelter.code}）评为四类，列为重点督导，"
+            f"72小时内控制险情，整改完成期限 {due}。"
+        )
+    notify.queue(
+        session,
+        dedupe_key=f"followup:{followup.id}:issued",
+        kind=f"{followup.kind}_issued",
+        recipients=recipients,
+        shelter=shelter,
+        subject=subject,
+        body=body,
+        now=now,
+        payload={"followup": followup.number, "shelter": shelter.code, "due_at": due},
+    )
+
+
+def recompute_class(
+    session: Session,
+    shelter: Shelter,
+    *,
+    reason: str,
+    ref: str,
+    actor: Actor,
+    now: datetime,
+) -> int | None:
+    """Set the shelter's current class from its open findings and escalations."""
+    session.flush()
+    inspected = session.scalar(select(exists().where(Inspection.shelter_id == shelter.id)))
+    new: int | None = None
+    if inspected:
+        highest = session.scalar(
+            select(func.max(Finding.severity)).where(
+                Finding.shelter_id == shelter.id,
+                Finding.status != FindingStatus.CLOSED.value,
+                Finding.draft.is_(False),
+            )
+        )
+        floor = session.scalar(
+            select(func.max(Followup.escalated_class)).where(
+                Followup.shelter_id == shelter.id,
+                Followup.status == FollowupStatus.ESCALATED.value,
+            )
+        )
+        new = max(1 + (highest or 0), floor or 1)
+    old = shelter.current_class
+    if new != old:
+        shelter.current_class = new
+        shelter.class_changed_at = now
+        session.add(
+            ClassChange(
+                shelter_id=shelter.id,
+                from_class=old,
+                to_class=new,
+                reason=reason,
+                ref=ref,
+                actor_id=actor.id or None,
+                at=now,
+            )
+        )
+        audit.record(
+            session,
+            actor,
+            f"shelter.class.{reason}",
+            "shelter",
+            shelter.code,
+            at=now,
+            before={"current_class": old},
+            after={"current_class": new, "ref": ref},
+        )
+        session.flush()
+    return new
+
+
+def _finding_in_scope(session: Session, finding_id: int, actor: Actor) -> tuple[Finding, Shelter]:
+    row = session.execute(
+        select(Finding, Shelter)
+        .join(Shelter, Finding.shelter_id == Shelter.id)
+        .where(Finding.id == finding_id, shelter_scope(actor), Finding.draft.is_(False))
+    ).first()
+    if row is None:
+        raise NotFound(f"no finding {finding_id}", code="finding_not_found")
+    return row[0], row[1]
+
+
+def report_fix(
+    session: Session,
+    finding_id: int,
+    note: str,
+    evidence: list[Upload],
+    *,
+    actor: Actor,
+    now: datetime,
+    max_bytes: int,
+) -> Finding:
+    """The manager (or the city office) reports a fix, with at least one file as evidence."""
+    finding, shelter = _finding_in_scope(session, finding_id, actor)
+    if actor.role not in FIX_REPORTER_ROLES:
+        raise Forbidden("only the shelter's manager reports a fix", code="role_forbidden")
+    if finding.status != FindingStatus.OPEN:
+        raise Conflict(f"finding {finding_id} is {finding.status}, not open", code="bad_state")
+    if not evidence:
+        raise InvalidInput(
+            "a fix needs evidence: attach at least one photo or file", code="evidence_required"
+        )
+    before = audit.snapshot(finding)
+    for upload in evidence:
+        store(
+            session,
+            upload,
+            purpose="fix",
+            actor=actor,
+            now=now,
+            max_bytes=max_bytes,
+            finding_id=finding.id,
+        )
+    finding.status = FindingStatus.FIX_REPORTED.value
+    finding.fix_reported_by = actor.id
+    finding.fix_reported_at = now
+    finding.fix_note = note
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "finding.fix_reported",
+        "finding",
+        finding.id,
+        at=now,
+        before=before,
+        after=audit.snapshot(finding),
+    )
+    notify.queue(
+        session,
+        dedupe_key=f"finding:{finding.id}:fix:{now.isoformat()}",
+        kind="fix_reported",
+        recipients=notify.district_officers(session, shelter.district),
+        shelter=shelter,
+        subject=f"整改完成待核验：{shelter.name} {finding.item_code}",
+        body=f"{shelter.name}（{shelter.code}）报告已整改 {finding.item_code}，请核验。",
+        now=now,
+        payload={"finding": finding.id, "shelter": shelter.code},
+    )
+    return finding
+
+
+def _check_verifier(finding: Finding, actor: Actor) -> None:
+    if actor.role not in VERIFIER_ROLES:
+        raise Forbidden(
+            "only a district officer, an inspector or the city office verifies",
+            code="role_forbidden",
+        )
+    if finding.status != FindingStatus.FIX_REPORTED:
+        raise Conflict(
+            f"finding {finding.id} is {finding.status}, no fix is reported", code="bad_state"
+        )
+    if finding.fix_reported_by == actor.id:
+        raise Forbidden(
+            "the verifier must be someone other than who reported the fix", code="same_person"
+        )
+
+
+def verify(session: Session, finding_id: int, note: str, *, actor: Actor, now: datetime) -> Finding:
+    """Close a finding whose fix was reported; closes follow-ups left with nothing open."""
+    finding, shelter = _finding_in_scope(session, finding_id, actor)
+    _check_verifier(finding, actor)
+    before = audit.snapshot(finding)
+    finding.status = FindingStatus.CLOSED.value
+    finding.verified_by = actor.id
+    finding.verified_at = now
+    finding.verify_note = note
+    finding.closed_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "finding.verified",
+        "finding",
+        finding.id,
+        at=now,
+        before=before,
+        after=audit.snapshot(finding),
+    )
+    close_settled(session, shelter, actor=actor, now=now)
+    recompute_class(
+        session, shelter, reason="verification", ref=f"finding:{finding.id}", actor=actor, now=now
+    )
+    notify.queue(
+        session,
+        dedupe_key=f"finding:{finding.id}:verified",
+        kind="fix_verified",
+        recipients=[_manager(session, shelter)],
+        shelter=shelter,
+        subject=f"整改已核验：{shelter.name} {finding.item_code}",
+        body=f"{shelter.name}（{shelter.code}）{finding.item_code} 整改已核验通过。",
+        now=now,
+    )
+    return finding
+
+
+def reject(session: Session, finding_id: int, note: str, *, actor: Actor, now: datetime) -> Finding:
+    """Send a reported fix back: the finding is open again and the note says why."""
+    finding, shelter = _finding_in_scope(session, finding_id, actor)
+    _check_verifier(finding, actor)
+    if not note.strip():
+        raise InvalidInput("say why the fix is rejected (note)", code="note_required")
+    before = audit.snapshot(finding)
+    finding.status = FindingStatus.OPEN.value
+    finding.verify_note = note
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "finding.rejected",
+        "finding",
+        finding.id,
+        at=now,
+        before=before,
+        after=audit.snapshot(finding),
+    )
+    notify.queue(
+        session,
+        dedupe_key=f"finding:{finding.id}:rejected:{now.isoformat()}",
+        kind="fix_rejected",
+        recipients=[_manager(session, shelter)],
+        shelter=shelter,
+        subject=f"整改未通过核验：{shelter.name} {finding.item_code}",
+        body=f"{shelter.name}（{shelter.code}）{finding.item_code} 整改未通过：{note}",
+        now=now,
+    )
+    return finding
+
+
+def _manager(session: Session, shelter: Shelter) -> User | None:
+    return session.get(User, shelter.manager_id) if shelter.manager_id else None
+
+
+def close_settled(session: Session, shelter: Shelter, *, actor: Actor, now: datetime) -> int:
+    """Close every live follow-up of the shelter whose findings are all closed."""
+    unsettled = exists().where(
+        FollowupFinding.followup_id == Followup.id,
+        FollowupFinding.finding_id == Finding.id,
+        Finding.status != FindingStatus.CLOSED.value,
+    )
+    settled = session.scalars(
+        select(Followup).where(
+            Followup.shelter_id == shelter.id,
+            Followup.status.in_(_LIVE),
+            Followup.kind != FollowupKind.REFERRAL.value,
+            ~unsettled,
+        )
+    ).all()
+    for followup in settled:
+        followup.status = FollowupStatus.CLOSED.value
+        followup.closed_at = now
+        audit.record(
+            session,
+            actor,
+            "followup.closed",
+            "followup",
+            followup.number,
+            at=now,
+            after={"status": followup.status},
+        )
+    session.flush()
+    return len(settled)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupFilter:
+    status: FollowupStatus | None = None
+    class_level: int | None = None
+    district: str | None = None
+    overdue: bool | None = None
+    kind: FollowupKind | None = None
+    shelter: str | None = None
+
+
+def _filtered(flt: FollowupFilter, actor: Actor, now: datetime) -> Select[Followup, Shelter]:
+    query = (
+        select(Followup, Shelter)
+        .join(Shelter, Followup.shelter_id == Shelter.id)
+        .where(shelter_scope(actor))
+    )
+    if flt.status is not None:
+        query = query.where(Followup.status == flt.status.value)
+    if flt.class_level is not None:
+        query = query.where(Followup.class_level == flt.class_level)
+    if flt.district is not None:
+        query = query.where(Shelter.district == flt.district)
+    if flt.kind is not None:
+        query = query.where(Followup.kind == flt.kind.value)
+    if flt.shelter is not None:
+        query = query.where(Shelter.code == flt.shelter)
+    if flt.overdue is not None:
+        overdue = and_(Followup.status == FollowupStatus.OPEN.value, Followup.due_at < now)
+        query = query.where(overdue if flt.overdue else ~overdue)
+    return query
+
+
+def list_followups(
+    session: Session, flt: FollowupFilter, *, actor: Actor, now: datetime, limit: int, offset: int
+) -> tuple[list[FollowupRead], int]:
+    query = _filtered(flt, actor, now)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(
+        query.order_by(Followup.due_at, Followup.id).limit(limit).offset(offset)
+    ).all()
+    return reads(session, [(f, s) for f, s in rows], now=now), total
+
+
+def reads(
+    session: Session, rows: list[tuple[Followup, Shelter]], *, now: datetime
+) -> list[FollowupRead]:
+    """Read views of follow-ups with their finding ids and tracker names, in two queries."""
+    ids = [f.id for f, _ in rows]
+    links: dict[int, list[int]] = {i: [] for i in ids}
+    if ids:
+        for fid, finding_id in session.execute(
+            select(FollowupFinding.followup_id, FollowupFinding.finding_id)
+            .where(FollowupFinding.followup_id.in_(ids))
+            .order_by(FollowupFinding.finding_id)
+        ):
+            links[fid].append(finding_id)
+    tracker_ids = {f.tracker_id for f, _ in rows if f.tracker_id}
+    names = (
+        dict(
+            session.execute(select(User.id, User.username).where(User.id.in_(tracker_ids)))
+            .tuples()
+            .all()
+        )
+        if tracker_ids
+        else {}
+    )
+    return [
+        FollowupRead(
+            id=f.id,
+            number=f.number,
+            kind=FollowupKind(f.kind),
+            shelter_code=s.code,
+            district=s.district,
+            class_level=f.class_level,
+            status=FollowupStatus(f.status),
+            issued_at=f.issued_at,
+            due_at=f.due_at,
+            checkpoint_at=f.checkpoint_at,
+            containment_due_at=f.containment_due_at,
+            plan_due_at=f.plan_due_at,
+            tracker=names.get(f.tracker_id) if f.tracker_id else None,
+            escalated_class=f.escalated_class,
+            closed_at=f.closed_at,
+            overdue=f.status == FollowupStatus.OPEN and now > f.due_at,
+            finding_ids=links[f.id],
+            outcome=f.outcome,
+        )
+        for f, s in rows
+    ]
+
+
+def get_followup(session: Session, followup_id: int, *, actor: Actor) -> tuple[Followup, Shelter]:
+    row = session.execute(
+        select(Followup, Shelter)
+        .join(Shelter, Followup.shelter_id == Shelter.id)
+        .where(Followup.id == followup_id, shelter_scope(actor))
+    ).first()
+    if row is None:
+        raise NotFound(f"no follow-up {followup_id}", code="followup_not_found")
+    return row[0], row[1]
+
+
+def record_referral_outcome(
+    session: Session, followup_id: int, outcome: ReferralOutcome, *, actor: Actor, now: datetime
+) -> Followup:
+    """Record what law enforcement decided (warning, fine of 10,000–50,000 yuan, …)."""
+    followup, _shelter = get_followup(session, followup_id, actor=actor)
+    if actor.role not in (Role.ADMIN, Role.DISTRICT_OFFICER):
+        raise Forbidden("only officers record a referral's outcome", code="role_forbidden")
+    if followup.kind != FollowupKind.REFERRAL:
+        raise Conflict(f"{followup.number} is not a referral", code="not_a_referral")
+    before = audit.snapshot(followup)
+    followup.outcome = {
+        **outcome.model_dump(),
+        "recorded_by": actor.username,
+        "recorded_at": now.isoformat(),
+    }
+    if outcome.status != "referred":
+        followup.status = FollowupStatus.CLOSED.value
+        followup.closed_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "referral.outcome",
+        "followup",
+        followup.number,
+        at=now,
+        before=before,
+        after=audit.snapshot(followup),
+    )
+    return followup

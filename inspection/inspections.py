@@ -1,0 +1,384 @@
+"""Submitting inspections: validate findings against the catalogue, grade, start follow-up.
+
+A submitted inspection is immutable; a correction is a new inspection that names the one
+it corrects, whose still-open findings it supersedes. Photos attach afterwards.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from inspection import audit, followups, registry
+from inspection.access import Actor, shelter_scope
+from inspection.attachments import Upload, store
+from inspection.catalogue import Catalogue, load_catalogue
+from inspection.errors import Forbidden, InvalidInput, NotFound
+from inspection.grading import (
+    FollowupPolicy,
+    GradedFinding,
+    Severity,
+    class_for,
+    effective_severity,
+    finding_is_open_at_grading,
+)
+from inspection.models import (
+    Attachment,
+    Finding,
+    FindingStatus,
+    Followup,
+    FollowupFinding,
+    FollowupStatus,
+    Inspection,
+    Role,
+    Sensor,
+    Shelter,
+    User,
+)
+from inspection.schemas import (
+    AttachmentRead,
+    FindingRead,
+    InspectionCreate,
+    InspectionRead,
+    SensorRead,
+    ShelterDetail,
+)
+from inspection.users import by_username
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+INSPECTOR_ROLES = (Role.INSPECTOR, Role.ADMIN)
+TRACKER_ROLES = (Role.INSPECTOR, Role.DISTRICT_OFFICER, Role.ADMIN)
+
+
+def _validated_findings(
+    data: InspectionCreate, catalogue: Catalogue
+) -> list[tuple[str, Severity, bool, str, bool]]:
+    rows: list[tuple[str, Severity, bool, str, bool]] = []
+    problems: list[dict[str, object]] = []
+    for index, item in enumerate(data.findings):
+        entry = catalogue.get(item.item)
+        if entry is None:
+            problems.append({"index": index, "item": item.item, "error": "unknown catalogue item"})
+            continue
+        try:
+            requested = Severity.parse(item.severity) if item.severity else None
+            severity = effective_severity(entry.default_severity, requested)
+        except ValueError as exc:
+            problems.append({"index": index, "item": item.item, "error": str(exc)})
+            continue
+        is_open = finding_is_open_at_grading(severity, item.fixed_on_spot)
+        rows.append((entry.code, severity, entry.illegal_act, item.note, is_open))
+    if problems:
+        raise InvalidInput("some findings are not valid", code="invalid_findings", details=problems)
+    return rows
+
+
+def submit(
+    session: Session,
+    code: str,
+    data: InspectionCreate,
+    *,
+    actor: Actor,
+    now: datetime,
+    policy: FollowupPolicy,
+) -> Inspection:
+    """Grade and store an inspection by ``actor``; creates its follow-up and recomputes the
+    shelter's class."""
+    shelter = registry.get_shelter(session, code, actor=actor)
+    if actor.role not in INSPECTOR_ROLES:
+        raise Forbidden("only inspectors submit inspections", code="role_forbidden")
+    if data.inspected_at > now + MAX_CLOCK_SKEW:
+        raise InvalidInput("inspected_at is in the future", code="future_time")
+    catalogue = load_catalogue()
+    rows = _validated_findings(data, catalogue)
+    tracker: User | None = None
+    if data.tracker:
+        tracker = by_username(session, data.tracker)
+        if tracker is None or tracker.role not in TRACKER_ROLES:
+            raise InvalidInput(f"{data.tracker!r} cannot track a ledger entry", code="bad_tracker")
+    corrected: Inspection | None = None
+    if data.corrects is not None:
+        corrected = session.get(Inspection, data.corrects)
+        if corrected is None or corrected.shelter_id != shelter.id:
+            raise InvalidInput(
+                f"inspection {data.corrects} is not of this shelter", code="bad_correction"
+            )
+    graded = class_for(GradedFinding(sev, is_open) for _, sev, _, _, is_open in rows)
+    inspection = Inspection(
+        shelter_id=shelter.id,
+        inspector_id=actor.id,
+        inspected_at=data.inspected_at,
+        submitted_at=now,
+        graded_class=graded,
+        catalogue_version=catalogue.version,
+        note=data.note,
+        corrects_id=corrected.id if corrected else None,
+    )
+    session.add(inspection)
+    session.flush()
+    findings = [
+        Finding(
+            inspection_id=inspection.id,
+            shelter_id=shelter.id,
+            item_code=item_code,
+            severity=int(sev),
+            illegal_act=illegal,
+            note=note,
+            fixed_on_spot=not is_open,
+            status=FindingStatus.OPEN.value if is_open else FindingStatus.CLOSED.value,
+            draft=False,
+            created_at=now,
+            closed_at=None if is_open else now,
+        )
+        for item_code, sev, illegal, note, is_open in rows
+    ]
+    session.add_all(findings)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "inspection.submit",
+        "inspection",
+        inspection.id,
+        at=now,
+        after={**audit.snapshot(inspection), "findings": [f.item_code for f in findings]},
+    )
+    if corrected is not None:
+        _supersede(session, corrected, inspection, actor=actor, now=now)
+    manager = session.get(User, shelter.manager_id) if shelter.manager_id else None
+    followups.create_for_inspection(
+        session,
+        inspection,
+        shelter,
+        findings,
+        policy=policy,
+        tracker=tracker,
+        manager=manager,
+        actor=actor,
+        now=now,
+    )
+    followups.recompute_class(
+        session,
+        shelter,
+        reason="inspection",
+        ref=f"inspection:{inspection.id}",
+        actor=actor,
+        now=now,
+    )
+    return inspection
+
+
+def _supersede(
+    session: Session, old: Inspection, new: Inspection, *, actor: Actor, now: datetime
+) -> None:
+    stale = session.scalars(
+        select(Finding).where(
+            Finding.inspection_id == old.id, Finding.status != FindingStatus.CLOSED.value
+        )
+    ).all()
+    for finding in stale:
+        finding.status = FindingStatus.CLOSED.value
+        finding.closed_at = now
+        finding.verify_note = f"superseded by corrected inspection {new.id}"
+        audit.record(
+            session,
+            actor,
+            "finding.superseded",
+            "finding",
+            finding.id,
+            at=now,
+            after={"status": finding.status, "by_inspection": new.id},
+        )
+    shelter = session.get(Shelter, old.shelter_id)
+    if shelter is not None:
+        followups.close_settled(session, shelter, actor=actor, now=now)
+
+
+def get_inspection(session: Session, inspection_id: int, *, actor: Actor) -> Inspection:
+    row = session.scalar(
+        select(Inspection)
+        .join(Shelter, Inspection.shelter_id == Shelter.id)
+        .where(Inspection.id == inspection_id, shelter_scope(actor))
+    )
+    if row is None:
+        raise NotFound(f"no inspection {inspection_id}", code="inspection_not_found")
+    return row
+
+
+def list_inspections(
+    session: Session, code: str, *, actor: Actor, limit: int, offset: int
+) -> tuple[list[Inspection], int]:
+    shelter = registry.get_shelter(session, code, actor=actor)
+    where = Inspection.shelter_id == shelter.id
+    total = session.scalar(select(func.count()).select_from(Inspection).where(where)) or 0
+    rows = session.scalars(
+        select(Inspection)
+        .where(where)
+        .order_by(Inspection.inspected_at.desc(), Inspection.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def add_photos(
+    session: Session,
+    inspection_id: int,
+    uploads: list[Upload],
+    *,
+    finding_id: int | None,
+    actor: Actor,
+    now: datetime,
+    max_bytes: int,
+) -> list[Attachment]:
+    """Attach photos to a submitted inspection (by its inspector or the city office)."""
+    inspection = get_inspection(session, inspection_id, actor=actor)
+    if not (actor.id == inspection.inspector_id or actor.role == Role.ADMIN):
+        raise Forbidden(
+            "only the inspection's inspector attaches its photos", code="role_forbidden"
+        )
+    if not uploads:
+        raise InvalidInput("no file in the request", code="no_file")
+    if finding_id is not None:
+        finding = session.get(Finding, finding_id)
+        if finding is None or finding.inspection_id != inspection.id:
+            raise InvalidInput(
+                f"finding {finding_id} is not part of inspection {inspection.id}",
+                code="bad_finding",
+            )
+    rows = [
+        store(
+            session,
+            upload,
+            purpose="inspection",
+            actor=actor,
+            now=now,
+            max_bytes=max_bytes,
+            inspection_id=inspection.id,
+            finding_id=finding_id,
+        )
+        for upload in uploads
+    ]
+    audit.record(
+        session,
+        actor,
+        "inspection.photos",
+        "inspection",
+        inspection.id,
+        at=now,
+        after={"attachments": [a.id for a in rows]},
+    )
+    return rows
+
+
+def finding_read(
+    finding: Finding, catalogue: Catalogue, *, now: datetime, due_at: datetime | None = None
+) -> FindingRead:
+    item = catalogue.get(finding.item_code) or load_catalogue().get(finding.item_code)
+    is_open = finding.status != FindingStatus.CLOSED
+    return FindingRead(
+        id=finding.id,
+        inspection_id=finding.inspection_id,
+        item=finding.item_code,
+        title=item.title if item else finding.item_code,
+        severity=Severity(finding.severity).label,
+        illegal_act=finding.illegal_act,
+        note=finding.note,
+        fixed_on_spot=finding.fixed_on_spot,
+        status=FindingStatus(finding.status),
+        draft=finding.draft,
+        created_at=finding.created_at,
+        fix_reported_at=finding.fix_reported_at,
+        fix_note=finding.fix_note,
+        verified_at=finding.verified_at,
+        closed_at=finding.closed_at,
+        due_at=due_at if is_open else None,
+        overdue=bool(is_open and due_at is not None and now > due_at),
+    )
+
+
+def _due_dates(session: Session, finding_ids: list[int]) -> dict[int, datetime]:
+    """For each finding, the deadline of the live follow-up that covers it."""
+    if not finding_ids:
+        return {}
+    rows = (
+        session.execute(
+            select(FollowupFinding.finding_id, func.min(Followup.due_at))
+            .join(Followup, Followup.id == FollowupFinding.followup_id)
+            .where(
+                FollowupFinding.finding_id.in_(finding_ids),
+                Followup.status == FollowupStatus.OPEN.value,
+            )
+            .group_by(FollowupFinding.finding_id)
+        )
+        .tuples()
+        .all()
+    )
+    return dict(rows)
+
+
+def inspection_read(session: Session, inspection: Inspection, *, now: datetime) -> InspectionRead:
+    loaded = session.scalar(
+        select(Inspection)
+        .where(Inspection.id == inspection.id)
+        .options(
+            selectinload(Inspection.findings),
+            selectinload(Inspection.shelter),
+            selectinload(Inspection.inspector),
+        )
+    )
+    if loaded is None:
+        raise NotFound(f"no inspection {inspection.id}", code="inspection_not_found")
+    catalogue = load_catalogue(loaded.catalogue_version)
+    due = _due_dates(session, [f.id for f in loaded.findings])
+    fus = session.scalars(
+        select(Followup).where(Followup.inspection_id == loaded.id).order_by(Followup.id)
+    ).all()
+    photos = session.scalars(
+        select(Attachment).where(Attachment.inspection_id == loaded.id).order_by(Attachment.id)
+    ).all()
+    return InspectionRead(
+        id=loaded.id,
+        shelter_code=loaded.shelter.code,
+        inspector=loaded.inspector.username,
+        inspected_at=loaded.inspected_at,
+        submitted_at=loaded.submitted_at,
+        graded_class=loaded.graded_class,
+        catalogue_version=loaded.catalogue_version,
+        note=loaded.note,
+        corrects=loaded.corrects_id,
+        findings=[
+            finding_read(f, catalogue, now=now, due_at=due.get(f.id)) for f in loaded.findings
+        ],
+        followups=followups.reads(session, [(f, loaded.shelter) for f in fus], now=now),
+        photos=[AttachmentRead.model_validate(p) for p in photos],
+    )
+
+
+def open_findings(session: Session, shelter: Shelter, *, now: datetime) -> list[FindingRead]:
+    rows = session.scalars(
+        select(Finding)
+        .where(
+            Finding.shelter_id == shelter.id,
+            Finding.status != FindingStatus.CLOSED.value,
+            Finding.draft.is_(False),
+        )
+        .order_by(Finding.severity.desc(), Finding.id)
+    ).all()
+    catalogue = load_catalogue()
+    due = _due_dates(session, [f.id for f in rows])
+    return [finding_read(f, catalogue, now=now, due_at=due.get(f.id)) for f in rows]
+
+
+def shelter_detail(session: Session, shelter: Shelter, *, now: datetime) -> ShelterDetail:
+    base = registry.to_read(shelter)
+    sensors = session.scalars(
+        select(Sensor).where(Sensor.shelter_id == shelter.id).order_by(Sensor.sensor_id)
+    ).all()
+    return ShelterDetail(
+        **base.model_dump(),
+        open_findings=open_findings(session, shelter, now=now),
+        sensors=[SensorRead.model_validate(s) for s in sensors],
+    )
