@@ -260,7 +260,7 @@ def recompute_class(
     return new
 
 
-def _finding_in_scope(session: Session, finding_id: int, actor: Actor) -> tuple[Finding, Shelter]:
+def finding_in_scope(session: Session, finding_id: int, actor: Actor) -> tuple[Finding, Shelter]:
     row = session.execute(
         select(Finding, Shelter)
         .join(Shelter, Finding.shelter_id == Shelter.id)
@@ -282,7 +282,7 @@ def report_fix(
     max_bytes: int,
 ) -> Finding:
     """The manager (or the city office) reports a fix, with at least one file as evidence."""
-    finding, shelter = _finding_in_scope(session, finding_id, actor)
+    finding, shelter = finding_in_scope(session, finding_id, actor)
     if actor.role not in FIX_REPORTER_ROLES:
         raise Forbidden("only the shelter's manager reports a fix", code="role_forbidden")
     if finding.status != FindingStatus.OPEN:
@@ -349,7 +349,7 @@ def _check_verifier(finding: Finding, actor: Actor) -> None:
 
 def verify(session: Session, finding_id: int, note: str, *, actor: Actor, now: datetime) -> Finding:
     """Close a finding whose fix was reported; closes follow-ups left with nothing open."""
-    finding, shelter = _finding_in_scope(session, finding_id, actor)
+    finding, shelter = finding_in_scope(session, finding_id, actor)
     _check_verifier(finding, actor)
     before = audit.snapshot(finding)
     finding.status = FindingStatus.CLOSED.value
@@ -387,7 +387,7 @@ def verify(session: Session, finding_id: int, note: str, *, actor: Actor, now: d
 
 def reject(session: Session, finding_id: int, note: str, *, actor: Actor, now: datetime) -> Finding:
     """Send a reported fix back: the finding is open again and the note says why."""
-    finding, shelter = _finding_in_scope(session, finding_id, actor)
+    finding, shelter = finding_in_scope(session, finding_id, actor)
     _check_verifier(finding, actor)
     if not note.strip():
         raise InvalidInput("say why the fix is rejected (note)", code="note_required")

@@ -382,3 +382,9 @@ def shelter_detail(session: Session, shelter: Shelter, *, now: datetime) -> Shel
         open_findings=open_findings(session, shelter, now=now),
         sensors=[SensorRead.model_validate(s) for s in sensors],
     )
+
+
+def finding_view(session: Session, finding: Finding, *, now: datetime) -> FindingRead:
+    """One finding as read, with the deadline of the follow-up covering it."""
+    due = _due_dates(session, [finding.id])
+    return finding_read(finding, load_catalogue(), now=now, due_at=due.get(finding.id))

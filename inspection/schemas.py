@@ -5,7 +5,7 @@ Inputs forbid unknown fields so a misspelt field is an error, not silently dropp
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
@@ -21,7 +21,7 @@ Text = Annotated[str, StringConstraints(max_length=4000)]
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("time must carry an offset (RFC 3339), e.g. 2026-05-01T09:30:00+08:00")
-    return value
+    return value.astimezone(UTC)
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]

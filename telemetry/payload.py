@@ -25,6 +25,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 from telemetry.readings import (
@@ -45,8 +46,6 @@ MAX_BATCH: Final = 1000
 MAX_FUTURE: Final = timedelta(minutes=5)
 RETENTION: Final = timedelta(days=365)
 
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_MS: Final = timedelta(milliseconds=1)
 _SEGMENT: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _RFC3339: Final = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
@@ -74,6 +73,13 @@ class _Invalid(Exception):
 
 def parse_topic(topic: str) -> tuple[str, str] | None:
     """``(shelter_code, sensor_id)`` of a telemetry topic, or None if it is not one."""
+    return _topic_ids(topic)
+
+
+# A deployment has a bounded set of sensors, so a topic repeats on every message; the cache
+# saves the split and two regex matches per message. Bounded against floods of random topics.
+@lru_cache(maxsize=16_384)
+def _topic_ids(topic: str) -> tuple[str, str] | None:
     parts = topic.split("/")
     if len(parts) != 4 or parts[0] != "shelters" or parts[3] != "telemetry":
         return None
@@ -108,12 +114,13 @@ def parse_payload(
     """
     if received_at.utcoffset() is None:
         raise ValueError("received_at must be tz-aware")
-    received_at = received_at.astimezone(UTC)
+    if received_at.tzinfo is not UTC:
+        received_at = received_at.astimezone(UTC)
 
     def whole(reason: RejectReason, detail: str) -> ParseResult:
         return _whole(topic, payload, received_at, reason, detail, raw_limit=raw_limit)
 
-    ids = parse_topic(topic)
+    ids = _topic_ids(topic)
     if ids is None:
         return whole(RejectReason.BAD_TOPIC, f"not a telemetry topic: {_show(topic)}")
     if len(payload) > max_bytes:
@@ -176,7 +183,7 @@ def parse_payload(
 class _Judge:
     """Turns decoded objects of one message into readings; bounds are computed once."""
 
-    __slots__ = ("_code", "_hi_dt", "_hi_ms", "_lo_dt", "_lo_ms", "_received_at", "_sensor")
+    __slots__ = ("_code", "_hi_ms", "_lo_ms", "_received_at", "_sensor")
 
     def __init__(
         self,
@@ -189,17 +196,11 @@ class _Judge:
         self._code = code
         self._sensor = sensor
         self._received_at = received_at
-        received_ms = (received_at - _EPOCH) / _ONE_MS
-        self._hi_ms = received_ms + max_future / _ONE_MS
-        self._lo_ms = received_ms - retention / _ONE_MS
-        try:
-            self._hi_dt = received_at + max_future
-        except OverflowError:
-            self._hi_dt = datetime.max.replace(tzinfo=UTC)
-        try:
-            self._lo_dt = received_at - retention
-        except OverflowError:
-            self._lo_dt = datetime.min.replace(tzinfo=UTC)
+        # Bounds in epoch milliseconds as floats: cheaper to build per message than datetimes,
+        # and they cannot overflow whatever the configured window.
+        received_ms = received_at.timestamp() * 1000.0
+        self._hi_ms = received_ms + max_future.total_seconds() * 1000.0
+        self._lo_ms = received_ms - retention.total_seconds() * 1000.0
 
     def reading(self, obj: dict[str, Any]) -> Reading:
         """The reading for one object, or `_Invalid`."""
@@ -241,8 +242,8 @@ class _Judge:
             if ms < self._lo_ms:
                 raise _Invalid(RejectReason.TOO_OLD, f"ts {_show(ms)} ms is older than retention")
             try:
-                return _EPOCH + timedelta(milliseconds=ms)
-            except OverflowError:
+                return datetime.fromtimestamp(ms / 1000.0, UTC)
+            except (OverflowError, OSError, ValueError):
                 raise _Invalid(
                     RejectReason.BAD_TIMESTAMP, f"ts {_show(ms)} ms out of calendar"
                 ) from None
@@ -266,9 +267,10 @@ class _Judge:
             raise _Invalid(
                 RejectReason.BAD_TIMESTAMP, f"ts {_show(text)} is not a valid instant"
             ) from None
-        if when > self._hi_dt:
+        ms = when.timestamp() * 1000.0
+        if ms > self._hi_ms:
             raise _Invalid(RejectReason.FUTURE_TIMESTAMP, f"ts {_show(text)} is in the future")
-        if when < self._lo_dt:
+        if ms < self._lo_ms:
             raise _Invalid(RejectReason.TOO_OLD, f"ts {_show(text)} is older than retention")
         return when
 

@@ -189,7 +189,7 @@ ensure_mosquitto() {
 # ------------------------------------------------------------------ InfluxDB
 
 influx_ready() {
-    curl -sf -o /dev/null "http://127.0.0.1:$INFLUX_PORT/ping"
+    curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$INFLUX_PORT/ping"
 }
 
 # toml_set FILE SECTION KEY VALUE: set KEY in [SECTION] ("" = top level) by
@@ -241,7 +241,7 @@ influx_start() {
             --exec /usr/bin/influxd -- -config "$INFLUX_CONF"
     ) || die "start-stop-daemon could not start influxd; see $INFLUX_LOG"
     wait_for influx_ready || {
-        tail -n 20 "$INFLUX_LOG" >&2 || true
+        tail -n 5 "$INFLUX_LOG" >&2 || true
         die "InfluxDB not answering on http://127.0.0.1:$INFLUX_PORT/ping after ${TIMEOUT}s; see $INFLUX_LOG"
     }
 }
@@ -258,18 +258,17 @@ ensure_influxdb() {
     apt_install influxdb curl
     influx_configure && config_changed=true
 
-    if influx_ready && $config_changed; then
-        if pid_alive "$INFLUX_PIDFILE" /usr/bin/influxd; then
-            influx_stop
-            influx_start
-            state="restarted (config changed)"
-        else
-            die "an InfluxDB not started by this script answers on :$INFLUX_PORT and $INFLUX_CONF just changed; restart it"
-        fi
-    elif ! influx_ready; then
-        pid_alive "$INFLUX_PIDFILE" /usr/bin/influxd && influx_stop # hung or not yet listening
+    if ! influx_ready; then
+        # A process left from an earlier start that does not answer is stopped.
+        influx_stop
         influx_start
         state=started
+    elif $config_changed; then
+        pid_alive "$INFLUX_PIDFILE" /usr/bin/influxd ||
+            die "an InfluxDB not started by this script answers on :$INFLUX_PORT and $INFLUX_CONF just changed; restart it"
+        influx_stop
+        influx_start
+        state="restarted (config changed)"
     fi
     report influxdb "$state  127.0.0.1:$INFLUX_PORT"
 }
@@ -277,7 +276,7 @@ ensure_influxdb() {
 # ------------------------------------------------- nginx (InfluxDB 2.x compat)
 
 compat_ready() { # nginx answers and reaches InfluxDB
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$COMPAT_PORT/ping") == 204 ]]
+    [[ $(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$COMPAT_PORT/ping") == 204 ]]
 }
 
 compat_render() { # writes the main config and the site into a temp dir

@@ -1,0 +1,151 @@
+"""The ``shelterwatch`` command: every process and admin task.
+
+    shelterwatch serve [--host H] [--port P]   the HTTP API (and the periodic tick)
+    shelterwatch db upgrade                    apply database migrations
+    shelterwatch user create NAME --role R     create a user (prints a platform API key)
+    shelterwatch tick                          one pass of reminders and escalations
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from api import logs
+from api.db import build_engine, session_factory, unit_of_work, upgrade
+from api.settings import Settings
+from api.state import AppState
+from inspection.access import SYSTEM
+from inspection.errors import InspectionError
+from inspection.grading import FollowupPolicy
+from inspection.models import Role
+from inspection.schemas import UserCreate
+from inspection.users import create_user
+
+log = logging.getLogger("shelterwatch")
+
+
+def build_state(settings: Settings, *, migrate: bool | None = None) -> AppState:
+    """Engine, sessions and policy for one process; migrates SQLite (the embedded default)
+    at start unless told otherwise."""
+    engine = build_engine(settings.database_url)
+    if migrate if migrate is not None else settings.is_sqlite:
+        upgrade(engine)
+    return AppState(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        policy=FollowupPolicy.load(settings.policy_file),
+        signing_key=settings.signing_key(),
+    )
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    state = build_state(settings)
+    app = create_app(state, run_scheduler=True)
+    log.info("ShelterWatch API on http://%s:%d (docs at /docs)", args.host, args.port)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+    finally:
+        state.engine.dispose()
+    return 0
+
+
+def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    engine = build_engine(settings.database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    log.info("database at head")
+    return 0
+
+
+def _user_create(settings: Settings, args: argparse.Namespace) -> int:
+    role = Role(args.role)
+    password = args.password
+    if password is None and role != Role.PLATFORM:
+        password = getpass.getpass("password: ") if sys.stdin.isatty() else None
+    data = UserCreate(username=args.username, role=role, password=password,
+                      district=args.district, display_name=args.display_name or "",
+                      email=args.email, phone=args.phone)
+    state = build_state(settings)
+    try:
+        with unit_of_work(state.sessions) as session:
+            user, api_key = create_user(session, data, actor=SYSTEM, now=state.clock())
+            print(f"created {user.role} {user.username} (id {user.id})")
+            if api_key:
+                print(f"API key (shown once): {api_key}")
+    finally:
+        state.engine.dispose()
+    return 0
+
+
+def _tick(settings: Settings, _args: argparse.Namespace) -> int:
+    from api.scheduler import run_tick
+
+    state = build_state(settings)
+    try:
+        report = run_tick(state)
+        print(f"reminders={report.reminders} deadline_notices={report.deadline_notices} "
+              f"escalations={report.escalations} snapshots={report.snapshots}")
+    finally:
+        state.engine.dispose()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="shelterwatch", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=_serve)
+    db = sub.add_parser("db", help="database tasks")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
+    user = sub.add_parser("user", help="user tasks")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    create = user_sub.add_parser("create", help="create a user")
+    create.add_argument("username")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--password")
+    create.add_argument("--district")
+    create.add_argument("--display-name")
+    create.add_argument("--email")
+    create.add_argument("--phone")
+    create.set_defaults(func=_user_create)
+    sub.add_parser("tick", help="send due reminders and escalate overdue follow-ups").set_defaults(
+        func=_tick
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level, json_lines=settings.log_json)
+    try:
+        code: int = args.func(settings, args)
+    except (InspectionError, ValidationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

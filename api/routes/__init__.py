@@ -1,0 +1,1 @@
+"""HTTP routes, one module per area of the public API under ``/api/v1``."""

@@ -1,0 +1,39 @@
+"""Login: the OAuth2 password flow that issues bearer tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+
+from api.auth import issue_token
+from api.deps import NowDep, SessionDep, StateDep
+from api.errors import ApiError
+from api.schemas import TokenResponse
+from inspection.users import authenticate
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post("/token", response_model=TokenResponse)
+def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    state: StateDep,
+    now: NowDep,
+) -> TokenResponse:
+    """Exchange a username and password for a bearer token."""
+    user = authenticate(session, form.username, form.password)
+    if user is None:
+        raise ApiError(
+            401,
+            "bad_credentials",
+            "wrong username or password",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    minutes = state.settings.access_token_minutes
+    return TokenResponse(
+        access_token=issue_token(user.id, key=state.signing_key, now=now, minutes=minutes),
+        expires_in=minutes * 60,
+    )

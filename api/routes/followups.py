@@ -1,0 +1,169 @@
+"""Inspections by id, their photos, the follow-up list, closing findings, notices as PDF."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import Response
+from inspection.notice_pdf import notice_document, render_notice_pdf
+
+from api.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
+from api.schemas import Page
+from api.uploads import read_uploads
+from inspection import followups, inspections
+from inspection.followups import FollowupFilter
+from inspection.models import FollowupKind, FollowupStatus
+from inspection.schemas import (
+    AttachmentRead,
+    FindingRead,
+    FollowupRead,
+    InspectionRead,
+    ReferralOutcome,
+    Verification,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["inspections"])
+
+
+@router.get("/inspections/{inspection_id}", response_model=InspectionRead)
+def get_inspection(
+    inspection_id: int, session: SessionDep, actor: ActorDep, now: NowDep
+) -> InspectionRead:
+    inspection = inspections.get_inspection(session, inspection_id, actor=actor)
+    return inspections.inspection_read(session, inspection, now=now)
+
+
+@router.post(
+    "/inspections/{inspection_id}/photos", response_model=list[AttachmentRead], status_code=201
+)
+def add_photos(
+    inspection_id: int,
+    session: SessionDep,
+    actor: ActorDep,
+    now: NowDep,
+    state: StateDep,
+    files: Annotated[list[UploadFile], File(description="JPEG, PNG, WebP or PDF")],
+    finding_id: Annotated[int | None, Form()] = None,
+) -> list[AttachmentRead]:
+    """Attach photos to a submitted inspection, optionally to one of its findings."""
+    limit = state.settings.upload_max_bytes
+    rows = inspections.add_photos(
+        session,
+        inspection_id,
+        read_uploads(files, max_bytes=limit),
+        finding_id=finding_id,
+        actor=actor,
+        now=now,
+        max_bytes=limit,
+    )
+    return [AttachmentRead.model_validate(r) for r in rows]
+
+
+@router.get("/followups", response_model=Page[FollowupRead], tags=["followups"])
+def list_followups(
+    session: SessionDep,
+    actor: ActorDep,
+    now: NowDep,
+    page: PageDep,
+    status: FollowupStatus | None = None,
+    class_level: Annotated[int | None, Query(alias="class", ge=2, le=4)] = None,
+    district: str | None = None,
+    overdue: bool | None = None,
+    kind: FollowupKind | None = None,
+    shelter: str | None = None,
+) -> Page[FollowupRead]:
+    """Notices, ledger entries, key supervision and referrals the caller may see, by deadline."""
+    flt = FollowupFilter(
+        status=status,
+        class_level=class_level,
+        district=district,
+        overdue=overdue,
+        kind=kind,
+        shelter=shelter,
+    )
+    rows, total = followups.list_followups(
+        session, flt, actor=actor, now=now, limit=page.limit, offset=page.offset
+    )
+    return Page[FollowupRead](items=rows, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/followups/{followup_id}/outcome", response_model=FollowupRead, tags=["followups"])
+def referral_outcome(
+    followup_id: int, data: ReferralOutcome, session: SessionDep, actor: OfficerDep, now: NowDep
+) -> FollowupRead:
+    """Record the outcome of an enforcement referral (warning, fine, dismissed, …)."""
+    followup = followups.record_referral_outcome(session, followup_id, data, actor=actor, now=now)
+    _, shelter = followups.get_followup(session, followup.id, actor=actor)
+    return followups.reads(session, [(followup, shelter)], now=now)[0]
+
+
+def _finding_read(
+    session: SessionDep, finding_id: int, actor: ActorDep, now: NowDep
+) -> FindingRead:
+    finding, _ = followups.finding_in_scope(session, finding_id, actor)
+    return inspections.finding_view(session, finding, now=now)
+
+
+@router.post("/findings/{finding_id}/fix", response_model=FindingRead, tags=["findings"])
+def report_fix(
+    finding_id: int,
+    session: SessionDep,
+    actor: ActorDep,
+    now: NowDep,
+    state: StateDep,
+    files: Annotated[list[UploadFile], File(description="photos or files showing the fix")],
+    note: Annotated[str, Form(max_length=4000)] = "",
+) -> FindingRead:
+    """The manager reports a fix with evidence; someone else verifies or rejects it."""
+    limit = state.settings.upload_max_bytes
+    followups.report_fix(
+        session,
+        finding_id,
+        note,
+        read_uploads(files, max_bytes=limit),
+        actor=actor,
+        now=now,
+        max_bytes=limit,
+    )
+    return _finding_read(session, finding_id, actor, now)
+
+
+@router.post("/findings/{finding_id}/verify", response_model=FindingRead, tags=["findings"])
+def verify(
+    finding_id: int,
+    session: SessionDep,
+    actor: ActorDep,
+    now: NowDep,
+    data: Verification | None = None,
+) -> FindingRead:
+    """Close the finding; the shelter's class is recomputed."""
+    followups.verify(session, finding_id, data.note if data else "", actor=actor, now=now)
+    return _finding_read(session, finding_id, actor, now)
+
+
+@router.post("/findings/{finding_id}/reject", response_model=FindingRead, tags=["findings"])
+def reject(
+    finding_id: int, data: Verification, session: SessionDep, actor: ActorDep, now: NowDep
+) -> FindingRead:
+    """Send the fix back with a note; the finding is open again."""
+    followups.reject(session, finding_id, data.note, actor=actor, now=now)
+    return _finding_read(session, finding_id, actor, now)
+
+
+@router.get(
+    "/notices/{followup_id}.pdf",
+    tags=["followups"],
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def notice_pdf(
+    followup_id: int, session: SessionDep, actor: ActorDep, now: NowDep, state: StateDep
+) -> Response:
+    """The printable rectification notice (整改通知书) of a follow-up."""
+    doc = notice_document(session, followup_id, actor=actor, now=now)
+    pdf = render_notice_pdf(doc)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'},
+    )

@@ -1,0 +1,122 @@
+"""The shelter register: shelters, their sensors, their inspections."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
+from api.schemas import Page
+from inspection import inspections, registry
+from inspection.registry import ShelterFilter
+from inspection.schemas import (
+    InspectionCreate,
+    InspectionRead,
+    SensorCreate,
+    SensorRead,
+    ShelterCreate,
+    ShelterDetail,
+    ShelterRead,
+    ShelterUpdate,
+)
+
+router = APIRouter(prefix="/api/v1/shelters", tags=["shelters"])
+
+
+@router.post("", response_model=ShelterDetail, status_code=201)
+def create(
+    data: ShelterCreate, session: SessionDep, actor: OfficerDep, now: NowDep
+) -> ShelterDetail:
+    """Register a shelter (city office anywhere, a district officer in their district)."""
+    shelter = registry.create_shelter(session, data, actor=actor, now=now)
+    return inspections.shelter_detail(
+        session, registry.get_shelter(session, shelter.code, actor=actor), now=now
+    )
+
+
+@router.get("", response_model=Page[ShelterRead])
+def index(
+    session: SessionDep,
+    actor: ActorDep,
+    page: PageDep,
+    district: str | None = None,
+    current_class: Annotated[int | None, Query(ge=1, le=4)] = None,
+    ungraded: bool = False,
+    manager: str | None = None,
+    active: bool | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="name or code contains")] = None,
+) -> Page[ShelterRead]:
+    """Shelters the caller may see, filtered and paginated, ordered by code."""
+    flt = ShelterFilter(
+        district=district,
+        current_class=current_class,
+        ungraded=ungraded,
+        manager=manager,
+        active=active,
+        q=q,
+    )
+    rows, total = registry.list_shelters(
+        session, flt, actor=actor, limit=page.limit, offset=page.offset
+    )
+    return Page[ShelterRead](
+        items=[registry.to_read(s) for s in rows], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+@router.get("/{code}", response_model=ShelterDetail)
+def detail(code: str, session: SessionDep, actor: ActorDep, now: NowDep) -> ShelterDetail:
+    """The shelter with its current class, open findings (with deadlines) and sensors."""
+    return inspections.shelter_detail(
+        session, registry.get_shelter(session, code, actor=actor), now=now
+    )
+
+
+@router.patch("/{code}", response_model=ShelterDetail)
+def update(
+    code: str, data: ShelterUpdate, session: SessionDep, actor: OfficerDep, now: NowDep
+) -> ShelterDetail:
+    shelter = registry.update_shelter(session, code, data, actor=actor, now=now)
+    return inspections.shelter_detail(session, shelter, now=now)
+
+
+@router.post("/{code}/sensors", response_model=SensorRead, status_code=201)
+def add_sensor(
+    code: str, data: SensorCreate, session: SessionDep, actor: OfficerDep, now: NowDep
+) -> SensorRead:
+    return SensorRead.model_validate(registry.add_sensor(session, code, data, actor=actor, now=now))
+
+
+@router.get("/{code}/sensors", response_model=list[SensorRead])
+def sensors(code: str, session: SessionDep, actor: ActorDep) -> list[SensorRead]:
+    return [SensorRead.model_validate(s) for s in registry.list_sensors(session, code, actor=actor)]
+
+
+@router.post("/{code}/inspections", response_model=InspectionRead, status_code=201)
+def submit_inspection(
+    code: str,
+    data: InspectionCreate,
+    session: SessionDep,
+    actor: ActorDep,
+    now: NowDep,
+    state: StateDep,
+) -> InspectionRead:
+    """Submit a signed inspection as the logged-in inspector; the server grades it and
+    creates the follow-up. Photos attach afterwards (POST /api/v1/inspections/{id}/photos)."""
+    inspection = inspections.submit(session, code, data, actor=actor, now=now, policy=state.policy)
+    return inspections.inspection_read(session, inspection, now=now)
+
+
+@router.get("/{code}/inspections", response_model=Page[InspectionRead])
+def shelter_inspections(
+    code: str, session: SessionDep, actor: ActorDep, page: PageDep, now: NowDep
+) -> Page[InspectionRead]:
+    rows, total = inspections.list_inspections(
+        session, code, actor=actor, limit=page.limit, offset=page.offset
+    )
+    return Page[InspectionRead](
+        items=[inspections.inspection_read(session, i, now=now) for i in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )

@@ -1,0 +1,24 @@
+"""Response envelopes shared by the routes."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of results: ``total`` counts all matches, ``items`` holds at most ``limit``."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int
