@@ -45,8 +45,7 @@ def create_app(state: AppState, *, run_scheduler: bool = False) -> FastAPI:
             if ticker is not None:
                 ticker.stop()
 
-    app = FastAPI(title="ShelterWatch", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+    app = FastAPI(title="ShelterWatch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.sw = state
     errors.install(app)
     for module in (auth, users, shelters, followups, stats):
@@ -60,8 +59,14 @@ def create_app(state: AppState, *, run_scheduler: bool = False) -> FastAPI:
         started = time.perf_counter()
         response = await call_next(request)
         response.headers["X-Request-ID"] = request_id
-        log.info("%s %s %s %.1fms id=%s", request.method, request.url.path,
-                 response.status_code, (time.perf_counter() - started) * 1000, request_id)
+        log.info(
+            "%s %s %s %.1fms id=%s",
+            request.method,
+            request.url.path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+            request_id,
+        )
         return response
 
     @app.get("/healthz", tags=["health"])
@@ -80,7 +85,8 @@ def create_app(state: AppState, *, run_scheduler: bool = False) -> FastAPI:
         except Exception as exc:
             checks["database"] = f"error: {type(exc).__name__}"
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
-                            200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503
+        )
 
     return app

@@ -1,9 +1,9 @@
 """The ``shelterwatch`` command: every process and admin task.
 
-    shelterwatch serve [--host H] [--port P]   the HTTP API (and the periodic tick)
-    shelterwatch db upgrade                    apply database migrations
-    shelterwatch user create NAME --role R     create a user (prints a platform API key)
-    shelterwatch tick                          one pass of reminders and escalations
+shelterwatch serve [--host H] [--port P]   the HTTP API (and the periodic tick)
+shelterwatch db upgrade                    apply database migrations
+shelterwatch user create NAME --role R     create a user (prints a platform API key)
+shelterwatch tick                          one pass of reminders and escalations
 """
 
 from __future__ import annotations
@@ -75,9 +75,15 @@ def _user_create(settings: Settings, args: argparse.Namespace) -> int:
     password = args.password
     if password is None and role != Role.PLATFORM:
         password = getpass.getpass("password: ") if sys.stdin.isatty() else None
-    data = UserCreate(username=args.username, role=role, password=password,
-                      district=args.district, display_name=args.display_name or "",
-                      email=args.email, phone=args.phone)
+    data = UserCreate(
+        username=args.username,
+        role=role,
+        password=password,
+        district=args.district,
+        display_name=args.display_name or "",
+        email=args.email,
+        phone=args.phone,
+    )
     state = build_state(settings)
     try:
         with unit_of_work(state.sessions) as session:
@@ -96,16 +102,21 @@ def _tick(settings: Settings, _args: argparse.Namespace) -> int:
     state = build_state(settings)
     try:
         report = run_tick(state)
-        print(f"reminders={report.reminders} deadline_notices={report.deadline_notices} "
-              f"escalations={report.escalations} snapshots={report.snapshots}")
+        print(
+            f"reminders={report.reminders} deadline_notices={report.deadline_notices} "
+            f"escalations={report.escalations} snapshots={report.snapshots}"
+        )
     finally:
         state.engine.dispose()
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="shelterwatch", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="shelterwatch",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")

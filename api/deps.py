@@ -59,7 +59,7 @@ def get_actor(
         if user is None:
             raise ApiError(401, "invalid_api_key", "the API key is not valid")
     elif token:
-        user = session.get(User, read_token(token, key=state.signing_key))
+        user = session.get(User, read_token(token, key=state.signing_key, now=state.clock()))
         if user is None or not user.active:
             raise ApiError(401, "invalid_token", "the access token is not valid")
     else:

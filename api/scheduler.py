@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 def run_tick(state: AppState) -> tick.TickReport:
     """One pass in its own transaction (``shelterwatch tick`` runs just this)."""
     with unit_of_work(state.sessions) as session:
-        report = tick.run(session, now=state.clock(), policy=state.policy,
-                          tz=state.settings.timezone)
+        report = tick.run(
+            session, now=state.clock(), policy=state.policy, tz=state.settings.timezone
+        )
     log.info("tick: %s", report)
     return report
 

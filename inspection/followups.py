@@ -511,11 +511,7 @@ def reads(
             links[fid].append(finding_id)
     tracker_ids = {f.tracker_id for f, _ in rows if f.tracker_id}
     names = (
-        dict(
-            session.execute(select(User.id, User.username).where(User.id.in_(tracker_ids)))
-            .tuples()
-            .all()
-        )
+        dict(session.execute(select(User.id, User.username).where(User.id.in_(tracker_ids))).all())
         if tracker_ids
         else {}
     )

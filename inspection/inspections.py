@@ -303,19 +303,15 @@ def _due_dates(session: Session, finding_ids: list[int]) -> dict[int, datetime]:
     """For each finding, the deadline of the live follow-up that covers it."""
     if not finding_ids:
         return {}
-    rows = (
-        session.execute(
-            select(FollowupFinding.finding_id, func.min(Followup.due_at))
-            .join(Followup, Followup.id == FollowupFinding.followup_id)
-            .where(
-                FollowupFinding.finding_id.in_(finding_ids),
-                Followup.status == FollowupStatus.OPEN.value,
-            )
-            .group_by(FollowupFinding.finding_id)
+    rows = session.execute(
+        select(FollowupFinding.finding_id, func.min(Followup.due_at))
+        .join(Followup, Followup.id == FollowupFinding.followup_id)
+        .where(
+            FollowupFinding.finding_id.in_(finding_ids),
+            Followup.status == FollowupStatus.OPEN.value,
         )
-        .tuples()
-        .all()
-    )
+        .group_by(FollowupFinding.finding_id)
+    ).all()
     return dict(rows)
 
 

@@ -47,15 +47,11 @@ class ComplianceReport(BaseModel):
 
 
 def _rows(session: Session, actor: Actor, now: datetime) -> dict[str, ComplianceRow]:
-    counts = (
-        session.execute(
-            select(Shelter.district, Shelter.current_class, func.count())
-            .where(Shelter.active.is_(True), shelter_scope(actor))
-            .group_by(Shelter.district, Shelter.current_class)
-        )
-        .tuples()
-        .all()
-    )
+    counts = session.execute(
+        select(Shelter.district, Shelter.current_class, func.count())
+        .where(Shelter.active.is_(True), shelter_scope(actor))
+        .group_by(Shelter.district, Shelter.current_class)
+    ).all()
     out: dict[str, ComplianceRow] = {}
     for district, klass, n in counts:
         row = out.setdefault(district, _empty(district))
@@ -64,20 +60,16 @@ def _rows(session: Session, actor: Actor, now: datetime) -> dict[str, Compliance
         row.active_shelters += n
         if klass == 1:
             row.class1_shelters += n
-    live = (
-        session.execute(
-            select(
-                Shelter.district,
-                func.count(),
-                func.sum(case((Followup.due_at < now, 1), else_=0)),
-            )
-            .join(Shelter, Followup.shelter_id == Shelter.id)
-            .where(Followup.status == FollowupStatus.OPEN.value, shelter_scope(actor))
-            .group_by(Shelter.district)
+    live = session.execute(
+        select(
+            Shelter.district,
+            func.count(),
+            func.sum(case((Followup.due_at < now, 1), else_=0)),
         )
-        .tuples()
-        .all()
-    )
+        .join(Shelter, Followup.shelter_id == Shelter.id)
+        .where(Followup.status == FollowupStatus.OPEN.value, shelter_scope(actor))
+        .group_by(Shelter.district)
+    ).all()
     for district, n_open, n_overdue in live:
         row = out.setdefault(district, _empty(district))
         row.open_followups = n_open

@@ -46,16 +46,12 @@ class TickReport:
 def run(session: Session, *, now: datetime, policy: FollowupPolicy, tz: str) -> TickReport:
     """One pass at time ``now``; the caller commits."""
     report = TickReport()
-    live = (
-        session.execute(
-            select(Followup, Shelter)
-            .join(Shelter, Followup.shelter_id == Shelter.id)
-            .where(Followup.status == FollowupStatus.OPEN.value)
-            .order_by(Followup.id)
-        )
-        .tuples()
-        .all()
-    )
+    live = session.execute(
+        select(Followup, Shelter)
+        .join(Shelter, Followup.shelter_id == Shelter.id)
+        .where(Followup.status == FollowupStatus.OPEN.value)
+        .order_by(Followup.id)
+    ).all()
     for followup, shelter in live:
         pass_ = _Pass(session, followup, shelter, now, report)
         if followup.kind == FollowupKind.NOTICE:
