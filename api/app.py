@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api import errors
-from api.routes import auth, followups, shelters, stats, users
+from api.routes import auth, exchange, followups, shelters, stats, users
 from api.scheduler import Ticker
 from api.state import AppState
 
@@ -48,7 +48,7 @@ def create_app(state: AppState, *, run_scheduler: bool = False) -> FastAPI:
     app = FastAPI(title="ShelterWatch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.sw = state
     errors.install(app)
-    for module in (auth, users, shelters, followups, stats):
+    for module in (auth, users, shelters, followups, stats, exchange):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -35,9 +35,11 @@ from inspection.models import Followup, FollowupKind, Inspection, Shelter
 FONT = "STSong-Light"
 DEFAULT_OFFICE = "市人民防空办公室"
 DEFAULT_LEGAL_BASIS = (
-    "根据《中华人民共和国人民防空法》第二十五条、第四十九条的规定，有关单位应当按照国家规定"
-    "对人民防空工程进行维护管理，使其保持良好使用状态；逾期未整改的，由人民防空主管部门依法"
-    "给予警告，并责令限期改正；对单位可处一万元以上五万元以下罚款。"
+    "《中华人民共和国人民防空法》第二十五条：人民防空主管部门对人民防空工程的维护管理进行监督检查；"
+    "有关单位应当按照国家规定对人民防空工程进行维护管理，使其保持良好使用状态。"
+    "有该法第四十九条所列行为（侵占人民防空工程、擅自改变主体结构、拆除人民防空工程设备设施、"
+    "危害人民防空工程安全等）的，由人民防空主管部门对当事人给予警告，并责令限期改正违法行为，"
+    "可以对单位处一万元至五万元罚款。"
 )
 _NOTICE_KINDS = frozenset({FollowupKind.NOTICE, FollowupKind.LEDGER, FollowupKind.KEY_SUPERVISION})
 _CLASS_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}

@@ -30,7 +30,7 @@ def _user_with_role(session: Session, username: str | None, role: Role) -> User 
     if username is None or username == "":
         return None
     user = by_username(session, username)
-    if user is None or user.role != role:
+    if user is None or user.role != role or not user.active:
         raise InvalidInput(
             f"{username!r} is not a user with role {role.value}", code="unknown_user"
         )

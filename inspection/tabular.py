@@ -392,34 +392,38 @@ def _render(value: object, zone: ZoneInfo) -> str | int | float | None:
     return str(value)
 
 
+def _xlsx_cell(sheet: Any, value: object, *, bold: bool = False) -> Any:
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # text that starts with "=" stays text, never a formula
+    if bold:
+        cell.font = Font(bold=True)
+    return cell
+
+
 def to_xlsx(
     rows: Sequence[dict[str, Any]], columns: Columns, sheet_title: str, *, tz: str = DEFAULT_TZ
 ) -> bytes:
-    """One sheet: a bold frozen header of Chinese labels, then one line per row. Text that
-    starts like a formula is stored as text, never as a formula."""
+    """One sheet: a bold frozen header of Chinese labels, then one line per row."""
     zone = _zone(tz)
     workbook = Workbook(write_only=True)
     title = "".join(c for c in sheet_title if c not in "[]:*?/\\")[:31] or "Sheet1"
     sheet = workbook.create_sheet(title=title)
     sheet.freeze_panes = "A2"
-    header = []
-    for _, label in columns:
-        cell = WriteOnlyCell(sheet, value=label)
-        cell.font = Font(bold=True)
-        header.append(cell)
-    sheet.append(header)
+    sheet.append([_xlsx_cell(sheet, label, bold=True) for _, label in columns])
     for row in rows:
-        cells = []
-        for key, _ in columns:
-            value = _render(row.get(key), zone)
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"
-            cells.append(cell)
-        sheet.append(cells)
+        sheet.append([_xlsx_cell(sheet, _render(row.get(key), zone)) for key, _ in columns])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _csv_value(value: str | int | float | None) -> str | int | float:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def to_csv(rows: Sequence[dict[str, Any]], columns: Columns, *, tz: str = DEFAULT_TZ) -> bytes:
@@ -430,14 +434,5 @@ def to_csv(rows: Sequence[dict[str, Any]], columns: Columns, *, tz: str = DEFAUL
     writer = csv.writer(buffer)
     writer.writerow([label for _, label in columns])
     for row in rows:
-        line: list[str | int | float] = []
-        for key, _ in columns:
-            value = _render(row.get(key), zone)
-            if value is None:
-                line.append("")
-            elif isinstance(value, str) and value.startswith(_FORMULA_START):
-                line.append("'" + value)
-            else:
-                line.append(value)
-        writer.writerow(line)
+        writer.writerow([_csv_value(_render(row.get(key), zone)) for key, _ in columns])
     return buffer.getvalue().encode("utf-8-sig")

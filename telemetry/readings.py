@@ -45,6 +45,9 @@ class Reading:
     battery: float | None = None
     dew_point: float | None = None
     """Computed when both temperature and humidity are present."""
+    district: str = ""
+    zone: str = ""
+    """Where the sensor is, from the register; filled in by the ingester, used as tags."""
 
 
 class RejectReason(StrEnum):

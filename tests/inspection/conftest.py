@@ -1,4 +1,4 @@
-"""Fixtures of the inspection tests: real SQLite databases built by the real migrations."""
+"""Fixtures of the inspection tests: real databases built by the real migrations."""
 
 from __future__ import annotations
 
@@ -26,10 +26,9 @@ def _migrated_session(path: Path) -> Iterator[Session]:
 
 
 @pytest.fixture
-def session(tmp_path: Path) -> Iterator[Session]:
-    """A session on a fresh migrated SQLite file; rolled back and disposed afterwards."""
-    with _migrated_session(tmp_path / "shelterwatch.db") as db:
-        yield db
+def session(db: Session) -> Session:
+    """A session on an empty migrated database (SQLite and PostgreSQL in turn)."""
+    return db
 
 
 @pytest.fixture

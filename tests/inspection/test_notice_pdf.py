@@ -45,7 +45,9 @@ def _document(**overrides: Any) -> NoticeDocument:
         "class_level": 2,
         "findings": (
             NoticeFinding("EQ-RUST", "防护设备锈蚀、油漆脱落", "S1", "东侧防护密闭门"),
-            NoticeFinding("CIVIL-DEBRIS", "堆放杂物、环境卫生差", "S1", "通道内堆放纸箱 <约10箱> & 旧家具"),
+            NoticeFinding(
+                "CIVIL-DEBRIS", "堆放杂物、环境卫生差", "S1", "通道内堆放纸箱 <约10箱> & 旧家具"
+            ),
         ),
     }
     fields.update(overrides)
@@ -75,8 +77,9 @@ def test_notice_pdf_carries_the_notice_text() -> None:
     assert "通道内堆放纸箱<约10箱>&旧家具" in text
     assert "请于2026年05月16日前完成整改" in text  # 15:59 UTC is 23:59 in Shanghai
     assert "照片" in text and "东城区人民防空主管部门" in text
-    assert "《中华人民共和国人民防空法》第二十五条、第四十九条" in text
-    assert "对单位可处一万元以上五万元以下罚款" in text
+    assert "《中华人民共和国人民防空法》第二十五条" in text
+    assert "第四十九条所列行为" in text
+    assert "可以对单位处一万元至五万元罚款" in text
     assert "市人民防空办公室（盖章）" in text
     assert "2026年05月01日" in text
     assert "签收人：" in text and "签收日期：" in text
@@ -93,7 +96,9 @@ def test_deadline_date_follows_the_time_zone() -> None:
 
 def test_many_findings_run_onto_more_pages_with_every_title() -> None:
     findings = tuple(
-        NoticeFinding(f"ITEM-{i:02d}", f"第{i}项问题：防护密闭门闭锁不严，需要更换密封胶条", "S2", "")
+        NoticeFinding(
+            f"ITEM-{i:02d}", f"第{i}项问题：防护密闭门闭锁不严，需要更换密封胶条", "S2", ""
+        )
         for i in range(1, 41)
     )
     pages, text = _text(render_notice_pdf(_document(findings=findings, office="区人防办")))
@@ -171,7 +176,9 @@ def test_notice_document_is_built_from_the_followup(session: Session) -> None:
         "13800000001",
     )
     assert doc.findings == (
-        NoticeFinding("DOOR-NOT-CLOSING", "人防门（防护密闭门、密闭门）开闭不合、无法闭锁", "S2", "主入口"),
+        NoticeFinding(
+            "DOOR-NOT-CLOSING", "人防门（防护密闭门、密闭门）开闭不合、无法闭锁", "S2", "主入口"
+        ),
         NoticeFinding("EQ-RUST", "防护设备锈蚀、油漆脱落", "S1", ""),
     )
     assert doc.printed_at == NOW + timedelta(days=2)

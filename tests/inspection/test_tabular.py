@@ -192,7 +192,9 @@ def test_chinese_headers_in_a_gb18030_csv(session: Session) -> None:
     content = _csv(text, "gb18030")
     with pytest.raises(UnicodeDecodeError):
         content.decode("utf-8")
-    report = import_shelters(session, "登记表.csv", content, actor=SYSTEM, now=NOW, only_valid=False)
+    report = import_shelters(
+        session, "登记表.csv", content, actor=SYSTEM, now=NOW, only_valid=False
+    )
     assert (report.imported, report.rejected) == (1, 0)
     shelter = _shelters(session)["HD-01"]
     assert (shelter.name, shelter.district, shelter.address) == (

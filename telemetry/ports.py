@@ -1,0 +1,130 @@
+"""Ports of the telemetry side: where readings are stored, where rejects are kept, and where
+sensors are placed. Real implementations live beside them (InfluxDB, SQL, the register
+through ``api``); tests may fake only these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from telemetry.readings import Reading, Rejection
+
+
+class Metric(StrEnum):
+    TEMPERATURE = "temperature"
+    HUMIDITY = "humidity"
+    FIRE_RISK = "fire_risk"
+    DEW_POINT = "dew_point"
+    CO = "co"
+    BATTERY = "battery"
+
+
+class Aggregate(StrEnum):
+    MEAN = "mean"
+    MIN = "min"
+    MAX = "max"
+    LAST = "last"
+    COUNT = "count"
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a registered sensor is, as the register says."""
+
+    sensor_id: str
+    shelter_code: str
+    district: str
+    zone: str
+    expected_interval_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class LatestValue:
+    sensor_id: str
+    metric: Metric
+    value: float
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesQuery:
+    """A validated aggregation request (see :mod:`telemetry.query`)."""
+
+    shelter_code: str
+    metric: Metric
+    start: datetime
+    end: datetime
+    every_s: int
+    agg: Aggregate
+    tz: str
+    sensor_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    sensor_id: str
+    ts: datetime  # start of the bucket, UTC
+    value: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReject:
+    id: int
+    received_at: datetime
+    topic: str
+    reason: str
+    detail: str
+    raw: str
+    batch_index: int | None
+
+
+class ReadingStore(Protocol):
+    """A time-series store of readings. ``write`` returns only once the data is durable;
+    writing the same (sensor, ts) again overwrites it."""
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        """Raises :class:`StoreUnavailable` (transient) or :class:`StoreRejected`."""
+        ...
+
+    def latest(self, shelter_code: str) -> list[LatestValue]:
+        """Per sensor and metric, the newest value by measurement time."""
+        ...
+
+    def series(self, query: SeriesQuery) -> list[SeriesPoint]:
+        ...
+
+    def hourly_counts(
+        self, shelter_code: str, start: datetime, end: datetime
+    ) -> dict[tuple[str, datetime], int]:
+        """Readings received per (sensor, hour start UTC) in [start, end)."""
+        ...
+
+    def check(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the store answers now."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+class RejectStore(Protocol):
+    """A bounded store of rejected readings (oldest dropped beyond its bound)."""
+
+    def add(self, rejects: Sequence[Rejection]) -> None:
+        ...
+
+    def list(
+        self, *, limit: int, offset: int, reason: str | None = None
+    ) -> tuple[list[StoredReject], int]:
+        ...
+
+
+class SensorDirectory(Protocol):
+    """Where sensors are: the ingester's view of the register."""
+
+    def get(self, sensor_id: str) -> Placement | None:
+        ...
