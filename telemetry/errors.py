@@ -1,10 +1,10 @@
 """Errors of the telemetry package; ``api`` maps them to HTTP statuses.
 
-    TelemetryError            (base; stable ``code``)
-    ├── StoreUnavailable      the store cannot be reached now; retry later, spool meanwhile
-    ├── StoreRejected         the store refused the data itself; retrying will not help
-    ├── SpoolFull             the local spool reached its size bound
-    └── InvalidQuery          a read request asks for something not allowed or too large
+TelemetryError            (base; stable ``code``)
+├── StoreUnavailable      the store cannot be reached now; retry later, spool meanwhile
+├── StoreRejected         the store refused the data itself; retrying will not help
+├── SpoolFull             the local spool reached its size bound
+└── InvalidQuery          a read request asks for something not allowed or too large
 """
 
 from __future__ import annotations

@@ -66,6 +66,7 @@ class RejectReason(StrEnum):
     FUTURE_TIMESTAMP = "future_timestamp"
     TOO_OLD = "too_old"
     UNKNOWN_SENSOR = "unknown_sensor"
+    STORE_REJECTED = "store_rejected"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
-from inspection.notice_pdf import notice_document, render_notice_pdf
 
 from api.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
 from api.schemas import Page
@@ -14,6 +13,7 @@ from api.uploads import read_uploads
 from inspection import followups, inspections
 from inspection.followups import FollowupFilter
 from inspection.models import FollowupKind, FollowupStatus
+from inspection.notice_pdf import notice_document, render_notice_pdf
 from inspection.schemas import (
     AttachmentRead,
     FindingRead,
@@ -43,15 +43,16 @@ def add_photos(
     actor: ActorDep,
     now: NowDep,
     state: StateDep,
-    files: Annotated[list[UploadFile], File(description="JPEG, PNG, WebP or PDF")],
+    files: Annotated[list[UploadFile] | None, File(description="JPEG, PNG, WebP or PDF")] = None,
     finding_id: Annotated[int | None, Form()] = None,
 ) -> list[AttachmentRead]:
     """Attach photos to a submitted inspection, optionally to one of its findings."""
     limit = state.settings.upload_max_bytes
+    # No file is the service's ``no_file`` error, not a generic validation error.
     rows = inspections.add_photos(
         session,
         inspection_id,
-        read_uploads(files, max_bytes=limit),
+        read_uploads(files or [], max_bytes=limit),
         finding_id=finding_id,
         actor=actor,
         now=now,
@@ -112,16 +113,19 @@ def report_fix(
     actor: ActorDep,
     now: NowDep,
     state: StateDep,
-    files: Annotated[list[UploadFile], File(description="photos or files showing the fix")],
+    files: Annotated[
+        list[UploadFile] | None, File(description="photos or files showing the fix")
+    ] = None,
     note: Annotated[str, Form(max_length=4000)] = "",
 ) -> FindingRead:
     """The manager reports a fix with evidence; someone else verifies or rejects it."""
     limit = state.settings.upload_max_bytes
+    # No file is the service's ``evidence_required`` error, not a generic validation error.
     followups.report_fix(
         session,
         finding_id,
         note,
-        read_uploads(files, max_bytes=limit),
+        read_uploads(files or [], max_bytes=limit),
         actor=actor,
         now=now,
         max_bytes=limit,

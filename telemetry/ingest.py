@@ -1,0 +1,326 @@
+"""The ingestion pipeline: MQTT deliveries in, readings durably stored, then acknowledged.
+
+``submit`` is called from the MQTT callback and only queues (no I/O there). A worker thread
+takes batches, parses and validates them, resolves each sensor in the register, computes the
+fire-risk index and dew point, and makes the batch durable: written to the reading store, or,
+while the store is unreachable, appended to the local spool. Only then are the batch's
+messages acknowledged to the broker, so the broker keeps every message that is not yet
+durable. A second thread replays the spool in order once the store answers again.
+If neither the store nor the spool can take a batch, the worker retries it and acknowledges
+nothing: the broker holds the backlog and the system slows down instead of losing data.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from telemetry.errors import SpoolFull, StoreRejected, StoreUnavailable, TelemetryError
+from telemetry.fire_risk import enrich
+from telemetry.metrics import IngestMetrics
+from telemetry.payload import parse_payload
+from telemetry.ports import ReadingStore, RejectStore, SensorDirectory
+from telemetry.readings import Reading, Rejection, RejectReason
+from telemetry.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One MQTT message as received; ``generation`` names the connection it came on."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    generation: int
+    received_at: datetime
+
+
+class Acker(Protocol):
+    def ack(self, deliveries: Sequence[Delivery]) -> None:
+        """Acknowledge these messages to the broker (those of a past connection are skipped:
+        the broker redelivers them)."""
+        ...
+
+
+class ReadingObserver(Protocol):
+    """Sees every stored reading after it is durable (alert evaluation)."""
+
+    def observe(self, readings: Sequence[Reading], *, now: datetime) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    max_bytes: int = 262_144
+    max_batch: int = 1000
+    max_future: timedelta = timedelta(minutes=5)
+    retention: timedelta = timedelta(days=365)
+    raw_limit: int = 2048
+
+
+class Pipeline:
+    """Batches, validates, stores durably, acknowledges. Thread-safe ``submit``."""
+
+    def __init__(
+        self,
+        *,
+        store: ReadingStore,
+        rejects: RejectStore,
+        directory: SensorDirectory,
+        spool: Spool,
+        metrics: IngestMetrics,
+        clock: Callable[[], datetime],
+        limits: IngestLimits = IngestLimits(),
+        batch_size: int = 5000,
+        batch_interval_s: float = 0.2,
+        retry_s: float = 1.0,
+        observers: Sequence[ReadingObserver] = (),
+    ) -> None:
+        self.store = store
+        self.rejects = rejects
+        self.directory = directory
+        self.spool = spool
+        self.metrics = metrics
+        self.clock = clock
+        self.limits = limits
+        self.batch_size = batch_size
+        self.batch_interval_s = batch_interval_s
+        self.retry_s = retry_s
+        self.observers = list(observers)
+        self.acker: Acker | None = None
+        self.store_ok = True
+        self._queue: deque[Delivery] = deque()
+        self._oldest = 0.0
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._stopped = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._replayer: threading.Thread | None = None
+        metrics.spool_depth.set_function(lambda: spool.depth)
+        metrics.spool_bytes.set_function(lambda: spool.pending_bytes)
+        metrics.queue_depth.set_function(lambda: len(self._queue))
+        metrics.store_up.set_function(lambda: 1.0 if self.store_ok else 0.0)
+
+    # -- intake (MQTT callback thread) ------------------------------------------------------
+    def submit(self, delivery: Delivery) -> None:
+        """Queue a delivery; never blocks on I/O. Ignored once stopping (the broker keeps it)."""
+        with self._cond:
+            if self._stopping:
+                return
+            self._queue.append(delivery)
+            n = len(self._queue)
+            if n == 1:
+                self._oldest = time.monotonic()
+                self._cond.notify()
+            elif n >= self.batch_size:
+                self._cond.notify()
+
+    # -- threads ----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._worker = threading.Thread(target=self._run, name="ingest-worker", daemon=True)
+        self._replayer = threading.Thread(
+            target=self._replay_loop, name="spool-replay", daemon=True
+        )
+        self._worker.start()
+        self._replayer.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Store and acknowledge what is queued, then stop both threads."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._worker is not None:
+            self._worker.join(timeout)
+        self._stopped.set()
+        if self._replayer is not None:
+            self._replayer.join(timeout)
+
+    def _take(self) -> list[Delivery] | None:
+        with self._cond:
+            while not self._queue:
+                if self._stopping:
+                    return None
+                self._cond.wait()
+            deadline = self._oldest + self.batch_interval_s
+            while len(self._queue) < self.batch_size and not self._stopping:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            n = min(len(self._queue), self.batch_size)
+            batch = [self._queue.popleft() for _ in range(n)]
+            if self._queue:
+                self._oldest = time.monotonic()
+            return batch
+
+    def _run(self) -> None:
+        while (batch := self._take()) is not None:
+            try:
+                self.process(batch)
+            except Exception:
+                # Nothing was acknowledged: the broker redelivers these messages.
+                log.exception("batch of %d messages failed; left for redelivery", len(batch))
+
+    # -- the work ---------------------------------------------------------------------------
+    def validate(self, batch: Sequence[Delivery]) -> tuple[list[Reading], list[Rejection]]:
+        """Parse, check against the register, enrich. Pure apart from the directory lookup."""
+        readings: list[Reading] = []
+        rejects: list[Rejection] = []
+        lim = self.limits
+        get = self.directory.get
+        for d in batch:
+            parsed = parse_payload(
+                d.topic,
+                d.payload,
+                d.received_at,
+                max_bytes=lim.max_bytes,
+                max_batch=lim.max_batch,
+                max_future=lim.max_future,
+                retention=lim.retention,
+                raw_limit=lim.raw_limit,
+            )
+            rejects.extend(parsed.rejects)
+            for r in parsed.readings:
+                placement = get(r.sensor_id)
+                if placement is None or placement.shelter_code != r.shelter_code:
+                    rejects.append(
+                        Rejection.build(
+                            d.topic,
+                            RejectReason.UNKNOWN_SENSOR,
+                            f"sensor {r.sensor_id} is not registered to shelter {r.shelter_code}",
+                            d.payload.decode("utf-8", "replace"),
+                            d.received_at,
+                            raw_limit=lim.raw_limit,
+                        )
+                    )
+                    continue
+                readings.append(
+                    enrich(replace(r, district=placement.district, zone=placement.zone))
+                )
+        return readings, rejects
+
+    def process(self, batch: Sequence[Delivery]) -> None:
+        """Make the batch durable, then acknowledge it; retries until durable or stopping."""
+        m = self.metrics
+        m.messages.inc(len(batch))
+        readings, rejects = self.validate(batch)
+        m.received.inc(len(readings) + len(rejects))
+        while True:
+            try:
+                extra = self._store_readings(readings)
+                self._store_rejects([*rejects, *extra])
+                break
+            except SpoolFull:
+                log.error(
+                    "store down and spool full; holding %d messages unacknowledged", len(batch)
+                )
+                if self._stopped.wait(self.retry_s) or self._stopping:
+                    return
+        for x in rejects:
+            m.rejected.labels(x.reason.value).inc()
+        if self.acker is not None:
+            self.acker.ack(batch)
+            m.acked.inc(len(batch))
+        if readings:
+            now = self.clock()
+            m.lag_seconds.observe(max(0.0, (now - min(r.ts for r in readings)).total_seconds()))
+            for observer in self.observers:
+                try:
+                    observer.observe(readings, now=now)
+                except Exception:
+                    log.exception("reading observer %r failed", observer)
+
+    def _store_readings(self, readings: list[Reading]) -> list[Rejection]:
+        """Write to the store or spool them; returns readings the store refused, as rejects."""
+        if not readings:
+            return []
+        if self.store_ok:
+            started = time.perf_counter()
+            try:
+                refused = self._write(readings)
+            except StoreUnavailable as exc:
+                self.store_ok = False
+                log.warning("reading store unavailable (%s); spooling", exc)
+            else:
+                self.metrics.write_seconds.observe(time.perf_counter() - started)
+                self.metrics.stored.inc(len(readings) - len(refused))
+                return refused
+        self.spool.append(readings)
+        self.metrics.spooled.inc(len(readings))
+        return []
+
+    def _write(self, readings: Sequence[Reading]) -> list[Rejection]:
+        """Write, isolating readings the store refuses by halving the batch."""
+        try:
+            self.store.write(readings)
+            return []
+        except StoreRejected as exc:
+            if len(readings) == 1:
+                r = readings[0]
+                return [
+                    Rejection.build(
+                        f"shelters/{r.shelter_code}/{r.sensor_id}/telemetry",
+                        RejectReason.STORE_REJECTED,
+                        f"the store refused the reading: {exc}",
+                        repr(r),
+                        r.ts,
+                        raw_limit=self.limits.raw_limit,
+                    )
+                ]
+            half = len(readings) // 2
+            return [*self._write(readings[:half]), *self._write(readings[half:])]
+
+    def _store_rejects(self, rejects: list[Rejection]) -> None:
+        if not rejects:
+            return
+        try:
+            self.rejects.add(rejects)
+        except Exception as exc:  # noqa: BLE001 - any failure: keep them durable in the spool
+            log.warning("reject store unavailable (%s); spooling %d rejects", exc, len(rejects))
+            self.spool.append([], rejects)
+
+    def _replay_loop(self) -> None:
+        while not self._stopped.is_set():
+            if self.spool.depth == 0 and self.store_ok:
+                self._stopped.wait(0.5)
+                continue
+            if not self.store_ok:
+                try:
+                    self.store.check()
+                    self.store_ok = True
+                    log.info(
+                        "reading store is back; replaying %d spooled records", self.spool.depth
+                    )
+                except TelemetryError:
+                    self._stopped.wait(self.retry_s)
+                    continue
+            self.replay_once()
+
+    def replay_once(self) -> int:
+        """Replay one chunk of the spool; returns records committed (0 on failure)."""
+        item = self.spool.peek(self.batch_size)
+        if item is None:
+            return 0
+        frame, pos = item
+        try:
+            refused = self._write(frame.readings) if frame.readings else []
+            if frame.rejects or refused:
+                self.rejects.add([*frame.rejects, *refused])
+        except StoreUnavailable:
+            self.store_ok = False
+            return 0
+        except Exception:
+            log.exception("spool replay failed; will retry")
+            self._stopped.wait(self.retry_s)
+            return 0
+        self.spool.commit(pos, frame)
+        self.metrics.stored.inc(len(frame.readings) - len(refused))
+        return len(frame.readings) + len(frame.rejects)

@@ -1,0 +1,175 @@
+"""The paho-mqtt adapter: a persistent-session QoS 1 subscriber with manual acknowledgement.
+
+MQTT 5 by default, with a CONNECT Receive Maximum sized to the batch: a broker sends a client
+only that many unacknowledged QoS 1 messages at once (Mosquitto's default is 20), and the
+ingester acknowledges only after storage. A broker that speaks only MQTT 3.1.1 has no Receive
+Maximum; there the broker's own in-flight limit applies (Mosquitto: ``max_inflight_messages``,
+set it to the batch size or 0 for unlimited).
+
+The session is persistent (fixed client id, clean start off, a long session expiry) so that
+messages queue at the broker while the ingester is down. Reconnection is paho's own loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from telemetry.ingest import Delivery
+
+log = logging.getLogger(__name__)
+
+TELEMETRY_TOPIC = "shelters/+/+/telemetry"
+SESSION_EXPIRY_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        """``mqtt://user:password@host:port`` (or ``mqtts://`` for TLS)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp"):
+            raise ValueError(f"MQTT URL must start with mqtt:// or mqtts://, not {url!r}")
+        tls = parts.scheme == "mqtts"
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or (8883 if tls else 1883),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            tls=tls,
+        )
+
+
+class MqttSubscriber:
+    """Receives telemetry and hands each message to ``on_delivery``; acknowledges on demand."""
+
+    def __init__(
+        self,
+        address: BrokerAddress,
+        *,
+        client_id: str,
+        on_delivery: Callable[[Delivery], None],
+        protocol: str = "5",
+        receive_maximum: int = 5000,
+        shared_group: str | None = None,
+        topic: str = TELEMETRY_TOPIC,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_connection_change: Callable[[bool], None] | None = None,
+    ) -> None:
+        self.address = address
+        self.on_delivery = on_delivery
+        self.clock = clock
+        self.topic = f"$share/{shared_group}/{topic}" if shared_group else topic
+        self.v5 = protocol == "5"
+        self.receive_maximum = receive_maximum
+        self.generation = 0
+        self.connected = threading.Event()
+        self._on_connection_change = on_connection_change
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=MQTTProtocolVersion.MQTTv5 if self.v5 else MQTTProtocolVersion.MQTTv311,
+            clean_session=None if self.v5 else False,
+            manual_ack=True,
+        )
+        if address.username:
+            self.client.username_pw_set(address.username, address.password)
+        if address.tls:
+            self.client.tls_set()
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        # Outgoing in-flight limit (our PUBACKs are not limited by it; alert publishes are).
+        self.client.max_inflight_messages_set(100)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    def start(self) -> None:
+        properties: Properties | None = None
+        if self.v5:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = SESSION_EXPIRY_S
+            properties.ReceiveMaximum = self.receive_maximum
+        self.client.connect_async(
+            self.address.host,
+            self.address.port,
+            keepalive=30,
+            clean_start=False if self.v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=properties,
+        )
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+        self._set_connected(False)
+
+    def _set_connected(self, up: bool) -> None:
+        if up:
+            self.connected.set()
+        else:
+            self.connected.clear()
+        if self._on_connection_change is not None:
+            self._on_connection_change(up)
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            log.error("MQTT connection refused: %s", reason)
+            return
+        self.generation += 1
+        log.info(
+            "connected to MQTT %s:%d (session present: %s)",
+            self.address.host,
+            self.address.port,
+            flags.session_present,
+        )
+        client.subscribe(self.topic, qos=1)
+        self._set_connected(True)
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        self._set_connected(False)
+        log.warning("disconnected from MQTT: %s", reason)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        # No I/O here: hand off to the pipeline's queue.
+        payload = msg.payload if isinstance(msg.payload, bytes) else bytes(msg.payload)
+        self.on_delivery(
+            Delivery(msg.topic, payload, msg.mid, msg.qos, self.generation, self.clock())
+        )
+
+    def ack(self, deliveries: Sequence[Delivery]) -> None:
+        generation = self.generation
+        for d in deliveries:
+            if d.qos > 0 and d.generation == generation:
+                self.client.ack(d.mid, d.qos)

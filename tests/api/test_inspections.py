@@ -1,0 +1,412 @@
+"""Submitting inspections through the HTTP API: validation, the graded class and the follow-up
+it starts, immutability and corrections, photos, and the outbox, audit and class history rows
+a submission leaves behind."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inspection.models import AuditEntry, Role
+from tests.api.conftest import (
+    DISTRICT_A,
+    DISTRICT_B,
+    INSPECTED_AT,
+    PNG,
+    Api,
+    class_changes,
+    notifications,
+    recipients,
+)
+from tests.conftest import FakeClock, Login, UserFactory
+
+CODE = "SH-001"
+
+
+@dataclass
+class World:
+    api: Api
+    manager: Login
+    inspector: Login
+    officer: Login
+
+
+@pytest.fixture
+def world(api: Api, make_user: UserFactory) -> World:
+    manager = make_user(Role.MANAGER)
+    inspector = make_user(Role.INSPECTOR, district=DISTRICT_A)
+    officer = make_user(Role.DISTRICT_OFFICER, district=DISTRICT_A)
+    api.shelter(CODE, manager=manager)
+    return World(api, manager, inspector, officer)
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+# ---------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "details"),
+    [
+        pytest.param(
+            {"findings": [{"item": "EQ-RUST"}, {"item": "NO-SUCH-ITEM"}]},
+            "invalid_findings",
+            [{"index": 1, "item": "NO-SUCH-ITEM", "error": "unknown catalogue item"}],
+            id="unknown-item",
+        ),
+        pytest.param(
+            {"findings": [{"item": "DOOR-NOT-CLOSING", "severity": "S1"}]},
+            "invalid_findings",
+            [
+                {
+                    "index": 0,
+                    "item": "DOOR-NOT-CLOSING",
+                    "error": "severity S1 is below the item's default S2",
+                }
+            ],
+            id="severity-below-default",
+        ),
+        pytest.param({"inspected_at": "2026-06-01T09:30:00"}, "validation_error", None, id="naive"),
+        pytest.param({"weather": "rain"}, "validation_error", None, id="unknown-field"),
+        pytest.param(
+            {"findings": [{"item": "EQ-RUST", "colour": "red"}]},
+            "validation_error",
+            None,
+            id="unknown-finding-field",
+        ),
+        pytest.param(
+            {"findings": [{"item": "EQ-RUST", "severity": "S4"}]},
+            "validation_error",
+            None,
+            id="no-such-severity",
+        ),
+        pytest.param(
+            {"inspected_at": "2026-06-01T03:00:00+00:00"}, "future_time", None, id="future"
+        ),
+    ],
+)
+def test_invalid_submission_is_refused_and_stores_nothing(
+    world: World, client: TestClient, body: dict[str, Any], code: str, details: Any
+) -> None:
+    payload = {"inspected_at": INSPECTED_AT, "findings": [], **body}
+    r = client.post(
+        f"/api/v1/shelters/{CODE}/inspections", headers=world.inspector.headers, json=payload
+    )
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] == code
+    if details is not None:
+        assert error["details"] == details
+    listed = client.get(f"/api/v1/shelters/{CODE}/inspections", headers=world.inspector.headers)
+    assert listed.json()["total"] == 0
+    assert world.api.current_class(CODE) is None
+
+
+def test_naive_time_error_names_the_field(world: World, client: TestClient) -> None:
+    r = world.api.submit(world.inspector, CODE, inspected_at="2026-06-01T09:30:00")
+    [detail] = r.json()["error"]["details"]
+    assert detail["loc"] == ["body", "inspected_at"]
+
+
+def test_clock_skew_of_a_few_minutes_is_accepted(world: World, clock: FakeClock) -> None:
+    soon = (clock.now + timedelta(minutes=4)).isoformat()
+    body = world.api.inspect(world.inspector, CODE, inspected_at=soon)
+    assert _at(body["inspected_at"]) == clock.now + timedelta(minutes=4)
+
+
+# ---------------------------------------------------------------- grading and follow-up
+
+
+@pytest.mark.parametrize(
+    ("items", "graded"),
+    [
+        pytest.param([], 1, id="nothing-found"),
+        pytest.param([{"item": "EQ-RUST", "fixed_on_spot": True}], 1, id="S1-fixed-on-spot"),
+        pytest.param(["EQ-RUST", "CIVIL-DEBRIS"], 2, id="S1"),
+        pytest.param([{"item": "EQ-RUST", "severity": "S2"}], 3, id="S1-raised-to-S2"),
+        pytest.param([{"item": "DOOR-NOT-CLOSING", "fixed_on_spot": True}], 3, id="S2-stays-open"),
+        pytest.param(["EQ-RUST", "STRUCT-CRACK"], 4, id="S3"),
+    ],
+)
+def test_graded_class_is_the_shelters_class(
+    world: World, items: list[str | dict[str, Any]], graded: int
+) -> None:
+    body = world.api.inspect(world.inspector, CODE, *items)
+    assert body["graded_class"] == graded
+    assert body["catalogue_version"] == "2026.1"
+    assert body["inspector"] == world.inspector.username
+    assert world.api.current_class(CODE) == graded
+
+
+def test_class1_starts_no_followup(world: World) -> None:
+    body = world.api.inspect(world.inspector, CODE, {"item": "EQ-RUST", "fixed_on_spot": True})
+    assert body["followups"] == []
+    assert [(f["status"], f["fixed_on_spot"]) for f in body["findings"]] == [("closed", True)]
+    assert world.api.followups()["total"] == 0
+
+
+def test_class2_issues_a_numbered_notice_due_in_15_days(world: World, clock: FakeClock) -> None:
+    body = world.api.inspect(world.inspector, CODE, "EQ-RUST", "SIGN-INCOMPLETE")
+    [notice] = body["followups"]
+    assert notice["kind"] == "notice"
+    assert re.fullmatch(r"ZG2026-\d{6}", notice["number"])
+    assert notice["class_level"] == 2
+    assert notice["status"] == "open"
+    assert _at(notice["issued_at"]) == clock.now
+    assert _at(notice["due_at"]) == clock.now + timedelta(days=15)
+    assert notice["checkpoint_at"] is None
+    assert notice["tracker"] is None
+    assert notice["finding_ids"] == [f["id"] for f in body["findings"]]
+    assert {_at(f["due_at"]) for f in body["findings"]} == {clock.now + timedelta(days=15)}
+
+
+@pytest.mark.parametrize("named_tracker", [False, True])
+def test_class3_ledger_with_tracker(world: World, clock: FakeClock, named_tracker: bool) -> None:
+    extra = {"tracker": world.officer.username} if named_tracker else {}
+    body = world.api.inspect(world.inspector, CODE, "DOOR-NOT-CLOSING", "EQ-RUST", **extra)
+    [ledger] = body["followups"]
+    assert ledger["kind"] == "ledger"
+    assert re.fullmatch(r"TZ2026-\d{6}", ledger["number"])
+    assert ledger["class_level"] == 3
+    expected = world.officer if named_tracker else world.inspector
+    assert ledger["tracker"] == expected.username
+    assert _at(ledger["due_at"]) == clock.now + timedelta(days=30)
+    assert _at(ledger["checkpoint_at"]) == clock.now + timedelta(days=15)
+    assert len(ledger["finding_ids"]) == 2
+
+
+def test_tracker_must_be_able_to_track(world: World) -> None:
+    r = world.api.submit(world.inspector, CODE, "DOOR-NOT-CLOSING", tracker=world.manager.username)
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "bad_tracker"
+
+
+def test_class4_key_supervision_deadlines(world: World, clock: FakeClock) -> None:
+    body = world.api.inspect(world.inspector, CODE, "STRUCT-CRACK")
+    [key] = body["followups"]
+    assert key["kind"] == "key_supervision"
+    assert re.fullmatch(r"DB2026-\d{6}", key["number"])
+    assert _at(key["containment_due_at"]) == clock.now + timedelta(hours=72)
+    assert _at(key["plan_due_at"]) == clock.now + timedelta(days=7)
+    assert _at(key["due_at"]) == clock.now + timedelta(days=90)
+
+
+def test_class4_drafts_one_referral_per_illegal_act(world: World) -> None:
+    body = world.api.inspect(world.inspector, CODE, "OCCUPATION", "STRUCT-CRACK", "HAZMAT-STORED")
+    ids = {f["item"]: f["id"] for f in body["findings"]}
+    assert [f["illegal_act"] for f in body["findings"]] == [True, False, True]
+    kinds = [f["kind"] for f in body["followups"]]
+    assert kinds == ["key_supervision", "referral", "referral"]
+    referrals = body["followups"][1:]
+    assert [r["finding_ids"] for r in referrals] == [[ids["OCCUPATION"]], [ids["HAZMAT-STORED"]]]
+    assert all(re.fullmatch(r"YJ2026-\d{6}", r["number"]) for r in referrals)
+    assert world.api.followups(kind="referral")["total"] == 2
+
+
+# ---------------------------------------------------------------- immutability and correction
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_inspection_is_immutable(world: World, client: TestClient, method: str) -> None:
+    body = world.api.inspect(world.inspector, CODE, "EQ-RUST")
+    r = client.request(
+        method,
+        f"/api/v1/inspections/{body['id']}",
+        headers=world.api.admin.headers,
+        json={"graded_class": 1},
+    )
+    assert r.status_code == 405
+    assert r.json()["error"]["code"] == "method_not_allowed"
+    again = client.get(f"/api/v1/inspections/{body['id']}", headers=world.api.admin.headers)
+    assert again.json()["graded_class"] == 2
+
+
+def test_correction_supersedes_the_earlier_findings(
+    world: World, client: TestClient, db: Session
+) -> None:
+    first = world.api.inspect(world.inspector, CODE, "STRUCT-CRACK", "DOOR-NOT-CLOSING")
+    second = world.api.inspect(world.inspector, CODE, "EQ-RUST", corrects=first["id"])
+    assert second["corrects"] == first["id"]
+    assert second["graded_class"] == 2
+    assert world.api.current_class(CODE) == 2
+
+    old = client.get(f"/api/v1/inspections/{first['id']}", headers=world.api.admin.headers).json()
+    assert old["graded_class"] == 4  # the signed record itself is unchanged
+    assert [f["status"] for f in old["findings"]] == ["closed", "closed"]
+    assert [f["status"] for f in old["followups"]] == ["closed"]
+    detail = client.get(f"/api/v1/shelters/{CODE}", headers=world.manager.headers).json()
+    assert [f["item"] for f in detail["open_findings"]] == ["EQ-RUST"]
+    assert class_changes(db) == [(None, 4, "inspection"), (4, 2, "inspection")]
+
+
+def test_correction_of_another_shelters_inspection_is_refused(world: World) -> None:
+    world.api.shelter("SH-002", manager=world.manager)
+    other = world.api.inspect(world.inspector, "SH-002", "EQ-RUST")
+    r = world.api.submit(world.inspector, CODE, corrects=other["id"])
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "bad_correction"
+    assert world.api.current_class(CODE) is None
+
+
+# ---------------------------------------------------------------- photos
+
+
+def _photos(client: TestClient, who: Login, inspection_id: int, *files: Any, **data: Any) -> Any:
+    return client.post(
+        f"/api/v1/inspections/{inspection_id}/photos",
+        headers=who.headers,
+        files=[("files", f) for f in files],
+        data=data,
+    )
+
+
+def test_photos_attach_to_the_inspection(world: World, client: TestClient) -> None:
+    body = world.api.inspect(world.inspector, CODE, "EQ-RUST")
+    finding_id = body["findings"][0]["id"]
+    r = _photos(
+        client,
+        world.inspector,
+        body["id"],
+        ("a.png", PNG, "image/png"),
+        ("b.png", PNG, "image/png"),
+        finding_id=str(finding_id),
+    )
+    assert r.status_code == 201, r.text
+    rows = r.json()
+    assert [(p["filename"], p["size"], p["purpose"], p["finding_id"]) for p in rows] == [
+        ("a.png", len(PNG), "inspection", finding_id),
+        ("b.png", len(PNG), "inspection", finding_id),
+    ]
+    read = client.get(f"/api/v1/inspections/{body['id']}", headers=world.manager.headers).json()
+    assert [p["id"] for p in read["photos"]] == [p["id"] for p in rows]
+
+
+@pytest.mark.parametrize(
+    ("upload", "status", "code"),
+    [
+        pytest.param(("x.png", b"just some text", "image/png"), 422, "unsupported_file", id="fake"),
+        pytest.param(("x.txt", b"text", "text/plain"), 422, "unsupported_file", id="text"),
+        pytest.param(("x.png", b"", "image/png"), 422, "empty_file", id="empty"),
+        pytest.param(("x.png", PNG + b"\x00" * 1024, "image/png"), 413, "file_too_large", id="big"),
+    ],
+)
+def test_bad_photos_are_refused(
+    world: World,
+    client: TestClient,
+    small_uploads: int,
+    upload: tuple[str, bytes, str],
+    status: int,
+    code: str,
+) -> None:
+    body = world.api.inspect(world.inspector, CODE, "EQ-RUST")
+    r = _photos(client, world.inspector, body["id"], upload)
+    assert r.status_code == status, r.text
+    assert r.json()["error"]["code"] == code
+    read = client.get(f"/api/v1/inspections/{body['id']}", headers=world.inspector.headers)
+    assert read.json()["photos"] == []
+
+
+def test_photo_request_without_a_file(world: World, client: TestClient) -> None:
+    body = world.api.inspect(world.inspector, CODE, "EQ-RUST")
+    r = _photos(client, world.inspector, body["id"])
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "no_file"
+
+
+def test_photo_for_a_finding_of_another_inspection(world: World, client: TestClient) -> None:
+    first = world.api.inspect(world.inspector, CODE, "EQ-RUST")
+    second = world.api.inspect(world.inspector, CODE, "CIVIL-DEBRIS")
+    other_finding = first["findings"][0]["id"]
+    r = _photos(
+        client, world.inspector, second["id"], ("a.png", PNG, "image/png"), finding_id=other_finding
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "bad_finding"
+
+
+def test_only_the_inspector_attaches_photos(
+    world: World, client: TestClient, make_user: UserFactory
+) -> None:
+    body = world.api.inspect(world.inspector, CODE, "EQ-RUST")
+    colleague = make_user(Role.INSPECTOR, district=DISTRICT_A)
+    for who in (colleague, world.officer, world.manager):
+        r = _photos(client, who, body["id"], ("a.png", PNG, "image/png"))
+        assert r.status_code == 403, who.username
+        assert r.json()["error"]["code"] == "role_forbidden"
+    r = _photos(client, world.api.admin, body["id"], ("a.png", PNG, "image/png"))
+    assert r.status_code == 201
+
+
+# ---------------------------------------------------------------- outbox, audit, history
+
+
+def test_class2_notice_goes_to_the_manager(world: World, db: Session) -> None:
+    world.api.inspect(world.inspector, CODE, "EQ-RUST")
+    [row] = notifications(db)
+    assert (row.kind, row.recipient_id, row.status) == ("notice_issued", world.manager.id, "pending")
+    assert row.subject.startswith("整改通知书 ZG2026-")
+    assert row.payload["shelter"] == CODE
+
+
+def test_class4_notice_goes_to_manager_district_and_city(
+    world: World, db: Session, make_user: UserFactory
+) -> None:
+    second_officer = make_user(Role.DISTRICT_OFFICER, district=DISTRICT_A)
+    make_user(Role.DISTRICT_OFFICER, district=DISTRICT_B)  # another district hears nothing
+    second_admin = make_user(Role.ADMIN)
+    world.api.inspect(world.inspector, CODE, "STRUCT-CRACK", "OCCUPATION", "HAZMAT-STORED")
+    admins = sorted([world.api.admin.id, second_admin.id])
+    assert recipients(db, "key_supervision_issued") == sorted(
+        [world.manager.id, world.officer.id, second_officer.id, *admins]
+    )
+    # one draft referral per illegal act, each to the city office
+    assert recipients(db, "referral_drafted") == sorted(admins * 2)
+    assert len(notifications(db)) == 5 + 4
+
+
+def test_class3_ledger_goes_to_the_manager(world: World, db: Session) -> None:
+    world.api.inspect(world.inspector, CODE, "DOOR-NOT-CLOSING", tracker=world.officer.username)
+    assert recipients(db, "ledger_issued") == sorted([world.manager.id, world.officer.id])
+
+
+def test_submission_is_audited(world: World, db: Session) -> None:
+    body = world.api.inspect(world.inspector, CODE, "DOOR-NOT-CLOSING", "EQ-RUST")
+    db.rollback()
+    entries = list(db.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+    submit = [e for e in entries if e.action == "inspection.submit"]
+    assert [(e.entity, e.entity_id, e.actor, e.actor_id) for e in submit] == [
+        ("inspection", str(body["id"]), world.inspector.username, world.inspector.id)
+    ]
+    assert submit[0].after is not None
+    assert submit[0].after["findings"] == ["DOOR-NOT-CLOSING", "EQ-RUST"]
+    assert submit[0].after["graded_class"] == 3
+    change = [e for e in entries if e.action == "shelter.class.inspection"]
+    assert [(e.entity, e.entity_id, e.before, e.after) for e in change] == [
+        (
+            "shelter",
+            CODE,
+            {"current_class": None},
+            {"current_class": 3, "ref": f"inspection:{body['id']}"},
+        )
+    ]
+    created = [e.entity_id for e in entries if e.action == "followup.create"]
+    assert created == [body["followups"][0]["number"]]
+
+
+def test_class_history_records_each_change_with_reason_inspection(
+    world: World, db: Session
+) -> None:
+    world.api.inspect(world.inspector, CODE, "EQ-RUST")
+    world.api.inspect(world.inspector, CODE, "STRUCT-CRACK")
+    world.api.inspect(world.inspector, CODE)  # class 1, but earlier findings are still open
+    assert class_changes(db) == [(None, 2, "inspection"), (2, 4, "inspection")]
+    assert world.api.current_class(CODE) == 4
