@@ -5,17 +5,21 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from api import errors
-from api.routes import auth, exchange, followups, shelters, stats, users
+from api.routes import auth, exchange, followups, shelters, stats, telemetry, users
 from api.scheduler import Ticker
 from api.state import AppState
+from telemetry.errors import TelemetryError
 
 log = logging.getLogger("shelterwatch.http")
 
@@ -30,25 +34,38 @@ Errors are JSON: `{"error": {"code", "message", "details"}}`. Lists are paginate
 """
 
 
-def create_app(state: AppState, *, run_scheduler: bool = False) -> FastAPI:
-    """The API over ``state``; ``run_scheduler`` also runs the periodic tick in-process."""
+class Component(Protocol):
+    """Something a process starts with the app and stops at shutdown (in reverse order)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def create_app(
+    state: AppState, *, run_scheduler: bool = False, components: Sequence[Component] = ()
+) -> FastAPI:
+    """The API over ``state``; ``run_scheduler`` also runs the periodic tick in-process, and
+    ``components`` (broker, ingester, simulator) start and stop with the app."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        ticker: Ticker | None = None
+        started: list[Component] = []
         if run_scheduler and state.settings.tick_interval_seconds > 0:
-            ticker = Ticker(state, state.settings.tick_interval_seconds)
-            ticker.start()
+            started.append(Ticker(state, state.settings.tick_interval_seconds))
+        started[:0] = list(components)
+        for component in started:
+            component.start()
         try:
             yield
         finally:
-            if ticker is not None:
-                ticker.stop()
+            for component in reversed(started):
+                component.stop()
 
     app = FastAPI(title="ShelterWatch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.sw = state
     errors.install(app)
-    for module in (auth, users, shelters, followups, stats, exchange):
+    for module in (auth, users, shelters, followups, stats, exchange, telemetry):
         app.include_router(module.router)
 
     @app.middleware("http")
@@ -76,17 +93,65 @@ def create_app(state: AppState, *, run_scheduler: bool = False) -> FastAPI:
 
     @app.get("/readyz", tags=["health"])
     def readyz() -> JSONResponse:
-        """Readiness: the database answers a query."""
+        """Readiness: the database answers a query, the reading store answers, and (when
+        this process ingests) the broker is connected."""
         checks: dict[str, str] = {}
         try:
             with state.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             checks["database"] = "ok"
-        except Exception as exc:
+        except SQLAlchemyError as exc:
             checks["database"] = f"error: {type(exc).__name__}"
-        ready = all(v == "ok" for v in checks.values())
+        try:
+            state.readings.check()
+            checks["reading_store"] = "ok"
+        except TelemetryError as exc:
+            checks["reading_store"] = f"error: {exc.message}"
+        if state.ingest is not None:
+            checks.update(state.ingest.checks())
+        ready = all(v == "ok" for k, v in checks.items() if k != "spool_depth")
         return JSONResponse(
             {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503
         )
+
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        """Prometheus metrics of this process."""
+        return PlainTextResponse(generate_latest(state.metrics), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def create_probe_app(state: AppState, *, components: Sequence[Component]) -> FastAPI:
+    """The ingester's HTTP side: liveness, readiness (broker and store checked now) and
+    Prometheus metrics; ``components`` start and stop with it."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        for component in components:
+            component.start()
+        try:
+            yield
+        finally:
+            for component in reversed(components):
+                component.stop()
+
+    app = FastAPI(title="ShelterWatch ingester", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        checks = state.ingest.checks() if state.ingest else {"ingester": "not running"}
+        ready = all(v == "ok" for k, v in checks.items() if k != "spool_depth")
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503
+        )
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(state.metrics), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -17,22 +17,31 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from api import logs
+from api.app import Component
 from api.db import build_engine, session_factory, unit_of_work, upgrade
 from api.settings import Settings
 from api.state import AppState
+from api.telemetry_wiring import (
+    IngestService,
+    build_ingest_service,
+    build_reading_store,
+    build_reject_store,
+)
 from inspection.access import SYSTEM
 from inspection.errors import InspectionError
 from inspection.grading import FollowupPolicy
 from inspection.models import Role
 from inspection.schemas import UserCreate
 from inspection.users import create_user
+from telemetry.broker import EmbeddedBroker
+from telemetry.metrics import IngestMetrics
 
 log = logging.getLogger("shelterwatch")
 
 
 def build_state(settings: Settings, *, migrate: bool | None = None) -> AppState:
-    """Engine, sessions and policy for one process; migrates SQLite (the embedded default)
-    at start unless told otherwise."""
+    """Engine, sessions, stores and policy for one process; migrates SQLite (the embedded
+    default) at start unless told otherwise."""
     engine = build_engine(settings.database_url)
     if migrate if migrate is not None else settings.is_sqlite:
         upgrade(engine)
@@ -42,7 +51,41 @@ def build_state(settings: Settings, *, migrate: bool | None = None) -> AppState:
         sessions=session_factory(engine),
         policy=FollowupPolicy.load(settings.policy_file),
         signing_key=settings.signing_key(),
+        readings=build_reading_store(settings, engine),
+        rejects=build_reject_store(settings, engine),
     )
+
+
+def close_state(state: AppState) -> None:
+    state.readings.close()
+    state.engine.dispose()
+
+
+def ingest_components(
+    state: AppState, *, broker_port: int | None = None
+) -> tuple[list[Component], IngestService]:
+    """The ingester, preceded by the embedded broker when no ``SHELTERWATCH_MQTT_URL`` is set
+    (the embedded broker speaks MQTT 3.1.1)."""
+    settings = state.settings
+    components: list[Component] = []
+    url, protocol = settings.mqtt_url, None
+    if url is None:
+        port = broker_port or settings.embedded_broker_port
+        components.append(EmbeddedBroker("127.0.0.1", port))
+        url, protocol = f"mqtt://127.0.0.1:{port}", "3.1.1"
+    service = build_ingest_service(
+        settings,
+        store=state.readings,
+        rejects=state.rejects,
+        sessions=state.sessions,
+        metrics=IngestMetrics(state.metrics),
+        clock=state.clock,
+        broker_url=url,
+        protocol=protocol,
+    )
+    state.ingest = service
+    components.append(service)
+    return components, service
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -56,7 +99,26 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_config=None)
     finally:
-        state.engine.dispose()
+        close_state(state)
+    return 0
+
+
+def _ingest(settings: Settings, args: argparse.Namespace) -> int:
+    """The ingester process; its HTTP port serves /healthz, /readyz and /metrics only."""
+    import uvicorn
+
+    from api.app import create_probe_app
+
+    state = build_state(settings)
+    components, _service = ingest_components(state)
+    app = create_probe_app(state, components=components)
+    log.info("ingesting; health and metrics on http://%s:%d", args.host, args.port)
+    try:
+        uvicorn.run(
+            app, host=args.host, port=args.port, log_config=None, timeout_graceful_shutdown=30
+        )
+    finally:
+        close_state(state)
     return 0
 
 
@@ -92,7 +154,7 @@ def _user_create(settings: Settings, args: argparse.Namespace) -> int:
             if api_key:
                 print(f"API key (shown once): {api_key}")
     finally:
-        state.engine.dispose()
+        close_state(state)
     return 0
 
 
@@ -122,6 +184,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(func=_serve)
+    ingest = sub.add_parser("ingest", help="run the MQTT ingester")
+    ingest.add_argument("--host", default="127.0.0.1", help="health/metrics address")
+    ingest.add_argument("--port", type=int, default=9108, help="health/metrics port")
+    ingest.set_defaults(func=_ingest)
     db = sub.add_parser("db", help="database tasks")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)

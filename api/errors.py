@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inspection.errors import Conflict, Forbidden, InspectionError, InvalidInput, NotFound
+from telemetry.errors import InvalidQuery, TelemetryError
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InspectionError)
     async def _domain_error(_request: Request, exc: InspectionError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message, exc.details), _status_for(exc))
+
+    @app.exception_handler(TelemetryError)
+    async def _telemetry_error(_request: Request, exc: TelemetryError) -> JSONResponse:
+        status = 422 if isinstance(exc, InvalidQuery) else 503
+        return JSONResponse(error_body(exc.code, exc.message), status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,16 +1,22 @@
-"""The objects one API process shares: settings, database, policy and the clock."""
+"""The objects one API process shares: settings, database, stores, policy and the clock."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.settings import Settings
 from inspection.grading import FollowupPolicy
+from telemetry.ports import ReadingStore, RejectStore
+
+if TYPE_CHECKING:
+    from api.telemetry_wiring import IngestService
 
 Clock = Callable[[], datetime]
 
@@ -26,4 +32,8 @@ class AppState:
     sessions: sessionmaker[Session]
     policy: FollowupPolicy
     signing_key: str
+    readings: ReadingStore
+    rejects: RejectStore
     clock: Clock = utc_now
+    metrics: CollectorRegistry = field(default_factory=CollectorRegistry)
+    ingest: IngestService | None = None

@@ -28,6 +28,7 @@ from inspection.models import (
     FollowupFinding,
     FollowupKind,
     FollowupStatus,
+    Inspection,
     Shelter,
     User,
 )
@@ -85,6 +86,12 @@ class _Pass:
 
     def _user(self, user_id: int | None) -> User | None:
         return self.session.get(User, user_id) if user_id else None
+
+    def _inspector_of(self, followup: Followup) -> int | None:
+        if followup.inspection_id is None:
+            return None
+        inspection = self.session.get(Inspection, followup.inspection_id)
+        return inspection.inspector_id if inspection is not None else None
 
     def _send(self, event: str, recipients: list[User | None], subject: str, body: str) -> int:
         return notify.queue(
@@ -192,7 +199,9 @@ class _Pass:
                 .order_by(Finding.id)
             )
         )
-        tracker_id = f.tracker_id or self.shelter.inspector_id
+        # A ledger needs a named tracker: the one of the follow-up, else the shelter's
+        # assigned inspector, else whoever made the inspection (the default at submission).
+        tracker_id = f.tracker_id or self.shelter.inspector_id or self._inspector_of(f)
         child = followups.new_followup(
             self.session,
             kind=_NEXT_KIND[to_class],

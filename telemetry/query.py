@@ -68,6 +68,18 @@ def validate_tz(tz: str) -> str:
     return tz
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US: Final = timedelta(microseconds=1)
+
+
+def window_ms(start: datetime, end: datetime) -> tuple[int, int]:
+    """Epoch-millisecond bounds ``(lo, hi)`` of [start, end): a point stored at millisecond
+    ``t`` lies in the window exactly when ``lo <= t < hi`` (both bounds rounded up)."""
+    start_us = (aware_utc(start, name="start") - _EPOCH) // _ONE_US
+    end_us = (aware_utc(end, name="end") - _EPOCH) // _ONE_US
+    return -(-start_us // 1000), -(-end_us // 1000)
+
+
 def bucket_offset_s(query: SeriesQuery) -> int:
     """Seconds added to UTC before cutting buckets: the zone's offset at `start` for daily
     buckets (so days begin at local midnight), else 0."""

@@ -32,6 +32,7 @@ from inspection.grading import FollowupPolicy
 from inspection.models import Role
 from inspection.schemas import UserCreate
 from inspection.users import create_user
+from telemetry.sql_store import SqlReadingStore, SqlRejectStore
 
 PG_ADMIN_URL = os.environ.get(
     "SHELTERWATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -134,7 +135,8 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def state(settings: Settings, engine: Engine, clock: FakeClock) -> AppState:
     return AppState(settings=settings, engine=engine, sessions=session_factory(engine),
-                    policy=FollowupPolicy(), signing_key=TEST_SECRET, clock=clock)
+                    policy=FollowupPolicy(), signing_key=TEST_SECRET, clock=clock,
+                    readings=SqlReadingStore(engine), rejects=SqlRejectStore(engine, 1000))
 
 
 @pytest.fixture

@@ -67,9 +67,13 @@ class Api:
     def submit(self, who: Login, code: str, *items: str | dict[str, Any], **extra: Any) -> Response:
         findings = [{"item": i} if isinstance(i, str) else i for i in items]
         body = {"inspected_at": INSPECTED_AT, "findings": findings, **extra}
-        return self.client.post(f"/api/v1/shelters/{code}/inspections", headers=who.headers, json=body)
+        return self.client.post(
+            f"/api/v1/shelters/{code}/inspections", headers=who.headers, json=body
+        )
 
-    def inspect(self, who: Login, code: str, *items: str | dict[str, Any], **extra: Any) -> dict[str, Any]:
+    def inspect(
+        self, who: Login, code: str, *items: str | dict[str, Any], **extra: Any
+    ) -> dict[str, Any]:
         r = self.submit(who, code, *items, **extra)
         assert r.status_code == 201, r.text
         body: dict[str, Any] = r.json()

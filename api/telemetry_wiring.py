@@ -1,0 +1,148 @@
+"""Where telemetry meets the register: the sensor directory read from ``inspection``, and the
+construction of the reading store, reject store, spool and pipeline from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from telemetry.influx_store import InfluxStore
+from telemetry.sql_store import SqlReadingStore, SqlRejectStore
+
+from api.settings import Settings
+from api.state import Clock
+from inspection.registry import sensor_placements
+from telemetry.directory import CachedDirectory
+from telemetry.errors import TelemetryError
+from telemetry.ingest import IngestLimits, Pipeline
+from telemetry.metrics import IngestMetrics
+from telemetry.mqtt import BrokerAddress, MqttSubscriber
+from telemetry.ports import Placement, ReadingStore, RejectStore
+from telemetry.spool import Spool
+
+
+def register_loader(sessions: sessionmaker[Session]) -> Callable[[], list[Placement]]:
+    """Reads every active sensor's placement from the register (one short transaction)."""
+
+    def load() -> list[Placement]:
+        with sessions() as session:
+            return [
+                Placement(p.sensor_id, p.shelter_code, p.district, p.zone, p.expected_interval_s)
+                for p in sensor_placements(session)
+            ]
+
+    return load
+
+
+def build_reading_store(settings: Settings, engine: Engine) -> ReadingStore:
+    """InfluxDB when ``SHELTERWATCH_INFLUX_URL`` is set, else the SQL telemetry store."""
+    if settings.influx_url:
+        return InfluxStore(
+            settings.influx_url,
+            settings.influx_token.get_secret_value(),
+            settings.influx_org,
+            settings.influx_bucket,
+        )
+    return SqlReadingStore(engine)
+
+
+def build_reject_store(settings: Settings, engine: Engine) -> RejectStore:
+    return SqlRejectStore(engine, settings.reject_store_max)
+
+
+@dataclass
+class IngestParts:
+    pipeline: Pipeline
+    directory: CachedDirectory
+    spool: Spool
+
+
+def build_pipeline(
+    settings: Settings,
+    *,
+    store: ReadingStore,
+    rejects: RejectStore,
+    sessions: sessionmaker[Session],
+    metrics: IngestMetrics,
+    clock: Clock,
+) -> IngestParts:
+    directory = CachedDirectory(
+        register_loader(sessions),
+        refresh_s=settings.directory_refresh_seconds,
+        on_failure=metrics.directory_failures.inc,
+    )
+    spool = Spool(settings.resolved_spool_dir(), max_bytes=settings.spool_max_bytes)
+    pipeline = Pipeline(
+        store=store,
+        rejects=rejects,
+        directory=directory,
+        spool=spool,
+        metrics=metrics,
+        clock=clock,
+        limits=IngestLimits(retention=timedelta(days=settings.retention_days)),
+        batch_size=settings.batch_size,
+        batch_interval_s=settings.batch_interval_ms / 1000,
+    )
+    return IngestParts(pipeline, directory, spool)
+
+
+class IngestService:
+    """The running ingester: sensor directory, pipeline and MQTT subscriber together."""
+
+    def __init__(self, parts: IngestParts, subscriber: MqttSubscriber, store: ReadingStore) -> None:
+        self.parts = parts
+        self.subscriber = subscriber
+        self.store = store
+        parts.pipeline.acker = subscriber
+
+    def start(self) -> None:
+        self.parts.directory.start()
+        self.parts.pipeline.start()
+        self.subscriber.start()
+
+    def stop(self) -> None:
+        """Flush and acknowledge what is queued, then disconnect."""
+        self.parts.pipeline.stop()
+        self.subscriber.stop()
+        self.parts.directory.stop()
+
+    def checks(self) -> dict[str, str]:
+        """Readiness: the broker connection and the reading store, checked now."""
+        out = {"broker": "ok" if self.subscriber.connected.is_set() else "disconnected"}
+        try:
+            self.store.check()
+            out["reading_store"] = "ok"
+        except TelemetryError as exc:
+            out["reading_store"] = f"error: {exc.message}"
+        out["spool_depth"] = str(self.parts.spool.depth)
+        return out
+
+
+def build_ingest_service(
+    settings: Settings,
+    *,
+    store: ReadingStore,
+    rejects: RejectStore,
+    sessions: sessionmaker[Session],
+    metrics: IngestMetrics,
+    clock: Clock,
+    broker_url: str,
+    protocol: str | None = None,
+) -> IngestService:
+    parts = build_pipeline(
+        settings, store=store, rejects=rejects, sessions=sessions, metrics=metrics, clock=clock
+    )
+    subscriber = MqttSubscriber(
+        BrokerAddress.parse(broker_url),
+        client_id=settings.mqtt_client_id,
+        on_delivery=parts.pipeline.submit,
+        protocol=protocol or settings.mqtt_protocol,
+        receive_maximum=settings.mqtt_receive_maximum,
+        shared_group=settings.mqtt_shared_group,
+        clock=clock,
+        on_connection_change=lambda up: metrics.broker_connected.set(1 if up else 0),
+    )
+    return IngestService(parts, subscriber, store)

@@ -1,0 +1,222 @@
+"""An in-process MQTT broker (amqtt) for demos, tests and benchmarks without Mosquitto.
+
+`EmbeddedBroker` runs an amqtt `Broker` on its own asyncio event loop in a background thread,
+so synchronous code (paho clients, the simulator, pytest) can use it like an external broker.
+It is not meant for production: the city's deployment uses Mosquitto.
+
+What amqtt is (measured with amqtt 0.12.1, paho-mqtt 2.2, Python 3.11)
+    - MQTT 3.1.1 only. A client must connect with protocol "3.1.1"; an MQTT 5 CONNECT is
+      refused. `telemetry.mqtt.MqttSubscriber` and `telemetry.simulate.Simulator` both take
+      ``protocol="3.1.1"``.
+    - Persistent sessions (clean_session=False) keep their subscriptions and queue QoS 1/2
+      messages while the client is away, but only for sessions that amqtt does not mark
+      "anonymous": its stock ``AnonymousAuthPlugin`` marks *every* session it admits as
+      anonymous (even one with a user name), and amqtt then drops such a session about a
+      second after it disconnects and queues nothing for it. This broker therefore admits
+      clients through `OpenAccessAuth`, which accepts anyone without that mark.
+    - The offline queue is an unbounded in-memory ``asyncio.Queue`` per session: no count or
+      byte limit and no persistence across a broker restart. On reconnect the whole queue is
+      sent at once, one task per message, each with the RETAIN flag set (an amqtt quirk:
+      subscribers must not treat ``retain`` as meaning "old state"). With more than 65,535
+      messages unacknowledged at once amqtt runs out of packet ids and fails the excess.
+      A backlog of 20,000 small messages was delivered complete after reconnect at roughly
+      3,000–4,000 messages/s (``bench/bench_broker.py`` prints the figure for this machine).
+    - Throughput, one QoS 1 publisher to one QoS 1 subscriber, 20,000 small messages: about
+      a tenth of Mosquitto's on the same machine (``bench/bench_broker.py``).
+    - Configured with the ``plugins`` dictionary, which loads no deprecated entry points and
+      so raises no DeprecationWarning. The ``$SYS`` plugin is left out: it warns about its
+      ``psutil`` dependency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Final
+
+from amqtt.broker import Broker
+from amqtt.plugins.base import BaseAuthPlugin
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S: Final = 10.0
+
+
+class OpenAccessAuth(BaseAuthPlugin):  # type: ignore[misc]  # amqtt ships no type hints
+    """amqtt auth plugin admitting every client, keeping persistent sessions persistent.
+
+    Unlike amqtt's ``AnonymousAuthPlugin`` it leaves ``session.is_anonymous`` False, so
+    amqtt keeps a disconnected clean_session=False session and queues its messages.
+    """
+
+    async def authenticate(self, *, session: Any) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A client session as the broker holds it."""
+
+    client_id: str
+    connected: bool
+    queued: int
+    """QoS 1/2 messages held for the client while it is disconnected."""
+
+
+class EmbeddedBroker:
+    """amqtt broker in a background thread; anonymous access, loopback by default.
+
+    ``port=0`` binds a free port chosen by the OS; `port` then gives the real one once
+    started. Use as a context manager, or call `start` and `stop`.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+        self.host = host
+        self.port = port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._broker: Any = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the broker; returns once its port accepts TCP connections.
+
+        Raises:
+            RuntimeError: already started, the port cannot be bound (e.g. in use), or the
+                broker did not accept connections within ``timeout`` seconds.
+        """
+        if self._thread is not None:
+            raise RuntimeError("embedded MQTT broker already started")
+        self._ready.clear()
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name="amqtt-broker", daemon=True)
+        self._thread.start()
+        # amqtt's start returns after listen(): from then on the kernel accepts connections.
+        if not self._ready.wait(timeout):
+            self._abort()
+            raise RuntimeError(
+                f"embedded MQTT broker on {self.host}:{self.port} did not start within {timeout}s"
+            )
+        if self._error is not None:
+            error = self._error
+            self._abort()
+            raise RuntimeError(
+                f"embedded MQTT broker could not listen on {self.host}:{self.port} "
+                f"(port in use?): {error}"
+            ) from error
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Disconnect all clients, close the listener, end the loop and join its thread."""
+        thread, loop = self._thread, self._loop
+        if thread is None:
+            return
+        if loop is not None and self._broker is not None and not loop.is_closed():
+            future = asyncio.run_coroutine_threadsafe(self._broker.shutdown(), loop)
+            try:
+                future.result(timeout)
+            except Exception:
+                log.exception("amqtt broker shutdown failed")
+        self._abort(timeout)
+
+    def __enter__(self) -> EmbeddedBroker:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        _exc_type: type[BaseException] | None,
+        _exc: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- inspection -------------------------------------------------------------------------
+    def session(self, client_id: str, timeout: float = 5.0) -> SessionInfo | None:
+        """The broker's session for ``client_id``, or None if it holds none."""
+        loop = self._loop
+        if loop is None or self._broker is None:
+            raise RuntimeError("embedded MQTT broker is not running")
+
+        async def look() -> SessionInfo | None:
+            entry = self._broker.sessions.get(client_id)
+            if entry is None:
+                return None
+            session = entry[0]
+            return SessionInfo(
+                client_id,
+                session.transitions.state == "connected",
+                session.retained_messages.qsize(),
+            )
+
+        return asyncio.run_coroutine_threadsafe(look(), loop).result(timeout)
+
+    # -- the loop thread --------------------------------------------------------------------
+    def _config(self) -> dict[str, Any]:
+        return {
+            "listeners": {
+                "default": {
+                    "type": "tcp",
+                    "bind": f"{self.host}:{self.port}",
+                    # amqtt's default (0) is read as "no limit".
+                    "max_connections": 0,
+                },
+            },
+            "plugins": {f"{OpenAccessAuth.__module__}.{OpenAccessAuth.__qualname__}": {}},
+        }
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            try:
+                loop.run_until_complete(self._boot())
+            except Exception as exc:  # noqa: BLE001 - reported to start() and re-raised there
+                self._error = exc
+                self._ready.set()
+                return
+            self._ready.set()
+            loop.run_forever()
+        finally:
+            _cancel_all(loop)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _boot(self) -> None:
+        broker = Broker(self._config())
+        await broker.start()
+        self._broker = broker
+        if self.port == 0:
+            server = broker._servers["default"].instance  # noqa: SLF001 - no public accessor
+            self.port = server.sockets[0].getsockname()[1]
+
+    def _abort(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        thread, loop = self._thread, self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(loop.stop)
+            except RuntimeError:
+                pass  # closed between the check and the call
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                log.error("amqtt broker thread did not end within %.1fs", timeout)
+        self._thread = None
+        self._loop = None
+        self._broker = None
+
+
+def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))

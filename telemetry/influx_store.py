@@ -1,0 +1,359 @@
+"""Reading store on InfluxDB: writes through the 2.x write API, reads with InfluxQL.
+
+Writes go to ``POST {url}/api/v2/write`` through influxdb-client, as line protocol built here
+(measurement ``shelter_env``; tags ``district``, ``sensor``, ``shelter``, ``zone``; one field
+per metric present; millisecond timestamps). A point is keyed by its tags and time, so a
+re-delivered reading overwrites itself. Reads are InfluxQL on ``GET {url}/query`` (served by
+InfluxDB 1.x natively and by 2.x/3.x through their v1 compatibility API). User values reach
+a query only as bound parameters (``params=``, referenced as ``$shelter`` and ``$sensor``);
+everything else in a query text is an enum mapped to a fixed string or a validated number.
+
+Errors are translated at this boundary (influxdb-client is built with ``retries=False``, so
+urllib3 raises the underlying error, never ``MaxRetryError``):
+
+    urllib3 ``HTTPError`` (``NewConnectionError``, ``NameResolutionError``,
+    ``ConnectTimeoutError``, ``ReadTimeoutError``, ``ProtocolError``), ``OSError``,
+    httpx ``TransportError``                                        -> StoreUnavailable
+    ``ApiException`` / HTTP status 0 (TLS failure), 408, 429, 5xx   -> StoreUnavailable
+    HTTP 401, 403, 404 (token, org or bucket wrong: the data is fine) -> StoreUnavailable
+    any other 4xx (unparsable line, field type conflict, too large) -> StoreRejected
+
+Tag values are normalised before escaping: a backslash becomes ``/`` and tab, CR and LF
+become an (escaped) space, because a line break cannot be escaped in line protocol and InfluxDB
+versions disagree on whether ``\\`` in a tag value is unescaped (1.6 keeps both backslashes).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, Final
+
+import httpx
+import urllib3.exceptions
+from influxdb_client.client.influxdb_client import InfluxDBClient
+from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.domain.write_precision import WritePrecision
+from influxdb_client.rest import ApiException
+
+from telemetry.errors import StoreRejected, StoreUnavailable, TelemetryError
+from telemetry.ports import Aggregate, LatestValue, Metric, SeriesPoint, SeriesQuery
+from telemetry.query import DAY_S, validate_identifier, validate_tz, window_ms
+from telemetry.readings import Reading
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS: Final = timedelta(milliseconds=1)
+_MEASUREMENT: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_RETENTION: Final = re.compile(r"[1-9][0-9]{0,5}[hdw]|INF")
+_DETAIL_LIMIT: Final = 300
+
+_TAG_ESCAPES: Final = str.maketrans(
+    {",": "\\,", " ": "\\ ", "=": "\\=", "\\": "/", "\n": "\\ ", "\r": "\\ ", "\t": "\\ "}
+)
+
+_FIELD: Final = {
+    Metric.TEMPERATURE: "temperature",
+    Metric.HUMIDITY: "humidity",
+    Metric.FIRE_RISK: "fire_risk",
+    Metric.DEW_POINT: "dew_point",
+    Metric.CO: "co",
+    Metric.BATTERY: "battery",
+}
+_FUNCTION: Final = {
+    Aggregate.MEAN: "MEAN",
+    Aggregate.MIN: "MIN",
+    Aggregate.MAX: "MAX",
+    Aggregate.LAST: "LAST",
+    Aggregate.COUNT: "COUNT",
+}
+_METRIC_ORDER: Final = {metric: index for index, metric in enumerate(Metric)}
+
+
+def _ms_to_datetime(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def _status_error(status: int, action: str, detail: str) -> TelemetryError:
+    """The telemetry error for an HTTP status InfluxDB (or a proxy) answered with."""
+    message = f"InfluxDB {action} failed with HTTP {status}: {detail[:_DETAIL_LIMIT]}"
+    if status in (401, 403, 404):
+        return StoreUnavailable(message + " (check the URL, token, org and bucket)")
+    if 400 <= status < 500 and status not in (408, 429):
+        return StoreRejected(message)
+    return StoreUnavailable(message)
+
+
+@lru_cache(maxsize=8192)
+def _series_key(measurement: str, shelter: str, sensor: str, district: str, zone: str) -> str:
+    """Measurement and tags of a line, tags sorted by key and empty values left out."""
+    tags = (("district", district), ("sensor", sensor), ("shelter", shelter), ("zone", zone))
+    parts = [measurement]
+    parts.extend(f"{key}={value.translate(_TAG_ESCAPES)}" for key, value in tags if value)
+    return ",".join(parts)
+
+
+def _float(value: float, name: str, reading: Reading) -> str:
+    number = float(value)
+    if not math.isfinite(number):
+        raise StoreRejected(f"{name} of sensor {reading.sensor_id} is not a finite number")
+    return repr(number)
+
+
+def _string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_line(reading: Reading, measurement: str = "shelter_env") -> str:
+    """One reading in line protocol with a millisecond timestamp."""
+    if reading.ts.tzinfo is None:
+        raise StoreRejected(f"reading of sensor {reading.sensor_id} has a naive timestamp")
+    fields: list[str] = []
+    r = reading
+    if r.temperature is not None:
+        fields.append("temperature=" + _float(r.temperature, "temperature", r))
+    if r.humidity is not None:
+        fields.append("humidity=" + _float(r.humidity, "humidity", r))
+    if r.fire_risk is not None:
+        fields.append("fire_risk=" + _float(r.fire_risk, "fire_risk", r))
+    if r.fire_risk_version is not None:
+        fields.append("fire_risk_version=" + _string(r.fire_risk_version))
+    if r.smoke is not None:
+        fields.append("smoke=true" if r.smoke else "smoke=false")
+    if r.co is not None:
+        fields.append("co=" + _float(r.co, "co", r))
+    if r.battery is not None:
+        fields.append("battery=" + _float(r.battery, "battery", r))
+    if r.dew_point is not None:
+        fields.append("dew_point=" + _float(r.dew_point, "dew_point", r))
+    if not fields:
+        raise StoreRejected(f"reading of sensor {r.sensor_id} carries no value to store")
+    key = _series_key(measurement, r.shelter_code, r.sensor_id, r.district, r.zone)
+    return f"{key} {','.join(fields)} {(r.ts - _EPOCH) // _ONE_MS}"
+
+
+class InfluxStore:
+    """:class:`~telemetry.ports.ReadingStore` on InfluxDB 1.6+ / 2.x / 3.x.
+
+    `bucket` is the 2.x bucket; on 1.x it is the database (``db`` or ``db/rp``). The InfluxQL
+    reads use the part before any ``/``. `timeout_s` bounds each HTTP request. Constructing
+    the store does no I/O; :meth:`close` releases both HTTP clients.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        org: str,
+        bucket: str,
+        *,
+        timeout_s: float = 10,
+        measurement: str = "shelter_env",
+    ) -> None:
+        if _MEASUREMENT.fullmatch(measurement) is None:
+            raise ValueError(f"measurement must match {_MEASUREMENT.pattern}")
+        self._org = org
+        self._bucket = bucket
+        self._database = bucket.split("/", 1)[0]
+        self._measurement = measurement
+        self._client: Any = InfluxDBClient(
+            url=url, token=token, org=org, timeout=int(timeout_s * 1000), retries=False
+        )
+        self._write_api: Any = self._client.write_api(write_options=SYNCHRONOUS)
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        self._http = httpx.Client(
+            base_url=url.rstrip("/"), timeout=httpx.Timeout(timeout_s), headers=headers
+        )
+
+    # ------------------------------------------------------------------ writes
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        if not readings:
+            return
+        lines = [to_line(reading, self._measurement) for reading in readings]
+        try:
+            self._write_api.write(
+                bucket=self._bucket,
+                org=self._org,
+                record=lines,
+                write_precision=WritePrecision.MS,
+            )
+        except ApiException as exc:
+            detail = str(getattr(exc, "message", "") or exc.reason or "")
+            raise _status_error(int(exc.status or 0), "write", detail) from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StoreUnavailable(f"InfluxDB write failed: {exc}") from exc
+
+    # ------------------------------------------------------------------- reads
+
+    def latest(self, shelter_code: str) -> list[LatestValue]:
+        validate_identifier(shelter_code, name="shelter code")
+        metrics = list(Metric)
+        statements = ";".join(
+            f'SELECT LAST("{_FIELD[metric]}") FROM "{self._measurement}" '  # noqa: S608
+            'WHERE "shelter" = $shelter GROUP BY "sensor"'
+            for metric in metrics
+        )
+        results = self._query(statements, {"shelter": shelter_code}, len(metrics))
+        values: list[LatestValue] = []
+        for metric, result in zip(metrics, results, strict=True):
+            for sensor, time_ms, value in _rows(result):
+                if value is not None:
+                    values.append(
+                        LatestValue(sensor, metric, float(value), _ms_to_datetime(time_ms))
+                    )
+        values.sort(key=lambda v: (v.sensor_id, _METRIC_ORDER[v.metric]))
+        return values
+
+    def series(self, query: SeriesQuery) -> list[SeriesPoint]:
+        validate_identifier(query.shelter_code, name="shelter code")
+        params = {"shelter": query.shelter_code}
+        where = '"shelter" = $shelter'
+        if query.sensor_id is not None:
+            params["sensor"] = validate_identifier(query.sensor_id, name="sensor id")
+            where += ' AND "sensor" = $sensor'
+        lo, hi = window_ms(query.start, query.end)
+        every_s = int(query.every_s)
+        tz_clause = ""
+        if every_s >= DAY_S:
+            # InfluxQL has no bound parameter inside tz(); the name is pasted as a string
+            # literal; validate_tz admits only names matching TZ_NAME (no quote, no backslash).
+            validate_tz(query.tz)
+            tz_clause = f" tz('{query.tz}')"
+        text = (
+            f'SELECT {_FUNCTION[Aggregate(query.agg)]}("{_FIELD[Metric(query.metric)]}") '  # noqa: S608
+            f'FROM "{self._measurement}" WHERE {where} '
+            f"AND time >= {int(lo)}ms AND time < {int(hi)}ms "
+            f'GROUP BY time({every_s}s), "sensor" fill(none){tz_clause}'
+        )
+        (result,) = self._query(text, params, 1)
+        points = [
+            SeriesPoint(sensor, _ms_to_datetime(time_ms), value)
+            for sensor, time_ms, value in _rows(result)
+        ]
+        points.sort(key=lambda p: (p.sensor_id, p.ts))
+        return points
+
+    def hourly_counts(
+        self, shelter_code: str, start: datetime, end: datetime
+    ) -> dict[tuple[str, datetime], int]:
+        """Per (sensor, hour), the largest count among the fields. Exact when every reading
+        of a sensor within an hour carries the same field; InfluxDB cannot count points."""
+        validate_identifier(shelter_code, name="shelter code")
+        lo, hi = window_ms(start, end)
+        text = (
+            f'SELECT COUNT(*) FROM "{self._measurement}" WHERE "shelter" = $shelter '  # noqa: S608
+            f"AND time >= {int(lo)}ms AND time < {int(hi)}ms "
+            'GROUP BY time(1h), "sensor" fill(none)'
+        )
+        (result,) = self._query(text, {"shelter": shelter_code}, 1)
+        counts: dict[tuple[str, datetime], int] = {}
+        for series in result.get("series") or []:
+            sensor = str((series.get("tags") or {}).get("sensor", ""))
+            for row in series["values"]:
+                count = max((int(c) for c in row[1:] if c is not None), default=0)
+                if count:
+                    counts[(sensor, _ms_to_datetime(int(row[0])))] = count
+        return counts
+
+    def check(self) -> None:
+        try:
+            response = self._http.get("/ping")
+        except httpx.TransportError as exc:
+            raise StoreUnavailable(f"InfluxDB does not answer: {exc}") from exc
+        if not response.is_success:
+            raise StoreUnavailable(f"InfluxDB /ping answered HTTP {response.status_code}")
+
+    def close(self) -> None:
+        try:
+            self._write_api.close()
+            self._client.close()
+        finally:
+            self._http.close()
+
+    # ---------------------------------------------------------------- helpers
+
+    def _query(self, text: str, params: dict[str, str], statements: int) -> list[dict[str, Any]]:
+        """Results of an InfluxQL request, one per statement; statement errors translated."""
+        try:
+            response = self._http.get(
+                "/query",
+                params={
+                    "db": self._database,
+                    "epoch": "ms",
+                    "q": text,
+                    "params": json.dumps(params),
+                },
+            )
+        except httpx.TransportError as exc:
+            raise StoreUnavailable(f"InfluxDB query failed: {exc}") from exc
+        if response.status_code != 200:
+            raise _status_error(response.status_code, "query", response.text)
+        try:
+            body = response.json()
+            results: list[dict[str, Any]] = sorted(
+                body["results"], key=lambda r: int(r.get("statement_id", 0))
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise StoreUnavailable("InfluxDB answered the query with an unexpected body") from exc
+        for result in results:
+            error = result.get("error")
+            if error is not None:
+                message = f"InfluxDB refused the query: {str(error)[:_DETAIL_LIMIT]}"
+                if str(error).startswith("database not found"):
+                    raise StoreUnavailable(message)
+                raise StoreRejected(message)
+            if any(series.get("partial") for series in result.get("series") or []):
+                raise StoreRejected("InfluxDB truncated the result (server max-row-limit)")
+        if len(results) != statements:
+            raise StoreUnavailable(
+                f"InfluxDB answered {len(results)} results for {statements} statements"
+            )
+        return results
+
+
+def _rows(result: dict[str, Any]) -> list[tuple[str, int, float | None]]:
+    """(sensor, time ms, value) of a one-column result grouped by the sensor tag."""
+    rows: list[tuple[str, int, float | None]] = []
+    for series in result.get("series") or []:
+        sensor = str((series.get("tags") or {}).get("sensor", ""))
+        for time_ms, value in series["values"]:
+            rows.append((sensor, int(time_ms), None if value is None else float(value)))
+    return rows
+
+
+def ensure_database(
+    url: str,
+    name: str,
+    token: str = "",
+    retention: str | None = None,
+    *,
+    timeout_s: float = 10,
+) -> None:
+    """Create database `name` on an InfluxDB 1.x server unless it exists (development setup;
+    buckets of InfluxDB 2/3 are created by the operator).
+
+    `retention` is a duration such as ``365d``, ``52w`` or ``INF``. InfluxDB refuses a second
+    call with a different retention for an existing database (StoreRejected).
+    """
+    validate_identifier(name, name="database name")
+    text = f'CREATE DATABASE "{name}"'
+    if retention is not None:
+        if _RETENTION.fullmatch(retention) is None:
+            raise ValueError("retention must look like 365d, 52w, 8760h or INF")
+        text += f" WITH DURATION {retention}"
+    headers = {"Authorization": f"Token {token}"} if token else {}
+    try:
+        response = httpx.post(
+            url.rstrip("/") + "/query", data={"q": text}, headers=headers, timeout=timeout_s
+        )
+    except httpx.TransportError as exc:
+        raise StoreUnavailable(f"InfluxDB does not answer: {exc}") from exc
+    if response.status_code != 200:
+        raise _status_error(response.status_code, "CREATE DATABASE", response.text)
+    for result in response.json().get("results") or []:
+        if result.get("error"):
+            raise StoreRejected(f"InfluxDB refused CREATE DATABASE: {result['error']}")

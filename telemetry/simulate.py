@@ -1,0 +1,598 @@
+"""A fleet of simulated shelter sensors and an MQTT publisher for demos, tests and benchmarks.
+
+Values are pure functions of (sensor, time, seed): the same fleet and seed give the same
+payloads on every run and machine. Nothing here does I/O except `Simulator`, a thin paho
+adapter that publishes them by the device contract (`telemetry.payload`), QoS 1.
+
+The model, for sensors underground (DOMAIN.md, Monitoring):
+    - temperature 14–22 °C: a base per shelter, warmer in summer (peak mid July), a small
+      daily cycle peaking mid-afternoon China time, electrical rooms (配电间) 2 °C warmer;
+    - humidity 55–80 %RH with a small daily cycle, wetter in the flood season; "damp"
+      shelters have one spell per 4-day block above 75 %RH for 30–60 h, "wet" shelters one
+      above 85 %RH for 80–90 h, long enough to raise the humidity alerts;
+    - a fire, on request: temperature ramps to 40–60 °C, smoke true, CO rising to 300 ppm;
+    - battery draining from 3.6 V to 2.9 V over 6–12 months, then replaced.
+Sensors in 配电间 also send smoke, CO and a device fire-risk index (`fri-1`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import math
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Final
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from telemetry.fire_risk import compute_index
+from telemetry.mqtt import BrokerAddress
+from telemetry.ports import Placement
+from telemetry.readings import RejectReason
+
+ZONES: Final = ("滤毒室", "主通道", "配电间", "人员掩蔽区", "风机房", "水泵房")
+DISTRICTS: Final = ("东城区", "西城区", "南湖区", "北山区")
+ELECTRICAL_ZONE: Final = "配电间"
+DAMP_BLOCK: Final = timedelta(days=4)
+FIRE_RAMP: Final = timedelta(minutes=20)
+CONFIRM_TIMEOUT_S: Final = 30.0
+_EPOCH: Final = datetime(2024, 1, 1, tzinfo=UTC)
+_DAY_S: Final = 86_400.0
+_CHINA_UTC_OFFSET_H: Final = 8.0
+
+
+class Dampness(StrEnum):
+    DRY = "dry"
+    DAMP = "damp"
+    """One spell per 4-day block above 75 %RH for 30–60 h."""
+    WET = "wet"
+    """One spell per 4-day block above 85 %RH for 80–90 h."""
+
+
+@dataclass(frozen=True, slots=True)
+class SimSensor:
+    shelter_code: str
+    sensor_id: str
+    zone: str
+    interval_s: int = 60
+    district: str = ""
+
+    @property
+    def topic(self) -> str:
+        return f"shelters/{self.shelter_code}/{self.sensor_id}/telemetry"
+
+
+@dataclass(frozen=True, slots=True)
+class FireEvent:
+    """A fire in one shelter from ``start``: all its sensors ramp over `FIRE_RAMP`."""
+
+    shelter_code: str
+    start: datetime
+
+
+# -- deterministic noise ---------------------------------------------------------------------
+def _unit(seed: int, *key: object) -> float:
+    """A uniform number in [0, 1) determined by ``seed`` and ``key``."""
+    digest = hashlib.blake2b(repr((seed, *key)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64
+
+
+def _smooth(seed: int, key: str, t_s: float, period_s: float) -> float:
+    """Noise in [-1, 1) varying smoothly in time, with knots every ``period_s`` seconds."""
+    k, frac = divmod(t_s / period_s, 1.0)
+    a = _unit(seed, key, int(k)) * 2.0 - 1.0
+    b = _unit(seed, key, int(k) + 1) * 2.0 - 1.0
+    w = frac * frac * (3.0 - 2.0 * frac)
+    return a + (b - a) * w
+
+
+def _seconds(ts: datetime) -> float:
+    return (ts - _EPOCH).total_seconds()
+
+
+def _season(ts: datetime) -> float:
+    """-1 in mid January .. +1 in mid July."""
+    return math.sin(2.0 * math.pi * (ts.timetuple().tm_yday - 105) / 365.25)
+
+
+def _daily(ts: datetime) -> float:
+    """-1 .. +1, highest at 15:00 China time."""
+    hour = (ts.hour + ts.minute / 60.0 + _CHINA_UTC_OFFSET_H) % 24.0
+    return math.cos(2.0 * math.pi * (hour - 15.0) / 24.0)
+
+
+# -- the value model (pure) ------------------------------------------------------------------
+def temperature(sensor: SimSensor, ts: datetime, seed: int) -> float:
+    """°C without fire: about 14–22 underground."""
+    code = sensor.shelter_code
+    base = 16.0 + 2.0 * _unit(seed, "t-base", code)
+    amplitude = 0.3 + 0.5 * _unit(seed, "t-amp", code)
+    zone = 2.0 if sensor.zone == ELECTRICAL_ZONE else 0.0
+    noise = 0.3 * _smooth(seed, "t-" + sensor.sensor_id, _seconds(ts), 3600.0)
+    return base + 2.0 * _season(ts) + amplitude * _daily(ts) + zone + noise
+
+
+def damp_spell(code: str, ts: datetime, seed: int, dampness: Dampness) -> float:
+    """How far into a damp spell the shelter is at ``ts``: 0 outside, 1 at full height."""
+    if dampness is Dampness.DRY:
+        return 0.0
+    block_s = DAMP_BLOCK.total_seconds()
+    block, offset = divmod(_seconds(ts), block_s)
+    low, high = (30.0, 60.0) if dampness is Dampness.DAMP else (80.0, 90.0)
+    length = 3600.0 * (low + (high - low) * _unit(seed, "spell-len", code, block))
+    start = (block_s - length) * _unit(seed, "spell-at", code, block)
+    into, left = offset - start, start + length - offset
+    ramp = 2 * 3600.0
+    if into <= 0.0 or left <= 0.0:
+        return 0.0
+    return min(1.0, into / ramp, left / ramp)
+
+
+def humidity(sensor: SimSensor, ts: datetime, seed: int, dampness: Dampness) -> float:
+    """%RH: 55–80 normally; held above 75 (damp) or 85 (wet) during a spell."""
+    code = sensor.shelter_code
+    base = 62.0 + 6.0 * _unit(seed, "h-base", code) + 4.0 * max(0.0, _season(ts))
+    noise = 2.5 * _smooth(seed, "h-" + sensor.sensor_id, _seconds(ts), 3 * 3600.0)
+    normal = min(80.0, max(55.0, base - 1.5 * _daily(ts) + noise))
+    spell = damp_spell(code, ts, seed, dampness)
+    if spell == 0.0:
+        return normal
+    top = 77.0 + 5.0 * _unit(seed, "h-top", code) if dampness is Dampness.DAMP else 87.0
+    peak = top + 1.5 * _smooth(seed, "h-peak-" + sensor.sensor_id, _seconds(ts), 3600.0)
+    return normal + (max(normal, peak) - normal) * spell
+
+
+def fire_progress(sensor: SimSensor, ts: datetime, fire: FireEvent | None) -> float:
+    """0 before or without a fire in the sensor's shelter, rising to 1 over `FIRE_RAMP`."""
+    if fire is None or fire.shelter_code != sensor.shelter_code or ts < fire.start:
+        return 0.0
+    return min(1.0, (ts - fire.start) / FIRE_RAMP)
+
+
+def battery(sensor: SimSensor, ts: datetime, seed: int) -> float:
+    """Volts: 3.6 falling to 2.9 over a 180–365 day life, then a fresh battery."""
+    life_s = _DAY_S * (180.0 + 185.0 * _unit(seed, "b-life", sensor.sensor_id))
+    phase = _unit(seed, "b-phase", sensor.sensor_id)
+    used = (_seconds(ts) / life_s + phase) % 1.0
+    return 3.6 - 0.7 * used
+
+
+def reading_at(
+    sensor: SimSensor,
+    ts: datetime,
+    *,
+    seed: int = 0,
+    dampness: Dampness = Dampness.DRY,
+    fire: FireEvent | None = None,
+    stamp: datetime | None = None,
+) -> dict[str, Any]:
+    """The payload object the sensor sends for the state at ``ts``.
+
+    ``stamp`` is the instant put in ``ts`` (epoch ms) when it differs from the simulated
+    instant, e.g. a demo that runs a day in minutes but stamps real time.
+    """
+    t = temperature(sensor, ts, seed)
+    rh = humidity(sensor, ts, seed, dampness)
+    burn = fire_progress(sensor, ts, fire)
+    smoke: bool | None = None
+    co: float | None = None
+    if burn > 0.0:
+        peak = 40.0 + 20.0 * _unit(seed, "fire-peak", sensor.sensor_id)
+        t += (peak - t) * burn
+        rh = max(20.0, rh * (1.0 - 0.5 * burn))
+        smoke, co = True, 5.0 + 295.0 * burn
+    elif sensor.zone == ELECTRICAL_ZONE:
+        smoke = False
+        co = 2.0 + 2.0 * _smooth(seed, "co-" + sensor.sensor_id, _seconds(ts), 1800.0)
+    payload: dict[str, Any] = {
+        "ts": int((stamp or ts).timestamp() * 1000),
+        "temperature": round(t, 2),
+        "humidity": round(rh, 1),
+    }
+    if smoke is not None:
+        payload["smoke"] = smoke
+        payload["co"] = round(co or 0.0, 1)
+    if sensor.zone == ELECTRICAL_ZONE:
+        payload["fire_risk"] = round(compute_index(t, rh, smoke, co) or 0.0, 1)
+    payload["battery"] = round(battery(sensor, ts, seed), 3)
+    return payload
+
+
+class Malformation(StrEnum):
+    """Deliberately broken messages, in the order `Simulator` rotates through them."""
+
+    BROKEN_JSON = "broken_json"
+    HUMIDITY_130 = "humidity_130"
+    NAIVE_TIMESTAMP = "naive_timestamp"
+    STRING_TEMPERATURE = "string_temperature"
+    UNKNOWN_SENSOR = "unknown_sensor"
+
+    @property
+    def expected(self) -> RejectReason:
+        """The reason the ingester gives for it (UNKNOWN_SENSOR: the register, not the parser)."""
+        return _EXPECTED[self]
+
+
+_EXPECTED: Final = {
+    Malformation.BROKEN_JSON: RejectReason.MALFORMED_JSON,
+    Malformation.HUMIDITY_130: RejectReason.OUT_OF_RANGE,
+    Malformation.NAIVE_TIMESTAMP: RejectReason.NAIVE_TIMESTAMP,
+    Malformation.STRING_TEMPERATURE: RejectReason.NOT_A_NUMBER,
+    Malformation.UNKNOWN_SENSOR: RejectReason.UNKNOWN_SENSOR,
+}
+
+
+def malformed(kind: Malformation, sensor: SimSensor, ts: datetime) -> tuple[str, bytes]:
+    """Topic and payload of a broken message as ``sensor`` might send it at ``ts``."""
+    ms = int(ts.timestamp() * 1000)
+    topic = sensor.topic
+    obj: dict[str, Any] = {"ts": ms, "temperature": 18.0, "humidity": 60.0}
+    if kind is Malformation.BROKEN_JSON:
+        return topic, f'{{"ts": {ms}, "temperature": 18.0, "humid'.encode()
+    if kind is Malformation.HUMIDITY_130:
+        obj["humidity"] = 130.0
+    elif kind is Malformation.NAIVE_TIMESTAMP:
+        obj["ts"] = ts.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    elif kind is Malformation.STRING_TEMPERATURE:
+        obj["temperature"] = "18.0"
+    else:
+        topic = f"shelters/{sensor.shelter_code}/{sensor.sensor_id}-X/telemetry"
+    return topic, json.dumps(obj).encode()
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Simulated sensors and how damp each shelter is; a `SensorDirectory` of itself."""
+
+    sensors: tuple[SimSensor, ...]
+    seed: int = 0
+    dampness: dict[str, Dampness] = field(default_factory=dict)
+    _by_id: dict[str, SimSensor] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {s.sensor_id: s for s in self.sensors})
+
+    @classmethod
+    def generate(
+        cls,
+        n_shelters: int,
+        sensors_per_shelter: int,
+        seed: int,
+        *,
+        district_names: Sequence[str] = DISTRICTS,
+        prefix: str = "SIM",
+        interval_s: int = 60,
+        damp_fraction: float = 0.2,
+        wet_fraction: float = 0.1,
+    ) -> Fleet:
+        """Shelters ``{prefix}-001``.. with sensors ``{code}-S1``..; zones start with 滤毒室.
+
+        Dampness is drawn per shelter from ``seed``: wet with probability ``wet_fraction``,
+        else damp with ``damp_fraction``.
+        """
+        sensors: list[SimSensor] = []
+        dampness: dict[str, Dampness] = {}
+        for i in range(1, n_shelters + 1):
+            code = f"{prefix}-{i:03d}"
+            district = district_names[(i - 1) % len(district_names)] if district_names else ""
+            draw = _unit(seed, "dampness", code)
+            dampness[code] = (
+                Dampness.WET
+                if draw < wet_fraction
+                else Dampness.DAMP
+                if draw < wet_fraction + damp_fraction
+                else Dampness.DRY
+            )
+            for j in range(1, sensors_per_shelter + 1):
+                zone = ZONES[(j - 1) % len(ZONES)]
+                sensors.append(SimSensor(code, f"{code}-S{j}", zone, interval_s, district))
+        return cls(tuple(sensors), seed, dampness)
+
+    @property
+    def shelters(self) -> list[str]:
+        return list(dict.fromkeys(s.shelter_code for s in self.sensors))
+
+    def reading_at(
+        self,
+        sensor: SimSensor,
+        ts: datetime,
+        *,
+        fire: FireEvent | None = None,
+        stamp: datetime | None = None,
+    ) -> dict[str, Any]:
+        """`reading_at` with this fleet's seed and the shelter's dampness."""
+        damp = self.dampness.get(sensor.shelter_code, Dampness.DRY)
+        return reading_at(sensor, ts, seed=self.seed, dampness=damp, fire=fire, stamp=stamp)
+
+    def silent(self, fraction: float) -> frozenset[str]:
+        """Ids of the sensors, about ``fraction`` of them, that go quiet in a simulation."""
+        return frozenset(
+            s.sensor_id for s in self.sensors if _unit(self.seed, "silent", s.sensor_id) < fraction
+        )
+
+    def get(self, sensor_id: str) -> Placement | None:
+        s = self._by_id.get(sensor_id)
+        if s is None:
+            return None
+        return Placement(s.sensor_id, s.shelter_code, s.district, s.zone, s.interval_s)
+
+
+# -- the publisher (paho adapter) ------------------------------------------------------------
+class SimulatorError(RuntimeError):
+    """The simulator could not connect or its messages were not confirmed."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishStats:
+    """Messages confirmed by the broker (PUBACK) and the valid readings they carried."""
+
+    messages: int
+    readings: int
+    malformed: int = 0
+
+
+@dataclass(slots=True)
+class _Message:
+    topic: str
+    payload: bytes
+    readings: int
+
+
+class Simulator:
+    """Publishes a `Fleet`'s readings to an MQTT broker with QoS 1.
+
+    ``rate_per_s`` None: each sensor at its own interval divided by ``time_scale``, values
+    taken at simulated time (``time_scale`` times faster than real time, from the start of
+    `run`) but stamped with the real time, so nothing is ever stamped in the future.
+    Otherwise messages go out at ``rate_per_s``, sensors in turn. Each message carries
+    ``batch`` readings of one sensor (a JSON array when > 1, like a buffering gateway); every
+    ``malformed_every``-th message is a broken one (`Malformation`, in rotation).
+    ``stop`` may be called from any thread.
+    """
+
+    def __init__(
+        self,
+        address: BrokerAddress,
+        *,
+        fleet: Fleet,
+        protocol: str = "5",
+        rate_per_s: float | None = None,
+        batch: int = 1,
+        malformed_every: int = 0,
+        fire_shelter: str | None = None,
+        silent_fraction: float = 0.0,
+        silent_after_s: float = 0.0,
+        time_scale: float = 1.0,
+        max_pending: int = 1000,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        client_id: str | None = None,
+    ) -> None:
+        if not 1 <= batch <= 1000:
+            raise ValueError("batch must be 1..1000 readings (the device contract's limit)")
+        if protocol not in ("5", "3.1.1"):
+            raise ValueError(f"protocol must be '5' or '3.1.1', not {protocol!r}")
+        self.address = address
+        self.fleet = fleet
+        self.v5 = protocol == "5"
+        self.rate_per_s = rate_per_s
+        self.batch = batch
+        self.malformed_every = malformed_every
+        self.fire_shelter = fire_shelter
+        self.silent_ids = fleet.silent(silent_fraction) if silent_fraction > 0 else frozenset()
+        self.silent_after_s = silent_after_s
+        self.time_scale = time_scale
+        self.max_pending = max_pending
+        self.clock = clock
+        self.client_id = client_id or f"shelterwatch-sim-{uuid.uuid4().hex[:12]}"
+        self._stop = threading.Event()
+        self._last_ms: dict[str, int] = {}
+        self._sent = 0
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # -- message streams (pure apart from the clock) --------------------------------------
+    def _numbered(self, messages: Iterator[_Message]) -> Iterator[_Message]:
+        """Insert a broken message before every ``malformed_every``-th one."""
+        kinds = list(Malformation)
+        for message in messages:
+            self._sent += 1
+            if self.malformed_every and self._sent % self.malformed_every == 0:
+                n = self._sent // self.malformed_every - 1
+                sensor = self.fleet.sensors[n % len(self.fleet.sensors)]
+                topic, payload = malformed(kinds[n % len(kinds)], sensor, self.clock())
+                yield _Message(topic, payload, 0)
+                self._sent += 1
+            yield message
+
+    def _encode(self, sensor: SimSensor, objects: list[dict[str, Any]]) -> _Message:
+        doc: Any = objects[0] if len(objects) == 1 else objects
+        return _Message(sensor.topic, json.dumps(doc, ensure_ascii=False).encode(), len(objects))
+
+    def _stamp_ms(self, sensor_id: str, ms: int) -> int:
+        """``ms``, or one more than this sensor's last, so no two of its readings collide."""
+        ms = max(ms, self._last_ms.get(sensor_id, 0) + 1)
+        self._last_ms[sensor_id] = ms
+        return ms
+
+    def backlog(
+        self, n_readings: int, batch: int, start_ts: datetime, step_ms: int
+    ) -> Iterator[_Message]:
+        """Exactly ``n_readings`` readings, sensors in turn, each sensor's ``step_ms`` apart."""
+        sensors = self.fleet.sensors
+        per, extra = divmod(n_readings, len(sensors))
+        counts = [per + (i < extra) for i in range(len(sensors))]
+        k = 0
+        while any(k < c for c in counts):
+            for sensor, count in zip(sensors, counts, strict=True):
+                if k >= count:
+                    continue
+                objects = []
+                for j in range(k, min(k + batch, count)):
+                    ts = start_ts + timedelta(milliseconds=j * step_ms)
+                    objects.append(self.fleet.reading_at(sensor, ts))
+                yield self._encode(sensor, objects)
+            k += batch
+
+    def schedule(self) -> Iterator[tuple[float, SimSensor, int]]:
+        """(seconds after start, sensor, readings it takes) in due order, without end."""
+        if self.rate_per_s is not None:
+            rate, n = self.rate_per_s, 0
+            while True:
+                due = n / rate
+                active = [
+                    s
+                    for s in self.fleet.sensors
+                    if due < self.silent_after_s or s.sensor_id not in self.silent_ids
+                ]
+                if not active:
+                    return
+                yield due, active[n % len(active)], self.batch
+                n += 1
+        heap = [
+            (_unit(self.fleet.seed, "phase", s.sensor_id) * s.interval_s / self.time_scale, i)
+            for i, s in enumerate(self.fleet.sensors)
+        ]
+        heapq.heapify(heap)
+        while heap:
+            due, i = heapq.heappop(heap)
+            sensor = self.fleet.sensors[i]
+            if due >= self.silent_after_s and sensor.sensor_id in self.silent_ids:
+                continue
+            yield due, sensor, 1
+            heapq.heappush(heap, (due + sensor.interval_s / self.time_scale, i))
+
+    # -- publishing -----------------------------------------------------------------------
+    def run(self, duration_s: float | None = None, count: int | None = None) -> PublishStats:
+        """Publish live readings until ``duration_s`` elapses, ``count`` readings are
+        published, or `stop`; returns what the broker confirmed."""
+        started = self.clock()
+        fire = FireEvent(self.fire_shelter, started) if self.fire_shelter else None
+        t0 = time.monotonic()
+        buffers: dict[str, list[dict[str, Any]]] = {}
+
+        def paced() -> Iterator[_Message]:
+            readings = 0
+            for due, sensor, n in self.schedule():
+                if duration_s is not None and due > duration_s:
+                    return
+                if self._stop.wait(max(0.0, t0 + due - time.monotonic())):
+                    return
+                pending = buffers.setdefault(sensor.sensor_id, [])
+                for _ in range(n):
+                    now = self.clock()
+                    sim = started + (now - started) * self.time_scale
+                    obj = self.fleet.reading_at(sensor, sim, fire=fire, stamp=now)
+                    obj["ts"] = self._stamp_ms(sensor.sensor_id, obj["ts"])
+                    pending.append(obj)
+                if len(pending) >= self.batch:
+                    buffers[sensor.sensor_id] = []
+                    yield self._encode(sensor, pending)
+                    readings += len(pending)
+                    if count is not None and readings >= count:
+                        return
+
+        return self._publish(self._numbered(paced()))
+
+    def publish_backlog(
+        self,
+        n_readings: int,
+        batch: int | None = None,
+        start_ts: datetime | None = None,
+        step_ms: int = 60_000,
+    ) -> PublishStats:
+        """Publish exactly ``n_readings`` readings as fast as the broker confirms them.
+
+        ``start_ts`` defaults to far enough back that the last reading is stamped now.
+        """
+        size = batch or self.batch
+        if start_ts is None:
+            per_sensor = -(-n_readings // len(self.fleet.sensors))
+            start_ts = self.clock() - timedelta(milliseconds=(per_sensor - 1) * step_ms)
+        return self._publish(self._numbered(self.backlog(n_readings, size, start_ts, step_ms)))
+
+    def _publish(self, messages: Iterator[_Message]) -> PublishStats:
+        """Publish with at most ``max_pending`` unconfirmed; gives up on the rest once the
+        broker confirms nothing for `CONFIRM_TIMEOUT_S`."""
+        client = self._client()
+        pending: deque[tuple[mqtt.MQTTMessageInfo, _Message]] = deque()
+        confirmed = [0, 0, 0]
+        progress = time.monotonic()
+
+        def settle() -> bool:
+            nonlocal progress
+            info, message = pending.popleft()
+            while not info.is_published():
+                left = progress + CONFIRM_TIMEOUT_S - time.monotonic()
+                if left <= 0:
+                    return False
+                try:
+                    info.wait_for_publish(min(left, 1.0))
+                except (RuntimeError, ValueError):
+                    # Raised at once while disconnected; paho resends on reconnect, so poll.
+                    time.sleep(0.05)
+            progress = time.monotonic()
+            confirmed[0] += 1
+            confirmed[1] += message.readings
+            confirmed[2] += message.readings == 0
+            return True
+
+        try:
+            for message in messages:
+                if self._stop.is_set():
+                    break
+                pending.append((client.publish(message.topic, message.payload, qos=1), message))
+                if len(pending) >= self.max_pending and not settle():
+                    break
+            while pending and settle():
+                pass
+        finally:
+            client.disconnect()
+            client.loop_stop()
+        return PublishStats(*confirmed)
+
+    def _client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=MQTTProtocolVersion.MQTTv5 if self.v5 else MQTTProtocolVersion.MQTTv311,
+        )
+        if self.address.username:
+            client.username_pw_set(self.address.username, self.address.password)
+        if self.address.tls:
+            client.tls_set()
+        client.max_inflight_messages_set(max(self.max_pending, 20))
+        client.max_queued_messages_set(0)
+        answer: list[ReasonCode] = []
+        answered = threading.Event()
+
+        def on_connect(
+            _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Properties | None
+        ) -> None:
+            answer.append(reason)
+            answered.set()
+
+        client.on_connect = on_connect
+        where = f"{self.address.host}:{self.address.port}"
+        try:
+            client.connect(self.address.host, self.address.port, keepalive=30)
+        except OSError as exc:
+            raise SimulatorError(f"cannot reach MQTT broker {where}: {exc}") from exc
+        client.loop_start()
+        if not answered.wait(10.0) or answer[0].is_failure:
+            client.disconnect()
+            client.loop_stop()
+            why = answer[0] if answer else "no CONNACK within 10 s"
+            raise SimulatorError(f"MQTT broker {where} refused the simulator: {why}")
+        return client

@@ -1,0 +1,371 @@
+"""Reading store and reject store on SQL (SQLite or PostgreSQL), the embedded default.
+
+Each call is its own short unit of work on the engine it is given (the engine belongs to the
+caller): writes commit before returning, so they are durable when ``write`` returns.
+
+Database errors are translated at this boundary:
+
+    IntegrityError, DataError (a value the schema refuses)      -> StoreRejected
+    OperationalError, InterfaceError, any other DBAPIError,
+    pool TimeoutError (cannot connect, locked, gone, timed out)  -> StoreUnavailable
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Executable,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+
+from telemetry.errors import InvalidQuery, StoreRejected, StoreUnavailable
+from telemetry.ports import (
+    Aggregate,
+    LatestValue,
+    Metric,
+    SeriesPoint,
+    SeriesQuery,
+    StoredReject,
+)
+from telemetry.query import bucket_offset_s, validate_identifier, window_ms
+from telemetry.readings import Reading, Rejection
+from telemetry.sql_models import ReadingRow, RejectRow
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS: Final = timedelta(milliseconds=1)
+_HOUR_MS: Final = 3_600_000
+_ROWS_PER_STATEMENT: Final = 1000
+"""15 parameters a row: within SQLite's 32,766 and PostgreSQL's 65,535 bound parameters."""
+_TOPIC_LIMIT: Final = 300
+
+_COLUMN: Final = {
+    Metric.TEMPERATURE: ReadingRow.temperature,
+    Metric.HUMIDITY: ReadingRow.humidity,
+    Metric.FIRE_RISK: ReadingRow.fire_risk,
+    Metric.DEW_POINT: ReadingRow.dew_point,
+    Metric.CO: ReadingRow.co,
+    Metric.BATTERY: ReadingRow.battery,
+}
+_METRIC_ORDER: Final = {metric: index for index, metric in enumerate(Metric)}
+_VALUE_COLUMNS: Final = (
+    "shelter_code",
+    "district",
+    "zone",
+    "temperature",
+    "humidity",
+    "fire_risk",
+    "fire_risk_version",
+    "smoke",
+    "co",
+    "battery",
+    "dew_point",
+    "stored_at_ms",
+)
+
+
+def _to_ms(value: datetime) -> int:
+    return (value - _EPOCH) // _ONE_MS
+
+
+def _from_ms(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def _aggregate(agg: Aggregate, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    if agg is Aggregate.MEAN:
+        return func.avg(value)
+    if agg is Aggregate.MIN:
+        return func.min(value)
+    if agg is Aggregate.MAX:
+        return func.max(value)
+    if agg is Aggregate.COUNT:
+        return func.count(value)
+    raise ValueError(f"no SQL aggregate for {agg}")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def _translated(action: str) -> Iterator[None]:
+    """Turn SQLAlchemy errors raised inside into telemetry errors."""
+    try:
+        yield
+    except (sa_exc.IntegrityError, sa_exc.DataError) as exc:
+        raise StoreRejected(f"database refused the {action}: {exc.orig}") from exc
+    except sa_exc.DBAPIError as exc:
+        raise StoreUnavailable(f"database unavailable during {action}: {exc.orig}") from exc
+    except sa_exc.TimeoutError as exc:
+        raise StoreUnavailable(f"no database connection free for {action}") from exc
+
+
+def _row(reading: Reading, stored_at_ms: int) -> dict[str, Any]:
+    if reading.ts.tzinfo is None:
+        raise StoreRejected(f"reading of sensor {reading.sensor_id} has a naive timestamp")
+    values = (
+        reading.temperature,
+        reading.humidity,
+        reading.fire_risk,
+        reading.smoke,
+        reading.co,
+        reading.battery,
+        reading.dew_point,
+    )
+    if all(value is None for value in values):
+        raise StoreRejected(f"reading of sensor {reading.sensor_id} carries no value to store")
+    return {
+        "sensor_id": reading.sensor_id,
+        "ts_ms": _to_ms(reading.ts),
+        "shelter_code": reading.shelter_code,
+        "district": reading.district,
+        "zone": reading.zone,
+        "temperature": reading.temperature,
+        "humidity": reading.humidity,
+        "fire_risk": reading.fire_risk,
+        "fire_risk_version": reading.fire_risk_version,
+        "smoke": reading.smoke,
+        "co": reading.co,
+        "battery": reading.battery,
+        "dew_point": reading.dew_point,
+        "stored_at_ms": stored_at_ms,
+    }
+
+
+class SqlReadingStore:
+    """:class:`~telemetry.ports.ReadingStore` on the ``telemetry_readings`` table.
+
+    `clock` gives the write time stored in ``stored_at_ms``. Series buckets of a day or more
+    start at local midnight of ``query.tz``, using the zone's offset at ``query.start`` for the
+    whole window.
+    """
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _utc_now) -> None:
+        self._engine = engine
+        self._clock = clock
+        dialect = engine.dialect.name
+        if dialect == "sqlite":
+            self._insert: Callable[..., Any] = sqlite.insert
+        elif dialect == "postgresql":
+            self._insert = postgresql.insert
+        else:
+            raise ValueError(f"unsupported database dialect {dialect!r}")
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        if not readings:
+            return
+        stored_at_ms = _to_ms(self._clock())
+        # Last one wins within a batch; PostgreSQL refuses to upsert one key twice in a statement.
+        rows = {
+            (row["sensor_id"], row["ts_ms"]): row
+            for row in (_row(reading, stored_at_ms) for reading in readings)
+        }
+        unique = list(rows.values())
+        with _translated("write"), self._engine.begin() as conn:
+            for first in range(0, len(unique), _ROWS_PER_STATEMENT):
+                stmt = self._insert(ReadingRow).values(unique[first : first + _ROWS_PER_STATEMENT])
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[ReadingRow.sensor_id, ReadingRow.ts_ms],
+                    set_={name: stmt.excluded[name] for name in _VALUE_COLUMNS},
+                )
+                conn.execute(stmt)
+
+    def latest(self, shelter_code: str) -> list[LatestValue]:
+        validate_identifier(shelter_code, name="shelter code")
+        parts: list[Select[str, str, int, float | None]] = []
+        for metric, column in _COLUMN.items():
+            newest = (
+                select(ReadingRow.sensor_id, func.max(ReadingRow.ts_ms).label("ts_ms"))
+                .where(ReadingRow.shelter_code == shelter_code, column.is_not(None))
+                .group_by(ReadingRow.sensor_id)
+                .subquery()
+            )
+            parts.append(
+                select(
+                    literal(metric.value).label("metric"),
+                    ReadingRow.sensor_id,
+                    ReadingRow.ts_ms,
+                    column.label("value"),
+                ).join(
+                    newest,
+                    and_(
+                        ReadingRow.sensor_id == newest.c.sensor_id,
+                        ReadingRow.ts_ms == newest.c.ts_ms,
+                    ),
+                )
+            )
+        with _translated("read"), self._engine.connect() as conn:
+            rows = conn.execute(union_all(*parts)).all()
+        values = [
+            LatestValue(row.sensor_id, Metric(row.metric), float(row.value), _from_ms(row.ts_ms))
+            for row in rows
+        ]
+        values.sort(key=lambda v: (v.sensor_id, _METRIC_ORDER[v.metric]))
+        return values
+
+    def series(self, query: SeriesQuery) -> list[SeriesPoint]:
+        validate_identifier(query.shelter_code, name="shelter code")
+        column = _COLUMN[Metric(query.metric)]
+        agg = Aggregate(query.agg)
+        lo, hi = window_ms(query.start, query.end)
+        every_ms = int(query.every_s) * 1000
+        offset_ms = bucket_offset_s(query) * 1000
+        conditions: list[ColumnElement[bool]] = [
+            ReadingRow.shelter_code == query.shelter_code,
+            ReadingRow.ts_ms >= lo,
+            ReadingRow.ts_ms < hi,
+            column.is_not(None),
+        ]
+        if query.sensor_id is not None:
+            validate_identifier(query.sensor_id, name="sensor id")
+            conditions.append(ReadingRow.sensor_id == query.sensor_id)
+        # Grouping by a column of a subquery, not by the expression, keeps PostgreSQL from
+        # seeing two differently bound copies of the bucket expression.
+        inner = (
+            select(
+                ReadingRow.sensor_id,
+                ReadingRow.ts_ms,
+                column.label("value"),
+                ((ReadingRow.ts_ms + offset_ms) // every_ms).label("bucket"),
+            )
+            .where(*conditions)
+            .subquery()
+        )
+        stmt: Executable
+        if agg is Aggregate.LAST:
+            newest = (
+                select(inner.c.sensor_id, inner.c.bucket, func.max(inner.c.ts_ms).label("ts_ms"))
+                .group_by(inner.c.sensor_id, inner.c.bucket)
+                .subquery()
+            )
+            stmt = select(newest.c.sensor_id, newest.c.bucket, column.label("value")).join(
+                ReadingRow,
+                and_(
+                    ReadingRow.sensor_id == newest.c.sensor_id,
+                    ReadingRow.ts_ms == newest.c.ts_ms,
+                ),
+            )
+        else:
+            stmt = select(
+                inner.c.sensor_id, inner.c.bucket, _aggregate(agg, inner.c.value).label("value")
+            ).group_by(inner.c.sensor_id, inner.c.bucket)
+        with _translated("read"), self._engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        points = [
+            SeriesPoint(
+                row.sensor_id,
+                _from_ms(int(row.bucket) * every_ms - offset_ms),
+                None if row.value is None else float(row.value),
+            )
+            for row in rows
+        ]
+        points.sort(key=lambda p: (p.sensor_id, p.ts))
+        return points
+
+    def hourly_counts(
+        self, shelter_code: str, start: datetime, end: datetime
+    ) -> dict[tuple[str, datetime], int]:
+        validate_identifier(shelter_code, name="shelter code")
+        lo, hi = window_ms(start, end)
+        inner = (
+            select(ReadingRow.sensor_id, (ReadingRow.ts_ms // _HOUR_MS).label("hour"))
+            .where(
+                ReadingRow.shelter_code == shelter_code,
+                ReadingRow.ts_ms >= lo,
+                ReadingRow.ts_ms < hi,
+            )
+            .subquery()
+        )
+        stmt = select(inner.c.sensor_id, inner.c.hour, func.count().label("n")).group_by(
+            inner.c.sensor_id, inner.c.hour
+        )
+        with _translated("read"), self._engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return {(row.sensor_id, _from_ms(int(row.hour) * _HOUR_MS)): int(row.n) for row in rows}
+
+    def check(self) -> None:
+        with _translated("check"), self._engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def close(self) -> None:
+        """Nothing to release: the engine belongs to the caller."""
+
+
+class SqlRejectStore:
+    """:class:`~telemetry.ports.RejectStore` on ``telemetry_rejects``, keeping about the newest
+    `max_rows` rows: each ``add`` deletes ids at or below ``max(id) - max_rows`` (exact while
+    ids have no gaps; with gaps from rolled-back inserts, fewer rows stay, never more)."""
+
+    def __init__(self, engine: Engine, max_rows: int) -> None:
+        if max_rows < 1:
+            raise ValueError("max_rows must be at least 1")
+        self._engine = engine
+        self._max_rows = max_rows
+
+    def add(self, rejects: Sequence[Rejection]) -> None:
+        if not rejects:
+            return
+        rows = [
+            {
+                "received_at_ms": _to_ms(r.received_at),
+                "topic": r.topic[:_TOPIC_LIMIT],
+                "reason": str(r.reason),
+                "detail": r.detail,
+                "raw": r.raw,
+                "batch_index": r.index,
+            }
+            for r in rejects
+        ]
+        with _translated("reject insert"), self._engine.begin() as conn:
+            conn.execute(insert(RejectRow), rows)
+            newest = conn.execute(select(func.max(RejectRow.id))).scalar_one()
+            if newest is not None and newest > self._max_rows:
+                conn.execute(delete(RejectRow).where(RejectRow.id <= newest - self._max_rows))
+
+    def list(
+        self, *, limit: int, offset: int, reason: str | None = None
+    ) -> tuple[list[StoredReject], int]:
+        """A page of rejects, newest first, and how many match in all."""
+        if limit < 0 or offset < 0:
+            raise InvalidQuery("limit and offset must not be negative")
+        where = [] if reason is None else [RejectRow.reason == reason]
+        page = (
+            select(RejectRow)
+            .where(*where)
+            .order_by(RejectRow.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        total = select(func.count()).select_from(RejectRow).where(*where)
+        with _translated("reject read"), self._engine.connect() as conn:
+            rows = conn.execute(page).all()
+            count = conn.execute(total).scalar_one()
+        items = [
+            StoredReject(
+                id=row.id,
+                received_at=_from_ms(row.received_at_ms),
+                topic=row.topic,
+                reason=row.reason,
+                detail=row.detail,
+                raw=row.raw,
+                batch_index=row.batch_index,
+            )
+            for row in rows
+        ]
+        return items, int(count)
