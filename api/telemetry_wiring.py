@@ -3,25 +3,28 @@ construction of the reading store, reject store, spool and pipeline from the set
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from telemetry.influx_store import InfluxStore
-from telemetry.sql_store import SqlReadingStore, SqlRejectStore
 
 from api.settings import Settings
 from api.state import Clock
 from inspection.registry import sensor_placements
 from telemetry.directory import CachedDirectory
 from telemetry.errors import TelemetryError
+from telemetry.influx_store import InfluxStore
 from telemetry.ingest import IngestLimits, Pipeline
 from telemetry.metrics import IngestMetrics
 from telemetry.mqtt import BrokerAddress, MqttSubscriber
 from telemetry.ports import Placement, ReadingStore, RejectStore
 from telemetry.spool import Spool
+from telemetry.sql_store import SqlReadingStore, SqlRejectStore
+
+log = logging.getLogger(__name__)
 
 
 def register_loader(sessions: sessionmaker[Session]) -> Callable[[], list[Placement]]:
@@ -108,6 +111,7 @@ class IngestService:
         self.parts.pipeline.stop()
         self.subscriber.stop()
         self.parts.directory.stop()
+        log.info("ingester stopped; %d records left in the spool", self.parts.spool.depth)
 
     def checks(self) -> dict[str, str]:
         """Readiness: the broker connection and the reading store, checked now."""

@@ -31,6 +31,7 @@ What amqtt is (measured with amqtt 0.12.1, paho-mqtt 2.2, Python 3.11)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ class SessionInfo:
     connected: bool
     queued: int
     """QoS 1/2 messages held for the client while it is disconnected."""
+    subscriptions: tuple[str, ...]
+    """Topic filters the session is subscribed to."""
 
 
 class EmbeddedBroker:
@@ -151,10 +154,16 @@ class EmbeddedBroker:
             if entry is None:
                 return None
             session = entry[0]
+            filters = tuple(
+                topic_filter
+                for topic_filter, subscribers in self._broker.subscriptions.items()
+                if any(s.client_id == client_id for s, _qos in subscribers)
+            )
             return SessionInfo(
                 client_id,
                 session.transitions.state == "connected",
                 session.retained_messages.qsize(),
+                filters,
             )
 
         return asyncio.run_coroutine_threadsafe(look(), loop).result(timeout)
@@ -195,16 +204,16 @@ class EmbeddedBroker:
         await broker.start()
         self._broker = broker
         if self.port == 0:
-            server = broker._servers["default"].instance  # noqa: SLF001 - no public accessor
+            # amqtt has no public accessor for the bound socket.
+            server = broker._servers["default"].instance
             self.port = server.sockets[0].getsockname()[1]
 
     def _abort(self, timeout: float = STOP_TIMEOUT_S) -> None:
         thread, loop = self._thread, self._loop
         if loop is not None and not loop.is_closed():
-            try:
+            # The loop may close between the check and the call.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(loop.stop)
-            except RuntimeError:
-                pass  # closed between the check and the call
         if thread is not None:
             thread.join(timeout)
             if thread.is_alive():

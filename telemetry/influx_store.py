@@ -303,8 +303,10 @@ class InfluxStore:
             error = result.get("error")
             if error is not None:
                 message = f"InfluxDB refused the query: {str(error)[:_DETAIL_LIMIT]}"
-                if str(error).startswith("database not found"):
-                    raise StoreUnavailable(message)
+                # With several statements, InfluxDB 1.6 reports a missing database only as
+                # "not executed" on the first one.
+                if str(error).startswith(("database not found", "not executed")):
+                    raise StoreUnavailable(message + " (does the database exist?)")
                 raise StoreRejected(message)
             if any(series.get("partial") for series in result.get("series") or []):
                 raise StoreRejected("InfluxDB truncated the result (server max-row-limit)")

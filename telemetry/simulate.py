@@ -448,14 +448,12 @@ class Simulator:
     def schedule(self) -> Iterator[tuple[float, SimSensor, int]]:
         """(seconds after start, sensor, readings it takes) in due order, without end."""
         if self.rate_per_s is not None:
-            rate, n = self.rate_per_s, 0
+            everyone = self.fleet.sensors
+            talking = [s for s in everyone if s.sensor_id not in self.silent_ids]
+            n = 0
             while True:
-                due = n / rate
-                active = [
-                    s
-                    for s in self.fleet.sensors
-                    if due < self.silent_after_s or s.sensor_id not in self.silent_ids
-                ]
+                due = n / self.rate_per_s
+                active = everyone if due < self.silent_after_s else talking
                 if not active:
                     return
                 yield due, active[n % len(active)], self.batch

@@ -50,8 +50,6 @@ from telemetry.sql_models import ReadingRow, RejectRow
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS: Final = timedelta(milliseconds=1)
 _HOUR_MS: Final = 3_600_000
-_ROWS_PER_STATEMENT: Final = 1000
-"""15 parameters a row: within SQLite's 32,766 and PostgreSQL's 65,535 bound parameters."""
 _TOPIC_LIMIT: Final = 300
 
 _COLUMN: Final = {
@@ -161,30 +159,30 @@ class SqlReadingStore:
         self._clock = clock
         dialect = engine.dialect.name
         if dialect == "sqlite":
-            self._insert: Callable[..., Any] = sqlite.insert
+            upsert: Any = sqlite.insert(ReadingRow)
         elif dialect == "postgresql":
-            self._insert = postgresql.insert
+            upsert = postgresql.insert(ReadingRow)
         else:
             raise ValueError(f"unsupported database dialect {dialect!r}")
+        self._upsert: Executable = upsert.on_conflict_do_update(
+            index_elements=[ReadingRow.sensor_id, ReadingRow.ts_ms],
+            set_={name: upsert.excluded[name] for name in _VALUE_COLUMNS},
+        )
 
     def write(self, readings: Sequence[Reading]) -> None:
         if not readings:
             return
         stored_at_ms = _to_ms(self._clock())
-        # Last one wins within a batch; PostgreSQL refuses to upsert one key twice in a statement.
+        # Within a batch the last reading of a (sensor, ts) wins, as it does in InfluxDB.
         rows = {
             (row["sensor_id"], row["ts_ms"]): row
             for row in (_row(reading, stored_at_ms) for reading in readings)
         }
-        unique = list(rows.values())
+        # One upsert statement, compiled once and executed with the whole batch as its
+        # parameter list: a multi-row VALUES clause costs SQLAlchemy about 0.5 s per 1,000
+        # rows to compile, this about 10-30 ms to run.
         with _translated("write"), self._engine.begin() as conn:
-            for first in range(0, len(unique), _ROWS_PER_STATEMENT):
-                stmt = self._insert(ReadingRow).values(unique[first : first + _ROWS_PER_STATEMENT])
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[ReadingRow.sensor_id, ReadingRow.ts_ms],
-                    set_={name: stmt.excluded[name] for name in _VALUE_COLUMNS},
-                )
-                conn.execute(stmt)
+            conn.execute(self._upsert, list(rows.values()))
 
     def latest(self, shelter_code: str) -> list[LatestValue]:
         validate_identifier(shelter_code, name="shelter code")

@@ -128,15 +128,27 @@ def db(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=db_url, var_dir=tmp_path / "var", secret_key=TEST_SECRET,
-                    tick_interval_seconds=0, _env_file=None)  # type: ignore[call-arg]
+    return Settings(
+        database_url=db_url,
+        var_dir=tmp_path / "var",
+        secret_key=TEST_SECRET,
+        tick_interval_seconds=0,
+        _env_file=None,
+    )  # type: ignore[call-arg]
 
 
 @pytest.fixture
 def state(settings: Settings, engine: Engine, clock: FakeClock) -> AppState:
-    return AppState(settings=settings, engine=engine, sessions=session_factory(engine),
-                    policy=FollowupPolicy(), signing_key=TEST_SECRET, clock=clock,
-                    readings=SqlReadingStore(engine), rejects=SqlRejectStore(engine, 1000))
+    return AppState(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        policy=FollowupPolicy(),
+        signing_key=TEST_SECRET,
+        clock=clock,
+        readings=SqlReadingStore(engine),
+        rejects=SqlRejectStore(engine, 1000),
+    )
 
 
 @pytest.fixture
@@ -159,8 +171,12 @@ class Login:
     def headers(self) -> dict[str, str]:
         if self.api_key is not None:
             return {"X-API-Key": self.api_key}
-        token = issue_token(self.id, key=self.state.signing_key, now=self.state.clock(),
-                            minutes=self.state.settings.access_token_minutes)
+        token = issue_token(
+            self.id,
+            key=self.state.signing_key,
+            now=self.state.clock(),
+            minutes=self.state.settings.access_token_minutes,
+        )
         return {"Authorization": f"Bearer {token}"}
 
 
@@ -177,15 +193,21 @@ def make_user(state: AppState, client: TestClient) -> UserFactory:
         with state.sessions() as session:
             user, api_key = create_user(
                 session,
-                UserCreate(username=name, role=role, district=district,
-                           password=None if role == Role.PLATFORM else PASSWORD),
-                actor=SYSTEM, now=state.clock(),
+                UserCreate(
+                    username=name,
+                    role=role,
+                    district=district,
+                    password=None if role == Role.PLATFORM else PASSWORD,
+                ),
+                actor=SYSTEM,
+                now=state.clock(),
             )
             session.commit()
             user_id = user.id
         if api_key is None:
-            response = client.post("/api/v1/auth/token",
-                                   data={"username": name, "password": PASSWORD})
+            response = client.post(
+                "/api/v1/auth/token", data={"username": name, "password": PASSWORD}
+            )
             assert response.status_code == 200, response.text
         return Login(user_id, name, role, state, api_key)
 

@@ -10,21 +10,36 @@ from tests.conftest import FakeClock, UserFactory
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-def test_class3_inspection_fix_and_verify(client: TestClient, make_user: UserFactory,
-                                          clock: FakeClock) -> None:
+def test_class3_inspection_fix_and_verify(
+    client: TestClient, make_user: UserFactory, clock: FakeClock
+) -> None:
     admin = make_user(Role.ADMIN)
     manager = make_user(Role.MANAGER)
     inspector = make_user(Role.INSPECTOR, district="黄浦区")
     officer = make_user(Role.DISTRICT_OFFICER, district="黄浦区")
-    r = client.post("/api/v1/shelters", headers=admin.headers, json={
-        "code": "SH-001", "name": "人民广场人防工程", "district": "黄浦区",
-        "manager": manager.username})
+    r = client.post(
+        "/api/v1/shelters",
+        headers=admin.headers,
+        json={
+            "code": "SH-001",
+            "name": "人民广场人防工程",
+            "district": "黄浦区",
+            "manager": manager.username,
+        },
+    )
     assert r.status_code == 201, r.text
 
-    r = client.post("/api/v1/shelters/SH-001/inspections", headers=inspector.headers, json={
-        "inspected_at": "2026-06-01T09:30:00+08:00",
-        "findings": [{"item": "EQ-RUST", "fixed_on_spot": True},
-                     {"item": "DOOR-NOT-CLOSING", "note": "东侧"}]})
+    r = client.post(
+        "/api/v1/shelters/SH-001/inspections",
+        headers=inspector.headers,
+        json={
+            "inspected_at": "2026-06-01T09:30:00+08:00",
+            "findings": [
+                {"item": "EQ-RUST", "fixed_on_spot": True},
+                {"item": "DOOR-NOT-CLOSING", "note": "东侧"},
+            ],
+        },
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["graded_class"] == 3
@@ -41,8 +56,12 @@ def test_class3_inspection_fix_and_verify(client: TestClient, make_user: UserFac
     assert [f["item"] for f in shelter["open_findings"]] == ["DOOR-NOT-CLOSING"]
 
     clock.advance(days=3)
-    r = client.post(f"/api/v1/findings/{door}/fix", headers=manager.headers,
-                    data={"note": "已更换门铰"}, files=[("files", ("door.png", PNG, "image/png"))])
+    r = client.post(
+        f"/api/v1/findings/{door}/fix",
+        headers=manager.headers,
+        data={"note": "已更换门铰"},
+        files=[("files", ("door.png", PNG, "image/png"))],
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "fix_reported"
 

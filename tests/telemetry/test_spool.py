@@ -15,9 +15,18 @@ T0 = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def reading(i: int) -> Reading:
-    return Reading("SH-1", "S-1", T0 + timedelta(seconds=i), temperature=20.0 + i / 10,
-                   humidity=55.5, fire_risk=10.0, fire_risk_version="fri-1", smoke=False,
-                   district="黄浦区", zone="main hall, \"east\"")
+    return Reading(
+        "SH-1",
+        "S-1",
+        T0 + timedelta(seconds=i),
+        temperature=20.0 + i / 10,
+        humidity=55.5,
+        fire_risk=10.0,
+        fire_risk_version="fri-1",
+        smoke=False,
+        district="黄浦区",
+        zone='main hall, "east"',
+    )
 
 
 def drain(spool: Spool, batch: int = 1000) -> list[Reading]:
@@ -54,8 +63,14 @@ def test_survives_reopen_and_resumes_after_the_cursor(tmp_path: Path) -> None:
 
 def test_rejects_round_trip(tmp_path: Path) -> None:
     spool = Spool(tmp_path, max_bytes=10_000_000)
-    rej = Rejection("shelters/A/B/telemetry", RejectReason.OUT_OF_RANGE, "humidity 130 outside",
-                    '{"humidity": 130}', T0, 3)
+    rej = Rejection(
+        "shelters/A/B/telemetry",
+        RejectReason.OUT_OF_RANGE,
+        "humidity 130 outside",
+        '{"humidity": 130}',
+        T0,
+        3,
+    )
     spool.append([], [rej])
     item = Spool(tmp_path, max_bytes=10_000_000).peek(10)
     assert item is not None
@@ -67,7 +82,7 @@ def test_torn_tail_is_dropped_and_earlier_frames_kept(tmp_path: Path) -> None:
     spool.append([reading(1)])
     [segment] = list(tmp_path.glob("spool-*.log"))
     with segment.open("ab") as fh:
-        fh.write(b"120 99 {\"r\":[[")  # a crash in the middle of a write
+        fh.write(b'120 99 {"r":[[')  # a crash in the middle of a write
     reopened = Spool(tmp_path, max_bytes=10_000_000)
     assert reopened.depth == 1
     assert drain(reopened) == [reading(1)]

@@ -42,8 +42,8 @@ STORES = pytest.mark.parametrize(
 )
 
 
-def at(minutes: float = 0, *, day: int = 0) -> datetime:
-    return T0 + timedelta(days=day, minutes=minutes)
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
 
 
 def reading(sensor: str, ts: datetime, shelter: str = "S1", **values: Any) -> Reading:
@@ -66,7 +66,9 @@ def influx_select(database: str, statement: str, params: dict[str, str]) -> list
     response.raise_for_status()
     rows: list[dict[str, Any]] = []
     for series in response.json()["results"][0].get("series", []):
-        rows.extend(dict(zip(series["columns"], values, strict=True)) for values in series["values"])
+        rows.extend(
+            dict(zip(series["columns"], values, strict=True)) for values in series["values"]
+        )
     return rows
 
 
@@ -80,13 +82,8 @@ def influx_db() -> Iterator[str]:
 
 
 @pytest.fixture
-def backend() -> str:
-    """Overridden by the STORES parametrization."""
-    raise AssertionError("use @STORES")
-
-
-@pytest.fixture
 def store(request: pytest.FixtureRequest, backend: str, db_url: str) -> Iterator[ReadingStore]:
+    """The store under test; `db_url` is requested so that STORES can parametrize it."""
     if backend == "sql":
         engine: Engine = request.getfixturevalue("engine")
         yield SqlReadingStore(engine, clock=lambda: NOW)
@@ -216,7 +213,9 @@ class TestReadingStoreContract:
         first = reading("a", at(10), temperature=20.0)
         store.write([first])
         store.write([first])
-        store.write([reading("a", at(10), temperature=21.0), reading("a", at(10), temperature=23.0)])
+        store.write(
+            [reading("a", at(10), temperature=21.0), reading("a", at(10), temperature=23.0)]
+        )
 
         assert store.hourly_counts("S1", T0, T0 + timedelta(hours=1)) == {("a", T0): 1}
         assert store.series(series_query(Aggregate.COUNT)) == [SeriesPoint("a", T0, 1.0)]
@@ -240,9 +239,7 @@ class TestReadingStoreContract:
         store.write(KNOWN)
         assert store.series(series_query(agg)) == points(EXPECTED_SERIES[agg])
 
-    def test_series_of_another_metric_skips_readings_without_it(
-        self, store: ReadingStore
-    ) -> None:
+    def test_series_of_another_metric_skips_readings_without_it(self, store: ReadingStore) -> None:
         store.write(KNOWN)
         query = series_query(Aggregate.COUNT, metric=Metric.HUMIDITY)
         assert store.series(query) == points([("a", H0, 3.0), ("a", H1, 3.0)])
@@ -424,7 +421,7 @@ class _Refusing(http.server.BaseHTTPRequestHandler):
 
     do_GET = do_POST = _answer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
 
 
@@ -499,8 +496,10 @@ def test_influx_missing_database_is_unavailable() -> None:
     try:
         with pytest.raises(StoreUnavailable, match="HTTP 404"):
             influx.write([reading("a", T0, temperature=1.0)])
-        with pytest.raises(StoreUnavailable, match="database not found"):
+        with pytest.raises(StoreUnavailable, match="database exist"):
             influx.latest("S1")
+        with pytest.raises(StoreUnavailable, match="database not found"):
+            influx.hourly_counts("S1", T0, NOW)
         influx.check()
     finally:
         influx.close()

@@ -1,0 +1,489 @@
+"""The sensor simulator's value model, the embedded amqtt broker, and both brokers end to end.
+
+The value tests are pure. The broker tests run the in-process amqtt broker on a free port;
+the ``mqtt`` tests use the real Mosquitto at 127.0.0.1:1883, with shelter codes and client
+ids unique to the run so that concurrent runs never see each other's messages.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from telemetry.broker import EmbeddedBroker
+from telemetry.ingest import Delivery, Pipeline
+from telemetry.metrics import IngestMetrics
+from telemetry.mqtt import BrokerAddress, MqttSubscriber
+from telemetry.payload import parse_payload
+from telemetry.ports import LatestValue, SeriesPoint, SeriesQuery, StoredReject
+from telemetry.readings import (
+    FIRE_RISK_RANGE,
+    HUMIDITY_RANGE,
+    TEMPERATURE_RANGE,
+    Reading,
+    Rejection,
+)
+from telemetry.simulate import (
+    FIRE_RAMP,
+    Dampness,
+    FireEvent,
+    Fleet,
+    Malformation,
+    Simulator,
+    SimulatorError,
+    malformed,
+)
+from telemetry.spool import Spool
+
+SUMMER = datetime(2025, 7, 1, tzinfo=UTC)
+WINTER = datetime(2025, 1, 15, tzinfo=UTC)
+MOSQUITTO = BrokerAddress("127.0.0.1", 1883)
+
+
+def _run_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def _samples(start: datetime, hours: float, step_min: int) -> list[datetime]:
+    return [start + timedelta(minutes=m) for m in range(0, int(hours * 60), step_min)]
+
+
+def _longest_run(flags: Sequence[bool]) -> int:
+    best = run = 0
+    for flag in flags:
+        run = run + 1 if flag else 0
+        best = max(best, run)
+    return best
+
+
+def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+# -- the value model -------------------------------------------------------------------------
+def test_readings_are_deterministic_for_a_seed() -> None:
+    one, same, other = (Fleet.generate(3, 4, seed) for seed in (11, 11, 12))
+    times = _samples(SUMMER, 24, 37)
+    first = [one.reading_at(s, t) for s in one.sensors for t in times]
+    assert first == [same.reading_at(s, t) for s in same.sensors for t in times]
+    assert first != [other.reading_at(s, t) for s in other.sensors for t in times]
+
+
+def test_fleet_codes_zones_and_directory() -> None:
+    fleet = Fleet.generate(12, 3, 1, district_names=("甲区", "乙区"))
+    assert fleet.shelters[:2] == ["SIM-001", "SIM-002"]
+    assert len(fleet.shelters) == 12
+    first = fleet.sensors[0]
+    assert (first.shelter_code, first.sensor_id, first.zone) == ("SIM-001", "SIM-001-S1", "滤毒室")
+    assert {s.zone for s in fleet.sensors} == {"滤毒室", "主通道", "配电间"}
+    placement = fleet.get("SIM-002-S3")
+    assert placement is not None
+    assert (placement.shelter_code, placement.district, placement.zone) == (
+        "SIM-002",
+        "乙区",
+        "配电间",
+    )
+    assert fleet.get("SIM-099-S1") is None
+
+
+def test_every_reading_is_plausible_and_parses_cleanly() -> None:
+    fleet = Fleet.generate(12, 6, 5, damp_fraction=0.3, wet_fraction=0.2)
+    assert set(fleet.dampness.values()) == set(Dampness)
+    temperatures: list[float] = []
+    for ts in _samples(datetime(2025, 1, 1, tzinfo=UTC), 365 * 24, 3 * 24 * 60 + 97):
+        for sensor in fleet.sensors:
+            obj = fleet.reading_at(sensor, ts)
+            assert obj["ts"] == int(ts.timestamp() * 1000)
+            payload = json.dumps(obj).encode()
+            result = parse_payload(sensor.topic, payload, ts + timedelta(seconds=1))
+            assert result.rejects == []
+            (reading,) = result.readings
+            assert reading.temperature is not None and reading.humidity is not None
+            assert TEMPERATURE_RANGE[0] <= reading.temperature <= TEMPERATURE_RANGE[1]
+            assert HUMIDITY_RANGE[0] <= reading.humidity <= HUMIDITY_RANGE[1]
+            assert reading.battery is not None and 2.9 <= reading.battery <= 3.6
+            if sensor.zone == "配电间":
+                assert reading.fire_risk is not None
+                assert FIRE_RISK_RANGE[0] <= reading.fire_risk <= FIRE_RISK_RANGE[1]
+                assert reading.smoke is False
+            else:
+                assert reading.fire_risk is None
+            temperatures.append(reading.temperature)
+    assert min(temperatures) >= 12.0
+    assert max(temperatures) <= 24.0
+
+
+def test_summer_is_warmer_than_winter_underground() -> None:
+    fleet = Fleet.generate(4, 2, 3)
+
+    def mean(start: datetime) -> float:
+        values = [
+            fleet.reading_at(s, t)["temperature"]
+            for s in fleet.sensors
+            for t in _samples(start, 24, 60)
+        ]
+        return sum(values) / len(values)
+
+    assert mean(SUMMER) > mean(WINTER) + 2.5
+
+
+def _shelter_humidity(dampness: Dampness, start: datetime, hours: float) -> list[float]:
+    fleet = Fleet.generate(1, 1, 9)
+    fleet = Fleet(fleet.sensors, fleet.seed, {"SIM-001": dampness})
+    sensor = fleet.sensors[0]
+    return [fleet.reading_at(sensor, t)["humidity"] for t in _samples(start, hours, 10)]
+
+
+def test_damp_shelter_is_above_75_for_hours_of_some_day() -> None:
+    # Eight days hold at least one whole 4-day block, and so one whole spell.
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    days = [_shelter_humidity(Dampness.DAMP, start + timedelta(days=d), 24) for d in range(8)]
+    hours_above = [sum(h >= 75.0 for h in day) / 6 for day in days]
+    assert max(hours_above) >= 6.0
+    # The spell lasts 30–60 h in a row: long enough for the 24 h humidity warning.
+    block = [h for day in days for h in day]
+    assert 24 * 6 <= _longest_run([h >= 75.0 for h in block]) <= 60 * 6
+    dry = _shelter_humidity(Dampness.DRY, start, 8 * 24)
+    assert max(dry) <= 80.0
+    assert min(dry) >= 55.0
+
+
+def test_wet_shelter_stays_above_85_for_three_days() -> None:
+    block = _shelter_humidity(Dampness.WET, datetime(2025, 3, 1, tzinfo=UTC), 8 * 24)
+    assert _longest_run([h >= 85.0 for h in block]) >= 72 * 6
+
+
+def test_fire_ramps_to_40_60_degrees_with_smoke_in_its_shelter_only() -> None:
+    fleet = Fleet.generate(2, 3, 4)
+    fire = FireEvent("SIM-001", SUMMER)
+    for sensor in fleet.sensors:
+        before = fleet.reading_at(sensor, SUMMER - timedelta(minutes=1), fire=fire)
+        after = fleet.reading_at(sensor, SUMMER + FIRE_RAMP + timedelta(minutes=5), fire=fire)
+        assert before["temperature"] < 25.0
+        assert before.get("smoke") in (None, False)
+        if sensor.shelter_code == "SIM-001":
+            assert 40.0 < after["temperature"] <= 60.0
+            assert after["smoke"] is True
+            assert after["co"] >= 150.0
+            reading = parse_payload(
+                sensor.topic, json.dumps(after).encode(), SUMMER + timedelta(hours=1)
+            ).readings[0]
+            assert reading.temperature == after["temperature"]
+        else:
+            assert after["temperature"] < 25.0
+            assert after.get("smoke") in (None, False)
+    halfway = fleet.reading_at(fleet.sensors[0], SUMMER + FIRE_RAMP / 2, fire=fire)
+    assert halfway["smoke"] is True
+    assert 25.0 < halfway["temperature"] < 40.0
+
+
+def test_battery_drains_slowly_then_is_replaced() -> None:
+    fleet = Fleet.generate(1, 1, 2)
+    sensor = fleet.sensors[0]
+    week = [fleet.reading_at(sensor, SUMMER + timedelta(days=d))["battery"] for d in range(400)]
+    drops = [a - b for a, b in itertools.pairwise(week)]
+    assert sum(d > 0 for d in drops) > 390
+    assert max(d for d in drops if d > 0) < 0.01
+    assert any(d < -0.5 for d in drops)
+
+
+class _NullStore:
+    """Reading and reject store for `Pipeline.validate`, which touches neither."""
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        raise AssertionError("validate must not write")
+
+    def latest(self, shelter_code: str) -> list[LatestValue]:
+        return []
+
+    def series(self, query: SeriesQuery) -> list[SeriesPoint]:
+        return []
+
+    def hourly_counts(
+        self, shelter_code: str, start: datetime, end: datetime
+    ) -> dict[tuple[str, datetime], int]:
+        return {}
+
+    def check(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def add(self, rejects: Sequence[Rejection]) -> None:
+        raise AssertionError("validate must not store rejects")
+
+    def list(
+        self, *, limit: int, offset: int, reason: str | None = None
+    ) -> tuple[list[StoredReject], int]:
+        return [], 0
+
+
+def _validator(fleet: Fleet, tmp_path: Path) -> Pipeline:
+    store = _NullStore()
+    return Pipeline(
+        store=store,
+        rejects=store,
+        directory=fleet,
+        spool=Spool(tmp_path / "spool", max_bytes=1 << 20),
+        metrics=IngestMetrics(),
+        clock=lambda: datetime.now(UTC),
+    )
+
+
+@pytest.mark.parametrize("kind", list(Malformation))
+def test_each_malformation_gets_its_reject_reason(kind: Malformation, tmp_path: Path) -> None:
+    fleet = Fleet.generate(1, 2, 0)
+    topic, payload = malformed(kind, fleet.sensors[1], SUMMER)
+    received = SUMMER + timedelta(seconds=2)
+    readings, rejects = _validator(fleet, tmp_path).validate(
+        [Delivery(topic, payload, 1, 1, 0, received)]
+    )
+    assert readings == []
+    assert [r.reason for r in rejects] == [kind.expected]
+    if kind is not Malformation.UNKNOWN_SENSOR:
+        assert [r.reason for r in parse_payload(topic, payload, received).rejects] == [
+            kind.expected
+        ]
+
+
+def test_schedule_follows_intervals_time_scale_and_silence() -> None:
+    fleet = Fleet.generate(2, 5, 8, interval_s=60)
+    sim = Simulator(
+        MOSQUITTO, fleet=fleet, time_scale=60.0, silent_fraction=0.4, silent_after_s=10.0
+    )
+    assert 0 < len(sim.silent_ids) < len(fleet.sensors)
+    due_by_sensor: dict[str, list[float]] = {}
+    for due, sensor, n in _take(sim.schedule(), 300):
+        assert n == 1
+        due_by_sensor.setdefault(sensor.sensor_id, []).append(due)
+    for sensor_id, dues in due_by_sensor.items():
+        gaps = {round(b - a, 6) for a, b in itertools.pairwise(dues)}
+        assert gaps == {1.0}
+        if sensor_id in sim.silent_ids:
+            assert max(dues) < 10.0
+        else:
+            assert max(dues) > 20.0
+    assert set(due_by_sensor) == {s.sensor_id for s in fleet.sensors}
+
+
+def _take(items: Iterator[Any], n: int) -> list[Any]:
+    return [item for _, item in zip(range(n), items, strict=False)]
+
+
+# -- a subscriber that records what it receives ------------------------------------------------
+class _Collector:
+    """Plain paho QoS 1 subscriber to one topic filter, MQTT 5 clean start or 3.1.1."""
+
+    def __init__(self, address: BrokerAddress, topic: str, *, v5: bool = True) -> None:
+        self.topic = topic
+        self.messages: list[tuple[str, bytes]] = []
+        self.subscribed = threading.Event()
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"test-collector-{_run_id()}",
+            protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+        )
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
+        self.client.on_message = self._on_message
+        properties = None
+        if v5:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.ReceiveMaximum = 1000
+        self.client.connect(address.host, address.port, properties=properties)
+        self.client.loop_start()
+        if not self.subscribed.wait(10):
+            self.close()
+            raise AssertionError(f"no SUBACK for {topic}")
+
+    def _on_connect(
+        self, client: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any
+    ) -> None:
+        if not reason.is_failure:
+            client.subscribe(self.topic, qos=1)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, codes: Any, _p: Any) -> None:
+        self.subscribed.set()
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append((msg.topic, bytes(msg.payload)))
+
+    def received(self) -> list[tuple[str, bytes]]:
+        with self._lock:
+            return list(self.messages)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _readings(messages: Sequence[tuple[str, bytes]], at: datetime) -> list[Reading]:
+    readings: list[Reading] = []
+    for topic, payload in messages:
+        result = parse_payload(topic, payload, at)
+        assert result.rejects == []
+        readings.extend(result.readings)
+    return readings
+
+
+# -- the embedded broker -----------------------------------------------------------------------
+@pytest.fixture
+def thread_check() -> Iterator[None]:
+    before = set(threading.enumerate())
+    yield
+    _wait(lambda: set(threading.enumerate()) <= before, 5.0, "threads to end")
+
+
+@pytest.fixture
+def broker(thread_check: None) -> Iterator[EmbeddedBroker]:
+    with EmbeddedBroker(port=0) as running:
+        assert running.running
+        assert running.port != 0
+        yield running
+    assert not running.running
+
+
+def test_persistent_session_gets_all_500_after_reconnect(broker: EmbeddedBroker) -> None:
+    fleet = Fleet.generate(1, 5, 21, prefix=f"S{_run_id()}")
+    address = BrokerAddress("127.0.0.1", broker.port)
+    topic = f"shelters/{fleet.shelters[0]}/+/telemetry"
+    client_id = f"test-ingester-{_run_id()}"
+    received: dict[tuple[str, bytes], int] = {}
+    lock = threading.Lock()
+
+    def subscriber() -> MqttSubscriber:
+        def deliver(d: Delivery) -> None:
+            with lock:
+                key = (d.topic, d.payload)
+                received[key] = received.get(key, 0) + 1
+            sub.ack([d])
+
+        sub = MqttSubscriber(
+            address, client_id=client_id, on_delivery=deliver, protocol="3.1.1", topic=topic
+        )
+        return sub
+
+    first = subscriber()
+    first.start()
+    _wait(
+        lambda: (s := broker.session(client_id)) is not None and topic in s.subscriptions,
+        10,
+        "the subscription",
+    )
+    first.stop()
+    _wait(
+        lambda: (s := broker.session(client_id)) is not None and not s.connected,
+        10,
+        "the broker to see the disconnect",
+    )
+
+    sim = Simulator(address, fleet=fleet, protocol="3.1.1", rate_per_s=5000.0)
+    stats = sim.run(count=500)
+    assert (stats.messages, stats.readings, stats.malformed) == (500, 500, 0)
+    _wait(
+        lambda: (s := broker.session(client_id)) is not None and s.queued == 500,
+        10,
+        "500 queued messages",
+    )
+    assert received == {}
+
+    second = subscriber()
+    second.start()
+    try:
+        _wait(lambda: len(received) >= 500, 30, "the queued backlog")
+        time.sleep(0.2)
+    finally:
+        second.stop()
+    assert len(received) == 500
+    assert set(received.values()) == {1}
+    readings = _readings(list(received), datetime.now(UTC))
+    assert len({(r.sensor_id, r.ts) for r in readings}) == 500
+
+
+def test_malformed_messages_rotate_through_every_kind(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    fleet = Fleet.generate(1, 2, 2, prefix=f"M{_run_id()}")
+    address = BrokerAddress("127.0.0.1", broker.port)
+    collector = _Collector(address, f"shelters/{fleet.shelters[0]}/+/telemetry", v5=False)
+    try:
+        sim = Simulator(address, fleet=fleet, protocol="3.1.1", batch=4, malformed_every=2)
+        stats = sim.publish_backlog(40, step_ms=1000)
+        # 10 messages of 4 readings, a broken one before each but the first.
+        assert (stats.readings, stats.messages, stats.malformed) == (40, 19, 9)
+        _wait(lambda: len(collector.received()) == 19, 10, "19 messages")
+    finally:
+        collector.close()
+    now = datetime.now(UTC)
+    deliveries = [Delivery(t, p, i, 1, 0, now) for i, (t, p) in enumerate(collector.received())]
+    readings, rejects = _validator(fleet, tmp_path).validate(deliveries)
+    assert len(readings) == 40
+    kinds = list(Malformation)
+    assert [r.reason for r in rejects] == [kinds[i % len(kinds)].expected for i in range(9)]
+
+
+def test_amqtt_refuses_mqtt_5(broker: EmbeddedBroker) -> None:
+    fleet = Fleet.generate(1, 1, 0, prefix=f"V{_run_id()}")
+    sim = Simulator(BrokerAddress("127.0.0.1", broker.port), fleet=fleet, protocol="5")
+    with pytest.raises(SimulatorError, match="refused"):
+        sim.publish_backlog(1)
+
+
+def test_start_on_a_port_in_use_raises(broker: EmbeddedBroker) -> None:
+    with pytest.raises(RuntimeError, match="port in use"):
+        EmbeddedBroker(port=broker.port).start()
+
+
+def test_stop_from_another_thread_ends_a_live_run(broker: EmbeddedBroker) -> None:
+    fleet = Fleet.generate(1, 2, 0, prefix=f"L{_run_id()}")
+    sim = Simulator(
+        BrokerAddress("127.0.0.1", broker.port), fleet=fleet, protocol="3.1.1", time_scale=120.0
+    )
+    result: list[Any] = []
+    runner = threading.Thread(target=lambda: result.append(sim.run()))
+    runner.start()
+    time.sleep(1.5)
+    sim.stop()
+    runner.join(5)
+    assert not runner.is_alive()
+    # Two sensors every 60 s / 120: about 4 messages a second.
+    assert 3 <= result[0].readings <= 10
+
+
+# -- the real Mosquitto --------------------------------------------------------------------
+@pytest.mark.mqtt
+def test_backlog_of_2000_in_batches_through_mosquitto_mqtt5(thread_check: None) -> None:
+    fleet = Fleet.generate(1, 8, 33, prefix=f"B{_run_id()}")
+    collector = _Collector(MOSQUITTO, f"shelters/{fleet.shelters[0]}/+/telemetry")
+    try:
+        sim = Simulator(MOSQUITTO, fleet=fleet, protocol="5")
+        stats = sim.publish_backlog(2000, batch=100, step_ms=1000)
+        assert (stats.messages, stats.readings) == (24, 2000)
+        _wait(lambda: len(collector.received()) == 24, 10, "24 messages")
+    finally:
+        collector.close()
+    readings = _readings(collector.received(), datetime.now(UTC))
+    assert len(readings) == 2000
+    assert len({(r.sensor_id, r.ts) for r in readings}) == 2000
+    assert {r.sensor_id for r in readings} == {s.sensor_id for s in fleet.sensors}
