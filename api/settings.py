@@ -59,6 +59,26 @@ class Settings(BaseSettings):
     reject_store_max: int = Field(default=100_000, ge=100)
     directory_refresh_seconds: int = Field(default=60, ge=1)
 
+    # Alerts and notifications
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where people reach the API: acknowledgement links in notifications.",
+    )
+    alert_escalate_after_minutes: int = Field(default=10, ge=1)
+    alert_renotify_minutes: int = Field(default=30, ge=1)
+    alert_warning_notice_hours: int = Field(default=12, ge=1)
+    alert_late_after_minutes: int = Field(default=10, ge=1)
+    ack_link_hours: int = Field(default=24, ge=1, le=24 * 14)
+    delivery_interval_seconds: float = Field(default=2.0, gt=0)
+    delivery_max_attempts: int = Field(default=6, ge=1, le=20)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "shelterwatch@localhost"
+    smtp_starttls: bool = False
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
     @field_validator("secret_key")
     @classmethod
     def _refuse_placeholder(cls, value: SecretStr | None) -> SecretStr | None:

@@ -356,3 +356,39 @@ class ComplianceSnapshot(Base):
     rate: Mapped[float | None] = mapped_column(Float)
     by_class: Mapped[dict[str, Any]] = mapped_column(default=dict)
     computed_at: Mapped[datetime]
+
+
+class Delivery(Base):
+    """One notification sent through one channel to one target, retried with backoff until
+    delivered or dead; ``(notification, channel, target)`` is unique so nothing is sent twice
+    by two workers."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("notification_id", "channel", "target", name="uq_delivery_target"),
+        Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # email|webhook|wecom|dingtalk|mqtt
+    target: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class DeliveryAttempt(Base):
+    """Every try of a delivery, with its outcome."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    at: Mapped[datetime]
+    ok: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)

@@ -199,6 +199,7 @@ class SensorPlacement:
     district: str
     zone: str
     expected_interval_s: int
+    current_class: int | None
 
 
 def sensor_placements(session: Session) -> list[SensorPlacement]:

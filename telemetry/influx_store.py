@@ -138,9 +138,9 @@ def to_line(reading: Reading, measurement: str = "shelter_env") -> str:
 class InfluxStore:
     """:class:`~telemetry.ports.ReadingStore` on InfluxDB 1.6+ / 2.x / 3.x.
 
-    `bucket` is the 2.x bucket; on 1.x it is the database (``db`` or ``db/rp``). The InfluxQL
-    reads use the part before any ``/``. `timeout_s` bounds each HTTP request. Constructing
-    the store does no I/O; :meth:`close` releases both HTTP clients.
+    `bucket` is the 2.x bucket; on 1.x it is the database (``db`` or ``db/rp``), and the
+    InfluxQL reads use that database and retention policy. `timeout_s` bounds each HTTP
+    request. Constructing the store does no I/O; :meth:`close` releases both HTTP clients.
     """
 
     def __init__(
@@ -157,8 +157,11 @@ class InfluxStore:
             raise ValueError(f"measurement must match {_MEASUREMENT.pattern}")
         self._org = org
         self._bucket = bucket
-        self._database = bucket.split("/", 1)[0]
+        self._database, _, policy = bucket.partition("/")
+        if policy and _MEASUREMENT.fullmatch(policy) is None:
+            raise ValueError(f"retention policy must match {_MEASUREMENT.pattern}")
         self._measurement = measurement
+        self._source = f'"{policy}"."{measurement}"' if policy else f'"{measurement}"'
         self._client: Any = InfluxDBClient(
             url=url, token=token, org=org, timeout=int(timeout_s * 1000), retries=False
         )
@@ -193,7 +196,7 @@ class InfluxStore:
         validate_identifier(shelter_code, name="shelter code")
         metrics = list(Metric)
         statements = ";".join(
-            f'SELECT LAST("{_FIELD[metric]}") FROM "{self._measurement}" '  # noqa: S608
+            f'SELECT LAST("{_FIELD[metric]}") FROM {self._source} '  # noqa: S608
             'WHERE "shelter" = $shelter GROUP BY "sensor"'
             for metric in metrics
         )
@@ -225,7 +228,7 @@ class InfluxStore:
             tz_clause = f" tz('{query.tz}')"
         text = (
             f'SELECT {_FUNCTION[Aggregate(query.agg)]}("{_FIELD[Metric(query.metric)]}") '  # noqa: S608
-            f'FROM "{self._measurement}" WHERE {where} '
+            f"FROM {self._source} WHERE {where} "
             f"AND time >= {int(lo)}ms AND time < {int(hi)}ms "
             f'GROUP BY time({every_s}s), "sensor" fill(none){tz_clause}'
         )
@@ -245,7 +248,7 @@ class InfluxStore:
         validate_identifier(shelter_code, name="shelter code")
         lo, hi = window_ms(start, end)
         text = (
-            f'SELECT COUNT(*) FROM "{self._measurement}" WHERE "shelter" = $shelter '  # noqa: S608
+            f'SELECT COUNT(*) FROM {self._source} WHERE "shelter" = $shelter '  # noqa: S608
             f"AND time >= {int(lo)}ms AND time < {int(hi)}ms "
             'GROUP BY time(1h), "sensor" fill(none)'
         )

@@ -40,6 +40,7 @@ class Placement:
     district: str
     zone: str
     expected_interval_s: int
+    current_class: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

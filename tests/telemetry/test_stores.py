@@ -491,6 +491,18 @@ def test_influx_field_type_conflict_is_rejected(influx_db: str) -> None:
 
 
 @pytest.mark.influx
+def test_influx_bucket_may_name_a_retention_policy(influx_db: str) -> None:
+    influx = InfluxStore(INFLUX_URL, "", "o", f"{influx_db}/autogen")
+    try:
+        influx.write([reading("a", at(1), temperature=20.0)])
+        assert influx.latest("S1") == [LatestValue("a", Metric.TEMPERATURE, 20.0, at(1))]
+    finally:
+        influx.close()
+    with pytest.raises(ValueError, match="retention policy"):
+        InfluxStore(INFLUX_URL, "", "o", f'{influx_db}/x"y')
+
+
+@pytest.mark.influx
 def test_influx_missing_database_is_unavailable() -> None:
     influx = InfluxStore(INFLUX_URL, "", "o", f"sw_missing_{uuid.uuid4().hex[:12]}")
     try:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 09:20:27.744390
+Create Date: 2026-11-26 09:38:45.662593
 
 """
 from typing import Sequence, Union
@@ -182,6 +182,25 @@ def upgrade() -> None:
     with op.batch_alter_table('sensors', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sensors_shelter_id'), ['shelter_id'], unique=False)
 
+    op.create_table('deliveries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('notification_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('target', sa.String(length=500), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('notification_id', 'channel', 'target', name='uq_delivery_target')
+    )
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deliveries_notification_id'), ['notification_id'], unique=False)
+        batch_op.create_index('ix_deliveries_status_next', ['status', 'next_attempt_at'], unique=False)
+
     op.create_table('findings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('inspection_id', sa.Integer(), nullable=True),
@@ -234,6 +253,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_attachments_finding_id'), ['finding_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attachments_inspection_id'), ['inspection_id'], unique=False)
 
+    op.create_table('delivery_attempts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('delivery_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ok', sa.Boolean(), nullable=False),
+    sa.Column('detail', sa.Text(), nullable=False),
+    sa.Column('duration_ms', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['delivery_id'], ['deliveries.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('delivery_attempts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_delivery_attempts_delivery_id'), ['delivery_id'], unique=False)
+
     op.create_table('followups',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=32), nullable=False),
@@ -276,6 +308,77 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['followup_id'], ['followups.id'], ),
     sa.PrimaryKeyConstraint('followup_id', 'finding_id')
     )
+    op.create_table('alert_rules',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('rule', sa.String(length=40), nullable=False),
+    sa.Column('scope', sa.String(length=16), nullable=False),
+    sa.Column('scope_value', sa.String(length=64), nullable=False),
+    sa.Column('enter', sa.Float(), nullable=True),
+    sa.Column('clear', sa.Float(), nullable=True),
+    sa.Column('sustain_s', sa.Integer(), nullable=True),
+    sa.Column('severity', sa.String(length=16), nullable=True),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('updated_at_ms', sa.BigInteger(), nullable=False),
+    sa.Column('updated_by', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('alert_rules', schema=None) as batch_op:
+        batch_op.create_index('uq_alert_rules_scope', ['rule', 'scope', 'scope_value'], unique=True)
+
+    op.create_table('alert_state',
+    sa.Column('sensor_id', sa.String(length=64), nullable=False),
+    sa.Column('rule', sa.String(length=40), nullable=False),
+    sa.Column('pending_since_ms', sa.BigInteger(), nullable=True),
+    sa.Column('last_ts_ms', sa.BigInteger(), nullable=False),
+    sa.Column('last_notice_ms', sa.BigInteger(), nullable=True),
+    sa.PrimaryKeyConstraint('sensor_id', 'rule')
+    )
+    op.create_table('alerts',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('sensor_id', sa.String(length=64), nullable=False),
+    sa.Column('shelter_code', sa.String(length=64), nullable=False),
+    sa.Column('district', sa.String(length=64), nullable=False),
+    sa.Column('zone', sa.String(length=64), nullable=False),
+    sa.Column('rule', sa.String(length=40), nullable=False),
+    sa.Column('severity', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('value', sa.Float(), nullable=True),
+    sa.Column('threshold', sa.Float(), nullable=True),
+    sa.Column('late', sa.Boolean(), nullable=False),
+    sa.Column('raised_at_ms', sa.BigInteger(), nullable=False),
+    sa.Column('condition_since_ms', sa.BigInteger(), nullable=False),
+    sa.Column('acknowledged_at_ms', sa.BigInteger(), nullable=True),
+    sa.Column('acknowledged_by', sa.String(length=64), nullable=True),
+    sa.Column('cleared_at_ms', sa.BigInteger(), nullable=True),
+    sa.Column('resolved_by', sa.String(length=64), nullable=True),
+    sa.Column('resolve_note', sa.Text(), nullable=False),
+    sa.Column('escalation_level', sa.Integer(), nullable=False),
+    sa.Column('last_notified_at_ms', sa.BigInteger(), nullable=True),
+    sa.Column('updated_at_ms', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alerts_raised_at_ms'), ['raised_at_ms'], unique=False)
+        batch_op.create_index('ix_alerts_shelter_status', ['shelter_code', 'status'], unique=False)
+        batch_op.create_index('ix_alerts_status_severity', ['status', 'severity'], unique=False)
+        batch_op.create_index('uq_alerts_open_sensor_rule', ['sensor_id', 'rule'], unique=True, postgresql_where=sa.text("status IN ('active', 'acknowledged')"), sqlite_where=sa.text("status IN ('active', 'acknowledged')"))
+
+    op.create_table('sensor_live',
+    sa.Column('sensor_id', sa.String(length=64), nullable=False),
+    sa.Column('shelter_code', sa.String(length=64), nullable=False),
+    sa.Column('last_seen_ms', sa.BigInteger(), nullable=False),
+    sa.Column('temperature', sa.Float(), nullable=True),
+    sa.Column('humidity', sa.Float(), nullable=True),
+    sa.Column('fire_risk', sa.Float(), nullable=True),
+    sa.Column('dew_point', sa.Float(), nullable=True),
+    sa.Column('battery', sa.Float(), nullable=True),
+    sa.Column('updated_at_ms', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('sensor_id')
+    )
+    with op.batch_alter_table('sensor_live', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sensor_live_shelter_code'), ['shelter_code'], unique=False)
+
     op.create_table('telemetry_readings',
     sa.Column('sensor_id', sa.String(length=64), nullable=False),
     sa.Column('ts_ms', sa.BigInteger(), nullable=False),
@@ -294,6 +397,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('sensor_id', 'ts_ms')
     )
     with op.batch_alter_table('telemetry_readings', schema=None) as batch_op:
+        batch_op.create_index('ix_telemetry_readings_shelter_sensor_ts', ['shelter_code', 'sensor_id', 'ts_ms'], unique=False)
         batch_op.create_index('ix_telemetry_readings_shelter_ts', ['shelter_code', 'ts_ms'], unique=False)
 
     op.create_table('telemetry_rejects',
@@ -323,8 +427,25 @@ def downgrade() -> None:
     op.drop_table('telemetry_rejects')
     with op.batch_alter_table('telemetry_readings', schema=None) as batch_op:
         batch_op.drop_index('ix_telemetry_readings_shelter_ts')
+        batch_op.drop_index('ix_telemetry_readings_shelter_sensor_ts')
 
     op.drop_table('telemetry_readings')
+    with op.batch_alter_table('sensor_live', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sensor_live_shelter_code'))
+
+    op.drop_table('sensor_live')
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index('uq_alerts_open_sensor_rule', postgresql_where=sa.text("status IN ('active', 'acknowledged')"), sqlite_where=sa.text("status IN ('active', 'acknowledged')"))
+        batch_op.drop_index('ix_alerts_status_severity')
+        batch_op.drop_index('ix_alerts_shelter_status')
+        batch_op.drop_index(batch_op.f('ix_alerts_raised_at_ms'))
+
+    op.drop_table('alerts')
+    op.drop_table('alert_state')
+    with op.batch_alter_table('alert_rules', schema=None) as batch_op:
+        batch_op.drop_index('uq_alert_rules_scope')
+
+    op.drop_table('alert_rules')
     op.drop_table('followup_findings')
     with op.batch_alter_table('followups', schema=None) as batch_op:
         batch_op.drop_index('ix_followups_status_due')
@@ -332,6 +453,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_followups_inspection_id'))
 
     op.drop_table('followups')
+    with op.batch_alter_table('delivery_attempts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_delivery_attempts_delivery_id'))
+
+    op.drop_table('delivery_attempts')
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attachments_inspection_id'))
         batch_op.drop_index(batch_op.f('ix_attachments_finding_id'))
@@ -342,6 +467,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_findings_inspection_id'))
 
     op.drop_table('findings')
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_deliveries_status_next')
+        batch_op.drop_index(batch_op.f('ix_deliveries_notification_id'))
+
+    op.drop_table('deliveries')
     with op.batch_alter_table('sensors', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sensors_shelter_id'))
 

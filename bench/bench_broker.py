@@ -1,0 +1,236 @@
+"""Throughput of the embedded amqtt broker against Mosquitto, and amqtt's offline queue.
+
+Run: ``python bench/bench_broker.py`` with Mosquitto listening on 127.0.0.1:1883; the amqtt
+broker is started in-process on a free port.
+
+1. Stream: one QoS 1 publisher to one QoS 1 subscriber, 20,000 small telemetry messages
+   (about 100 bytes, from the simulator), at most 1,000 unacknowledged. Messages per second
+   from the first publish to the last message received. amqtt speaks MQTT 3.1.1 only, so
+   Mosquitto is measured with 3.1.1 (like for like) and with MQTT 5.
+2. Backlog: a persistent-session subscriber (clean session off) subscribes and disconnects,
+   20,000 messages are published, then it reconnects; counts what arrives and how fast.
+   Mosquitto keeps at most ``max_queued_messages`` per session (1,000 unless configured;
+   ``deploy/mosquitto/shelterwatch.conf`` raises it), so its figure depends on the server.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from telemetry.broker import EmbeddedBroker
+from telemetry.mqtt import BrokerAddress
+from telemetry.simulate import Fleet
+
+N = 20_000
+WINDOW = 1_000
+MOSQUITTO = BrokerAddress("127.0.0.1", 1883)
+
+
+def _client(client_id: str, protocol: str, *, clean: bool = True) -> mqtt.Client:
+    v5 = protocol == "5"
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+        clean_session=None if v5 else clean,
+    )
+    client.max_inflight_messages_set(WINDOW)
+    client.max_queued_messages_set(0)
+    return client
+
+
+class Counter:
+    """A QoS 1 subscriber that counts distinct payloads and notes when the last arrived."""
+
+    def __init__(
+        self, address: BrokerAddress, topic: str, protocol: str, *, persistent: bool
+    ) -> None:
+        self.address, self.topic, self.protocol = address, topic, protocol
+        self.persistent = persistent
+        self.client_id = f"bench-sub-{uuid.uuid4().hex[:10]}"
+        self.payloads: set[bytes] = set()
+        self.last = 0.0
+        self.target = N
+        self.done = threading.Event()
+        self.subscribed = threading.Event()
+        self._lock = threading.Lock()
+        self.client: mqtt.Client | None = None
+
+    def connect(self, *, clean: bool = False) -> None:
+        clean_start = clean or not self.persistent
+        client = _client(self.client_id, self.protocol, clean=clean_start)
+        client.on_connect = self._on_connect
+        client.on_subscribe = lambda *_: self.subscribed.set()
+        client.on_message = self._on_message
+        if self.protocol == "5":
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = 0 if clean_start else 300
+            client.connect(
+                self.address.host,
+                self.address.port,
+                clean_start=clean_start,
+                properties=properties,
+            )
+        else:
+            client.connect(self.address.host, self.address.port)
+        client.loop_start()
+        self.client = client
+
+    def disconnect(self) -> None:
+        if self.client is not None:
+            self.client.disconnect()
+            self.client.loop_stop()
+            self.client = None
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
+        if not flags.session_present:
+            client.subscribe(self.topic, qos=1)
+        else:
+            self.subscribed.set()
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.payloads.add(bytes(msg.payload))
+            self.last = time.perf_counter()
+            if len(self.payloads) >= self.target:
+                self.done.set()
+
+
+def _messages(prefix: str) -> list[tuple[str, bytes]]:
+    fleet = Fleet.generate(1, 20, 1, prefix=prefix)
+    start = datetime.now(UTC) - timedelta(hours=6)
+    out = []
+    for i in range(N):
+        sensor = fleet.sensors[i % len(fleet.sensors)]
+        ts = start + timedelta(seconds=i)
+        out.append((sensor.topic, json.dumps(fleet.reading_at(sensor, ts)).encode()))
+    return out
+
+
+def _publish(address: BrokerAddress, protocol: str, messages: list[tuple[str, bytes]]) -> float:
+    """Publish all with QoS 1, at most `WINDOW` unconfirmed; returns seconds until all PUBACKed."""
+    client = _client(f"bench-pub-{uuid.uuid4().hex[:10]}", protocol)
+    up = threading.Event()
+
+    def on_connect(_c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+        if not reason.is_failure:
+            up.set()
+
+    client.on_connect = on_connect
+    client.connect(address.host, address.port)
+    client.loop_start()
+    if not up.wait(10):
+        raise RuntimeError(f"publisher could not connect to {address.host}:{address.port}")
+    started = time.perf_counter()
+    pending: deque[mqtt.MQTTMessageInfo] = deque()
+    for topic, payload in messages:
+        pending.append(client.publish(topic, payload, qos=1))
+        if len(pending) >= WINDOW:
+            pending.popleft().wait_for_publish(60)
+    for info in pending:
+        info.wait_for_publish(60)
+    elapsed = time.perf_counter() - started
+    client.disconnect()
+    client.loop_stop()
+    return elapsed
+
+
+@dataclass
+class Stream:
+    label: str
+    per_s: float
+    publish_per_s: float
+
+
+def stream(label: str, address: BrokerAddress, protocol: str) -> Stream:
+    prefix = f"BENCH{uuid.uuid4().hex[:6]}"
+    messages = _messages(prefix)
+    counter = Counter(address, f"shelters/{prefix}-001/+/telemetry", protocol, persistent=False)
+    counter.connect()
+    if not counter.subscribed.wait(10):
+        raise RuntimeError(f"{label}: no SUBACK")
+    started = time.perf_counter()
+    publish_s = _publish(address, protocol, messages)
+    complete = counter.done.wait(120)
+    counter.disconnect()
+    got = len(counter.payloads)
+    if not complete:
+        print(f"{label}: only {got} of {N} messages arrived")
+    return Stream(label, got / (counter.last - started), N / publish_s)
+
+
+def backlog(
+    label: str, address: BrokerAddress, protocol: str, broker: EmbeddedBroker | None = None
+) -> None:
+    prefix = f"BENCH{uuid.uuid4().hex[:6]}"
+    messages = _messages(prefix)
+    counter = Counter(address, f"shelters/{prefix}-001/+/telemetry", protocol, persistent=True)
+    counter.connect()
+    if not counter.subscribed.wait(10):
+        raise RuntimeError(f"{label}: no SUBACK")
+    counter.disconnect()
+    time.sleep(0.5)
+    _publish(address, protocol, messages)
+    if broker is not None:
+        deadline = time.monotonic() + 60
+        while (s := broker.session(counter.client_id)) is None or s.queued < N:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        info = broker.session(counter.client_id)
+        print(f"{label}: broker holds {info.queued if info else 0} queued messages")
+    else:
+        time.sleep(1.0)
+    started = time.perf_counter()
+    counter.connect()
+    complete = counter.done.wait(120)
+    if not complete:
+        time.sleep(3.0)  # let any stragglers in before counting
+    counter.disconnect()
+    got = len(counter.payloads)
+    seconds = (counter.last - started) if got else 0.0
+    rate = f"{got / seconds:,.0f} msgs/s" if seconds > 0 else "-"
+    print(
+        f"{label}: {got:,} of {N:,} queued messages delivered after reconnect in {seconds:.2f} s"
+        f" ({rate})"
+    )
+    if protocol == "5":
+        counter.connect(clean=True)  # drop the session from the server
+        time.sleep(0.3)
+        counter.disconnect()
+
+
+def main() -> None:
+    print(f"{N:,} QoS 1 messages, one publisher -> one subscriber, window {WINDOW}")
+    with EmbeddedBroker(port=0) as broker:
+        amqtt_address = BrokerAddress("127.0.0.1", broker.port)
+        results = [stream("amqtt 0.12 (MQTT 3.1.1)", amqtt_address, "3.1.1")]
+        backlog("amqtt backlog", amqtt_address, "3.1.1", broker)
+    results.append(stream("Mosquitto (MQTT 3.1.1)", MOSQUITTO, "3.1.1"))
+    results.append(stream("Mosquitto (MQTT 5)", MOSQUITTO, "5"))
+    backlog("Mosquitto backlog (MQTT 5)", MOSQUITTO, "5")
+    print()
+    for r in results:
+        print(
+            f"{r.label:<26} {r.per_s:>10,.0f} msgs/s end to end"
+            f"   (publisher confirmed {r.publish_per_s:,.0f}/s)"
+        )
+    amqtt, mosq311 = results[0].per_s, results[1].per_s
+    print(f"Mosquitto / amqtt (3.1.1): {mosq311 / amqtt:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
