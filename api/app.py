@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api import errors
 from api.routes import auth, exchange, followups, shelters, stats, telemetry, users
-from api.scheduler import Ticker
+from api.scheduler import Periodic, run_tick
 from api.state import AppState
 from telemetry.errors import TelemetryError
 
@@ -52,7 +52,11 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         started: list[Component] = []
         if run_scheduler and state.settings.tick_interval_seconds > 0:
-            started.append(Ticker(state, state.settings.tick_interval_seconds))
+            started.append(
+                Periodic(
+                    "inspection-tick", lambda: run_tick(state), state.settings.tick_interval_seconds
+                )
+            )
         started[:0] = list(components)
         for component in started:
             component.start()

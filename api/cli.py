@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from api import logs
+from api.alert_sink import OutboxAlertSink, build_sink
 from api.app import Component
 from api.db import build_engine, session_factory, unit_of_work, upgrade
 from api.settings import Settings
@@ -56,6 +57,17 @@ def build_state(settings: Settings, *, migrate: bool | None = None) -> AppState:
     )
 
 
+def alert_sink(state: AppState) -> OutboxAlertSink:
+    s = state.settings
+    return build_sink(
+        clock=state.clock,
+        signing_key=state.signing_key,
+        base_url=s.public_base_url,
+        link_hours=s.ack_link_hours,
+        warning_hours=s.alert_warning_notice_hours,
+    )
+
+
 def close_state(state: AppState) -> None:
     state.readings.close()
     state.engine.dispose()
@@ -82,6 +94,7 @@ def ingest_components(
         clock=state.clock,
         broker_url=url,
         protocol=protocol,
+        sink=alert_sink(state),
     )
     state.ingest = service
     components.append(service)

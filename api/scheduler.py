@@ -1,11 +1,11 @@
-"""The periodic job of the server: reminders, escalations and the compliance snapshot."""
+"""Periodic jobs of the server: the inspection tick (reminders, escalations, the compliance
+snapshot) and the alert tick (offline sensors, escalation, re-notification)."""
 
 from __future__ import annotations
 
 import logging
 import threading
-
-from sqlalchemy.exc import SQLAlchemyError
+from collections.abc import Callable
 
 from api.db import unit_of_work
 from api.state import AppState
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def run_tick(state: AppState) -> tick.TickReport:
-    """One pass in its own transaction (``shelterwatch tick`` runs just this)."""
+    """One inspection pass in its own transaction (``shelterwatch tick`` runs just this)."""
     with unit_of_work(state.sessions) as session:
         report = tick.run(
             session, now=state.clock(), policy=state.policy, tz=state.settings.timezone
@@ -24,22 +24,22 @@ def run_tick(state: AppState) -> tick.TickReport:
     return report
 
 
-class Ticker(threading.Thread):
-    """Runs :func:`run_tick` every ``interval`` seconds until stopped; an error in one pass is
-    logged and the next pass runs as usual (every step is idempotent)."""
+class Periodic(threading.Thread):
+    """Runs ``job`` every ``interval`` seconds until stopped; an error in one pass is logged
+    and the next pass runs as usual (every job here is idempotent)."""
 
-    def __init__(self, state: AppState, interval: float) -> None:
-        super().__init__(name="shelterwatch-tick", daemon=True)
-        self.state = state
+    def __init__(self, name: str, job: Callable[[], object], interval: float) -> None:
+        super().__init__(name=name, daemon=True)
+        self.job = job
         self.interval = interval
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.wait(self.interval):
             try:
-                run_tick(self.state)
-            except SQLAlchemyError:
-                log.exception("tick failed; retrying at the next interval")
+                self.job()
+            except Exception:
+                log.exception("%s failed; retrying at the next interval", self.name)
 
     def stop(self) -> None:
         self._stop_event.set()

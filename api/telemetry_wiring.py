@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.settings import Settings
 from api.state import Clock
 from inspection.registry import sensor_placements
+from telemetry.alert_store import AlertSink
 from telemetry.directory import CachedDirectory
 from telemetry.errors import TelemetryError
+from telemetry.evaluation import AlertEvaluator
 from telemetry.influx_store import InfluxStore
 from telemetry.ingest import IngestLimits, Pipeline
 from telemetry.metrics import IngestMetrics
@@ -33,8 +35,14 @@ def register_loader(sessions: sessionmaker[Session]) -> Callable[[], list[Placem
     def load() -> list[Placement]:
         with sessions() as session:
             return [
-                Placement(p.sensor_id, p.shelter_code, p.district, p.zone, p.expected_interval_s,
-                          p.current_class)
+                Placement(
+                    p.sensor_id,
+                    p.shelter_code,
+                    p.district,
+                    p.zone,
+                    p.expected_interval_s,
+                    p.current_class,
+                )
                 for p in sensor_placements(session)
             ]
 
@@ -62,6 +70,7 @@ class IngestParts:
     pipeline: Pipeline
     directory: CachedDirectory
     spool: Spool
+    evaluator: AlertEvaluator
 
 
 def build_pipeline(
@@ -72,6 +81,7 @@ def build_pipeline(
     sessions: sessionmaker[Session],
     metrics: IngestMetrics,
     clock: Clock,
+    sink: AlertSink,
 ) -> IngestParts:
     directory = CachedDirectory(
         register_loader(sessions),
@@ -90,7 +100,15 @@ def build_pipeline(
         batch_size=settings.batch_size,
         batch_interval_s=settings.batch_interval_ms / 1000,
     )
-    return IngestParts(pipeline, directory, spool)
+    evaluator = AlertEvaluator(
+        sessions,
+        directory,
+        sink,
+        clock=clock,
+        late_after=timedelta(minutes=settings.alert_late_after_minutes),
+    )
+    pipeline.observers.append(evaluator)
+    return IngestParts(pipeline, directory, spool, evaluator)
 
 
 class IngestService:
@@ -104,6 +122,7 @@ class IngestService:
 
     def start(self) -> None:
         self.parts.directory.start()
+        self.parts.evaluator.start()
         self.parts.pipeline.start()
         self.subscriber.start()
 
@@ -111,6 +130,7 @@ class IngestService:
         """Flush and acknowledge what is queued, then disconnect."""
         self.parts.pipeline.stop()
         self.subscriber.stop()
+        self.parts.evaluator.stop()
         self.parts.directory.stop()
         log.info("ingester stopped; %d records left in the spool", self.parts.spool.depth)
 
@@ -135,10 +155,17 @@ def build_ingest_service(
     metrics: IngestMetrics,
     clock: Clock,
     broker_url: str,
+    sink: AlertSink,
     protocol: str | None = None,
 ) -> IngestService:
     parts = build_pipeline(
-        settings, store=store, rejects=rejects, sessions=sessions, metrics=metrics, clock=clock
+        settings,
+        store=store,
+        rejects=rejects,
+        sessions=sessions,
+        metrics=metrics,
+        clock=clock,
+        sink=sink,
     )
     subscriber = MqttSubscriber(
         BrokerAddress.parse(broker_url),

@@ -35,7 +35,7 @@ from telemetry.mqtt import BrokerAddress
 from telemetry.simulate import Fleet
 
 N = 20_000
-WINDOW = 1_000
+WINDOW = 100
 MOSQUITTO = BrokerAddress("127.0.0.1", 1883)
 
 

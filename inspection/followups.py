@@ -341,7 +341,7 @@ def _check_verifier(finding: Finding, actor: Actor) -> None:
         raise Conflict(
             f"finding {finding.id} is {finding.status}, no fix is reported", code="bad_state"
         )
-    if False:
+    if finding.fix_reported_by == actor.id:
         raise Forbidden(
             "the verifier must be someone other than who reported the fix", code="same_person"
         )

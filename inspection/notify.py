@@ -69,3 +69,37 @@ def queue(
         created += 1
     session.flush()
     return created
+
+
+def queue_unaddressed(
+    session: Session,
+    *,
+    dedupe_key: str,
+    kind: str,
+    shelter: Shelter | None,
+    subject: str,
+    body: str,
+    now: datetime,
+    payload: dict[str, Any],
+) -> bool:
+    """Queue a message for a system channel (e.g. the platform's MQTT topic named in the
+    payload) rather than a person; returns False when it was queued before."""
+    if session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)):
+        return False
+    session.add(
+        Notification(
+            dedupe_key=dedupe_key,
+            kind=kind,
+            recipient_id=None,
+            shelter_id=shelter.id if shelter else None,
+            subject=subject,
+            body=body,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return True

@@ -211,6 +211,7 @@ def sensor_placements(session: Session) -> list[SensorPlacement]:
             Shelter.district,
             Sensor.zone,
             Sensor.expected_interval_s,
+            Shelter.current_class,
         )
         .join(Shelter, Sensor.shelter_id == Shelter.id)
         .where(Sensor.active.is_(True), Shelter.active.is_(True))

@@ -76,7 +76,10 @@ class AlertRow(Base):
     __tablename__ = "alerts"
     __table_args__ = (
         Index(
-            "uq_alerts_open_sensor_rule", "sensor_id", "rule", unique=True,
+            "uq_alerts_open_sensor_rule",
+            "sensor_id",
+            "rule",
+            unique=True,
             postgresql_where=text("status IN ('active', 'acknowledged')"),
             sqlite_where=text("status IN ('active', 'acknowledged')"),
         ),
@@ -126,9 +129,7 @@ class AlertRuleRow(Base):
     or shelters of a current class."""
 
     __tablename__ = "alert_rules"
-    __table_args__ = (
-        Index("uq_alert_rules_scope", "rule", "scope", "scope_value", unique=True),
-    )
+    __table_args__ = (Index("uq_alert_rules_scope", "rule", "scope", "scope_value", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     rule: Mapped[str] = mapped_column(String(40))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 INSPECTED_AT = "2026-06-01T09:30:00+08:00"  # 01:30 UTC, half an hour before the test clock
 DISTRICT_A = "黄浦区"
 DISTRICT_B = "静安区"
+CODE = "SH-001"
 
 
 @pytest.fixture(autouse=True)
@@ -108,6 +110,38 @@ class Api:
 @pytest.fixture
 def api(client: TestClient, make_user: UserFactory) -> Api:
     return Api(client, make_user(Role.ADMIN, username="city-admin"))
+
+
+@dataclass
+class World:
+    """Shelter ``CODE`` in district A with its manager; an inspector and an officer of
+    district A, an officer of district B."""
+
+    api: Api
+    manager: Login
+    inspector: Login
+    officer: Login
+    officer_b: Login
+
+
+@pytest.fixture
+def world(api: Api, make_user: UserFactory) -> World:
+    manager = make_user(Role.MANAGER)
+    inspector = make_user(Role.INSPECTOR, district=DISTRICT_A)
+    officer = make_user(Role.DISTRICT_OFFICER, district=DISTRICT_A)
+    officer_b = make_user(Role.DISTRICT_OFFICER, district=DISTRICT_B)
+    api.shelter(CODE, manager=manager)
+    return World(api, manager, inspector, officer, officer_b)
+
+
+def at(text: str) -> datetime:
+    """A time as the API writes it."""
+    return datetime.fromisoformat(text)
+
+
+def error_of(response: Response) -> tuple[int, str]:
+    """Status and error code of a refused request."""
+    return response.status_code, response.json()["error"]["code"]
 
 
 def notifications(db: Session, kind: str | None = None) -> list[Notification]:

@@ -1,0 +1,191 @@
+"""Turns alert transitions into notifications in the outbox, audit entries and draft findings,
+inside the transaction that made the transition (so none is lost or doubled).
+
+Who hears: on raise the shelter's manager (工程长); an unacknowledged critical alert escalates
+to the district officers, then the city office; a clearance goes to everyone who was told.
+A warning-level notice goes out at most once per rule and shelter per window (default 12 h).
+Late (backfilled) transitions page nobody. Every transition is also published for the
+smart-city platform on ``shelters/{code}/alerts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.ack_links import ack_url, make_ack_token
+from inspection import audit, drafts, notify
+from inspection.access import SYSTEM, Actor
+from inspection.models import Role, Shelter, User
+from telemetry.alert_rules import Severity
+from telemetry.alert_store import AlertEvent, AlertView, EventKind
+
+AckUrl = Callable[[int, int], str | None]
+HUMIDITY_RULES = ("humidity_warning", "humidity_critical")
+_KIND_TEXT = {
+    EventKind.RAISED: "告警",
+    EventKind.CLEARED: "告警解除",
+    EventKind.ACKNOWLEDGED: "告警已确认",
+    EventKind.RESOLVED: "告警已处理",
+    EventKind.ESCALATED: "告警升级",
+    EventKind.RENOTIFY: "告警未确认提醒",
+}
+
+
+def alert_payload(event: AlertEvent) -> dict[str, object]:
+    a = event.alert
+    return {
+        "event": event.kind.value,
+        "alert_id": a.id,
+        "shelter": a.shelter_code,
+        "sensor": a.sensor_id,
+        "zone": a.zone,
+        "district": a.district,
+        "rule": a.rule,
+        "severity": a.severity,
+        "status": a.status,
+        "value": a.value,
+        "threshold": a.threshold,
+        "message": a.message,
+        "late": event.late,
+        "raised_at": a.raised_at.isoformat(),
+        "escalation_level": a.escalation_level,
+        "cleared_at": a.cleared_at.isoformat() if a.cleared_at else None,
+        "acknowledged_by": a.acknowledged_by,
+    }
+
+
+class OutboxAlertSink:
+    """Implements :class:`telemetry.alert_store.AlertSink` on the inspection outbox."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime],
+        ack_url: AckUrl,
+        warning_window: timedelta = timedelta(hours=12),
+    ) -> None:
+        self.clock = clock
+        self.ack_url = ack_url
+        self.warning_window = warning_window
+
+    def on_event(self, session: Session, event: AlertEvent) -> None:
+        now = self.clock()
+        a = event.alert
+        shelter = session.scalar(select(Shelter).where(Shelter.code == a.shelter_code))
+        actor = Actor(id=0, username=event.actor, role=Role.ADMIN)
+        audit.record(
+            session,
+            actor if event.actor != "system" else SYSTEM,
+            f"alert.{event.kind.value}",
+            "alert",
+            a.id,
+            at=now,
+            after={
+                "status": a.status,
+                "rule": a.rule,
+                "severity": a.severity,
+                "sensor": a.sensor_id,
+                "late": event.late,
+                "level": a.escalation_level,
+            },
+        )
+        payload = alert_payload(event)
+        notify.queue_unaddressed(
+            session,
+            dedupe_key=f"alert:{a.id}:{event.kind.value}:{event.sequence}:platform",
+            kind=f"alert_{event.kind.value}",
+            shelter=shelter,
+            subject=self._subject(event, shelter),
+            body=self._body(event, shelter),
+            now=now,
+            payload={**payload, "mqtt_topic": f"shelters/{a.shelter_code}/alerts"},
+        )
+        if event.kind is EventKind.RAISED and a.rule in HUMIDITY_RULES and shelter is not None:
+            drafts.propose(
+                session,
+                shelter,
+                "HUMIDITY-UNCONTROLLED",
+                f"{a.zone or a.sensor_id} {a.message}（自动监测）",
+                now=now,
+            )
+        if event.late or shelter is None:
+            return
+        recipients = self._recipients(session, event, shelter)
+        if not recipients:
+            return
+        key = f"alert:{a.id}:{event.kind.value}:{event.sequence}"
+        if event.kind is EventKind.RAISED and a.severity == Severity.WARNING:
+            window = int(now.timestamp() // self.warning_window.total_seconds())
+            key = f"alert-warning:{a.shelter_code}:{a.rule}:{window}"
+        for user in recipients:
+            link = (
+                self.ack_url(a.id, user.id)
+                if event.kind in (EventKind.RAISED, EventKind.ESCALATED, EventKind.RENOTIFY)
+                else None
+            )
+            notify.queue(
+                session,
+                dedupe_key=key,
+                kind=f"alert_{event.kind.value}",
+                recipients=[user],
+                shelter=shelter,
+                subject=self._subject(event, shelter),
+                body=self._body(event, shelter) + (f"\n确认告警：{link}" if link else ""),
+                now=now,
+                payload={**payload, "ack_url": link},
+            )
+
+    def _recipients(self, session: Session, event: AlertEvent, shelter: Shelter) -> list[User]:
+        a = event.alert
+        manager = session.get(User, shelter.manager_id) if shelter.manager_id else None
+        managers = [manager] if manager is not None and manager.active else []
+        officers = notify.district_officers(session, shelter.district)
+        city = notify.city_office(session)
+        if event.kind is EventKind.RAISED:
+            return managers
+        if event.kind is EventKind.ESCALATED:
+            return officers if event.level == 1 else city
+        level_people = [
+            *managers,
+            *(officers if a.escalation_level >= 1 else []),
+            *(city if a.escalation_level >= 2 else []),
+        ]
+        if event.kind in (EventKind.CLEARED, EventKind.RESOLVED, EventKind.RENOTIFY):
+            return level_people
+        return []
+
+    @staticmethod
+    def _subject(event: AlertEvent, shelter: Shelter | None) -> str:
+        a = event.alert
+        name = shelter.name if shelter is not None else a.shelter_code
+        return f"【{_KIND_TEXT[event.kind]}】{name} {a.zone or a.sensor_id}：{a.message}"
+
+    @staticmethod
+    def _body(event: AlertEvent, shelter: Shelter | None) -> str:
+        a: AlertView = event.alert
+        name = shelter.name if shelter is not None else a.shelter_code
+        return (
+            f"{name}（{a.shelter_code}）{a.zone} 传感器 {a.sensor_id}：{a.message}。"
+            f"级别：{a.severity}；状态：{a.status}；首次超限：{a.condition_since.isoformat()}。"
+        )
+
+
+def build_sink(
+    *,
+    clock: Callable[[], datetime],
+    signing_key: str,
+    base_url: str,
+    link_hours: int,
+    warning_hours: int,
+) -> OutboxAlertSink:
+    """The sink with signed acknowledgement links valid for ``link_hours``."""
+
+    def link(alert_id: int, user_id: int) -> str:
+        token = make_ack_token(alert_id, user_id, key=signing_key, now=clock(), hours=link_hours)
+        return ack_url(base_url, token)
+
+    return OutboxAlertSink(clock=clock, ack_url=link, warning_window=timedelta(hours=warning_hours))

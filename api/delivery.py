@@ -1,0 +1,403 @@
+"""The outbox worker: plans the deliveries of pending notifications and sends the due ones
+through the channels, retrying with backoff.
+
+Lifecycle: a ``pending`` notification gets one :class:`Delivery` per target of its
+recipient's channel profile (and one ``mqtt`` delivery to ``payload["mqtt_topic"]`` when
+set); with no target at all it becomes ``sent`` with ``last_error = "no channel"`` and stays
+visible in the app. A delivery is ``pending`` until ``delivered`` or ``dead`` (a refusal, or
+``max_attempts`` failures); failures wait :data:`BACKOFF`. When no delivery of a notification
+is pending any more, the notification is ``sent`` (at least one delivered) or ``dead``.
+
+Concurrency: a delivery is claimed in a short transaction (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so workers never share one; SQLite runs a single worker) that moves its
+``next_attempt_at`` forward by :data:`LEASE`. The send happens outside any transaction and
+each attempt is recorded in a transaction of its own, so a worker that dies mid-send leaves
+the delivery due again once the lease ends (at-least-once: receivers dedupe on the
+notification id, which is in every channel's message).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from pydantic import ValidationError
+from sqlalchemy import exists, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.ack_links import AckLinks
+from api.channels import (
+    Channel,
+    ChannelError,
+    ChannelProfile,
+    DingTalkChannel,
+    EmailChannel,
+    MqttChannel,
+    OutgoingMessage,
+    WebhookChannel,
+    WeComChannel,
+    close_channels,
+)
+from api.db import unit_of_work
+from api.settings import Settings
+from api.state import AppState
+from inspection.models import Delivery, DeliveryAttempt, Notification, User
+from telemetry.mqtt import BrokerAddress
+
+log = logging.getLogger(__name__)
+
+BACKOFF = (
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+)
+LEASE = timedelta(minutes=1)
+NO_CHANNEL = "no channel"
+
+
+def backoff(failures: int) -> timedelta:
+    """The wait after the ``failures``-th failed attempt: 30 s, 2 min, 10 min, 30 min, 2 h,
+    then 6 h for every later one."""
+    return BACKOFF[min(max(failures, 1), len(BACKOFF)) - 1]
+
+
+def _targets(session: Session, notification: Notification) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if notification.recipient_id is not None:
+        user = session.get(User, notification.recipient_id)
+        if user is not None and user.active:
+            try:
+                found += ChannelProfile.parse(user.channels).targets(user.email)
+            except ValidationError:
+                log.warning("user %s has an invalid channel profile; not delivered", user.id)
+    topic = notification.payload.get("mqtt_topic")
+    if isinstance(topic, str) and topic:
+        found.append(("mqtt", topic))
+    return found
+
+
+def plan(session: Session, now: datetime, *, available: Collection[str] | None = None) -> int:
+    """Create the deliveries of every pending notification that has none yet; returns how
+    many were created. ``available`` limits planning to the channels this server has
+    configured (default: all). Idempotent: planned notifications are skipped and the
+    ``(notification, channel, target)`` constraint ignores a row another worker added."""
+    has_delivery = exists().where(Delivery.notification_id == Notification.id)
+    query = (
+        select(Notification)
+        .where(Notification.status == "pending", ~has_delivery)
+        .order_by(Notification.id)
+        .with_for_update(skip_locked=True, of=Notification)
+    )
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    created = 0
+    for notification in session.scalars(query).all():
+        targets = [
+            (channel, target)
+            for channel, target in _targets(session, notification)
+            if available is None or channel in available
+        ]
+        if not targets:
+            notification.status = "sent"
+            notification.sent_at = now
+            notification.last_error = NO_CHANNEL
+            continue
+        rows = [
+            {
+                "notification_id": notification.id,
+                "channel": channel,
+                "target": target,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "last_error": "",
+                "created_at": now,
+            }
+            for channel, target in dict.fromkeys(targets)
+        ]
+        result = session.execute(
+            insert(Delivery).values(rows).on_conflict_do_nothing().returning(Delivery.id)
+        )
+        created += len(result.all())
+    session.flush()
+    return created
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """One :func:`deliver_due` run: attempts made and where they ended."""
+
+    attempted: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    dead: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    delivery_id: int
+    channel: str
+    target: str
+    message: OutgoingMessage
+    secret: str | None
+    refusal: str | None
+
+
+def _recipient_check(
+    session: Session, delivery: Delivery, recipient_id: int
+) -> tuple[str | None, str | None]:
+    """``(secret, refusal)``: the target's secret, or why it may no longer be sent to."""
+    user = session.get(User, recipient_id)
+    if user is None or not user.active:
+        return None, "recipient is inactive"
+    try:
+        profile = ChannelProfile.parse(user.channels)
+    except ValidationError:
+        return None, "recipient's channel profile is invalid"
+    if (delivery.channel, delivery.target) not in profile.targets(user.email):
+        return None, "target is no longer in the recipient's channel profile"
+    return profile.secret_for(delivery.channel, delivery.target), None
+
+
+def _ack_url(notification: Notification, recipient: int, links: AckLinks | None) -> str | None:
+    """The producer's link (payload ``ack_url``, even None), else one made for payload
+    ``alert_id``; issued at the notification's creation so every retry sends the same text."""
+    payload = notification.payload
+    if "ack_url" in payload:
+        given = payload["ack_url"]
+        return given if isinstance(given, str) else None
+    alert_id = payload.get("alert_id")
+    if links is None or type(alert_id) is not int:
+        return None
+    return links.url(alert_id, recipient, issued_at=notification.created_at)
+
+
+def _claim(sessions: sessionmaker[Session], now: datetime, links: AckLinks | None) -> _Job | None:
+    with unit_of_work(sessions) as session:
+        delivery = session.scalars(
+            select(Delivery)
+            .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if delivery is None:
+            return None
+        delivery.next_attempt_at = now + LEASE
+        notification = session.get_one(Notification, delivery.notification_id)
+        secret: str | None = None
+        refusal: str | None = None
+        ack: str | None = None
+        recipient = notification.recipient_id
+        if recipient is not None and delivery.channel != "mqtt":
+            secret, refusal = _recipient_check(session, delivery, recipient)
+            ack = _ack_url(notification, recipient, links)
+        message = OutgoingMessage(
+            notification_id=notification.id,
+            kind=notification.kind,
+            subject=notification.subject,
+            body=notification.body,
+            payload=dict(notification.payload),
+            created_at=notification.created_at,
+            ack_url=ack,
+        )
+        return _Job(delivery.id, delivery.channel, delivery.target, message, secret, refusal)
+
+
+def _send(job: _Job, channels: Mapping[str, Channel]) -> tuple[bool, str, bool]:
+    """``(ok, detail, retryable)`` of one try."""
+    if job.refusal is not None:
+        return False, job.refusal, False
+    channel = channels.get(job.channel)
+    if channel is None:
+        return False, f"channel {job.channel!r} is not configured on this server", False
+    try:
+        channel.send(job.target, job.message, secret=job.secret)
+    except ChannelError as exc:
+        return False, exc.message, exc.retryable
+    except Exception as exc:
+        log.exception("channel %s failed unexpectedly on delivery %s", job.channel, job.delivery_id)
+        return False, f"unexpected {type(exc).__name__}: {exc}", True
+    return True, "delivered", False
+
+
+def _settle(session: Session, notification: Notification, now: datetime) -> None:
+    """Finish the notification once none of its deliveries is pending."""
+    query = (
+        select(Delivery.status, func.count())
+        .where(Delivery.notification_id == notification.id)
+        .group_by(Delivery.status)
+    )
+    counts = {status: count for status, count in session.execute(query)}
+    if counts.get("pending", 0) or notification.status != "pending":
+        return
+    if counts.get("delivered", 0):
+        notification.status = "sent"
+        notification.sent_at = now
+    else:
+        notification.status = "dead"
+
+
+def _record(
+    sessions: sessionmaker[Session],
+    job: _Job,
+    outcome: tuple[bool, str, bool],
+    *,
+    duration_ms: int,
+    now: datetime,
+    max_attempts: int,
+) -> str:
+    """Store the attempt and the delivery's new state; returns that state."""
+    ok, detail, retryable = outcome
+    with unit_of_work(sessions) as session:
+        notification = session.scalars(
+            select(Notification)
+            .where(Notification.id == job.message.notification_id)
+            .with_for_update()
+        ).one()
+        delivery = session.get_one(Delivery, job.delivery_id, with_for_update=True)
+        if delivery.status != "pending":
+            return delivery.status
+        session.add(
+            DeliveryAttempt(
+                delivery_id=delivery.id,
+                at=now,
+                ok=ok,
+                detail=detail[:2000],
+                duration_ms=duration_ms,
+            )
+        )
+        delivery.attempts += 1
+        notification.attempts += 1
+        if ok:
+            delivery.status = "delivered"
+            delivery.delivered_at = now
+            delivery.last_error = ""
+        else:
+            delivery.last_error = detail
+            notification.last_error = f"{job.channel}: {detail}"
+            if not retryable or delivery.attempts >= max_attempts:
+                delivery.status = "dead"
+            else:
+                delivery.next_attempt_at = now + backoff(delivery.attempts)
+        session.flush()
+        _settle(session, notification, now)
+        return "retrying" if delivery.status == "pending" else delivery.status
+
+
+def deliver_due(
+    sessions: sessionmaker[Session],
+    channels: Mapping[str, Channel],
+    *,
+    now: datetime,
+    max_attempts: int,
+    limit: int = 50,
+    links: AckLinks | None = None,
+) -> DeliveryReport:
+    """Send up to ``limit`` deliveries due at ``now``, one claim, send and record at a time;
+    ``links`` adds an acknowledgement link to person-bound messages of an alert (payload
+    ``alert_id``). Safe to run in several workers at once on PostgreSQL."""
+    counts = {"delivered": 0, "retrying": 0, "dead": 0}
+    attempted = 0
+    for _ in range(limit):
+        job = _claim(sessions, now, links)
+        if job is None:
+            break
+        started = time.monotonic()
+        outcome = _send(job, channels)
+        duration_ms = int((time.monotonic() - started) * 1000)
+        state = _record(
+            sessions, job, outcome, duration_ms=duration_ms, now=now, max_attempts=max_attempts
+        )
+        attempted += 1
+        if state in counts:
+            counts[state] += 1
+        if not outcome[0]:
+            log.warning(
+                "delivery %s via %s: %s (%s)", job.delivery_id, job.channel, outcome[1], state
+            )
+    return DeliveryReport(attempted=attempted, **counts)
+
+
+class DeliveryWorker(threading.Thread):
+    """Runs :func:`plan` and :func:`deliver_due` every ``interval_s`` seconds (at once again
+    while a run used its whole batch) until stopped; an error in one run is logged and the
+    next runs as usual. Owns ``channels``: they are closed when the worker stops."""
+
+    batch = 50
+
+    def __init__(self, state: AppState, channels: Mapping[str, Channel], interval_s: float) -> None:
+        super().__init__(name="shelterwatch-delivery", daemon=True)
+        self.state = state
+        self.channels = dict(channels)
+        self.interval_s = interval_s
+        settings = state.settings
+        self.links = AckLinks(settings.public_base_url, state.signing_key, settings.ack_link_hours)
+        self._stop_event = threading.Event()
+
+    def run_once(self) -> DeliveryReport:
+        with unit_of_work(self.state.sessions) as session:
+            plan(session, self.state.clock(), available=self.channels.keys())
+        return deliver_due(
+            self.state.sessions,
+            self.channels,
+            now=self.state.clock(),
+            max_attempts=self.state.settings.delivery_max_attempts,
+            limit=self.batch,
+            links=self.links,
+        )
+
+    def run(self) -> None:
+        wait = self.interval_s
+        while not self._stop_event.wait(wait):
+            wait = self.interval_s
+            try:
+                if self.run_once().attempted >= self.batch:
+                    wait = 0
+            except Exception:
+                log.exception("delivery run failed; retrying at the next interval")
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        if self.is_alive():
+            self.join(timeout=30)
+        close_channels(self.channels.values())
+
+
+def build_channels(settings: Settings, mqtt_url: str | None) -> dict[str, Channel]:
+    """The channels this process can deliver through: the HTTP ones always, email when
+    ``smtp_host`` is set, MQTT when a broker URL is given."""
+    timeout = settings.webhook_timeout_seconds
+    client = httpx.Client(timeout=timeout, follow_redirects=False)
+    channels: dict[str, Channel] = {
+        "webhook": WebhookChannel(timeout, client),
+        "wecom": WeComChannel(timeout, client),
+        "dingtalk": DingTalkChannel(timeout, client),
+    }
+    if settings.smtp_host:
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        channels["email"] = EmailChannel(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            user=settings.smtp_user,
+            password=password,
+            sender=settings.smtp_from,
+            starttls=settings.smtp_starttls,
+            timeout=max(timeout, 10.0),
+        )
+    if mqtt_url:
+        channels["mqtt"] = MqttChannel(
+            BrokerAddress.parse(mqtt_url),
+            client_id=f"{settings.mqtt_client_id}-notify-{uuid.uuid4().hex[:8]}",
+            protocol=settings.mqtt_protocol,
+        )
+    return channels

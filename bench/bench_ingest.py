@@ -1,0 +1,283 @@
+"""End-to-end ingest throughput: drain a backlog of N readings queued at the broker.
+
+Run: ``python bench/bench_ingest.py [--readings N | --quick] [--only abcde]``.
+Needs PostgreSQL (127.0.0.1:5432), InfluxDB behind the nginx write rewrite (127.0.0.1:8087)
+and the ``mosquitto`` binary; starts its own Mosquitto on a free port whose configuration
+lets a backlog queue (the system broker keeps only 1,000 messages per offline client).
+
+For each contender: make its persistent session(s), publish N readings at QoS 1 while it is
+offline (not timed), start it, and time the drain from its MQTT connection until all N are
+counted in InfluxDB (the bare subscriber stores nothing: it reports its own message count).
+CPU time (utime + stime) and peak RSS (VmHWM) come from /proc for the contender's process
+tree; CPU counts from the connection on, so interpreter start-up and imports are left out.
+Mosquitto and InfluxDB run on the same two cores; their CPU seconds are shown beside.
+
+Contenders, measured in the same run:
+    a  bare paho subscriber, acknowledges on receipt, counts only (the ceiling)
+    b  naive paho + influxdb-client batching writer (acknowledges before storing)
+    c  ``shelterwatch ingest``, one process (acknowledges after storage)
+    d  two ``shelterwatch ingest`` processes on a shared subscription
+    e  ``shelterwatch ingest`` with gateway batches of 100 readings per message
+With ``--baseline DIR`` (a copy of the project's packages before a change) c and e are also
+run from DIR, as c0 and e0, for a before/after comparison in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import harness
+from harness import ROOT, Resources, Watched
+
+DESCRIPTIONS = {
+    "a": "bare paho subscriber (ceiling)",
+    "b": "naive paho + influxdb-client batching",
+    "c": "shelterwatch ingest",
+    "d": "2 x shelterwatch ingest, shared sub",
+    "e": "shelterwatch ingest, 100 readings/msg",
+}
+INGEST_MARKER = b"connected to MQTT"
+
+
+@dataclass
+class Launch:
+    client_id: str
+    topic: str
+    argv: list[str]
+    marker: bytes
+    env: dict[str, str] | None = None
+    cwd: Path = ROOT
+
+
+@dataclass
+class Result:
+    key: str
+    readings: int
+    seconds: float
+    cpu_s: float
+    peak_rss_mb: float
+    startup_s: float
+    broker_cpu_s: float
+    influx_cpu_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.readings / self.seconds
+
+    @property
+    def cpu_us(self) -> float:
+        return self.cpu_s / self.readings * 1e6
+
+
+def drain(
+    res: Resources,
+    key: str,
+    launches: Sequence[Launch],
+    messages: Sequence[tuple[str, bytes]],
+    readings: int,
+    influx_db: str | None,
+) -> Result:
+    broker = res.broker
+    assert broker is not None
+    for launch in launches:
+        harness.create_session(broker.port, launch.client_id, launch.topic)
+    published = harness.publish_backlog(broker.port, messages)
+    print(f"  [{key}] {len(messages):,} messages queued in {published:.1f}s; draining", flush=True)
+    influx_pids = harness.pids_named("influxd")
+    broker_cpu0 = harness.cpu_seconds([broker.pid])
+    influx_cpu0 = harness.cpu_seconds(influx_pids)
+    spawned = time.perf_counter()
+    watched = []
+    done_at: list[float] = []
+    for i, launch in enumerate(launches):
+        log = res.workdir / f"{key}-{i}.log"
+        w = Watched(res.spawn(launch.argv, launch.env, launch.cwd), log, launch.marker)
+        if influx_db is None:
+            w.on_line(lambda line: done_at.append(time.perf_counter()) if b"done" in line else None)
+        watched.append(w)
+    for w in watched:
+        if not w.marked.wait(60):
+            raise RuntimeError(f"[{key}] no connection within 60 s; log tail:\n{w.tail()}")
+    start = min(w.marked_at for w in watched)
+    deadline = time.monotonic() + max(120.0, readings / 1000)
+    last, last_change = -1, time.monotonic()
+    while True:
+        if influx_db is None:
+            if done_at:
+                end = done_at[0]
+                break
+            count = -1
+        else:
+            count = harness.influx_count(influx_db)
+            if count >= readings:
+                end = time.perf_counter()
+                break
+        now = time.monotonic()
+        if count != last:
+            last, last_change = count, now
+        for w in watched:
+            if w.proc.poll() is not None:
+                raise RuntimeError(f"[{key}] contender exited; log tail:\n{w.tail()}")
+        if now > deadline or (influx_db is not None and now - last_change > 30):
+            raise RuntimeError(f"[{key}] drain stalled at {count:,} of {readings:,}")
+        time.sleep(0.05 if count >= readings * 0.9 else 0.25)
+    trees = [w.tree() for w in watched]
+    cpu = sum(harness.cpu_seconds(t) - w.cpu_at_mark for t, w in zip(trees, watched, strict=True))
+    rss = sum(harness.peak_rss_mb(t) for t in trees)
+    broker_cpu = harness.cpu_seconds([broker.pid]) - broker_cpu0
+    influx_cpu = harness.cpu_seconds(influx_pids) - influx_cpu0
+    for w in watched:
+        harness.stop_process(w.proc)
+    if influx_db is not None:
+        stored = harness.influx_count(influx_db)
+        if stored != readings:
+            raise RuntimeError(f"[{key}] {stored:,} readings stored, expected {readings:,}")
+    return Result(key, readings, end - start, cpu, rss, start - spawned, broker_cpu, influx_cpu)
+
+
+def ingest_launch(
+    res: Resources,
+    pg_url: str,
+    influx_db: str,
+    extra: dict[str, str],
+    cwd: Path,
+    shared_group: str | None = None,
+) -> Launch:
+    assert res.broker is not None
+    client_id = f"bench-ingest-{uuid.uuid4().hex[:8]}"
+    env_extra = dict(extra)
+    topic = harness.TOPIC_FILTER
+    if shared_group:
+        env_extra["SHELTERWATCH_MQTT_SHARED_GROUP"] = shared_group
+        topic = f"$share/{shared_group}/{topic}"
+    env = harness.ingester_env(
+        pg_url=pg_url,
+        broker_port=res.broker.port,
+        client_id=client_id,
+        influx_db=influx_db,
+        workdir=res.workdir,
+        extra=env_extra,
+    )
+    argv = [harness.PYTHON, "-m", "api.cli", "ingest", "--port", str(harness.free_port())]
+    return Launch(client_id, topic, argv, INGEST_MARKER, env, cwd)
+
+
+def run(args: argparse.Namespace, res: Resources) -> list[Result]:
+    n: int = args.readings
+    extra = dict(kv.split("=", 1) for kv in args.ingest_env)
+    broker = res.start_broker()
+    pg_url, sensors = res.pg_fleet(args.sensors)
+    print(f"broker on port {broker.port}; {len(sensors):,} sensors registered; N = {n:,}")
+    singles = harness.single_messages(sensors, n)
+    batches = harness.batch_messages(sensors, n, args.per_message)
+    keys = list(args.only)
+    if args.baseline:
+        keys += [k + "0" for k in args.only if k in "ce"]
+    results = []
+    for key in keys:
+        kind, cwd = key[0], (Path(args.baseline) if key.endswith("0") else ROOT)
+        if kind == "a":
+            client_id = f"bench-bare-{uuid.uuid4().hex[:8]}"
+            argv = [harness.PYTHON, str(ROOT / "bench/bare_subscriber.py")]
+            argv += ["--port", str(broker.port), "--client-id", client_id, "--count", str(n)]
+            launch = Launch(client_id, harness.TOPIC_FILTER, argv, b"connected")
+            results.append(drain(res, key, [launch], singles, n, None))
+            continue
+        db = res.influx_db(key)
+        if kind == "b":
+            client_id = f"bench-naive-{uuid.uuid4().hex[:8]}"
+            argv = [harness.PYTHON, str(ROOT / "bench/naive_ingest.py")]
+            argv += ["--port", str(broker.port), "--client-id", client_id, "--bucket", db]
+            argv += ["--influx-url", harness.INFLUX_URL]
+            launches = [Launch(client_id, harness.TOPIC_FILTER, argv, b"connected")]
+        elif kind == "d":
+            launches = [ingest_launch(res, pg_url, db, extra, cwd, "g") for _ in range(2)]
+        else:
+            launches = [ingest_launch(res, pg_url, db, extra, cwd)]
+        messages = batches if kind == "e" else singles
+        results.append(drain(res, key, launches, messages, n, db))
+        r = results[-1]
+        print(f"  [{key}] {r.rate:,.0f} readings/s", flush=True)
+    return results
+
+
+def report(results: Sequence[Result], args: argparse.Namespace) -> None:
+    print()
+    print(
+        f"{'':3}{'contender':<40}{'readings/s':>12}{'CPU µs/rdg':>11}{'peak RSS MB':>12}"
+        f"{'drain s':>9}{'start s':>8}{'mosq CPU s':>11}{'influxd CPU s':>14}"
+    )
+    for r in results:
+        name = DESCRIPTIONS[r.key[0]] + (" [baseline]" if r.key.endswith("0") else "")
+        print(
+            f"{r.key:<3}{name:<40}{r.rate:>12,.0f}{r.cpu_us:>11.1f}{r.peak_rss_mb:>12.1f}"
+            f"{r.seconds:>9.2f}{r.startup_s:>8.2f}{r.broker_cpu_s:>11.2f}{r.influx_cpu_s:>14.2f}"
+        )
+    by = {r.key: r for r in results}
+    print()
+
+    def ratio(label: str, top: str, bottom: str, target: str = "") -> None:
+        if top in by and bottom in by:
+            value = by[top].rate / by[bottom].rate
+            print(f"{label:<44}{value:6.2f}  {target}")
+
+    ratio("c/a  ingester vs bare paho ceiling", "c", "a", "(target >= 0.8)")
+    ratio("d/c  two ingesters, shared subscription", "d", "c", "(target >= 1.6)")
+    ratio("c/b  ingester vs naive reference", "c", "b")
+    ratio("c/c0 ingester after/before (baseline)", "c", "c0")
+    ratio("e/e0 batched after/before (baseline)", "e", "e0")
+    if "e" in by:
+        print(f"{'e    readings/s, 100 per message':<44}{by['e'].rate:,.0f}  (target >= 100,000)")
+    if "c" in by:
+        print(f"{'c    peak RSS MB':<44}{by['c'].peak_rss_mb:6.1f}  (target <= 150)")
+    print(
+        f"\nN = {args.readings:,} readings, {args.sensors:,} sensors; 2 cores shared with "
+        "Mosquitto and InfluxDB (their CPU seconds during each drain are shown)"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--readings", type=int, default=200_000)
+    p.add_argument("--quick", action="store_true", help="20,000 readings")
+    p.add_argument("--sensors", type=int, default=1000)
+    p.add_argument("--per-message", type=int, default=100, help="readings per message of e")
+    p.add_argument("--only", default="abcde", help="contenders to run, e.g. ce")
+    p.add_argument("--baseline", help="project copy to run c and e from as well (c0, e0)")
+    p.add_argument(
+        "--ingest-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra SHELTERWATCH_* setting for the shelterwatch contenders",
+    )
+    p.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.readings = 20_000
+    if set(args.only) - set(DESCRIPTIONS):
+        p.error(f"--only takes letters of {''.join(DESCRIPTIONS)}")
+    res = Resources(keep_workdir=args.keep)
+    try:
+        results = run(args, res)
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        res.keep_workdir = True
+        print(f"logs kept in {res.workdir}", file=sys.stderr)
+        return 1
+    finally:
+        res.close()
+    report(results, args)
+    if args.keep:
+        print(f"logs in {res.workdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

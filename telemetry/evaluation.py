@@ -1,0 +1,229 @@
+"""Alert evaluation and live state beside the ingestion path.
+
+The pipeline hands every stored batch to :meth:`AlertEvaluator.observe`, which only queues it;
+a thread of its own judges each reading against the rules of its sensor (on measurement time),
+keeps the newest values per sensor, and about once a second writes what changed in one
+transaction: timers started or reset, alerts raised or cleared, the notifications the sink
+queues for them, and the live values. A transition is kept in memory and retried until that
+transaction commits, so a database outage delays alerts without losing them. A reading older
+than ``late_after`` raises or clears as usual but is marked late and pages nobody.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from telemetry import alert_store
+from telemetry.alert_rules import AlertRule, RuleBook, Target, metric_value
+from telemetry.alert_state import RuleState, Transition, step
+from telemetry.alert_store import AlertEvent, AlertSink, EventKind, NewAlert
+from telemetry.ports import SensorDirectory
+from telemetry.readings import Reading
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Op:
+    transition: Transition
+    rule: AlertRule
+    reading: Reading
+    value: float
+    late: bool
+
+
+class AlertEvaluator:
+    """Implements :class:`telemetry.ingest.ReadingObserver`; start/stop as a component."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        directory: SensorDirectory,
+        sink: AlertSink,
+        *,
+        clock: Callable[[], datetime],
+        late_after: timedelta = timedelta(minutes=10),
+        flush_interval_s: float = 1.0,
+        rules_refresh_s: float = 60.0,
+    ) -> None:
+        self.sessions = sessions
+        self.directory = directory
+        self.sink = sink
+        self.clock = clock
+        self.late_after = late_after
+        self.flush_interval_s = flush_interval_s
+        self.rules_refresh_s = rules_refresh_s
+        self.rulebook = RuleBook()
+        self._rules_loaded_at = 0.0
+        self.states: dict[tuple[str, str], RuleState] = {}
+        self._states_loaded = False
+        self._queue: deque[tuple[Sequence[Reading], datetime]] = deque()
+        self._ops: list[_Op] = []
+        self._live: dict[str, dict[str, Any]] = {}
+        self._dirty_live: set[str] = set()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.flushes = 0
+        self.failures = 0
+
+    # -- intake ---------------------------------------------------------------------------
+    def observe(self, readings: Sequence[Reading], *, now: datetime) -> None:
+        self._queue.append((readings, now))
+
+    # -- thread ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="alert-evaluator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.run_once()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_interval_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            self.run_once()
+
+    def run_once(self) -> None:
+        """Evaluate everything queued and write the outcome; safe to call from tests."""
+        try:
+            self._ensure_loaded()
+        except Exception:
+            self.failures += 1
+            log.warning("alert state not loadable yet; readings wait in the queue", exc_info=True)
+            return
+        while self._queue:
+            readings, now = self._queue.popleft()
+            self.evaluate(readings, now)
+        try:
+            self.flush()
+        except Exception:
+            self.failures += 1
+            log.warning(
+                "alert flush failed; %d transitions kept for the next try",
+                len(self._ops),
+                exc_info=True,
+            )
+
+    def _ensure_loaded(self) -> None:
+        if not self._states_loaded:
+            with self.sessions() as session:
+                self.states = alert_store.load_states(session)
+            self._states_loaded = True
+        if time.monotonic() - self._rules_loaded_at >= self.rules_refresh_s:
+            with self.sessions() as session:
+                self.rulebook = RuleBook(alert_store.load_overrides(session))
+            self._rules_loaded_at = time.monotonic()
+
+    def reload_rules(self) -> None:
+        self._rules_loaded_at = 0.0
+
+    # -- judging --------------------------------------------------------------------------
+    def evaluate(self, readings: Sequence[Reading], now: datetime) -> None:
+        late_before_ms = int((now - self.late_after).timestamp() * 1000)
+        for r in readings:
+            ts_ms = int(r.ts.timestamp() * 1000)
+            self._track_live(r, ts_ms)
+            placement = self.directory.get(r.sensor_id)
+            target = Target(
+                r.sensor_id, r.shelter_code, r.zone, placement.current_class if placement else None
+            )
+            for rule in self.rulebook.rules_for(target):
+                value = metric_value(r, rule.metric)
+                if value is None:
+                    continue
+                key = (r.sensor_id, rule.code)
+                state = self.states.get(key)
+                if state is None:
+                    state = self.states[key] = RuleState()
+                transition = step(rule, state, value, ts_ms)
+                if transition is not None:
+                    self._ops.append(_Op(transition, rule, r, value, ts_ms < late_before_ms))
+
+    def _track_live(self, r: Reading, ts_ms: int) -> None:
+        current = self._live.get(r.sensor_id)
+        if current is not None and current["last_seen_ms"] > ts_ms:
+            return
+        self._live[r.sensor_id] = {
+            "sensor_id": r.sensor_id,
+            "shelter_code": r.shelter_code,
+            "last_seen_ms": ts_ms,
+            "temperature": r.temperature,
+            "humidity": r.humidity,
+            "fire_risk": r.fire_risk,
+            "dew_point": r.dew_point,
+            "battery": r.battery,
+        }
+        self._dirty_live.add(r.sensor_id)
+
+    # -- writing --------------------------------------------------------------------------
+    def flush(self) -> None:
+        if not self._ops and not self._dirty_live:
+            return
+        ops = list(self._ops)
+        dirty = set(self._dirty_live)
+        now_ms = int(self.clock().timestamp() * 1000)
+        with self.sessions.begin() as session:
+            for op in ops:
+                self._apply(session, op)
+            alert_store.upsert_live(
+                session, [{**self._live[s], "updated_at_ms": now_ms} for s in sorted(dirty)]
+            )
+        del self._ops[: len(ops)]
+        self._dirty_live -= dirty
+        self.flushes += 1
+
+    def _apply(self, session: Session, op: _Op) -> None:
+        r, rule = op.reading, op.rule
+        ts_ms = int(r.ts.timestamp() * 1000)
+        key = (r.sensor_id, rule.code)
+        state = self.states[key]
+        if op.transition is Transition.PENDING:
+            start = alert_store.claim_pending(session, r.sensor_id, rule.code, ts_ms)
+            if state.pending_since_ms is not None and not state.active:
+                state.pending_since_ms = min(state.pending_since_ms, start)
+        elif op.transition is Transition.RESET:
+            alert_store.reset_pending(session, r.sensor_id, rule.code, ts_ms)
+        elif op.transition is Transition.RAISE:
+            since = alert_store.pending_since(session, r.sensor_id, rule.code)
+            since_ms = ts_ms if since is None else since
+            raised = alert_store.raise_alert(
+                session,
+                NewAlert(
+                    sensor_id=r.sensor_id,
+                    shelter_code=r.shelter_code,
+                    district=r.district,
+                    zone=r.zone,
+                    rule=rule.code,
+                    severity=rule.severity,
+                    message=f"{rule.title}（当前值 {op.value:g}）",
+                    value=op.value,
+                    threshold=rule.enter,
+                    late=op.late,
+                    raised_at=self.clock(),
+                    condition_since=datetime.fromtimestamp(since_ms / 1000, r.ts.tzinfo),
+                ),
+            )
+            alert_store.reset_pending(session, r.sensor_id, rule.code, ts_ms)
+            if raised is not None:
+                self.sink.on_event(session, AlertEvent(EventKind.RAISED, raised, late=op.late))
+        elif op.transition is Transition.CLEAR:
+            cleared = alert_store.clear_alert(session, r.sensor_id, rule.code, at=self.clock())
+            if cleared is not None:
+                self.sink.on_event(session, AlertEvent(EventKind.CLEARED, cleared, late=op.late))
