@@ -16,7 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api import errors
-from api.routes import auth, exchange, followups, shelters, stats, telemetry, users
+from api.db import READ_ONLY
+from api.routes import alerts, auth, exchange, followups, shelters, stats, telemetry, users
 from api.scheduler import Periodic, run_tick
 from api.state import AppState
 from telemetry.errors import TelemetryError
@@ -69,7 +70,7 @@ def create_app(
     app = FastAPI(title="ShelterWatch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.sw = state
     errors.install(app)
-    for module in (auth, users, shelters, followups, stats, exchange, telemetry):
+    for module in (auth, users, shelters, followups, stats, exchange, telemetry, alerts):
         app.include_router(module.router)
 
     @app.middleware("http")
@@ -101,7 +102,7 @@ def create_app(
         this process ingests) the broker is connected."""
         checks: dict[str, str] = {}
         try:
-            with state.engine.connect() as conn:
+            with state.engine.connect().execution_options(**READ_ONLY) as conn:
                 conn.execute(text("SELECT 1"))
             checks["database"] = "ok"
         except SQLAlchemyError as exc:

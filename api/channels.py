@@ -357,7 +357,7 @@ class EmailChannel:
 
 # --- MQTT --------------------------------------------------------------------------------
 
-_MQTT_PERMANENT = {"Not authorized", "Topic Name invalid", "Payload format invalid"}
+_MQTT_PERMANENT = {0x87, 0x90, 0x99}  # not authorized, topic name invalid, payload format
 
 
 @dataclass
@@ -422,7 +422,7 @@ class MqttChannel:
         if reason is not None and reason.is_failure:
             raise ChannelError(
                 f"broker refused the message: {reason}",
-                retryable=str(reason) not in _MQTT_PERMANENT,
+                retryable=reason.value not in _MQTT_PERMANENT,
             )
 
     def _on_publish(

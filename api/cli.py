@@ -17,9 +17,12 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from api import logs
+from api.alert_jobs import run_alert_tick
 from api.alert_sink import OutboxAlertSink, build_sink
 from api.app import Component
 from api.db import build_engine, session_factory, unit_of_work, upgrade
+from api.delivery import DeliveryWorker, build_channels
+from api.scheduler import Periodic
 from api.settings import Settings
 from api.state import AppState
 from api.telemetry_wiring import (
@@ -38,6 +41,7 @@ from telemetry.broker import EmbeddedBroker
 from telemetry.metrics import IngestMetrics
 
 log = logging.getLogger("shelterwatch")
+ALERT_TICK_SECONDS = 30.0
 
 
 def build_state(settings: Settings, *, migrate: bool | None = None) -> AppState:
@@ -66,6 +70,24 @@ def alert_sink(state: AppState) -> OutboxAlertSink:
         link_hours=s.ack_link_hours,
         warning_hours=s.alert_warning_notice_hours,
     )
+
+
+def server_components(
+    state: AppState, *, mqtt_url: str | None, mqtt_protocol: str | None = None
+) -> list[Component]:
+    """What the API process runs beside requests: the alert tick and the delivery worker
+    (the inspection tick runs through ``create_app(run_scheduler=True)``)."""
+    settings = state.settings
+    sink = alert_sink(state)
+    channel_settings = (
+        settings.model_copy(update={"mqtt_protocol": mqtt_protocol}) if mqtt_protocol else settings
+    )
+    return [
+        Periodic("alert-tick", lambda: run_alert_tick(state, sink), ALERT_TICK_SECONDS),
+        DeliveryWorker(
+            state, build_channels(channel_settings, mqtt_url), settings.delivery_interval_seconds
+        ),
+    ]
 
 
 def close_state(state: AppState) -> None:
@@ -107,12 +129,82 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from api.app import create_app
 
     state = build_state(settings)
-    app = create_app(state, run_scheduler=True)
+    mqtt_url = settings.mqtt_url or f"mqtt://127.0.0.1:{settings.embedded_broker_port}"
+    protocol = None if settings.mqtt_url else "3.1.1"
+    app = create_app(
+        state,
+        run_scheduler=True,
+        components=server_components(state, mqtt_url=mqtt_url, mqtt_protocol=protocol),
+    )
     log.info("ShelterWatch API on http://%s:%d (docs at /docs)", args.host, args.port)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_config=None)
     finally:
         close_state(state)
+    return 0
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    """Everything in one process on the embedded default: API, broker, ingester, simulator,
+    periodic jobs, demo data."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.demo import SimulatorComponent, demo_fleet, seed
+
+    state = build_state(settings, migrate=True)
+    fleet = demo_fleet()
+    login_file = settings.var_dir / "demo-login.txt"
+    seeded = seed(state, fleet, login_file)
+    broker_port = args.broker_port or settings.embedded_broker_port
+    components, _service = ingest_components(state, broker_port=broker_port)
+    mqtt_url = settings.mqtt_url or f"mqtt://127.0.0.1:{broker_port}"
+    protocol = None if settings.mqtt_url else "3.1.1"
+    if not args.no_simulator:
+        components.append(SimulatorComponent(mqtt_url, fleet, protocol=protocol or "5"))
+    components.extend(server_components(state, mqtt_url=mqtt_url, mqtt_protocol=protocol))
+    app = create_app(state, run_scheduler=True, components=components)
+    base = f"http://{args.host}:{args.port}"
+    first = fleet.shelters[0]
+    print(
+        f"\nShelterWatch is running on the embedded default ({settings.database_url}).\n"
+        f"  API docs:       {base}/docs\n"
+        f"  live readings:  {base}/api/v1/shelters/{first}/telemetry/latest\n"
+        f"  MQTT broker:    {mqtt_url} (devices publish to shelters/<code>/<sensor>/telemetry)\n"
+        f"  logins ({'new' if seeded else 'from the first run'}): {login_file}\n"
+        + "".join(f"    {line}\n" for line in login_file.read_text(encoding="utf-8").splitlines())
+        + "  Log in: POST /api/v1/auth/token (form: username, password), then send\n"
+        "  'Authorization: Bearer <token>'. Stop with Ctrl-C.\n",
+        flush=True,
+    )
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+    finally:
+        close_state(state)
+    return 0
+
+
+def _simulate(settings: Settings, args: argparse.Namespace) -> int:
+    """Publish simulated readings to a broker (SHELTERWATCH_MQTT_URL or the embedded one)."""
+    from telemetry.mqtt import BrokerAddress
+    from telemetry.simulate import Fleet, Simulator
+
+    url = settings.mqtt_url or f"mqtt://127.0.0.1:{settings.embedded_broker_port}"
+    fleet = Fleet.generate(
+        args.shelters, args.sensors, seed=args.seed, prefix=args.prefix, interval_s=args.interval
+    )
+    sim = Simulator(
+        BrokerAddress.parse(url),
+        fleet=fleet,
+        protocol=args.protocol,
+        rate_per_s=args.rate,
+        batch=args.batch,
+        malformed_every=args.malformed_every,
+        fire_shelter=args.fire,
+        silent_fraction=args.silent,
+    )
+    stats = sim.run(duration_s=args.duration, count=args.count)
+    print(f"published {stats}")
     return 0
 
 
@@ -197,6 +289,27 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(func=_serve)
+    run = sub.add_parser("run", help="everything on the embedded default, with demo data")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--broker-port", type=int, help="embedded broker port (default 1884)")
+    run.add_argument("--no-simulator", action="store_true")
+    run.set_defaults(func=_run)
+    sim = sub.add_parser("simulate", help="publish simulated sensor readings")
+    sim.add_argument("--shelters", type=int, default=10)
+    sim.add_argument("--sensors", type=int, default=2, help="sensors per shelter")
+    sim.add_argument("--prefix", default="SIM")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--interval", type=int, default=60, help="seconds between readings")
+    sim.add_argument("--rate", type=float, help="messages/s instead of real intervals")
+    sim.add_argument("--batch", type=int, default=1, help="readings per message (gateway)")
+    sim.add_argument("--malformed-every", type=int, default=0)
+    sim.add_argument("--fire", help="shelter code with a fire event")
+    sim.add_argument("--silent", type=float, default=0.0, help="fraction of silent sensors")
+    sim.add_argument("--protocol", choices=["5", "3.1.1"], default="5")
+    sim.add_argument("--duration", type=float, help="seconds to run")
+    sim.add_argument("--count", type=int, help="readings to publish")
+    sim.set_defaults(func=_simulate)
     ingest = sub.add_parser("ingest", help="run the MQTT ingester")
     ingest.add_argument("--host", default="127.0.0.1", help="health/metrics address")
     ingest.add_argument("--port", type=int, default=9108, help="health/metrics port")

@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+READ_ONLY = {"sqlite_begin": "DEFERRED"}
+"""Execution options for a read-only unit of work (no effect outside SQLite)."""
 
 
 def build_engine(url: str, **kwargs: Any) -> Engine:
@@ -42,7 +44,11 @@ def build_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE: writers queue on the busy timeout instead of failing when a read
+            # transaction upgrades. Read-only work asks for DEFERRED (see READ_ONLY), which
+            # in WAL mode never waits for a writer.
+            mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
@@ -55,9 +61,11 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+def unit_of_work(factory: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error."""
     session = factory()
+    if read_only:
+        session.connection(execution_options=READ_ONLY)
     try:
         yield session
         session.commit()

@@ -256,7 +256,8 @@ def _record(
     now: datetime,
     max_attempts: int,
 ) -> str:
-    """Store the attempt and the delivery's new state; returns that state."""
+    """Store the attempt and the delivery's new state; returns delivered, retrying, dead, or
+    stale when the delivery was already finished."""
     ok, detail, retryable = outcome
     with unit_of_work(sessions) as session:
         notification = session.scalars(
@@ -266,7 +267,7 @@ def _record(
         ).one()
         delivery = session.get_one(Delivery, job.delivery_id, with_for_update=True)
         if delivery.status != "pending":
-            return delivery.status
+            return "stale"  # finished by another worker after this one's lease ran out
         session.add(
             DeliveryAttempt(
                 delivery_id=delivery.id,

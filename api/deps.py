@@ -31,9 +31,10 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_session(state: StateDep) -> Iterator[Session]:
-    """One transaction per request: committed when the handler succeeds."""
-    with unit_of_work(state.sessions) as session:
+def get_session(request: Request, state: StateDep) -> Iterator[Session]:
+    """One transaction per request: committed when the handler succeeds. GET requests read
+    only, so on SQLite they do not take the write lock."""
+    with unit_of_work(state.sessions, read_only=request.method in ("GET", "HEAD")) as session:
         yield session
 
 

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     mqtt_protocol: Literal["5", "3.1.1"] = "5"
     mqtt_shared_group: str | None = None
     mqtt_receive_maximum: int = Field(default=5000, ge=1, le=65535)
-    embedded_broker_port: int = Field(default=1883, ge=1, le=65535)
+    embedded_broker_port: int = Field(default=1884, ge=1, le=65535)
     influx_url: str | None = None
     influx_token: SecretStr = SecretStr("")
     influx_org: str = "shelterwatch"

@@ -25,6 +25,8 @@ run from DIR, as c0 and e0, for a before/after comparison in one run.
 from __future__ import annotations
 
 import argparse
+import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -65,6 +67,7 @@ class Result:
     startup_s: float
     broker_cpu_s: float
     influx_cpu_s: float
+    other_cpu_s: float
 
     @property
     def rate(self) -> float:
@@ -75,6 +78,37 @@ class Result:
         return self.cpu_s / self.readings * 1e6
 
 
+def wait_drained(
+    key: str,
+    watched: Sequence[Watched],
+    readings: int,
+    influx_db: str | None,
+    done_at: list[float],
+) -> float:
+    """perf_counter time at which all readings are counted in InfluxDB (or, without a
+    database, at which the bare subscriber said ``done``)."""
+    deadline = time.monotonic() + max(120.0, readings / 1000)
+    last, last_change = -1, time.monotonic()
+    while True:
+        if influx_db is None:
+            if done_at:
+                return done_at[0]
+            count = -1
+        else:
+            count = harness.influx_count(influx_db)
+            if count >= readings:
+                return time.perf_counter()
+        now = time.monotonic()
+        if count != last:
+            last, last_change = count, now
+        for w in watched:
+            if w.proc.poll() is not None:
+                raise RuntimeError(f"[{key}] contender exited; log tail:\n{w.tail()}")
+        if now > deadline or (influx_db is not None and now - last_change > 30):
+            raise RuntimeError(f"[{key}] drain stalled at {count:,} of {readings:,}")
+        time.sleep(0.05 if count >= readings * 0.9 else 0.25)
+
+
 def drain(
     res: Resources,
     key: str,
@@ -82,6 +116,7 @@ def drain(
     messages: Sequence[tuple[str, bytes]],
     readings: int,
     influx_db: str | None,
+    profile: Path | None = None,
 ) -> Result:
     broker = res.broker
     assert broker is not None
@@ -105,40 +140,52 @@ def drain(
         if not w.marked.wait(60):
             raise RuntimeError(f"[{key}] no connection within 60 s; log tail:\n{w.tail()}")
     start = min(w.marked_at for w in watched)
-    deadline = time.monotonic() + max(120.0, readings / 1000)
-    last, last_change = -1, time.monotonic()
-    while True:
-        if influx_db is None:
-            if done_at:
-                end = done_at[0]
-                break
-            count = -1
-        else:
-            count = harness.influx_count(influx_db)
-            if count >= readings:
-                end = time.perf_counter()
-                break
-        now = time.monotonic()
-        if count != last:
-            last, last_change = count, now
-        for w in watched:
-            if w.proc.poll() is not None:
-                raise RuntimeError(f"[{key}] contender exited; log tail:\n{w.tail()}")
-        if now > deadline or (influx_db is not None and now - last_change > 30):
-            raise RuntimeError(f"[{key}] drain stalled at {count:,} of {readings:,}")
-        time.sleep(0.05 if count >= readings * 0.9 else 0.25)
+    system_cpu0 = harness.system_cpu_seconds()
+    profilers = (
+        []
+        if profile is None
+        else [
+            subprocess.Popen(
+                [
+                    str(Path(harness.PYTHON).parent / "py-spy"),
+                    "record",
+                    "--pid",
+                    str(w.proc.pid),
+                    "--threads",
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "200",
+                    "--output",
+                    str(profile / f"{key}-{i}.txt"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for i, w in enumerate(watched)
+        ]
+    )
+    end = wait_drained(key, watched, readings, influx_db, done_at)
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(30)
     trees = [w.tree() for w in watched]
     cpu = sum(harness.cpu_seconds(t) - w.cpu_at_mark for t, w in zip(trees, watched, strict=True))
     rss = sum(harness.peak_rss_mb(t) for t in trees)
     broker_cpu = harness.cpu_seconds([broker.pid]) - broker_cpu0
     influx_cpu = harness.cpu_seconds(influx_pids) - influx_cpu0
+    # Everything else the machine did meanwhile (other users' tests, say): a large figure
+    # flags a noisy measurement.
+    other = harness.system_cpu_seconds() - system_cpu0 - cpu - broker_cpu - influx_cpu
     for w in watched:
         harness.stop_process(w.proc)
     if influx_db is not None:
         stored = harness.influx_count(influx_db)
         if stored != readings:
             raise RuntimeError(f"[{key}] {stored:,} readings stored, expected {readings:,}")
-    return Result(key, readings, end - start, cpu, rss, start - spawned, broker_cpu, influx_cpu)
+    return Result(
+        key, readings, end - start, cpu, rss, start - spawned, broker_cpu, influx_cpu, other
+    )
 
 
 def ingest_launch(
@@ -201,7 +248,8 @@ def run(args: argparse.Namespace, res: Resources) -> list[Result]:
         else:
             launches = [ingest_launch(res, pg_url, db, extra, cwd)]
         messages = batches if kind == "e" else singles
-        results.append(drain(res, key, launches, messages, n, db))
+        profile = Path(args.profile) if args.profile and kind in "cde" else None
+        results.append(drain(res, key, launches, messages, n, db, profile))
         r = results[-1]
         print(f"  [{key}] {r.rate:,.0f} readings/s", flush=True)
     return results
@@ -211,13 +259,14 @@ def report(results: Sequence[Result], args: argparse.Namespace) -> None:
     print()
     print(
         f"{'':3}{'contender':<40}{'readings/s':>12}{'CPU µs/rdg':>11}{'peak RSS MB':>12}"
-        f"{'drain s':>9}{'start s':>8}{'mosq CPU s':>11}{'influxd CPU s':>14}"
+        f"{'drain s':>9}{'start s':>8}{'mosq CPU s':>11}{'influxd CPU s':>14}{'other CPU s':>12}"
     )
     for r in results:
         name = DESCRIPTIONS[r.key[0]] + (" [baseline]" if r.key.endswith("0") else "")
         print(
             f"{r.key:<3}{name:<40}{r.rate:>12,.0f}{r.cpu_us:>11.1f}{r.peak_rss_mb:>12.1f}"
             f"{r.seconds:>9.2f}{r.startup_s:>8.2f}{r.broker_cpu_s:>11.2f}{r.influx_cpu_s:>14.2f}"
+            f"{r.other_cpu_s:>12.2f}"
         )
     by = {r.key: r for r in results}
     print()
@@ -258,6 +307,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="extra SHELTERWATCH_* setting for the shelterwatch contenders",
     )
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    p.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="record each shelterwatch contender with py-spy (raw stacks) into DIR; "
+        "the sampling slows them down, so the figures of such a run are not comparable",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.readings = 20_000

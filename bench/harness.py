@@ -97,6 +97,13 @@ def cpu_seconds(pids: Iterable[int]) -> float:
     return ticks / CLK_TCK
 
 
+def system_cpu_seconds() -> float:
+    """CPU seconds the whole machine spent busy so far (all cores), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
 def _status_kb(pid: int, key: str) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -348,7 +355,11 @@ def influx_query(db: str, q: str) -> dict[str, object]:
 
 
 def influx_count(db: str) -> int:
-    result = influx_query(db, 'SELECT COUNT("temperature") FROM "shelter_env"')
+    """Readings with a temperature in `db`; -1 while InfluxDB does not answer."""
+    try:
+        result = influx_query(db, 'SELECT COUNT("temperature") FROM "shelter_env"')
+    except httpx.HTTPError:
+        return -1
     series = result.get("series")
     if not isinstance(series, list) or not series:
         return 0

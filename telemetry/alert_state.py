@@ -40,10 +40,11 @@ def step(rule: AlertRule, state: RuleState, value: float, ts_ms: int) -> Transit
             return Transition.CLEAR
         return None
     if rule.enters(value):
-        started = state.pending_since_ms is None
-        if started:
-            state.pending_since_ms = ts_ms
-        if ts_ms - (state.pending_since_ms or ts_ms) >= rule.sustain_s * 1000:
+        since = state.pending_since_ms
+        started = since is None
+        if since is None:
+            since = state.pending_since_ms = ts_ms
+        if ts_ms - since >= rule.sustain_s * 1000:
             state.active = True
             return Transition.RAISE
         return Transition.PENDING if started else None

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Engine,
     Executable,
     Select,
@@ -146,6 +147,12 @@ def _row(reading: Reading, stored_at_ms: int) -> dict[str, Any]:
     }
 
 
+def _reader_of(engine: Engine) -> Connection:
+    """A connection for reading: on SQLite its transaction is DEFERRED, so in WAL mode it
+    never waits for a writer (the engine's default is IMMEDIATE; see ``api.db``)."""
+    return engine.connect().execution_options(sqlite_begin="DEFERRED")
+
+
 class SqlReadingStore:
     """:class:`~telemetry.ports.ReadingStore` on the ``telemetry_readings`` table.
 
@@ -208,7 +215,7 @@ class SqlReadingStore:
                     ),
                 )
             )
-        with _translated("read"), self._engine.connect() as conn:
+        with _translated("read"), _reader_of(self._engine) as conn:
             rows = conn.execute(union_all(*parts)).all()
         values = [
             LatestValue(row.sensor_id, Metric(row.metric), float(row.value), _from_ms(row.ts_ms))
@@ -263,7 +270,7 @@ class SqlReadingStore:
             stmt = select(
                 inner.c.sensor_id, inner.c.bucket, _aggregate(agg, inner.c.value).label("value")
             ).group_by(inner.c.sensor_id, inner.c.bucket)
-        with _translated("read"), self._engine.connect() as conn:
+        with _translated("read"), _reader_of(self._engine) as conn:
             rows = conn.execute(stmt).all()
         points = [
             SeriesPoint(
@@ -293,12 +300,12 @@ class SqlReadingStore:
         stmt = select(inner.c.sensor_id, inner.c.hour, func.count().label("n")).group_by(
             inner.c.sensor_id, inner.c.hour
         )
-        with _translated("read"), self._engine.connect() as conn:
+        with _translated("read"), _reader_of(self._engine) as conn:
             rows = conn.execute(stmt).all()
         return {(row.sensor_id, _from_ms(int(row.hour) * _HOUR_MS)): int(row.n) for row in rows}
 
     def check(self) -> None:
-        with _translated("check"), self._engine.connect() as conn:
+        with _translated("check"), _reader_of(self._engine) as conn:
             conn.execute(text("SELECT 1"))
 
     def close(self) -> None:
@@ -351,7 +358,7 @@ class SqlRejectStore:
             .offset(offset)
         )
         total = select(func.count()).select_from(RejectRow).where(*where)
-        with _translated("reject read"), self._engine.connect() as conn:
+        with _translated("reject read"), _reader_of(self._engine) as conn:
             rows = conn.execute(page).all()
             count = conn.execute(total).scalar_one()
         items = [

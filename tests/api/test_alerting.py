@@ -1,0 +1,247 @@
+"""Alert evaluation with the real database and outbox: raising and clearing on measurement
+time, notifications to the manager and the platform, late readings, restarts, two evaluators,
+escalation and re-notification on an injected clock, offline sensors, draft findings."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.alert_jobs import run_alert_tick
+from api.alert_sink import OutboxAlertSink, build_sink
+from api.state import AppState
+from inspection.models import AuditEntry, Finding, Notification, Role
+from telemetry import alert_store
+from telemetry.evaluation import AlertEvaluator
+from telemetry.ports import Placement
+from telemetry.readings import Reading
+from telemetry.sql_models import AlertRow
+from tests.conftest import FakeClock, Login, UserFactory
+
+
+class Directory:
+    """The register's placements for the test shelter."""
+
+    def __init__(self, *placements: Placement) -> None:
+        self.by_id = {p.sensor_id: p for p in placements}
+
+    def get(self, sensor_id: str) -> Placement | None:
+        return self.by_id.get(sensor_id)
+
+
+PLACEMENT = Placement("SH-1-S1", "SH-1", "黄浦区", "滤毒室", 60, None)
+
+
+@pytest.fixture
+def people(client: TestClient, make_user: UserFactory) -> dict[str, Login]:
+    admin = make_user(Role.ADMIN)
+    manager = make_user(Role.MANAGER)
+    officer = make_user(Role.DISTRICT_OFFICER, district="黄浦区")
+    r = client.post("/api/v1/shelters", headers=admin.headers, json={
+        "code": "SH-1", "name": "一号工程", "district": "黄浦区", "manager": manager.username})
+    assert r.status_code == 201, r.text
+    r = client.post("/api/v1/shelters/SH-1/sensors", headers=admin.headers,
+                    json={"sensor_id": "SH-1-S1", "zone": "滤毒室", "expected_interval_s": 60})
+    assert r.status_code == 201, r.text
+    return {"admin": admin, "manager": manager, "officer": officer}
+
+
+@pytest.fixture
+def sink(state: AppState) -> OutboxAlertSink:
+    return build_sink(clock=state.clock, signing_key=state.signing_key,
+                      base_url="http://sw.test", link_hours=24, warning_hours=12)
+
+
+def evaluator(state: AppState, sink: OutboxAlertSink) -> AlertEvaluator:
+    return AlertEvaluator(state.sessions, Directory(PLACEMENT), sink, clock=state.clock,
+                          late_after=timedelta(minutes=10))
+
+
+def reading(ts: datetime, **values: float | bool) -> Reading:
+    return Reading("SH-1", "SH-1-S1", ts, district="黄浦区", zone="滤毒室",
+                   **values)  # type: ignore[arg-type]
+
+
+def feed(ev: AlertEvaluator, clock: FakeClock, readings: list[Reading]) -> None:
+    """Each reading arrives live: the clock stands at its measurement time."""
+    for r in readings:
+        clock.now = r.ts
+        ev.observe([r], now=r.ts)
+        ev.run_once()
+
+
+def notifications(state: AppState, kind: str) -> list[Notification]:
+    with state.sessions() as s:
+        return list(s.scalars(select(Notification).where(Notification.kind == kind)
+                              .order_by(Notification.id)))
+
+
+def open_alerts(state: AppState, rule: str | None = None) -> list[AlertRow]:
+    with state.sessions() as s:
+        q = select(AlertRow).where(AlertRow.status.in_(alert_store.OPEN))
+        if rule is not None:
+            q = q.where(AlertRow.rule == rule)
+        return list(s.scalars(q))
+
+
+def test_sustained_humidity_raises_once_notifies_and_drafts_a_finding(
+    state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
+) -> None:
+    ev = evaluator(state, sink)
+    start = clock.now
+    feed(ev, clock, [reading(start + timedelta(hours=h), humidity=80.0, temperature=18.0)
+                     for h in range(0, 30)])
+    [alert] = open_alerts(state)
+    assert (alert.rule, alert.severity, alert.status, alert.late) == (
+        "humidity_warning", "warning", "active", False)
+    assert alert.condition_since_ms == int(start.timestamp() * 1000)
+    raised = notifications(state, "alert_raised")
+    to_people = [n for n in raised if n.recipient_id is not None]
+    assert [n.recipient_id for n in to_people] == [people["manager"].id]
+    assert "http://sw.test/api/v1/alerts/ack?token=" in to_people[0].body
+    [platform] = [n for n in raised if n.recipient_id is None]
+    assert platform.payload["mqtt_topic"] == "shelters/SH-1/alerts"
+    assert platform.payload["rule"] == "humidity_warning"
+    with state.sessions() as s:
+        [draft] = s.scalars(select(Finding).where(Finding.draft.is_(True))).all()
+        assert draft.item_code == "HUMIDITY-UNCONTROLLED"
+        actions = set(s.scalars(select(AuditEntry.action)))
+    assert {"alert.raised", "finding.draft"} <= actions
+    # clearing below 70 % notifies the manager once more, and no second draft appears
+    feed(ev, clock, [reading(clock.now + timedelta(hours=1), humidity=65.0)])
+    assert open_alerts(state) == []
+    cleared = [n for n in notifications(state, "alert_cleared") if n.recipient_id]
+    assert [n.recipient_id for n in cleared] == [people["manager"].id]
+
+
+def test_a_late_reading_updates_state_but_pages_nobody(
+    state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
+) -> None:
+    ev = evaluator(state, sink)
+    now = clock.now
+    old = now - timedelta(hours=2)
+    ev.observe([reading(old, temperature=20.0, fire_risk=90.0)], now=now)
+    ev.run_once()
+    assert sorted((a.rule, a.late) for a in open_alerts(state)) == [
+        ("fire_risk_critical", True), ("fire_risk_warning", True)]
+    raised = notifications(state, "alert_raised")
+    assert [n.recipient_id for n in raised] == [None, None]  # the platform feed only
+
+
+def test_a_restart_in_the_middle_of_a_sustain_period_keeps_the_timer(
+    state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
+) -> None:
+    start = clock.now
+    first = evaluator(state, sink)
+    feed(first, clock, [reading(start + timedelta(hours=h), humidity=78.0) for h in range(13)])
+    first.stop()
+    assert open_alerts(state) == []
+    second = evaluator(state, sink)
+    feed(second, clock, [reading(start + timedelta(hours=h), humidity=78.0)
+                         for h in range(13, 25)])
+    [alert] = open_alerts(state)
+    assert alert.raised_at_ms == int((start + timedelta(hours=24)).timestamp() * 1000)
+    assert alert.condition_since_ms == int(start.timestamp() * 1000)
+
+
+def test_two_evaluators_never_open_two_alerts_for_one_condition(
+    state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
+) -> None:
+    a, b = evaluator(state, sink), evaluator(state, sink)
+    a.run_once()
+    b.run_once()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def go(ev: AlertEvaluator, offset: int) -> None:
+        try:
+            ev.observe([reading(clock.now + timedelta(seconds=offset), fire_risk=95.0)],
+                       now=clock.now)
+            ev.evaluate(*ev._queue.popleft())
+            barrier.wait()
+            ev.flush()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(ev, i)) for i, ev in enumerate((a, b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert len(open_alerts(state, "fire_risk_critical")) == 1
+    assert len(open_alerts(state, "fire_risk_warning")) == 1
+    raised_people = [n for n in notifications(state, "alert_raised") if n.recipient_id]
+    assert sorted(n.payload["rule"] for n in raised_people) == [
+        "fire_risk_critical", "fire_risk_warning"]
+
+
+def test_escalation_and_renotification_follow_the_clock(
+    state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
+) -> None:
+    ev = evaluator(state, sink)
+    feed(ev, clock, [reading(clock.now, temperature=20.0, fire_risk=85.0)])
+    raised_at = clock.now
+    [alert] = open_alerts(state, "fire_risk_critical")
+
+    def recipients(kind: str) -> list[int | None]:
+        return sorted(n.recipient_id for n in notifications(state, kind) if n.recipient_id)
+
+    clock.now = raised_at + timedelta(minutes=9)
+    assert run_alert_tick(state, sink).escalated == 0
+    clock.now = raised_at + timedelta(minutes=10)
+    assert run_alert_tick(state, sink).escalated == 1
+    assert recipients("alert_escalated") == [people["officer"].id]
+    assert run_alert_tick(state, sink).escalated == 0  # idempotent
+    clock.now = raised_at + timedelta(minutes=20)
+    assert run_alert_tick(state, sink).escalated == 1
+    assert recipients("alert_escalated") == sorted([people["officer"].id, people["admin"].id])
+    clock.now = raised_at + timedelta(minutes=50)
+    report = run_alert_tick(state, sink)
+    assert (report.escalated, report.renotified) == (0, 1)
+    assert recipients("alert_renotify") == sorted(
+        [people["manager"].id, people["officer"].id, people["admin"].id])
+    # acknowledged: no more escalation or reminders
+    with state.sessions.begin() as s:
+        assert alert_store.acknowledge(s, alert.id, by="mgr", at=clock.now) is not None
+    clock.now = raised_at + timedelta(hours=3)
+    report = run_alert_tick(state, sink)
+    assert (report.escalated, report.renotified) == (0, 0)
+
+
+def test_a_silent_sensor_goes_offline_and_comes_back(
+    state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
+) -> None:
+    ev = evaluator(state, sink)
+    seen = clock.now
+    feed(ev, clock, [reading(seen, temperature=20.0, humidity=50.0)])
+    clock.now = seen + timedelta(seconds=180)
+    assert run_alert_tick(state, sink).offline_raised == 0
+    clock.now = seen + timedelta(seconds=181)
+    assert run_alert_tick(state, sink).offline_raised == 1
+    assert [(a.rule, a.severity) for a in open_alerts(state)] == [("sensor_offline", "warning")]
+    assert run_alert_tick(state, sink).offline_raised == 0
+    feed(ev, clock, [reading(clock.now, temperature=20.0, humidity=50.0)])
+    assert run_alert_tick(state, sink).offline_cleared == 1
+    assert open_alerts(state) == []
+
+
+def test_a_warning_notice_goes_out_at_most_once_per_window(
+    state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
+) -> None:
+    ev = evaluator(state, sink)
+    t = clock.now.replace(hour=1)
+    feed(ev, clock, [
+        reading(t, fire_risk=45.0),  # level 3: warning at once
+        reading(t + timedelta(hours=1), fire_risk=10.0),  # clears
+        reading(t + timedelta(hours=2), fire_risk=50.0),  # raised again, same window
+    ])
+    with state.sessions() as s:
+        rows, _ = alert_store.list_alerts(s, alert_store.AlertFilter(), limit=10, offset=0)
+    assert [a.rule for a in rows] == ["fire_risk_warning", "fire_risk_warning"]
+    to_manager = [n for n in notifications(state, "alert_raised") if n.recipient_id]
+    assert len(to_manager) == 1
