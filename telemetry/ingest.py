@@ -17,12 +17,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from telemetry.errors import SpoolFull, StoreRejected, StoreUnavailable, TelemetryError
-from telemetry.fire_risk import enrich
+from telemetry.fire_risk import enrich_placed
 from telemetry.metrics import IngestMetrics
 from telemetry.payload import parse_payload
 from telemetry.ports import ReadingStore, RejectStore, SensorDirectory
@@ -187,10 +187,16 @@ class Pipeline:
                 retention=lim.retention,
                 raw_limit=lim.raw_limit,
             )
-            rejects.extend(parsed.rejects)
-            for r in parsed.readings:
-                placement = get(r.sensor_id)
-                if placement is None or placement.shelter_code != r.shelter_code:
+            if parsed.rejects:
+                rejects.extend(parsed.rejects)
+            parsed_readings = parsed.readings
+            if not parsed_readings:
+                continue
+            # Every reading of a message carries the topic's shelter and sensor: one lookup.
+            first = parsed_readings[0]
+            placement = get(first.sensor_id)
+            if placement is None or placement.shelter_code != first.shelter_code:
+                for r in parsed_readings:
                     rejects.append(
                         Rejection.build(
                             d.topic,
@@ -201,10 +207,9 @@ class Pipeline:
                             raw_limit=lim.raw_limit,
                         )
                     )
-                    continue
-                readings.append(
-                    enrich(replace(r, district=placement.district, zone=placement.zone))
-                )
+                continue
+            district, zone = placement.district, placement.zone
+            readings.extend([enrich_placed(r, district, zone) for r in parsed_readings])
         return readings, rejects
 
     def process(self, batch: Sequence[Delivery]) -> None:

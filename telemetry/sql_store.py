@@ -308,6 +308,13 @@ class SqlReadingStore:
         with _translated("check"), _reader_of(self._engine) as conn:
             conn.execute(text("SELECT 1"))
 
+    def prune(self, before: datetime) -> int:
+        """Delete readings measured before ``before`` (the retention); returns how many."""
+        cutoff = int(before.timestamp() * 1000)
+        with _translated("prune"), self._engine.begin() as conn:
+            result = conn.execute(delete(ReadingRow).where(ReadingRow.ts_ms < cutoff))
+        return int(result.rowcount or 0)
+
     def close(self) -> None:
         """Nothing to release: the engine belongs to the caller."""
 

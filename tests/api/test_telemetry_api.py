@@ -1,0 +1,229 @@
+"""The telemetry read API over the SQL store: latest values with fire-risk level, aggregation
+and its bounds, completeness, rejects, and scope."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.state import AppState
+from inspection.models import Role
+from telemetry.readings import Reading, Rejection, RejectReason
+from tests.conftest import FakeClock, Login, UserFactory
+
+T0 = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def world(
+    client: TestClient, make_user: UserFactory, state: AppState, clock: FakeClock
+) -> dict[str, Login]:
+    admin = make_user(Role.ADMIN)
+    manager = make_user(Role.MANAGER)
+    other = make_user(Role.MANAGER)
+    for code, mgr in (("SH-1", manager), ("SH-2", other)):
+        r = client.post(
+            "/api/v1/shelters",
+            headers=admin.headers,
+            json={"code": code, "name": code, "district": "黄浦区", "manager": mgr.username},
+        )
+        assert r.status_code == 201, r.text
+    for sensor, interval in (("S-1", 600), ("S-2", 1800)):
+        r = client.post(
+            "/api/v1/shelters/SH-1/sensors",
+            headers=admin.headers,
+            json={"sensor_id": sensor, "zone": "滤毒室", "expected_interval_s": interval},
+        )
+        assert r.status_code == 201, r.text
+    readings = [
+        Reading(
+            "SH-1",
+            "S-1",
+            T0 + timedelta(minutes=10 * i),
+            temperature=10.0 + i,
+            humidity=60.0 + i,
+            fire_risk=float(8 * i),
+            fire_risk_version="fri-1",
+            district="黄浦区",
+            zone="滤毒室",
+        )
+        for i in range(12)  # two hours, every 10 minutes
+    ]
+    readings.append(
+        Reading(
+            "SH-1",
+            "S-2",
+            T0 + timedelta(minutes=30),
+            temperature=30.0,
+            district="黄浦区",
+            zone="滤毒室",
+        )
+    )
+    state.readings.write(readings)
+    state.rejects.add(
+        [
+            Rejection(
+                "shelters/SH-1/S-1/telemetry",
+                RejectReason.OUT_OF_RANGE,
+                "humidity 130.0 outside 0..100",
+                '{"humidity": 130}',
+                T0,
+                None,
+            )
+        ]
+    )
+    clock.now = T0 + timedelta(hours=2)
+    return {"admin": admin, "manager": manager, "other": other}
+
+
+def test_latest_per_sensor_with_fire_risk_level(
+    client: TestClient, world: dict[str, Login]
+) -> None:
+    body = client.get(
+        "/api/v1/shelters/SH-1/telemetry/latest", headers=world["manager"].headers
+    ).json()
+    sensors = {s["sensor_id"]: s for s in body["sensors"]}
+    s1 = sensors["S-1"]["metrics"]
+    assert s1["temperature"]["value"] == 21.0
+    assert s1["temperature"]["ts"].startswith("2026-06-01T01:50:00")
+    assert (s1["fire_risk"]["value"], s1["fire_risk"]["level"], s1["fire_risk"]["colour"]) == (
+        88.0,
+        5,
+        "red",
+    )
+    assert sensors["S-2"]["metrics"]["temperature"]["value"] == 30.0
+    assert "humidity" not in sensors["S-2"]["metrics"]
+    assert sensors["S-2"]["last_seen"].startswith("2026-06-01T00:30:00")
+
+
+@pytest.mark.parametrize(
+    ("agg", "expected"),
+    [
+        ("mean", [12.5, 18.5]),  # 10..15 and 16..21
+        ("min", [10.0, 16.0]),
+        ("max", [15.0, 21.0]),
+        ("last", [15.0, 21.0]),
+        ("count", [6.0, 6.0]),
+    ],
+)
+def test_series_aggregates_hourly(
+    client: TestClient, world: dict[str, Login], agg: str, expected: list[float]
+) -> None:
+    r = client.get(
+        "/api/v1/shelters/SH-1/telemetry",
+        headers=world["manager"].headers,
+        params={
+            "metric": "temperature",
+            "start": "2026-06-01T00:00:00Z",
+            "end": "2026-06-01T02:00:00Z",
+            "every": "1h",
+            "agg": agg,
+            "sensor": "S-1",
+        },
+    )
+    assert r.status_code == 200, r.text
+    points = r.json()["points"]
+    assert [p["value"] for p in points] == expected
+    assert [p["ts"][:19] for p in points] == ["2026-06-01T00:00:00", "2026-06-01T01:00:00"]
+
+
+def test_daily_buckets_align_to_local_midnight(client: TestClient, world: dict[str, Login]) -> None:
+    r = client.get(
+        "/api/v1/shelters/SH-1/telemetry",
+        headers=world["admin"].headers,
+        params={
+            "metric": "temperature",
+            "start": "2026-05-31T00:00:00+08:00",
+            "end": "2026-06-02T00:00:00+08:00",
+            "every": "1d",
+            "agg": "count",
+            "sensor": "S-1",
+        },
+    )
+    assert r.status_code == 200, r.text
+    [point] = r.json()["points"]
+    assert point["ts"].startswith("2026-05-31T16:00:00")  # 00:00 in Shanghai
+    assert point["value"] == 12.0
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"metric": "pressure"}, "metric must be one of"),
+        ({"agg": "median"}, "agg must be one of"),
+        ({"every": "30s"}, "every must look like"),
+        ({"every": "2d"}, "between 1m and 1d"),
+        (
+            {"every": "1m", "start": "2026-01-01T00:00:00Z", "end": "2026-06-01T00:00:00Z"},
+            "buckets requested",
+        ),
+        ({"start": "2026-06-01T00:00:00"}, "time zone offset"),
+        ({"start": "2026-06-02T00:00:00Z", "end": "2026-06-01T00:00:00Z"}, "before end"),
+        ({"tz": "Mars/Olympus"}, "unknown time zone"),
+        ({"sensor": "x' OR 1=1"}, "sensor id"),
+    ],
+)
+def test_series_bounds_and_validation(
+    client: TestClient, world: dict[str, Login], params: dict[str, str], fragment: str
+) -> None:
+    r = client.get("/api/v1/shelters/SH-1/telemetry", headers=world["admin"].headers, params=params)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "invalid_query"
+    assert fragment in r.json()["error"]["message"]
+
+
+def test_completeness_expected_against_received(
+    client: TestClient, world: dict[str, Login]
+) -> None:
+    r = client.get(
+        "/api/v1/shelters/SH-1/telemetry/completeness",
+        headers=world["manager"].headers,
+        params={"start": "2026-06-01T00:00:00Z", "end": "2026-06-01T02:00:00Z"},
+    )
+    assert r.status_code == 200, r.text
+    sensors = {s["sensor_id"]: s for s in r.json()["sensors"]}
+    assert [(h["expected"], h["received"]) for h in sensors["S-1"]["hours"]] == [(6, 6), (6, 6)]
+    assert (sensors["S-1"]["expected"], sensors["S-1"]["received"], sensors["S-1"]["ratio"]) == (
+        12,
+        12,
+        1.0,
+    )
+    assert [(h["expected"], h["received"]) for h in sensors["S-2"]["hours"]] == [(2, 1), (2, 0)]
+    assert sensors["S-2"]["ratio"] == 0.25
+
+
+def test_rejects_are_listed_for_admins_only(client: TestClient, world: dict[str, Login]) -> None:
+    r = client.get("/api/v1/telemetry/rejects", headers=world["admin"].headers)
+    assert r.status_code == 200
+    [row] = r.json()["items"]
+    assert (row["reason"], row["raw"]) == ("out_of_range", '{"humidity": 130}')
+    assert (
+        client.get("/api/v1/telemetry/rejects", headers=world["manager"].headers).status_code == 403
+    )
+
+
+def test_other_managers_shelters_do_not_exist_for_them(
+    client: TestClient, world: dict[str, Login]
+) -> None:
+    for path in (
+        "/api/v1/shelters/SH-1/telemetry/latest",
+        "/api/v1/shelters/SH-1/telemetry",
+        "/api/v1/shelters/SH-1/telemetry/completeness",
+    ):
+        r = client.get(path, headers=world["other"].headers)
+        assert r.status_code == 404, path
+        assert r.json()["error"]["code"] == "shelter_not_found"
+    assert client.get("/api/v1/shelters/SH-1/telemetry/latest").status_code == 401
+
+
+def test_the_sql_store_prunes_readings_past_the_retention(
+    client: TestClient, world: dict[str, Login], state: AppState
+) -> None:
+    from telemetry.sql_store import SqlReadingStore
+
+    assert isinstance(state.readings, SqlReadingStore)
+    assert state.readings.prune(T0 + timedelta(minutes=30)) == 3  # S-1 at 0, 10 and 20 min
+    counts = state.readings.hourly_counts("SH-1", T0, T0 + timedelta(hours=2))
+    assert counts == {("S-1", T0): 3, ("S-1", T0 + timedelta(hours=1)): 6, ("S-2", T0): 1}
