@@ -4,7 +4,7 @@ Run: ``python bench/bench_broker.py`` with Mosquitto listening on 127.0.0.1:1883
 broker is started in-process on a free port.
 
 1. Stream: one QoS 1 publisher to one QoS 1 subscriber, 20,000 small telemetry messages
-   (about 100 bytes, from the simulator), at most 1,000 unacknowledged. Messages per second
+   (about 100 bytes, from the simulator), at most 100 unacknowledged. Messages per second
    from the first publish to the last message received. amqtt speaks MQTT 3.1.1 only, so
    Mosquitto is measured with 3.1.1 (like for like) and with MQTT 5.
 2. Backlog: a persistent-session subscriber (clean session off) subscribes and disconnects,
@@ -63,10 +63,8 @@ class Counter:
         self.client_id = f"bench-sub-{uuid.uuid4().hex[:10]}"
         self.payloads: set[bytes] = set()
         self.last = 0.0
-        self.target = N
-        self.done = threading.Event()
         self.subscribed = threading.Event()
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self.client: mqtt.Client | None = None
 
     def connect(self, *, clean: bool = False) -> None:
@@ -102,11 +100,25 @@ class Counter:
             self.subscribed.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        with self._lock:
+        with self._cond:
             self.payloads.add(bytes(msg.payload))
             self.last = time.perf_counter()
-            if len(self.payloads) >= self.target:
-                self.done.set()
+            self._cond.notify_all()
+
+    def wait_count(self, count: int, timeout: float) -> bool:
+        """True once ``count`` distinct payloads arrived, False after ``timeout`` seconds."""
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self.payloads) >= count, timeout)
+
+    def wait_idle(self, idle_s: float, timeout: float) -> None:
+        """Return once all `N` arrived or nothing new for ``idle_s`` seconds (or ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while time.monotonic() < deadline and len(self.payloads) < N:
+                seen = len(self.payloads)
+                self._cond.wait(idle_s)
+                if len(self.payloads) == seen:
+                    return
 
 
 def _messages(prefix: str) -> list[tuple[str, bytes]]:
@@ -120,8 +132,17 @@ def _messages(prefix: str) -> list[tuple[str, bytes]]:
     return out
 
 
-def _publish(address: BrokerAddress, protocol: str, messages: list[tuple[str, bytes]]) -> float:
-    """Publish all with QoS 1, at most `WINDOW` unconfirmed; returns seconds until all PUBACKed."""
+def _publish(
+    address: BrokerAddress,
+    protocol: str,
+    messages: list[tuple[str, bytes]],
+    receiver: Counter | None = None,
+) -> float:
+    """Publish all with QoS 1, at most `WINDOW` unconfirmed; returns seconds until all PUBACKed.
+
+    With a ``receiver``, also at most `WINDOW` published but not yet received, so that a
+    slower subscriber is never overrun (Mosquitto drops what exceeds a client's queue).
+    """
     client = _client(f"bench-pub-{uuid.uuid4().hex[:10]}", protocol)
     up = threading.Event()
 
@@ -136,7 +157,9 @@ def _publish(address: BrokerAddress, protocol: str, messages: list[tuple[str, by
         raise RuntimeError(f"publisher could not connect to {address.host}:{address.port}")
     started = time.perf_counter()
     pending: deque[mqtt.MQTTMessageInfo] = deque()
-    for topic, payload in messages:
+    for sent, (topic, payload) in enumerate(messages):
+        if receiver is not None and not receiver.wait_count(sent - WINDOW + 1, 60):
+            raise RuntimeError(f"subscriber stalled at {len(receiver.payloads)} messages")
         pending.append(client.publish(topic, payload, qos=1))
         if len(pending) >= WINDOW:
             pending.popleft().wait_for_publish(60)
@@ -163,8 +186,8 @@ def stream(label: str, address: BrokerAddress, protocol: str) -> Stream:
     if not counter.subscribed.wait(10):
         raise RuntimeError(f"{label}: no SUBACK")
     started = time.perf_counter()
-    publish_s = _publish(address, protocol, messages)
-    complete = counter.done.wait(120)
+    publish_s = _publish(address, protocol, messages, counter)
+    complete = counter.wait_count(N, 60)
     counter.disconnect()
     got = len(counter.payloads)
     if not complete:
@@ -196,9 +219,7 @@ def backlog(
         time.sleep(1.0)
     started = time.perf_counter()
     counter.connect()
-    complete = counter.done.wait(120)
-    if not complete:
-        time.sleep(3.0)  # let any stragglers in before counting
+    counter.wait_idle(2.0, 120)
     counter.disconnect()
     got = len(counter.payloads)
     seconds = (counter.last - started) if got else 0.0

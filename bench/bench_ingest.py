@@ -42,7 +42,7 @@ DESCRIPTIONS = {
     "b": "naive paho + influxdb-client batching",
     "c": "shelterwatch ingest",
     "d": "2 x shelterwatch ingest, shared sub",
-    "e": "shelterwatch ingest, 100 readings/msg",
+    "e": "shelterwatch ingest, 100 rdg/msg",
 }
 INGEST_MARKER = b"connected to MQTT"
 
@@ -262,7 +262,7 @@ def report(results: Sequence[Result], args: argparse.Namespace) -> None:
         f"{'drain s':>9}{'start s':>8}{'mosq CPU s':>11}{'influxd CPU s':>14}{'other CPU s':>12}"
     )
     for r in results:
-        name = DESCRIPTIONS[r.key[0]] + (" [baseline]" if r.key.endswith("0") else "")
+        name = DESCRIPTIONS[r.key[0]] + (" [before]" if r.key.endswith("0") else "")
         print(
             f"{r.key:<3}{name:<40}{r.rate:>12,.0f}{r.cpu_us:>11.1f}{r.peak_rss_mb:>12.1f}"
             f"{r.seconds:>9.2f}{r.startup_s:>8.2f}{r.broker_cpu_s:>11.2f}{r.influx_cpu_s:>14.2f}"

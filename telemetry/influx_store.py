@@ -176,12 +176,15 @@ class InfluxStore:
     def write(self, readings: Sequence[Reading]) -> None:
         if not readings:
             return
-        lines = [to_line(reading, self._measurement) for reading in readings]
+        measurement = self._measurement
+        # One bytes record: influxdb-client posts it as it is, where a list of lines would be
+        # type-checked and encoded line by line before being joined to the same body.
+        body = "\n".join([to_line(reading, measurement) for reading in readings]).encode()
         try:
             self._write_api.write(
                 bucket=self._bucket,
                 org=self._org,
-                record=lines,
+                record=body,
                 write_precision=WritePrecision.MS,
             )
         except ApiException as exc:

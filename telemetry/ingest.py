@@ -1,13 +1,16 @@
 """The ingestion pipeline: MQTT deliveries in, readings durably stored, then acknowledged.
 
 ``submit`` is called from the MQTT callback and only queues (no I/O there). A worker thread
-takes batches, parses and validates them, resolves each sensor in the register, computes the
-fire-risk index and dew point, and makes the batch durable: written to the reading store, or,
-while the store is unreachable, appended to the local spool. Only then are the batch's
-messages acknowledged to the broker, so the broker keeps every message that is not yet
-durable. A second thread replays the spool in order once the store answers again.
-If neither the store nor the spool can take a batch, the worker retries it and acknowledges
-nothing: the broker holds the backlog and the system slows down instead of losing data.
+takes batches, parses and validates them, resolves each sensor in the register and computes
+the fire-risk index and dew point; a writer thread makes each batch durable: written to the
+reading store, or, while the store is unreachable, appended to the local spool. Only then are
+the batch's messages acknowledged to the broker, so the broker keeps every message that is
+not yet durable. The two threads overlap: the next batch is parsed while one is written.
+A batch's readings are cut into chunks of at most ``batch_size`` readings (gateway messages
+carry many), each stored and then acknowledged on its own, in order. A third thread replays
+the spool in order once the store answers again. If neither the store nor the spool can take
+a chunk, the writer retries it and acknowledges nothing: the broker holds the backlog and the
+system slows down instead of losing data.
 """
 
 from __future__ import annotations
@@ -16,15 +19,15 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from telemetry.errors import SpoolFull, StoreRejected, StoreUnavailable, TelemetryError
-from telemetry.fire_risk import enrich_placed
+from telemetry.fire_risk import enriching
 from telemetry.metrics import IngestMetrics
-from telemetry.payload import parse_payload
+from telemetry.payload import ReadingFactory, parse_payload, parse_topic
 from telemetry.ports import ReadingStore, RejectStore, SensorDirectory
 from telemetry.readings import Reading, Rejection, RejectReason
 from telemetry.spool import Spool
@@ -55,6 +58,19 @@ class ReadingObserver(Protocol):
     """Sees every stored reading after it is durable (alert evaluation)."""
 
     def observe(self, readings: Sequence[Reading], *, now: datetime) -> None: ...
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """Validated messages on their way to the writer: stored together, then acknowledged."""
+
+    deliveries: Sequence[Delivery]
+    readings: list[Reading]
+    rejects: list[Rejection]
+
+
+_HANDOFF_DEPTH = 2
+"""Validated chunks that may wait for the writer; the worker blocks beyond that."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +119,12 @@ class Pipeline:
         self._stopping = False
         self._stopped = threading.Event()
         self._worker: threading.Thread | None = None
+        self._writer: threading.Thread | None = None
         self._replayer: threading.Thread | None = None
+        self._factories: dict[tuple[str, str], ReadingFactory] = {}
+        self._handoff: deque[_Chunk] = deque()
+        self._handoff_cond = threading.Condition()
+        self._worker_done = False
         metrics.spool_depth.set_function(lambda: spool.depth)
         metrics.spool_bytes.set_function(lambda: spool.pending_bytes)
         metrics.queue_depth.set_function(lambda: len(self._queue))
@@ -126,19 +147,23 @@ class Pipeline:
     # -- threads ----------------------------------------------------------------------------
     def start(self) -> None:
         self._worker = threading.Thread(target=self._run, name="ingest-worker", daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         self._replayer = threading.Thread(
             target=self._replay_loop, name="spool-replay", daemon=True
         )
         self._worker.start()
+        self._writer.start()
         self._replayer.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Store and acknowledge what is queued, then stop both threads."""
+        """Store and acknowledge what is queued, then stop the threads."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         if self._worker is not None:
             self._worker.join(timeout)
+        if self._writer is not None:
+            self._writer.join(timeout)
         self._stopped.set()
         if self._replayer is not None:
             self._replayer.join(timeout)
@@ -162,61 +187,124 @@ class Pipeline:
             return batch
 
     def _run(self) -> None:
-        while (batch := self._take()) is not None:
+        try:
+            while (batch := self._take()) is not None:
+                try:
+                    for chunk in self._chunks(batch):
+                        self._hand_off(chunk)
+                except Exception:
+                    # Not acknowledged: the broker redelivers these messages.
+                    log.exception("batch of %d messages failed; left for redelivery", len(batch))
+        finally:
+            with self._handoff_cond:
+                self._worker_done = True
+                self._handoff_cond.notify_all()
+
+    def _hand_off(self, chunk: _Chunk) -> None:
+        with self._handoff_cond:
+            while len(self._handoff) >= _HANDOFF_DEPTH:
+                self._handoff_cond.wait()
+            self._handoff.append(chunk)
+            self._handoff_cond.notify_all()
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._handoff_cond:
+                while not self._handoff:
+                    if self._worker_done:
+                        return
+                    self._handoff_cond.wait()
+                chunk = self._handoff.popleft()
+                self._handoff_cond.notify_all()
             try:
-                self.process(batch)
+                self._commit(chunk)
             except Exception:
-                # Nothing was acknowledged: the broker redelivers these messages.
-                log.exception("batch of %d messages failed; left for redelivery", len(batch))
+                # Not acknowledged: the broker redelivers these messages.
+                log.exception(
+                    "batch of %d messages failed; left for redelivery", len(chunk.deliveries)
+                )
 
     # -- the work ---------------------------------------------------------------------------
     def validate(self, batch: Sequence[Delivery]) -> tuple[list[Reading], list[Rejection]]:
         """Parse, check against the register, enrich. Pure apart from the directory lookup."""
         readings: list[Reading] = []
         rejects: list[Rejection] = []
-        lim = self.limits
-        get = self.directory.get
         for d in batch:
-            parsed = parse_payload(
-                d.topic,
-                d.payload,
-                d.received_at,
-                max_bytes=lim.max_bytes,
-                max_batch=lim.max_batch,
-                max_future=lim.max_future,
-                retention=lim.retention,
-                raw_limit=lim.raw_limit,
-            )
-            if parsed.rejects:
-                rejects.extend(parsed.rejects)
-            parsed_readings = parsed.readings
-            if not parsed_readings:
-                continue
-            # Every reading of a message carries the topic's shelter and sensor: one lookup.
-            first = parsed_readings[0]
-            placement = get(first.sensor_id)
-            if placement is None or placement.shelter_code != first.shelter_code:
-                for r in parsed_readings:
-                    rejects.append(
-                        Rejection.build(
-                            d.topic,
-                            RejectReason.UNKNOWN_SENSOR,
-                            f"sensor {r.sensor_id} is not registered to shelter {r.shelter_code}",
-                            d.payload.decode("utf-8", "replace"),
-                            d.received_at,
-                            raw_limit=lim.raw_limit,
-                        )
-                    )
-                continue
-            district, zone = placement.district, placement.zone
-            readings.extend([enrich_placed(r, district, zone) for r in parsed_readings])
+            self._validate_one(d, readings, rejects)
         return readings, rejects
 
+    def _chunks(self, batch: Sequence[Delivery]) -> Iterator[_Chunk]:
+        """The batch validated, cut after the message that brings a chunk to ``batch_size``
+        readings (so a chunk exceeds it by less than one message's readings)."""
+        limit = self.batch_size
+        start = 0
+        readings: list[Reading] = []
+        rejects: list[Rejection] = []
+        for i, d in enumerate(batch):
+            self._validate_one(d, readings, rejects)
+            if len(readings) >= limit:
+                yield _Chunk(batch[start : i + 1], readings, rejects)
+                start, readings, rejects = i + 1, [], []
+        if start < len(batch):
+            yield _Chunk(batch[start:], readings, rejects)
+
+    def _validate_one(self, d: Delivery, readings: list[Reading], rejects: list[Rejection]) -> None:
+        lim = self.limits
+        # A message's readings all carry its topic's shelter and sensor: one register lookup,
+        # and a factory that builds each reading enriched and placed in one go.
+        ids = parse_topic(d.topic)
+        placement = None if ids is None else self.directory.get(ids[1])
+        placed = False
+        make: ReadingFactory = Reading
+        if placement is not None and ids is not None and placement.shelter_code == ids[0]:
+            placed = True
+            key = (placement.district, placement.zone)
+            make = self._factories.get(key) or self._factory(key)
+        parsed = parse_payload(
+            d.topic,
+            d.payload,
+            d.received_at,
+            max_bytes=lim.max_bytes,
+            max_batch=lim.max_batch,
+            max_future=lim.max_future,
+            retention=lim.retention,
+            raw_limit=lim.raw_limit,
+            make=make,
+        )
+        if parsed.rejects:
+            rejects.extend(parsed.rejects)
+        if placed:
+            readings.extend(parsed.readings)
+            return
+        for r in parsed.readings:
+            rejects.append(
+                Rejection.build(
+                    d.topic,
+                    RejectReason.UNKNOWN_SENSOR,
+                    f"sensor {r.sensor_id} is not registered to shelter {r.shelter_code}",
+                    d.payload.decode("utf-8", "replace"),
+                    d.received_at,
+                    raw_limit=lim.raw_limit,
+                )
+            )
+
+    def _factory(self, key: tuple[str, str]) -> ReadingFactory:
+        if len(self._factories) >= 10_000:  # placements edited over a long run
+            self._factories.clear()
+        make = self._factories[key] = enriching(*key)
+        return make
+
     def process(self, batch: Sequence[Delivery]) -> None:
-        """Make the batch durable, then acknowledge it; retries until durable or stopping."""
+        """Make the batch durable, then acknowledge it, chunk by chunk, in this thread;
+        retries until durable or stopping."""
+        for chunk in self._chunks(batch):
+            self._commit(chunk)
+
+    def _commit(self, chunk: _Chunk) -> None:
+        """Store one chunk durably, then acknowledge its messages and tell the observers."""
         m = self.metrics
+        batch, readings, rejects = chunk.deliveries, chunk.readings, chunk.rejects
         m.messages.inc(len(batch))
-        readings, rejects = self.validate(batch)
         m.received.inc(len(readings) + len(rejects))
         while True:
             try:
@@ -250,7 +338,7 @@ class Pipeline:
         if self.store_ok:
             started = time.perf_counter()
             try:
-                refused = self._write(readings)
+                refused = self._write_all(readings)
             except StoreUnavailable as exc:
                 self.store_ok = False
                 log.warning("reading store unavailable (%s); spooling", exc)
@@ -261,6 +349,17 @@ class Pipeline:
         self.spool.append(readings)
         self.metrics.spooled.inc(len(readings))
         return []
+
+    def _write_all(self, readings: Sequence[Reading]) -> list[Rejection]:
+        """Write in requests of at most ``batch_size`` readings, of about equal size."""
+        parts = -(-len(readings) // self.batch_size)
+        if parts <= 1:
+            return self._write(readings)
+        size = -(-len(readings) // parts)
+        refused: list[Rejection] = []
+        for i in range(0, len(readings), size):
+            refused.extend(self._write(readings[i : i + size]))
+        return refused
 
     def _write(self, readings: Sequence[Reading]) -> list[Rejection]:
         """Write, isolating readings the store refuses by halving the batch."""
@@ -316,7 +415,7 @@ class Pipeline:
             return 0
         frame, pos = item
         try:
-            refused = self._write(frame.readings) if frame.readings else []
+            refused = self._write_all(frame.readings) if frame.readings else []
             if frame.rejects or refused:
                 self.rejects.add([*frame.rejects, *refused])
         except StoreUnavailable:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -52,6 +53,25 @@ _RFC3339: Final = re.compile(
     r"(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})?"
 )
 _SHOW_LIMIT: Final = 40
+
+ReadingFactory = Callable[
+    [
+        str,
+        str,
+        datetime,
+        float | None,
+        float | None,
+        float | None,
+        str | None,
+        bool | None,
+        float | None,
+        float | None,
+    ],
+    Reading,
+]
+"""Builds an accepted reading from (shelter_code, sensor_id, ts, temperature, humidity,
+fire_risk, fire_risk_version, smoke, co, battery); ``Reading`` itself by default. The ingester
+passes one that enriches and places the reading in the same construction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +119,7 @@ def parse_payload(
     max_future: timedelta = MAX_FUTURE,
     retention: timedelta = RETENTION,
     raw_limit: int = RAW_LIMIT,
+    make: ReadingFactory = Reading,
 ) -> ParseResult:
     """Judge one MQTT message; never raises for any topic or payload.
 
@@ -107,7 +128,7 @@ def parse_payload(
     reading or a rejection; rejections of batch elements carry their index.
 
     Timestamps later than ``received_at + max_future`` or earlier than
-    ``received_at - retention`` are refused.
+    ``received_at - retention`` are refused. Each accepted reading is built by `make`.
 
     Raises:
         ValueError: ``received_at`` is naive (a programming error, not bad input).
@@ -135,7 +156,7 @@ def parse_payload(
         return whole(RejectReason.MALFORMED_JSON, str(exc)[:200])
 
     code, sensor = ids
-    judge = _Judge(code, sensor, received_at, max_future, retention)
+    judge = _Judge(code, sensor, received_at, max_future, retention, make)
 
     if type(doc) is dict:
         try:
@@ -183,7 +204,7 @@ def parse_payload(
 class _Judge:
     """Turns decoded objects of one message into readings; bounds are computed once."""
 
-    __slots__ = ("_code", "_hi_ms", "_lo_ms", "_received_at", "_sensor")
+    __slots__ = ("_code", "_hi_ms", "_lo_ms", "_make", "_received_at", "_sensor")
 
     def __init__(
         self,
@@ -192,7 +213,9 @@ class _Judge:
         received_at: datetime,
         max_future: timedelta,
         retention: timedelta,
+        make: ReadingFactory = Reading,
     ) -> None:
+        self._make = make
         self._code = code
         self._sensor = sensor
         self._received_at = received_at
@@ -216,7 +239,7 @@ class _Judge:
             raise _Invalid(
                 RejectReason.NO_METRIC, "none of temperature, humidity, fire_risk present"
             )
-        return Reading(
+        return self._make(
             self._code,
             self._sensor,
             self._timestamp(obj.get("ts")),

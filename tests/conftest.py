@@ -24,7 +24,7 @@ import inspection.models
 import telemetry.sql_models
 from api.app import create_app
 from api.auth import issue_token
-from api.db import build_engine, session_factory, upgrade
+from api.db import READ_ONLY, build_engine, session_factory, upgrade
 from api.settings import Settings
 from api.state import AppState
 from inspection.access import SYSTEM
@@ -119,8 +119,10 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def db(engine: Engine) -> Iterator[Session]:
-    """A session for arranging and checking data; the test commits what it arranges."""
-    session = session_factory(engine)()
+    """A session for arranging and checking data; the test commits what it arranges. On
+    SQLite its transactions are DEFERRED, so a check left open never blocks the code under
+    test from writing."""
+    session = session_factory(engine.execution_options(**READ_ONLY))()
     yield session
     session.rollback()
     session.close()

@@ -227,9 +227,9 @@ def put_rules(
     """Replace every override with this list (city office); audit-logged with before and
     after."""
     valid = validate(overrides)
-    before = [_override_out(o).model_dump(mode="json") for o in alert_store.load_overrides(session)]
+    before = alert_store.load_overrides(session)
     alert_store.replace_overrides(session, valid, by=actor.username, at=now)
-    after = [_override_out(o).model_dump(mode="json") for o in valid]
+    after = alert_store.load_overrides(session)
     audit.record(
         session,
         actor,
@@ -237,7 +237,7 @@ def put_rules(
         "alert_rules",
         "overrides",
         at=now,
-        before={"overrides": before},
-        after={"overrides": after},
+        before={"overrides": [_override_out(o).model_dump(mode="json") for o in before]},
+        after={"overrides": [_override_out(o).model_dump(mode="json") for o in after]},
     )
-    return _rules(valid)
+    return _rules(after)

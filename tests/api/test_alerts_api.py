@@ -16,7 +16,7 @@ from api.ack_links import make_ack_token
 from inspection.models import AuditEntry, Notification, Role
 from telemetry.alert_rules import Severity
 from telemetry.alert_store import AlertView
-from tests.api.conftest import DISTRICT_A, DISTRICT_B, Api, error_of, notifications
+from tests.api.conftest import DISTRICT_A, DISTRICT_B, Api, error_of
 from tests.api.test_views import add_sensor, iso, put_alert, put_live
 from tests.conftest import TEST_SECRET, FakeClock, Login, UserFactory
 
@@ -155,13 +155,27 @@ def test_alert_filters(city: City, db: Session, clock: FakeClock) -> None:
     assert (len(page["items"]), page["total"], page["limit"]) == (2, 3, 2)
 
 
-def _platform_rows(db: Session, kind: str) -> list[Notification]:
-    return [n for n in notifications(db, kind) if n.recipient_id is None]
-
-
-def _audit(db: Session, action: str) -> list[AuditEntry]:
+def _outbox(db: Session, kind: str) -> list[tuple[int | None, dict[str, Any]]]:
+    """(recipient id, payload) of the outbox rows of one kind, oldest first; the read
+    transaction is ended so that the API can write."""
+    rows = db.scalars(
+        select(Notification).where(Notification.kind == kind).order_by(Notification.id)
+    )
+    out = [(n.recipient_id, dict(n.payload)) for n in rows]
     db.rollback()
-    return list(db.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+    return out
+
+
+def _platform_payloads(db: Session, kind: str) -> list[dict[str, Any]]:
+    return [payload for recipient, payload in _outbox(db, kind) if recipient is None]
+
+
+def _audit(db: Session, action: str) -> list[tuple[str, str, str, Any, Any]]:
+    """(entity, entity id, actor, before, after) of the audit entries of one action."""
+    rows = db.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id))
+    out = [(e.entity, e.entity_id, e.actor, e.before, e.after) for e in rows]
+    db.rollback()
+    return out
 
 
 def test_ack_and_resolve_queue_platform_message_and_audit(
@@ -179,15 +193,11 @@ def test_ack_and_resolve_queue_platform_message_and_audit(
         iso(clock()),
     )
     assert error_of(city.post("m1", f"/api/v1/alerts/{a1}/ack")) == (409, "alert_not_active")
-    [acked] = _platform_rows(db, "alert_acknowledged")
-    assert acked.payload["mqtt_topic"] == "shelters/SA1/alerts"
-    assert (acked.payload["alert_id"], acked.payload["status"]) == (a1, "acknowledged")
+    [acked] = _platform_payloads(db, "alert_acknowledged")
+    assert acked["mqtt_topic"] == "shelters/SA1/alerts"
+    assert (acked["alert_id"], acked["status"]) == (a1, "acknowledged")
     [entry] = _audit(db, "alert.acknowledged")
-    assert (entry.entity, entry.entity_id, entry.actor) == (
-        "alert",
-        str(a1),
-        city.people["m1"].username,
-    )
+    assert entry[:3] == ("alert", str(a1), city.people["m1"].username)
 
     assert error_of(city.post("m1", f"/api/v1/alerts/{a1}/resolve", {})) == (
         422,
@@ -208,11 +218,10 @@ def test_ack_and_resolve_queue_platform_message_and_audit(
         409,
         "alert_not_open",
     )
-    [resolved] = _platform_rows(db, "alert_resolved")
-    assert resolved.payload["mqtt_topic"] == "shelters/SA1/alerts"
-    assert [n.recipient_id for n in notifications(db, "alert_resolved") if n.recipient_id] == [
-        city.people["m1"].id
-    ]
+    [resolved] = _platform_payloads(db, "alert_resolved")
+    assert (resolved["mqtt_topic"], resolved["status"]) == ("shelters/SA1/alerts", "resolved")
+    people = [recipient for recipient, _ in _outbox(db, "alert_resolved") if recipient]
+    assert people == [city.people["m1"].id]
     assert len(_audit(db, "alert.resolved")) == 1
 
     a2 = city.alerts["a2"].id
@@ -250,7 +259,7 @@ def test_ack_link_shows_then_acknowledges_once(city: City, db: Session, clock: F
         if a["rule"] == "humidity_warning"
     ]
     assert (a1["status"], a1["acknowledged_by"]) == ("acknowledged", city.people["m1"].username)
-    assert len(_platform_rows(db, "alert_acknowledged")) == 1
+    assert len(_platform_payloads(db, "alert_acknowledged")) == 1
     assert len(_audit(db, "alert.acknowledged")) == 1
 
     again = client.post(url)
@@ -353,7 +362,7 @@ def test_alert_rules_read_replace_and_audit(city: City, db: Session) -> None:
     r = client.put("/api/v1/alert-rules", headers=city.people["admin"].headers, json=VALID)
     assert r.status_code == 200, r.text
     expected = [
-        {"enter": None, "clear": None, "sustain_s": None, "severity": None, "enabled": None, **o}
+        {"enter": None, "clear": None, "sustain_s": None, "severity": None, "enabled": True, **o}
         for o in VALID
     ]
     for o in expected:
@@ -361,9 +370,12 @@ def test_alert_rules_read_replace_and_audit(city: City, db: Session) -> None:
         o["clear"] = None if o["clear"] is None else float(o["clear"])
     assert r.json()["overrides"] == expected
     assert city.get("officer_a", "/api/v1/alert-rules").json()["overrides"] == expected
-    [entry] = _audit(db, "alert_rules.replace")
-    assert entry.before == {"overrides": []}
-    assert entry.after is not None and len(entry.after["overrides"]) == 4
+    [(_, _, actor, before, after)] = _audit(db, "alert_rules.replace")
+    assert (actor, before, len(after["overrides"])) == (
+        city.people["admin"].username,
+        {"overrides": []},
+        4,
+    )
 
     assert (
         client.put("/api/v1/alert-rules", headers=city.people["admin"].headers, json=[]).json()[

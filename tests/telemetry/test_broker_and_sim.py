@@ -135,7 +135,7 @@ def test_summer_is_warmer_than_winter_underground() -> None:
     fleet = Fleet.generate(4, 2, 3)
 
     def mean(start: datetime) -> float:
-        values = [
+        values: list[float] = [
             fleet.reading_at(s, t)["temperature"]
             for s in fleet.sensors
             for t in _samples(start, 24, 60)
@@ -461,7 +461,7 @@ def test_stop_from_another_thread_ends_a_live_run(broker: EmbeddedBroker) -> Non
         BrokerAddress("127.0.0.1", broker.port), fleet=fleet, protocol="3.1.1", time_scale=120.0
     )
     result: list[Any] = []
-    runner = threading.Thread(target=lambda: result.append(sim.run()))
+    runner = threading.Thread(target=lambda: result.append(sim.run()), daemon=True)
     runner.start()
     time.sleep(1.5)
     sim.stop()
@@ -469,6 +469,69 @@ def test_stop_from_another_thread_ends_a_live_run(broker: EmbeddedBroker) -> Non
     assert not runner.is_alive()
     # Two sensors every 60 s / 120: about 4 messages a second.
     assert 3 <= result[0].readings <= 10
+
+
+def _unacked_then_reconnect(address: BrokerAddress) -> list[tuple[bytes, bool]]:
+    """What a 3.1.1 persistent session gets after reconnecting, having left one message
+    delivered but unacknowledged. The session is removed from the broker afterwards."""
+    client_id, topic = f"test-unacked-{_run_id()}", f"test/unacked/{_run_id()}"
+    got: list[tuple[bytes, bool, int]] = []
+
+    def session(clean: bool) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=MQTTProtocolVersion.MQTTv311,
+            clean_session=clean,
+            manual_ack=True,
+        )
+        subscribed = threading.Event()
+        client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        client.on_subscribe = lambda *_: subscribed.set()
+        client.on_message = lambda _c, _u, m: got.append((bytes(m.payload), m.dup, m.mid))
+        client.connect(address.host, address.port)
+        client.loop_start()
+        assert subscribed.wait(10)
+        return client
+
+    def close(client: mqtt.Client) -> None:
+        client.disconnect()
+        client.loop_stop()
+
+    first = session(clean=False)
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv311)
+    publisher.connect(address.host, address.port)
+    publisher.loop_start()
+    publisher.publish(topic, b"unacked", qos=1).wait_for_publish(10)
+    close(publisher)
+    _wait(lambda: len(got) == 1, 10, "the first delivery")
+    close(first)
+    got.clear()
+    second = session(clean=False)
+    time.sleep(1.0)
+    for _payload, _dup, mid in got:
+        second.ack(mid, 1)
+    close(second)
+    close(session(clean=True))
+    return [(payload, dup) for payload, dup, _mid in got]
+
+
+@pytest.mark.parametrize(
+    "use_amqtt",
+    [
+        pytest.param(True, id="amqtt"),
+        pytest.param(False, id="mosquitto", marks=pytest.mark.mqtt),
+    ],
+)
+def test_unacknowledged_message_at_disconnect(use_amqtt: bool, thread_check: None) -> None:
+    """amqtt 0.12 cancels a delivery's PUBACK wait when the client goes and forgets the
+    message; MQTT 3.1.1 (4.4) and Mosquitto resend it, flagged DUP, on reconnect."""
+    if use_amqtt:
+        with EmbeddedBroker(port=0) as broker:
+            redelivered = _unacked_then_reconnect(BrokerAddress("127.0.0.1", broker.port))
+        assert redelivered == []
+    else:
+        assert _unacked_then_reconnect(MOSQUITTO) == [(b"unacked", True)]
 
 
 # -- the real Mosquitto --------------------------------------------------------------------
