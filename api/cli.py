@@ -20,6 +20,7 @@ from api import logs
 from api.alert_jobs import run_alert_tick
 from api.alert_sink import OutboxAlertSink, build_sink
 from api.app import Component
+from api.channels import MqttChannel
 from api.db import build_engine, session_factory, unit_of_work, upgrade
 from api.delivery import DeliveryWorker, build_channels
 from api.scheduler import Periodic
@@ -39,6 +40,7 @@ from inspection.schemas import UserCreate
 from inspection.users import create_user
 from telemetry.broker import EmbeddedBroker
 from telemetry.metrics import IngestMetrics
+from telemetry.mqtt import BrokerAddress
 
 log = logging.getLogger("shelterwatch")
 ALERT_TICK_SECONDS = 30.0
@@ -120,6 +122,21 @@ def ingest_components(
     )
     state.ingest = service
     components.append(service)
+    # The platform's alert feed leaves from here at once, not at the API's next delivery run.
+    platform_feed = DeliveryWorker(
+        state,
+        {
+            "mqtt": MqttChannel(
+                BrokerAddress.parse(url),
+                client_id=f"{settings.mqtt_client_id}-alerts",
+                protocol=protocol or settings.mqtt_protocol,
+            )
+        },
+        settings.delivery_interval_seconds,
+        system_only=True,
+    )
+    service.parts.evaluator.on_events = platform_feed.wake
+    components.append(platform_feed)
     return components, service
 
 

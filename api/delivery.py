@@ -86,11 +86,19 @@ def _targets(session: Session, notification: Notification) -> list[tuple[str, st
     return found
 
 
-def plan(session: Session, now: datetime, *, available: Collection[str] | None = None) -> int:
+def plan(
+    session: Session,
+    now: datetime,
+    *,
+    available: Collection[str] | None = None,
+    system_only: bool = False,
+) -> int:
     """Create the deliveries of every pending notification that has none yet; returns how
     many were created. ``available`` limits planning to the channels this server has
-    configured (default: all). Idempotent: planned notifications are skipped and the
-    ``(notification, channel, target)`` constraint ignores a row another worker added."""
+    configured (default: all); ``system_only`` plans only messages for system channels
+    (no person recipient), as the ingester's fast path does. Idempotent: planned
+    notifications are skipped and the ``(notification, channel, target)`` constraint
+    ignores a row another worker added."""
     has_delivery = exists().where(Delivery.notification_id == Notification.id)
     query = (
         select(Notification)
@@ -98,6 +106,8 @@ def plan(session: Session, now: datetime, *, available: Collection[str] | None =
         .order_by(Notification.id)
         .with_for_update(skip_locked=True, of=Notification)
     )
+    if system_only:
+        query = query.where(Notification.recipient_id.is_(None))
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     created = 0
     for notification in session.scalars(query).all():
@@ -181,12 +191,20 @@ def _ack_url(notification: Notification, recipient: int, links: AckLinks | None)
     return links.url(alert_id, recipient, issued_at=notification.created_at)
 
 
-def _claim(sessions: sessionmaker[Session], now: datetime, links: AckLinks | None) -> _Job | None:
+def _claim(
+    sessions: sessionmaker[Session],
+    now: datetime,
+    links: AckLinks | None,
+    channels: Collection[str] | None = None,
+) -> _Job | None:
     with unit_of_work(sessions) as session:
+        query = select(Delivery).where(
+            Delivery.status == "pending", Delivery.next_attempt_at <= now
+        )
+        if channels is not None:
+            query = query.where(Delivery.channel.in_(list(channels)))
         delivery = session.scalars(
-            select(Delivery)
-            .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
-            .order_by(Delivery.next_attempt_at, Delivery.id)
+            query.order_by(Delivery.next_attempt_at, Delivery.id)
             .limit(1)
             .with_for_update(skip_locked=True)
         ).first()
@@ -303,6 +321,7 @@ def deliver_due(
     max_attempts: int,
     limit: int = 50,
     links: AckLinks | None = None,
+    only_these_channels: bool = False,
 ) -> DeliveryReport:
     """Send up to ``limit`` deliveries due at ``now``, one claim, send and record at a time;
     ``links`` adds an acknowledgement link to person-bound messages of an alert (payload
@@ -310,7 +329,7 @@ def deliver_due(
     counts = {"delivered": 0, "retrying": 0, "dead": 0}
     attempted = 0
     for _ in range(limit):
-        job = _claim(sessions, now, links)
+        job = _claim(sessions, now, links, channels.keys() if only_these_channels else None)
         if job is None:
             break
         started = time.monotonic()
@@ -336,18 +355,32 @@ class DeliveryWorker(threading.Thread):
 
     batch = 50
 
-    def __init__(self, state: AppState, channels: Mapping[str, Channel], interval_s: float) -> None:
+    def __init__(
+        self,
+        state: AppState,
+        channels: Mapping[str, Channel],
+        interval_s: float,
+        *,
+        system_only: bool = False,
+    ) -> None:
         super().__init__(name="shelterwatch-delivery", daemon=True)
         self.state = state
         self.channels = dict(channels)
         self.interval_s = interval_s
+        self.system_only = system_only
+        self._wake = threading.Event()
         settings = state.settings
         self.links = AckLinks(settings.public_base_url, state.signing_key, settings.ack_link_hours)
         self._stop_event = threading.Event()
 
     def run_once(self) -> DeliveryReport:
         with unit_of_work(self.state.sessions) as session:
-            plan(session, self.state.clock(), available=self.channels.keys())
+            plan(
+                session,
+                self.state.clock(),
+                available=self.channels.keys(),
+                system_only=self.system_only,
+            )
         return deliver_due(
             self.state.sessions,
             self.channels,
@@ -355,11 +388,20 @@ class DeliveryWorker(threading.Thread):
             max_attempts=self.state.settings.delivery_max_attempts,
             limit=self.batch,
             links=self.links,
+            only_these_channels=self.system_only,
         )
+
+    def wake(self) -> None:
+        """Run now rather than at the next interval (new notifications were committed)."""
+        self._wake.set()
 
     def run(self) -> None:
         wait = self.interval_s
-        while not self._stop_event.wait(wait):
+        while not self._stop_event.is_set():
+            self._wake.wait(wait)
+            self._wake.clear()
+            if self._stop_event.is_set():
+                return
             wait = self.interval_s
             try:
                 if self.run_once().attempted >= self.batch:
@@ -369,6 +411,7 @@ class DeliveryWorker(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
+        self._wake.set()
         if self.is_alive():
             self.join(timeout=30)
         close_channels(self.channels.values())

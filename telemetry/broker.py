@@ -4,25 +4,29 @@
 so synchronous code (paho clients, the simulator, pytest) can use it like an external broker.
 It is not meant for production: the city's deployment uses Mosquitto.
 
-What amqtt is (measured with amqtt 0.12.1, paho-mqtt 2.2, Python 3.11)
+What amqtt is (measured with amqtt 0.12.1, paho-mqtt 2.2, Python 3.11, on a loaded 2-core VM)
     - MQTT 3.1.1 only. A client must connect with protocol "3.1.1"; an MQTT 5 CONNECT is
-      refused. `telemetry.mqtt.MqttSubscriber` and `telemetry.simulate.Simulator` both take
-      ``protocol="3.1.1"``.
+      refused ("Unsupported protocol version"). `telemetry.mqtt.MqttSubscriber` and
+      `telemetry.simulate.Simulator` both take ``protocol="3.1.1"``.
     - Persistent sessions (clean_session=False) keep their subscriptions and queue QoS 1/2
-      messages while the client is away, but only for sessions that amqtt does not mark
-      "anonymous": its stock ``AnonymousAuthPlugin`` marks *every* session it admits as
-      anonymous (even one with a user name), and amqtt then drops such a session about a
-      second after it disconnects and queues nothing for it. This broker therefore admits
-      clients through `OpenAccessAuth`, which accepts anyone without that mark.
+      messages while the client is away, but only sessions amqtt does not mark "anonymous":
+      its stock ``AnonymousAuthPlugin`` marks *every* session it admits (even one with a
+      user name), and amqtt drops such a session within a second of its disconnect and
+      queues nothing for it. This broker therefore admits clients through `OpenAccessAuth`.
     - The offline queue is an unbounded in-memory ``asyncio.Queue`` per session: no count or
-      byte limit and no persistence across a broker restart. On reconnect the whole queue is
-      sent at once, one task per message, each with the RETAIN flag set (an amqtt quirk:
-      subscribers must not treat ``retain`` as meaning "old state"). With more than 65,535
-      messages unacknowledged at once amqtt runs out of packet ids and fails the excess.
-      A backlog of 20,000 small messages was delivered complete after reconnect at roughly
-      3,000–4,000 messages/s (``bench/bench_broker.py`` prints the figure for this machine).
-    - Throughput, one QoS 1 publisher to one QoS 1 subscriber, 20,000 small messages: about
-      a tenth of Mosquitto's on the same machine (``bench/bench_broker.py``).
+      byte limit (Mosquitto: ``max_queued_messages``, 1,000 by default), lost on restart. On
+      reconnect all of it is sent at once, without flow control, each message with the
+      RETAIN flag set. Its code fails messages beyond 65,535 unacknowledged (packet ids).
+      A backlog of 20,000 small messages arrived complete in 2.7–6.3 s (3,200–7,400 msgs/s).
+    - At-least-once delivery is weaker than MQTT 3.1.1 requires: amqtt waits 5 s for a
+      PUBACK and then forgets the message (logging "Timeout waiting for PUBACK", and later
+      "Received PUBACK for unknown pending message Id"), and a message delivered but not yet
+      acknowledged when the client disconnects is not resent on reconnect (Mosquitto resends
+      it flagged DUP). So an ingester that acknowledges only after storage can lose, on a
+      crash, what amqtt had delivered to it: fine for demos and tests, not for production.
+    - Throughput, one QoS 1 publisher to one QoS 1 subscriber, 20,000 small messages, at most
+      100 in flight: 1,100–1,600 msgs/s against Mosquitto's 2,800–4,800 (2.4–3.3×), with the
+      broker sharing the clients' Python process as it does in use (``bench/bench_broker.py``).
     - Configured with the ``plugins`` dictionary, which loads no deprecated entry points and
       so raises no DeprecationWarning. The ``$SYS`` plugin is left out: it warns about its
       ``psutil`` dependency.

@@ -75,10 +75,15 @@ class AlertEvaluator:
         self._thread: threading.Thread | None = None
         self.flushes = 0
         self.failures = 0
+        self.on_events: Callable[[], None] | None = None
+        """Called after a flush that emitted events (e.g. to wake the delivery worker)."""
+        self._emitted = 0
+        self._flushed_at = 0.0
 
     # -- intake ---------------------------------------------------------------------------
     def observe(self, readings: Sequence[Reading], *, now: datetime) -> None:
         self._queue.append((readings, now))
+        self._wake.set()
 
     # -- thread ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -111,8 +116,12 @@ class AlertEvaluator:
         while self._queue:
             readings, now = self._queue.popleft()
             self.evaluate(readings, now)
+        # Transitions go out at once; live values at most once per flush interval.
+        if not self._ops and time.monotonic() - self._flushed_at < self.flush_interval_s:
+            return
         try:
             self.flush()
+            self._flushed_at = time.monotonic()
         except Exception:
             self.failures += 1
             log.warning(
@@ -188,6 +197,9 @@ class AlertEvaluator:
         del self._ops[: len(ops)]
         self._dirty_live -= dirty
         self.flushes += 1
+        if self._emitted and self.on_events is not None:
+            self.on_events()
+        self._emitted = 0
 
     def _apply(self, session: Session, op: _Op) -> None:
         r, rule = op.reading, op.rule
@@ -223,7 +235,9 @@ class AlertEvaluator:
             alert_store.reset_pending(session, r.sensor_id, rule.code, ts_ms)
             if raised is not None:
                 self.sink.on_event(session, AlertEvent(EventKind.RAISED, raised, late=op.late))
+                self._emitted += 1
         elif op.transition is Transition.CLEAR:
             cleared = alert_store.clear_alert(session, r.sensor_id, rule.code, at=self.clock())
             if cleared is not None:
                 self.sink.on_event(session, AlertEvent(EventKind.CLEARED, cleared, late=op.late))
+                self._emitted += 1

@@ -329,6 +329,13 @@ class Fleet:
             return None
         return Placement(s.sensor_id, s.shelter_code, s.district, s.zone, s.interval_s)
 
+    def placements(self) -> list[Placement]:
+        """Every sensor as the register would place it (a `CachedDirectory` loader)."""
+        return [
+            Placement(s.sensor_id, s.shelter_code, s.district, s.zone, s.interval_s)
+            for s in self.sensors
+        ]
+
 
 # -- the publisher (paho adapter) ------------------------------------------------------------
 class SimulatorError(RuntimeError):

@@ -72,6 +72,7 @@ def feed(ev: AlertEvaluator, clock: FakeClock, readings: list[Reading]) -> None:
         clock.now = r.ts
         ev.observe([r], now=r.ts)
         ev.run_once()
+        ev.flush()  # live values too, not only transitions
 
 
 def notifications(state: AppState, kind: str) -> list[Notification]:

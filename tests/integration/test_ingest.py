@@ -285,3 +285,35 @@ def test_raw_payload_kept_for_a_rejection(
     assert row.reason == "out_of_range"
     assert json.loads(row.raw) == json.loads(raw)
     assert row.received_at > datetime.now(UTC) - timedelta(minutes=1)
+
+
+def test_a_breaching_reading_reaches_the_platform_alert_topic(
+    ingester: IngesterProcess, fleet: Fleet, publisher: Publisher
+) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+    received: list[dict[str, Any]] = []
+    shelter = fleet.shelters[0]
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"it-alerts-{fleet.tag}",
+                      protocol=MQTTProtocolVersion.MQTTv5)
+    sub.on_message = lambda _c, _u, msg: received.append(json.loads(msg.payload))
+    sub.connect("127.0.0.1", 1883)
+    sub.subscribe(f"shelters/{shelter}/alerts", qos=1)
+    sub.loop_start()
+    try:
+        ingester.start()
+        sensor = next(s for s, code in fleet.sensors.items() if code == shelter)
+        publisher.publish(topic(fleet, sensor), {"ts": now_ms(), "temperature": 21.0,
+                                                 "fire_risk": 92.0})
+        wait_until(lambda: any(m["payload"]["rule"] == "fire_risk_critical" for m in received),
+                   20, "the alert on the platform topic")
+    finally:
+        sub.disconnect()
+        sub.loop_stop()
+    message = next(m for m in received if m["payload"]["rule"] == "fire_risk_critical")
+    assert message["kind"] == "alert_raised"
+    alert = message["payload"]
+    assert (alert["event"], alert["shelter"], alert["sensor"], alert["severity"]) == (
+        "raised", shelter, sensor, "critical")
+    assert alert["value"] == 5.0  # the fire-risk level

@@ -102,6 +102,8 @@ def test_fleet_codes_zones_and_directory() -> None:
         "配电间",
     )
     assert fleet.get("SIM-099-S1") is None
+    assert placement in fleet.placements()
+    assert len(fleet.placements()) == 36
 
 
 def test_every_reading_is_plausible_and_parses_cleanly() -> None:
