@@ -17,9 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.ack_links import ack_url, make_ack_token
+from api.channels import OutgoingMessage
+from api.delivery import LEASE
+from api.platform_feed import PlatformFeed
 from inspection import audit, drafts, notify
 from inspection.access import SYSTEM, Actor
-from inspection.models import Role, Shelter, User
+from inspection.models import Delivery, Notification, Role, Shelter, User
 from telemetry.alert_rules import Severity
 from telemetry.alert_store import AlertEvent, AlertView, EventKind
 
@@ -67,10 +70,41 @@ class OutboxAlertSink:
         clock: Callable[[], datetime],
         ack_url: AckUrl,
         warning_window: timedelta = timedelta(hours=12),
+        feed: PlatformFeed | None = None,
     ) -> None:
         self.clock = clock
         self.ack_url = ack_url
         self.warning_window = warning_window
+        self.feed = feed
+
+    def _stage(self, session: Session, n: Notification, topic: str, now: datetime) -> None:
+        """Plan the MQTT delivery now, leased to this process's fast path."""
+        if self.feed is None:
+            return
+        delivery = Delivery(
+            notification_id=n.id,
+            channel="mqtt",
+            target=topic,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now + LEASE,
+            last_error="",
+            created_at=now,
+        )
+        session.add(delivery)
+        session.flush()
+        self.feed.stage(
+            delivery.id,
+            topic,
+            OutgoingMessage(
+                notification_id=n.id,
+                kind=n.kind,
+                subject=n.subject,
+                body=n.body,
+                payload=dict(n.payload),
+                created_at=n.created_at,
+            ),
+        )
 
     def on_event(self, session: Session, event: AlertEvent) -> None:
         now = self.clock()
@@ -94,7 +128,8 @@ class OutboxAlertSink:
             },
         )
         payload = alert_payload(event)
-        notify.queue_unaddressed(
+        topic = f"shelters/{a.shelter_code}/alerts"
+        platform = notify.queue_unaddressed(
             session,
             dedupe_key=f"alert:{a.id}:{event.kind.value}:{event.sequence}:platform",
             kind=f"alert_{event.kind.value}",
@@ -102,8 +137,10 @@ class OutboxAlertSink:
             subject=self._subject(event, shelter),
             body=self._body(event, shelter),
             now=now,
-            payload={**payload, "mqtt_topic": f"shelters/{a.shelter_code}/alerts"},
+            payload={**payload, "mqtt_topic": topic},
         )
+        if platform is not None and self.feed is not None:
+            self._stage(session, platform, topic, now)
         if event.kind is EventKind.RAISED and a.rule in HUMIDITY_RULES and shelter is not None:
             drafts.propose(
                 session,
@@ -181,6 +218,7 @@ def build_sink(
     base_url: str,
     link_hours: int,
     warning_hours: int,
+    feed: PlatformFeed | None = None,
 ) -> OutboxAlertSink:
     """The sink with signed acknowledgement links valid for ``link_hours``."""
 
@@ -188,4 +226,6 @@ def build_sink(
         token = make_ack_token(alert_id, user_id, key=signing_key, now=clock(), hours=link_hours)
         return ack_url(base_url, token)
 
-    return OutboxAlertSink(clock=clock, ack_url=link, warning_window=timedelta(hours=warning_hours))
+    return OutboxAlertSink(
+        clock=clock, ack_url=link, warning_window=timedelta(hours=warning_hours), feed=feed
+    )

@@ -23,6 +23,7 @@ from api.app import Component
 from api.channels import MqttChannel
 from api.db import build_engine, session_factory, unit_of_work, upgrade
 from api.delivery import DeliveryWorker, build_channels
+from api.platform_feed import PlatformFeed
 from api.scheduler import Periodic
 from api.settings import Settings
 from api.state import AppState
@@ -63,7 +64,7 @@ def build_state(settings: Settings, *, migrate: bool | None = None) -> AppState:
     )
 
 
-def alert_sink(state: AppState) -> OutboxAlertSink:
+def alert_sink(state: AppState, feed: PlatformFeed | None = None) -> OutboxAlertSink:
     s = state.settings
     return build_sink(
         clock=state.clock,
@@ -71,6 +72,7 @@ def alert_sink(state: AppState) -> OutboxAlertSink:
         base_url=s.public_base_url,
         link_hours=s.ack_link_hours,
         warning_hours=s.alert_warning_notice_hours,
+        feed=feed,
     )
 
 
@@ -109,6 +111,17 @@ def ingest_components(
         port = broker_port or settings.embedded_broker_port
         components.append(EmbeddedBroker("127.0.0.1", port))
         url, protocol = f"mqtt://127.0.0.1:{port}", "3.1.1"
+    # The platform's alert feed leaves from here as soon as a transition commits.
+    feed = PlatformFeed(
+        state.sessions,
+        MqttChannel(
+            BrokerAddress.parse(url),
+            client_id=f"{settings.mqtt_client_id}-alerts",
+            protocol=protocol or settings.mqtt_protocol,
+        ),
+        clock=state.clock,
+        max_attempts=settings.delivery_max_attempts,
+    )
     service = build_ingest_service(
         settings,
         store=state.readings,
@@ -118,25 +131,13 @@ def ingest_components(
         clock=state.clock,
         broker_url=url,
         protocol=protocol,
-        sink=alert_sink(state),
+        sink=alert_sink(state, feed=feed),
     )
+    service.parts.evaluator.on_events = feed.commit
+    service.parts.evaluator.on_rollback = feed.discard
     state.ingest = service
     components.append(service)
-    # The platform's alert feed leaves from here at once, not at the API's next delivery run.
-    platform_feed = DeliveryWorker(
-        state,
-        {
-            "mqtt": MqttChannel(
-                BrokerAddress.parse(url),
-                client_id=f"{settings.mqtt_client_id}-alerts",
-                protocol=protocol or settings.mqtt_protocol,
-            )
-        },
-        settings.delivery_interval_seconds,
-        system_only=True,
-    )
-    service.parts.evaluator.on_events = platform_feed.wake
-    components.append(platform_feed)
+    components.append(feed)
     return components, service
 
 

@@ -153,7 +153,7 @@ class DeliveryReport:
 
 
 @dataclass(frozen=True, slots=True)
-class _Job:
+class Job:
     delivery_id: int
     channel: str
     target: str
@@ -196,7 +196,7 @@ def _claim(
     now: datetime,
     links: AckLinks | None,
     channels: Collection[str] | None = None,
-) -> _Job | None:
+) -> Job | None:
     with unit_of_work(sessions) as session:
         query = select(Delivery).where(
             Delivery.status == "pending", Delivery.next_attempt_at <= now
@@ -228,10 +228,10 @@ def _claim(
             created_at=notification.created_at,
             ack_url=ack,
         )
-        return _Job(delivery.id, delivery.channel, delivery.target, message, secret, refusal)
+        return Job(delivery.id, delivery.channel, delivery.target, message, secret, refusal)
 
 
-def _send(job: _Job, channels: Mapping[str, Channel]) -> tuple[bool, str, bool]:
+def _send(job: Job, channels: Mapping[str, Channel]) -> tuple[bool, str, bool]:
     """``(ok, detail, retryable)`` of one try."""
     if job.refusal is not None:
         return False, job.refusal, False
@@ -265,9 +265,9 @@ def _settle(session: Session, notification: Notification, now: datetime) -> None
         notification.status = "dead"
 
 
-def _record(
+def record_outcome(
     sessions: sessionmaker[Session],
-    job: _Job,
+    job: Job,
     outcome: tuple[bool, str, bool],
     *,
     duration_ms: int,
@@ -335,7 +335,7 @@ def deliver_due(
         started = time.monotonic()
         outcome = _send(job, channels)
         duration_ms = int((time.monotonic() - started) * 1000)
-        state = _record(
+        state = record_outcome(
             sessions, job, outcome, duration_ms=duration_ms, now=now, max_attempts=max_attempts
         )
         attempted += 1

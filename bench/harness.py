@@ -10,6 +10,7 @@ Everything created here is removed by :meth:`Resources.close`, which the scripts
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -237,64 +238,93 @@ def _publish_packet(topic: str, mid: int, payload: bytes) -> bytes:
     return b"\x32" + _remaining_length(len(body)) + body
 
 
-class _AckCounter(threading.Thread):
-    """Counts PUBACKs (4 bytes each; nothing else arrives) until `expected` came."""
+class RawPublisher:
+    """A QoS 1 publisher on a raw MQTT 3.1.1 socket (paho publishes a few thousand messages
+    a second; this, a hundred thousand). A thread counts the PUBACKs (4 bytes each, and the
+    only thing the broker sends it)."""
 
-    def __init__(self, sock: socket.socket, expected: int) -> None:
-        super().__init__(daemon=True)
-        self.sock = sock
-        self.expected = expected
+    def __init__(self, port: int, window: int = 20_000) -> None:
+        self.sock = _connect(port)
+        self.window = window
+        self.sent = 0
         self.acked = 0
         self.failure: BaseException | None = None
-        self.cond = threading.Condition()
+        self._closing = False
+        self._cond = threading.Condition()
+        self._reader = threading.Thread(target=self._read_acks, daemon=True)
+        self._reader.start()
 
-    def run(self) -> None:
+    def _read_acks(self) -> None:
         pending = 0
         try:
-            while self.acked < self.expected:
+            while True:
                 chunk = self.sock.recv(65536)
                 if not chunk:
-                    raise ConnectionError("broker closed the publisher connection")
+                    if not self._closing:
+                        raise ConnectionError("broker closed the publisher connection")
+                    return
                 pending += len(chunk)
-                with self.cond:
+                with self._cond:
                     self.acked += pending // 4
-                    self.cond.notify_all()
+                    self._cond.notify_all()
                 pending %= 4
-        except BaseException as exc:  # noqa: BLE001 - reported by the publishing thread
-            self.failure = exc
-            with self.cond:
-                self.cond.notify_all()
+        except BaseException as exc:  # noqa: BLE001 - reported to the publishing thread
+            if not self._closing:
+                self.failure = exc
+            with self._cond:
+                self._cond.notify_all()
 
-    def wait_below(self, sent: int, window: int) -> None:
-        with self.cond:
-            while sent - self.acked > window and self.failure is None:
-                self.cond.wait(1)
+    def _check(self) -> None:
         if self.failure is not None:
             raise RuntimeError("publishing failed") from self.failure
 
+    def publish(self, messages: Iterable[tuple[str, bytes]]) -> None:
+        """Send these, keeping at most `window` unacknowledged (blocks beyond that)."""
+        out = bytearray()
+        for topic, payload in messages:
+            self.sent += 1
+            out += _publish_packet(topic, self.sent % 65535 + 1, payload)
+            if len(out) >= 256 * 1024:
+                self._send(out)
+                out = bytearray()
+        if out:
+            self._send(out)
 
-def publish_backlog(
-    port: int, messages: Sequence[tuple[str, bytes]], window: int = 20_000
-) -> float:
-    """Publish at QoS 1 over a raw MQTT 3.1.1 socket, `window` unacknowledged at most; returns
-    once the broker acknowledged every message (it has queued them for the subscribers by
-    then). Returns the seconds taken."""
+    def _send(self, out: bytearray) -> None:
+        with self._cond:
+            while self.sent - self.acked > self.window and self.failure is None:
+                self._cond.wait(1)
+        self._check()
+        self.sock.sendall(out)
+
+    def wait_acked(self, timeout: float = 300) -> None:
+        """Until the broker acknowledged everything sent (it has queued it by then)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.acked < self.sent and self.failure is None:
+                if not self._cond.wait(max(0.0, deadline - time.monotonic())):
+                    break
+        self._check()
+        if self.acked < self.sent:
+            raise RuntimeError(f"only {self.acked} of {self.sent} publishes acknowledged")
+
+    def close(self) -> None:
+        self._closing = True
+        with contextlib.suppress(OSError):
+            self.sock.sendall(b"\xe0\x00")  # DISCONNECT
+        self.sock.close()
+        self._reader.join(5)
+
+
+def publish_backlog(port: int, messages: Sequence[tuple[str, bytes]]) -> float:
+    """Publish at QoS 1 and wait for every PUBACK; returns the seconds taken."""
     started = time.perf_counter()
-    sock = _connect(port)
-    counter = _AckCounter(sock, len(messages))
-    counter.start()
-    out = bytearray()
-    for i, (topic, payload) in enumerate(messages):
-        out += _publish_packet(topic, i % 65535 + 1, payload)
-        if len(out) >= 256 * 1024 or i == len(messages) - 1:
-            counter.wait_below(i + 1, window)
-            sock.sendall(out)
-            out = bytearray()
-    counter.join(300)
-    if counter.failure is not None or counter.acked < len(messages):
-        raise RuntimeError(f"only {counter.acked} of {len(messages)} publishes acknowledged")
-    sock.sendall(b"\xe0\x00")  # DISCONNECT
-    sock.close()
+    publisher = RawPublisher(port)
+    try:
+        publisher.publish(messages)
+        publisher.wait_acked()
+    finally:
+        publisher.close()
     return time.perf_counter() - started
 
 

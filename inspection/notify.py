@@ -81,25 +81,24 @@ def queue_unaddressed(
     body: str,
     now: datetime,
     payload: dict[str, Any],
-) -> bool:
+) -> Notification | None:
     """Queue a message for a system channel (e.g. the platform's MQTT topic named in the
-    payload) rather than a person; returns False when it was queued before."""
+    payload) rather than a person; None when it was queued before."""
     if session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)):
-        return False
-    session.add(
-        Notification(
-            dedupe_key=dedupe_key,
-            kind=kind,
-            recipient_id=None,
-            shelter_id=shelter.id if shelter else None,
-            subject=subject,
-            body=body,
-            payload=payload,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+        return None
+    notification = Notification(
+        dedupe_key=dedupe_key,
+        kind=kind,
+        recipient_id=None,
+        shelter_id=shelter.id if shelter else None,
+        subject=subject,
+        body=body,
+        payload=payload,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
     )
+    session.add(notification)
     session.flush()
-    return True
+    return notification

@@ -76,7 +76,9 @@ class AlertEvaluator:
         self.flushes = 0
         self.failures = 0
         self.on_events: Callable[[], None] | None = None
-        """Called after a flush that emitted events (e.g. to wake the delivery worker)."""
+        """Called after a flush that emitted events (e.g. to publish what they queued)."""
+        self.on_rollback: Callable[[], None] | None = None
+        """Called when a flush failed, so whatever its events staged is dropped."""
         self._emitted = 0
         self._flushed_at = 0.0
 
@@ -123,6 +125,9 @@ class AlertEvaluator:
             self.flush()
             self._flushed_at = time.monotonic()
         except Exception:
+            self._emitted = 0
+            if self.on_rollback is not None:
+                self.on_rollback()
             self.failures += 1
             log.warning(
                 "alert flush failed; %d transitions kept for the next try",

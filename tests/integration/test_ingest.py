@@ -288,7 +288,7 @@ def test_raw_payload_kept_for_a_rejection(
 
 
 def test_a_breaching_reading_reaches_the_platform_alert_topic(
-    ingester: IngesterProcess, fleet: Fleet, publisher: Publisher
+    ingester: IngesterProcess, fleet: Fleet, publisher: Publisher, pg_engine: Engine
 ) -> None:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -317,3 +317,22 @@ def test_a_breaching_reading_reaches_the_platform_alert_topic(
     assert (alert["event"], alert["shelter"], alert["sensor"], alert["severity"]) == (
         "raised", shelter, sensor, "critical")
     assert alert["value"] == 5.0  # the fire-risk level
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from inspection.models import Delivery, DeliveryAttempt
+
+    def recorded() -> bool:
+        with Session(pg_engine) as s:
+            row = s.scalar(select(Delivery).where(Delivery.notification_id == message["id"]))
+            return row is not None and row.status == "delivered"
+
+    wait_until(recorded, 10, "the fast path to record the delivery")
+    with Session(pg_engine) as s:
+        [delivery] = s.scalars(select(Delivery).where(
+            Delivery.notification_id == message["id"])).all()
+        attempts = s.scalars(select(DeliveryAttempt.ok).where(
+            DeliveryAttempt.delivery_id == delivery.id)).all()
+    assert (delivery.channel, delivery.target, list(attempts)) == (
+        "mqtt", f"shelters/{shelter}/alerts", [True])

@@ -1,0 +1,511 @@
+"""Benchmark of the joined shelter views against the bare SQL they are built from.
+
+Run: ``python bench/bench_views.py`` (PostgreSQL at ``SHELTERWATCH_BENCH_PG_URL``, default
+``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``; ``--sqlite-only`` skips it).
+
+For SQLite and for a fresh PostgreSQL database (migrated with ``api.db.upgrade``) it registers
+5,000 shelters with 2 sensors each, live values for every sensor (2 % stale), open alerts on
+6 % of the shelters, and open findings with their follow-ups on 20 % (a third of them past
+the deadline); one manager has 50 shelters. The API runs under uvicorn in a child process
+on a free port; one httpx client (keep-alive) measures, one request at a time:
+
+- ``GET /api/v1/me/shelters?limit=50`` as the manager;
+- ``GET /api/v1/platform/shelters?limit=500`` as the platform, paging through all 5,000.
+
+The bare figure for each request is the exact SQL that request issues (captured once through
+the same app in-process, parameters included), replayed on a raw DB-API connection with
+every row fetched: what is left over is authentication, ORM, validation, JSON and HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import shutil
+import socket
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, event, insert, text
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.auth import issue_token
+from api.db import build_engine, session_factory, upgrade
+from api.settings import Settings
+from api.state import AppState
+from inspection.access import SYSTEM
+from inspection.grading import FollowupPolicy
+from inspection.models import (
+    Finding,
+    Followup,
+    FollowupFinding,
+    Inspection,
+    Role,
+    Sensor,
+    Shelter,
+)
+from inspection.schemas import UserCreate
+from inspection.users import create_user
+from telemetry.sql_models import AlertRow, SensorLiveRow
+from telemetry.sql_store import SqlReadingStore, SqlRejectStore
+
+PG_ADMIN_URL = os.environ.get(
+    "SHELTERWATCH_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+SECRET = "b" * 48
+SHELTERS = 5_000
+SENSORS_PER_SHELTER = 2
+MANAGED = 50
+PLATFORM_PAGE = 500
+ME_REQUESTS = 400
+PLATFORM_PASSES = 6
+WARMUP = 20
+DISTRICTS = [f"区{n:02d}" for n in range(16)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Seeded:
+    manager_token: str
+    platform_key: str
+    alerts: int
+    findings: int
+
+
+def _state(url: str, var_dir: Path) -> AppState:
+    settings = Settings(
+        database_url=url,
+        var_dir=var_dir,
+        secret_key=SECRET,
+        tick_interval_seconds=0,
+        _env_file=None,
+    )  # type: ignore[call-arg]
+    engine = build_engine(url)
+    return AppState(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        policy=FollowupPolicy(),
+        signing_key=SECRET,
+        readings=SqlReadingStore(engine),
+        rejects=SqlRejectStore(engine, 1000),
+    )
+
+
+def seed(engine: Engine, now: datetime) -> Seeded:
+    """The fleet of the module docstring, in bulk inserts; deterministic."""
+    rng = random.Random(7)
+    now_ms = int(now.timestamp() * 1000)
+    with Session(engine) as session:
+        users = {}
+        keys = {}
+        for name, role, district in (
+            ("bench-manager", Role.MANAGER, None),
+            ("bench-inspector", Role.INSPECTOR, DISTRICTS[0]),
+            ("bench-platform", Role.PLATFORM, None),
+        ):
+            user, key = create_user(
+                session,
+                UserCreate(
+                    username=name,
+                    role=role,
+                    district=district,
+                    password=None if role == Role.PLATFORM else "bench-password-123",
+                ),
+                actor=SYSTEM,
+                now=now,
+            )
+            users[name], keys[name] = user.id, key
+        session.commit()
+        manager_id, inspector_id = users["bench-manager"], users["bench-inspector"]
+
+        shelters, sensors, live, alerts = [], [], [], []
+        inspections, findings, followups, links = [], [], [], []
+        for i in range(1, SHELTERS + 1):
+            code = f"SH-{i:05d}"
+            district = DISTRICTS[i % len(DISTRICTS)]
+            graded = i % 10 != 0
+            with_finding = graded and i % 5 == 1
+            klass = (2 if i % 3 else 3) if with_finding else (1 if graded else None)
+            shelters.append(
+                {
+                    "id": i,
+                    "code": code,
+                    "name": f"人防工程 {i}",
+                    "address": f"{district}某路{i}号",
+                    "district": district,
+                    "latitude": 31.0 + rng.random(),
+                    "longitude": 121.0 + rng.random(),
+                    "manager_id": manager_id if i <= MANAGED else None,
+                    "current_class": klass,
+                    "class_changed_at": now - timedelta(days=30) if graded else None,
+                    "created_at": now - timedelta(days=60),
+                    "updated_at": now - timedelta(days=60),
+                    "responsible_unit_status": "known",
+                }
+            )
+            for n in range(1, SENSORS_PER_SHELTER + 1):
+                sensor_id = f"{code}-S{n}"
+                sensors.append(
+                    {
+                        "id": (i - 1) * SENSORS_PER_SHELTER + n,
+                        "sensor_id": sensor_id,
+                        "shelter_id": i,
+                        "zone": "滤毒室" if n == 1 else "主通道",
+                        "expected_interval_s": 600,
+                        "created_at": now - timedelta(days=60),
+                        "updated_at": now - timedelta(days=60),
+                    }
+                )
+                stale = rng.random() < 0.02
+                seen_ms = now_ms - (3 * 3600_000 if stale else rng.randrange(0, 600_000))
+                t, rh = rng.uniform(12, 28), rng.uniform(45, 90)
+                live.append(
+                    {
+                        "sensor_id": sensor_id,
+                        "shelter_code": code,
+                        "last_seen_ms": seen_ms,
+                        "temperature": t,
+                        "humidity": rh,
+                        "fire_risk": rng.uniform(0, 60),
+                        "dew_point": t - (100 - rh) / 5,
+                        "battery": rng.uniform(3.3, 4.1),
+                        "updated_at_ms": seen_ms,
+                    }
+                )
+            if i % 17 == 0 or i % 50 == 3:
+                rule, severity = (
+                    ("humidity_warning", "warning") if i % 2 else ("temperature_high", "critical")
+                )
+                alerts.append(
+                    {
+                        "sensor_id": f"{code}-S1",
+                        "shelter_code": code,
+                        "district": district,
+                        "zone": "滤毒室",
+                        "rule": rule,
+                        "severity": severity,
+                        "status": "active" if i % 3 else "acknowledged",
+                        "message": "bench",
+                        "value": 80.0,
+                        "threshold": 75.0,
+                        "late": False,
+                        "raised_at_ms": now_ms - 3600_000,
+                        "condition_since_ms": now_ms - 7200_000,
+                        "escalation_level": 0,
+                        "updated_at_ms": now_ms - 3600_000,
+                        "resolve_note": "",
+                    }
+                )
+            if with_finding:
+                issued = now - timedelta(days=20 if i % 3 == 1 else 5)
+                inspections.append(
+                    {
+                        "id": i,
+                        "shelter_id": i,
+                        "inspector_id": inspector_id,
+                        "inspected_at": issued,
+                        "submitted_at": issued,
+                        "graded_class": klass,
+                        "catalogue_version": "2026.1",
+                        "note": "",
+                    }
+                )
+                findings.append(
+                    {
+                        "id": i,
+                        "inspection_id": i,
+                        "shelter_id": i,
+                        "item_code": "EQ-RUST" if klass == 2 else "DOOR-NOT-CLOSING",
+                        "severity": klass - 1,
+                        "illegal_act": False,
+                        "note": "",
+                        "fixed_on_spot": False,
+                        "status": "open",
+                        "draft": False,
+                        "created_at": issued,
+                        "fix_note": "",
+                        "verify_note": "",
+                    }
+                )
+                followups.append(
+                    {
+                        "id": i,
+                        "number": f"ZG2026-{i:06d}",
+                        "kind": "notice" if klass == 2 else "ledger",
+                        "shelter_id": i,
+                        "inspection_id": i,
+                        "class_level": klass,
+                        "status": "open",
+                        "issued_at": issued,
+                        "due_at": issued + timedelta(days=15 if klass == 2 else 30),
+                    }
+                )
+                links.append({"followup_id": i, "finding_id": i})
+        for model, rows in (
+            (Shelter, shelters),
+            (Sensor, sensors),
+            (SensorLiveRow, live),
+            (AlertRow, alerts),
+            (Inspection, inspections),
+            (Finding, findings),
+            (Followup, followups),
+            (FollowupFinding, links),
+        ):
+            session.execute(insert(model), rows)
+        session.commit()
+    token = issue_token(manager_id, key=SECRET, now=now, minutes=24 * 60)
+    platform_key = keys["bench-platform"]
+    assert platform_key is not None
+    return Seeded(token, platform_key, len(alerts), len(findings))
+
+
+# -- the server in a child process -----------------------------------------------------------
+
+
+def _serve(url: str, var_dir: str, port: int) -> None:
+    import uvicorn
+
+    state = _state(url, Path(var_dir))
+    app = create_app(state)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+@contextmanager
+def server(url: str, var_dir: Path) -> Iterator[str]:
+    port = free_port()
+    proc = multiprocessing.get_context("spawn").Process(
+        target=_serve, args=(url, str(var_dir), port), daemon=True
+    )
+    proc.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or not proc.is_alive():
+                raise RuntimeError("the API process did not start")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.join(10)
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+Statement = tuple[str, Any]
+
+
+def capture(state: AppState, path: str, headers: dict[str, str]) -> list[Statement]:
+    """The SQL one request issues through the same app, in order, with its parameters."""
+    seen: list[Statement] = []
+
+    def record(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            seen.append((statement, params))
+
+    event.listen(state.engine, "before_cursor_execute", record)
+    try:
+        with TestClient(create_app(state)) as client:
+            r = client.get(path, headers=headers)
+            assert r.status_code == 200, r.text
+    finally:
+        event.remove(state.engine, "before_cursor_execute", record)
+    return seen
+
+
+def replay(engine: Engine, statements: list[Statement]) -> Callable[[], int]:
+    raw = engine.raw_connection()
+
+    def run() -> int:
+        rows = 0
+        cursor = raw.cursor()
+        for statement, params in statements:
+            cursor.execute(statement, params)
+            rows += len(cursor.fetchall())
+        cursor.close()
+        raw.rollback()
+        return rows
+
+    return run
+
+
+@dataclass
+class Timing:
+    samples: list[float]
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(self.samples) * 1000
+
+    @property
+    def p99_ms(self) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1000
+
+    @property
+    def per_s(self) -> float:
+        return len(self.samples) / sum(self.samples)
+
+
+def timed(work: Callable[[], object], n: int) -> Timing:
+    for _ in range(min(WARMUP, n)):
+        work()
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        work()
+        samples.append(time.perf_counter() - start)
+    return Timing(samples)
+
+
+def report(label: str, view: Timing, bare: Timing, extra: str = "") -> None:
+    print(
+        f"  {label:<34} view p50 {view.p50_ms:7.2f} ms  p99 {view.p99_ms:7.2f} ms  "
+        f"{view.per_s:7.1f} req/s | bare SQL p50 {bare.p50_ms:6.2f} ms  "
+        f"p99 {bare.p99_ms:6.2f} ms | ratio p50 {view.p50_ms / bare.p50_ms:5.1f}x {extra}"
+    )
+
+
+def run_database(name: str, url: str, var_dir: Path) -> None:
+    engine = build_engine(url)
+    upgrade(engine)
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    seeded = seed(engine, now)
+    engine.dispose()
+    print(
+        f"\n{name}: {SHELTERS} shelters, {SHELTERS * SENSORS_PER_SHELTER} sensors, "
+        f"{seeded.alerts} open alerts, {seeded.findings} open findings "
+        f"(seeded in {time.perf_counter() - started:.1f} s)"
+    )
+    state = _state(url, var_dir)
+    me_path = f"/api/v1/me/shelters?limit={MANAGED}"
+    me_headers = {"Authorization": f"Bearer {seeded.manager_token}"}
+    pf_headers = {"X-API-Key": seeded.platform_key}
+    pages = [
+        f"/api/v1/platform/shelters?limit={PLATFORM_PAGE}&offset={o}"
+        for o in range(0, SHELTERS, PLATFORM_PAGE)
+    ]
+    me_sql = capture(state, me_path, me_headers)
+    page_sql = [capture(state, p, pf_headers) for p in pages]
+    print(
+        f"  statements per request: me/shelters {len(me_sql)}, "
+        f"platform page {sorted({len(s) for s in page_sql})}"
+    )
+
+    with server(url, var_dir) as base, httpx.Client(base_url=base, timeout=60) as client:
+
+        def me() -> None:
+            r = client.get(me_path, headers=me_headers)
+            assert r.status_code == 200 and len(r.json()["items"]) == MANAGED
+
+        me_view = timed(me, ME_REQUESTS)
+        me_bare = timed(replay(state.engine, me_sql), ME_REQUESTS)
+        report("GET me/shelters?limit=50", me_view, me_bare)
+
+        page_view: list[float] = []
+        pass_view: list[float] = []
+        etags: list[str] = []
+        for n in range(PLATFORM_PASSES + 1):
+            start = time.perf_counter()
+            seen = 0
+            for path in pages:
+                t0 = time.perf_counter()
+                r = client.get(path, headers=pf_headers)
+                if n > 0:
+                    page_view.append(time.perf_counter() - t0)
+                assert r.status_code == 200
+                seen += len(r.json()["items"])
+                etags.append(r.headers["etag"])
+            assert seen == SHELTERS
+            if n > 0:
+                pass_view.append(time.perf_counter() - start)
+        bare_runs = [replay(state.engine, s) for s in page_sql]
+        page_bare: list[float] = []
+        pass_bare: list[float] = []
+        for n in range(PLATFORM_PASSES + 1):
+            start = time.perf_counter()
+            for run in bare_runs:
+                t0 = time.perf_counter()
+                run()
+                if n > 0:
+                    page_bare.append(time.perf_counter() - t0)
+            if n > 0:
+                pass_bare.append(time.perf_counter() - start)
+        view_t, bare_t = Timing(page_view), Timing(page_bare)
+        report(
+            "GET platform/shelters?limit=500",
+            view_t,
+            bare_t,
+            f"| full pass of 5,000: view {statistics.median(pass_view):.2f} s, "
+            f"bare {statistics.median(pass_bare):.3f} s",
+        )
+
+        def not_modified() -> None:
+            r = client.get(pages[0], headers={**pf_headers, "If-None-Match": etags[0]})
+            assert r.status_code == 304
+
+        cached = timed(not_modified, 50)
+        print(
+            f"  If-None-Match → 304 on a 500-row page: p50 {cached.p50_ms:.2f} ms "
+            f"(the body is still built to hash it)"
+        )
+    state.engine.dispose()
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    name = f"sw_bench_views_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sqlite-only", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="sw-bench-views-"))
+    try:
+        run_database("SQLite", f"sqlite:///{work / 'views.db'}", work / "var-sqlite")
+        if not args.sqlite_only:
+            with postgres_database() as url:
+                run_database("PostgreSQL", url, work / "var-pg")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
