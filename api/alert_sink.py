@@ -20,6 +20,7 @@ from api.ack_links import ack_url, make_ack_token
 from api.channels import OutgoingMessage
 from api.delivery import LEASE
 from api.platform_feed import PlatformFeed
+from api.state import AppState
 from inspection import audit, drafts, notify
 from inspection.access import SYSTEM, Actor
 from inspection.models import Delivery, Notification, Role, Shelter, User
@@ -228,4 +229,17 @@ def build_sink(
 
     return OutboxAlertSink(
         clock=clock, ack_url=link, warning_window=timedelta(hours=warning_hours), feed=feed
+    )
+
+
+def sink_for(state: AppState, feed: PlatformFeed | None = None) -> OutboxAlertSink:
+    """The sink of this process, configured from its settings."""
+    s = state.settings
+    return build_sink(
+        clock=state.clock,
+        signing_key=state.signing_key,
+        base_url=s.public_base_url,
+        link_hours=s.ack_link_hours,
+        warning_hours=s.alert_warning_notice_hours,
+        feed=feed,
     )

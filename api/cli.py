@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from api import logs
 from api.alert_jobs import run_alert_tick
-from api.alert_sink import OutboxAlertSink, build_sink
+from api.alert_sink import sink_for
 from api.app import Component
 from api.channels import MqttChannel
 from api.db import build_engine, session_factory, unit_of_work, upgrade
@@ -64,25 +64,13 @@ def build_state(settings: Settings, *, migrate: bool | None = None) -> AppState:
     )
 
 
-def alert_sink(state: AppState, feed: PlatformFeed | None = None) -> OutboxAlertSink:
-    s = state.settings
-    return build_sink(
-        clock=state.clock,
-        signing_key=state.signing_key,
-        base_url=s.public_base_url,
-        link_hours=s.ack_link_hours,
-        warning_hours=s.alert_warning_notice_hours,
-        feed=feed,
-    )
-
-
 def server_components(
     state: AppState, *, mqtt_url: str | None, mqtt_protocol: str | None = None
 ) -> list[Component]:
     """What the API process runs beside requests: the alert tick and the delivery worker
     (the inspection tick runs through ``create_app(run_scheduler=True)``)."""
     settings = state.settings
-    sink = alert_sink(state)
+    sink = sink_for(state)
     channel_settings = (
         settings.model_copy(update={"mqtt_protocol": mqtt_protocol}) if mqtt_protocol else settings
     )
@@ -131,7 +119,7 @@ def ingest_components(
         clock=state.clock,
         broker_url=url,
         protocol=protocol,
-        sink=alert_sink(state, feed=feed),
+        sink=sink_for(state, feed=feed),
     )
     service.parts.evaluator.on_events = feed.commit
     service.parts.evaluator.on_rollback = feed.discard

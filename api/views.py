@@ -1,7 +1,7 @@
 """The joined per-shelter summary: register row, class, open findings with deadlines, live
 sensor values, open alerts and a readiness verdict, for any number of shelters in a fixed
-number of queries (sensors, live values, open alerts, open findings with due dates, overdue
-follow-ups: five, whatever the page size).
+number of queries (sensors with their live values, open alerts, open findings with due dates,
+overdue follow-ups: four, whatever the page size).
 
 A sensor is *offline* when it has an open ``sensor_offline`` alert, or when nothing was heard
 from it for more than 3× its expected interval, counted from its last reading or, if it never
@@ -45,7 +45,8 @@ from inspection.schemas import FindingRead
 from telemetry import alert_store
 from telemetry.alert_rules import OFFLINE_FACTOR, OFFLINE_RULE, Severity
 from telemetry.alert_store import AlertView, from_ms
-from telemetry.fire_risk import level
+from telemetry.fire_risk import RiskLevel, level
+from telemetry.sql_models import SensorLiveRow
 
 
 class Readiness(StrEnum):
@@ -183,11 +184,14 @@ def is_online(
     return now - reference <= timedelta(seconds=OFFLINE_FACTOR * interval_s)
 
 
+_COLOURS = {lvl: lvl.colour for lvl in RiskLevel}
+
+
 def _fire_risk(value: float | None) -> FireRiskOut | None:
     if value is None:
         return None
     lvl = level(value)
-    return FireRiskOut(index=value, level=int(lvl), colour=lvl.colour)
+    return FireRiskOut(index=value, level=int(lvl), colour=_COLOURS[lvl])
 
 
 def _open_findings(
@@ -249,11 +253,17 @@ def _collect(
             Sensor.zone,
             Sensor.expected_interval_s,
             Sensor.created_at,
+            SensorLiveRow.last_seen_ms,
+            SensorLiveRow.temperature,
+            SensorLiveRow.humidity,
+            SensorLiveRow.fire_risk,
+            SensorLiveRow.dew_point,
+            SensorLiveRow.battery,
         )
+        .outerjoin(SensorLiveRow, SensorLiveRow.sensor_id == Sensor.sensor_id)
         .where(Sensor.shelter_id.in_(ids), Sensor.active.is_(True))
         .order_by(Sensor.shelter_id, Sensor.sensor_id)
     ).all()
-    live = {row.sensor_id: row for row in alert_store.live_rows(session, codes)}
     alerts: dict[str, list[AlertView]] = defaultdict(list)
     offline_alerts: set[str] = set()
     for view in alert_store.open_alerts_for(session, codes):
@@ -264,27 +274,26 @@ def _collect(
     overdue_followups = _overdue_followups(session, ids, now=now)
 
     by_shelter: dict[int, list[SensorLive]] = defaultdict(list)
-    for shelter_id, sensor_id, zone, interval_s, created_at in sensors:
-        row = live.get(sensor_id)
-        last_seen = from_ms(row.last_seen_ms) if row is not None else None
-        by_shelter[shelter_id].append(
+    for row in sensors:
+        last_seen = from_ms(row.last_seen_ms)
+        by_shelter[row.shelter_id].append(
             SensorLive(
-                sensor_id=sensor_id,
-                zone=zone,
-                expected_interval_s=interval_s,
+                sensor_id=row.sensor_id,
+                zone=row.zone,
+                expected_interval_s=row.expected_interval_s,
                 last_seen=last_seen,
                 online=is_online(
                     last_seen=last_seen,
-                    registered_at=created_at,
-                    interval_s=interval_s,
-                    offline_alert=sensor_id in offline_alerts,
+                    registered_at=row.created_at,
+                    interval_s=row.expected_interval_s,
+                    offline_alert=row.sensor_id in offline_alerts,
                     now=now,
                 ),
-                temperature=row.temperature if row is not None else None,
-                humidity=row.humidity if row is not None else None,
-                fire_risk=_fire_risk(row.fire_risk) if row is not None else None,
-                dew_point=row.dew_point if row is not None else None,
-                battery=row.battery if row is not None else None,
+                temperature=row.temperature,
+                humidity=row.humidity,
+                fire_risk=_fire_risk(row.fire_risk),
+                dew_point=row.dew_point,
+                battery=row.battery,
             )
         )
 

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import argparse
 import signal
+import statistics
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import harness
@@ -68,6 +69,7 @@ class Result:
     broker_cpu_s: float
     influx_cpu_s: float
     other_cpu_s: float
+    sys_cpu_s: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -152,6 +154,7 @@ def drain(
                     "--pid",
                     str(w.proc.pid),
                     "--threads",
+                    "--idle",
                     "--format",
                     "raw",
                     "--rate",
@@ -171,6 +174,9 @@ def drain(
         profiler.wait(30)
     trees = [w.tree() for w in watched]
     cpu = sum(harness.cpu_seconds(t) - w.cpu_at_mark for t, w in zip(trees, watched, strict=True))
+    system = sum(
+        harness.cpu_split(t)[1] - w.sys_at_mark for t, w in zip(trees, watched, strict=True)
+    )
     rss = sum(harness.peak_rss_mb(t) for t in trees)
     broker_cpu = harness.cpu_seconds([broker.pid]) - broker_cpu0
     influx_cpu = harness.cpu_seconds(influx_pids) - influx_cpu0
@@ -184,7 +190,7 @@ def drain(
         if stored != readings:
             raise RuntimeError(f"[{key}] {stored:,} readings stored, expected {readings:,}")
     return Result(
-        key, readings, end - start, cpu, rss, start - spawned, broker_cpu, influx_cpu, other
+        key, readings, end - start, cpu, rss, start - spawned, broker_cpu, influx_cpu, other, system
     )
 
 
@@ -226,8 +232,9 @@ def run(args: argparse.Namespace, res: Resources) -> list[Result]:
     keys = list(args.only)
     if args.baseline:
         keys += [k + "0" for k in args.only if k in "ce"]
+    keys *= args.repeat  # interleaved, so that a noisy minute hits every contender alike
     results = []
-    for key in keys:
+    for i, key in enumerate(keys):
         kind, cwd = key[0], (Path(args.baseline) if key.endswith("0") else ROOT)
         if kind == "a":
             client_id = f"bench-bare-{uuid.uuid4().hex[:8]}"
@@ -236,7 +243,7 @@ def run(args: argparse.Namespace, res: Resources) -> list[Result]:
             launch = Launch(client_id, harness.TOPIC_FILTER, argv, b"connected")
             results.append(drain(res, key, [launch], singles, n, None))
             continue
-        db = res.influx_db(key)
+        db = res.influx_db(f"{key}_{i}")
         if kind == "b":
             client_id = f"bench-naive-{uuid.uuid4().hex[:8]}"
             argv = [harness.PYTHON, str(ROOT / "bench/naive_ingest.py")]
@@ -255,20 +262,40 @@ def run(args: argparse.Namespace, res: Resources) -> list[Result]:
     return results
 
 
-def report(results: Sequence[Result], args: argparse.Namespace) -> None:
-    print()
+def _table(title: str, results: Sequence[Result]) -> None:
+    print(f"\n{title}")
     print(
         f"{'':3}{'contender':<40}{'readings/s':>12}{'CPU µs/rdg':>11}{'peak RSS MB':>12}"
-        f"{'drain s':>9}{'start s':>8}{'mosq CPU s':>11}{'influxd CPU s':>14}{'other CPU s':>12}"
+        f"{'sys %':>6}{'drain s':>8}{'start s':>8}{'mosq CPU s':>11}{'influxd CPU s':>14}"
+        f"{'other CPU s':>12}"
     )
     for r in results:
         name = DESCRIPTIONS[r.key[0]] + (" [before]" if r.key.endswith("0") else "")
         print(
             f"{r.key:<3}{name:<40}{r.rate:>12,.0f}{r.cpu_us:>11.1f}{r.peak_rss_mb:>12.1f}"
-            f"{r.seconds:>9.2f}{r.startup_s:>8.2f}{r.broker_cpu_s:>11.2f}{r.influx_cpu_s:>14.2f}"
+            f"{r.sys_cpu_s / r.cpu_s * 100:>6.0f}"
+            f"{r.seconds:>8.2f}{r.startup_s:>8.2f}{r.broker_cpu_s:>11.2f}{r.influx_cpu_s:>14.2f}"
             f"{r.other_cpu_s:>12.2f}"
         )
-    by = {r.key: r for r in results}
+
+
+def _median(runs: Sequence[Result]) -> Result:
+    """The run of median throughput, with the median CPU per reading and the largest RSS."""
+    ordered = sorted(runs, key=lambda r: r.rate)
+    mid = ordered[(len(ordered) - 1) // 2]
+    cpu = statistics.median(r.cpu_s for r in runs)
+    return replace(mid, cpu_s=cpu, peak_rss_mb=max(r.peak_rss_mb for r in runs))
+
+
+def report(results: Sequence[Result], args: argparse.Namespace) -> None:
+    _table("every run:" if args.repeat > 1 else "", results)
+    grouped: dict[str, list[Result]] = {}
+    for r in results:
+        grouped.setdefault(r.key, []).append(r)
+    medians = [_median(runs) for runs in grouped.values()]
+    if args.repeat > 1:
+        _table(f"median of {args.repeat} runs (CPU: median; RSS: largest):", medians)
+    by = {r.key: r for r in medians}
     print()
 
     def ratio(label: str, top: str, bottom: str, target: str = "") -> None:
@@ -306,6 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="extra SHELTERWATCH_* setting for the shelterwatch contenders",
     )
+    p.add_argument("--repeat", type=int, default=1, help="run every contender R times")
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     p.add_argument(
         "--profile",

@@ -87,15 +87,22 @@ def process_tree(pid: int) -> list[int]:
 
 def cpu_seconds(pids: Iterable[int]) -> float:
     """User plus system CPU time of these processes (all their threads), in seconds."""
-    ticks = 0
+    user, system = cpu_split(pids)
+    return user + system
+
+
+def cpu_split(pids: Iterable[int]) -> tuple[float, float]:
+    """User and system CPU time of these processes (all their threads), in seconds."""
+    user = system = 0
     for pid in pids:
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
             continue
         fields = stat[stat.rindex(")") + 2 :].split()
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return ticks / CLK_TCK
+        user += int(fields[11])  # utime (field 14)
+        system += int(fields[12])  # stime (field 15)
+    return user / CLK_TCK, system / CLK_TCK
 
 
 def system_cpu_seconds() -> float:
@@ -549,6 +556,7 @@ class Watched:
         self.marked = threading.Event()
         self.marked_at = 0.0
         self.cpu_at_mark = 0.0
+        self.sys_at_mark = 0.0
         self.lines: list[bytes] = []
         self._on_line: Callable[[bytes], None] | None = None
         self._thread = threading.Thread(target=self._pump, daemon=True)
@@ -565,7 +573,8 @@ class Watched:
                 fh.write(line)
                 if not self.marked.is_set() and self.marker in line:
                     self.marked_at = time.perf_counter()
-                    self.cpu_at_mark = cpu_seconds(process_tree(self.proc.pid))
+                    user, system = cpu_split(process_tree(self.proc.pid))
+                    self.cpu_at_mark, self.sys_at_mark = user + system, system
                     self.marked.set()
                 callback = self._on_line
                 if callback is not None:

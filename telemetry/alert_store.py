@@ -300,6 +300,16 @@ def load_states(session: Session) -> dict[tuple[str, str], RuleState]:
     return states
 
 
+def open_keys(session: Session) -> set[tuple[str, str]]:
+    """(sensor, rule) of every open alert."""
+    return {
+        (sensor_id, rule)
+        for sensor_id, rule in session.execute(
+            select(AlertRow.sensor_id, AlertRow.rule).where(AlertRow.status.in_(OPEN))
+        )
+    }
+
+
 def _upsert(
     session: Session,
     table: Any,
@@ -417,7 +427,7 @@ def replace_overrides(
             clear=o.clear,
             sustain_s=o.sustain_s,
             severity=o.severity.value if o.severity else None,
-            enabled=True if o.enabled is None else o.enabled,
+            enabled=o.enabled,
             updated_at_ms=to_ms(at),
             updated_by=by,
         )

@@ -143,7 +143,19 @@ class AlertEvaluator:
         if time.monotonic() - self._rules_loaded_at >= self.rules_refresh_s:
             with self.sessions() as session:
                 self.rulebook = RuleBook(alert_store.load_overrides(session))
+                if not self._ops:
+                    self._reconcile(alert_store.open_keys(session))
             self._rules_loaded_at = time.monotonic()
+
+    def _reconcile(self, open_now: set[tuple[str, str]]) -> None:
+        """Follow what others did to alerts: one resolved by hand (or cleared by another
+        process) is no longer active here, so its timer starts again."""
+        for key, state in self.states.items():
+            if state.active and key not in open_now:
+                state.active = False
+                state.pending_since_ms = None
+            elif not state.active and key in open_now:
+                state.active = True
 
     def reload_rules(self) -> None:
         self._rules_loaded_at = 0.0

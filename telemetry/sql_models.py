@@ -139,6 +139,6 @@ class AlertRuleRow(Base):
     clear: Mapped[float | None] = mapped_column(Float)
     sustain_s: Mapped[int | None] = mapped_column(Integer)
     severity: Mapped[str | None] = mapped_column(String(16))
-    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    enabled: Mapped[bool | None] = mapped_column(Boolean)
     updated_at_ms: Mapped[int] = mapped_column(BigInteger)
     updated_by: Mapped[str] = mapped_column(String(64), default="")

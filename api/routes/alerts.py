@@ -22,8 +22,17 @@ from sqlalchemy.orm import Session
 
 from api import ack_page
 from api.ack_links import InvalidAckToken, read_ack_token
-from api.alert_sink import OutboxAlertSink
-from api.deps import ActorDep, NowDep, PageDep, PersonDep, SessionDep, StateDep, require
+from api.alert_sink import sink_for
+from api.deps import (
+    PEOPLE,
+    ActorDep,
+    NowDep,
+    PageDep,
+    PersonDep,
+    SessionDep,
+    StateDep,
+    require,
+)
 from api.errors import ApiError
 from api.routes import alert_rules, platform
 from api.schemas import Page
@@ -42,20 +51,12 @@ router = APIRouter()
 _alerts = APIRouter(prefix="/api/v1", tags=["alerts"])
 Resolver = Annotated[Actor, Depends(require(Role.ADMIN, Role.DISTRICT_OFFICER, Role.MANAGER))]
 Token = Annotated[str, Query(max_length=200, description="the token of the link")]
-PEOPLE_ROLES = (Role.ADMIN, Role.DISTRICT_OFFICER, Role.INSPECTOR, Role.MANAGER)
 
 
 class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     note: str = Field(min_length=1, max_length=4000, description="what was done (required)")
-
-
-def alert_sink(state: AppState) -> OutboxAlertSink:
-    # Imported here: api.cli imports api.app, which imports this module.
-    from api.cli import alert_sink as build
-
-    return build(state)
 
 
 def _sees(session: Session, actor: Actor, shelter_code: str) -> bool:
@@ -135,7 +136,7 @@ def acknowledge(
     view = alert_store.acknowledge(session, alert_id, by=actor.username, at=now)
     if view is None:
         raise ApiError(409, "alert_not_active", f"alert {alert_id} is not active")
-    alert_sink(state).on_event(
+    sink_for(state).on_event(
         session, AlertEvent(EventKind.ACKNOWLEDGED, view, actor=actor.username)
     )
     return AlertOut.of(view)
@@ -156,7 +157,7 @@ def resolve(
     view = alert_store.resolve(session, alert_id, by=actor.username, note=data.note, at=now)
     if view is None:
         raise ApiError(409, "alert_not_open", f"alert {alert_id} is not open")
-    alert_sink(state).on_event(session, AlertEvent(EventKind.RESOLVED, view, actor=actor.username))
+    sink_for(state).on_event(session, AlertEvent(EventKind.RESOLVED, view, actor=actor.username))
     return AlertOut.of(view)
 
 
@@ -194,7 +195,7 @@ def _from_link(
         if user is not None and user.active
         else None
     )
-    if actor is None or actor.role not in PEOPLE_ROLES or not can_see(actor, shelter):
+    if actor is None or actor.role not in PEOPLE or not can_see(actor, shelter):
         raise _Refused(
             403,
             "ack_forbidden",
@@ -251,7 +252,7 @@ def ack_link(
             note="此告警已被确认或已解除。",
             status=409,
         )
-    alert_sink(state).on_event(
+    sink_for(state).on_event(
         session, AlertEvent(EventKind.ACKNOWLEDGED, acked, actor=actor.username)
     )
     if ack_page.wants_json(request):

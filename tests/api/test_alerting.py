@@ -41,29 +41,49 @@ def people(client: TestClient, make_user: UserFactory) -> dict[str, Login]:
     admin = make_user(Role.ADMIN)
     manager = make_user(Role.MANAGER)
     officer = make_user(Role.DISTRICT_OFFICER, district="黄浦区")
-    r = client.post("/api/v1/shelters", headers=admin.headers, json={
-        "code": "SH-1", "name": "一号工程", "district": "黄浦区", "manager": manager.username})
+    r = client.post(
+        "/api/v1/shelters",
+        headers=admin.headers,
+        json={
+            "code": "SH-1",
+            "name": "一号工程",
+            "district": "黄浦区",
+            "manager": manager.username,
+        },
+    )
     assert r.status_code == 201, r.text
-    r = client.post("/api/v1/shelters/SH-1/sensors", headers=admin.headers,
-                    json={"sensor_id": "SH-1-S1", "zone": "滤毒室", "expected_interval_s": 60})
+    r = client.post(
+        "/api/v1/shelters/SH-1/sensors",
+        headers=admin.headers,
+        json={"sensor_id": "SH-1-S1", "zone": "滤毒室", "expected_interval_s": 60},
+    )
     assert r.status_code == 201, r.text
     return {"admin": admin, "manager": manager, "officer": officer}
 
 
 @pytest.fixture
 def sink(state: AppState) -> OutboxAlertSink:
-    return build_sink(clock=state.clock, signing_key=state.signing_key,
-                      base_url="http://sw.test", link_hours=24, warning_hours=12)
+    return build_sink(
+        clock=state.clock,
+        signing_key=state.signing_key,
+        base_url="http://sw.test",
+        link_hours=24,
+        warning_hours=12,
+    )
 
 
 def evaluator(state: AppState, sink: OutboxAlertSink) -> AlertEvaluator:
-    return AlertEvaluator(state.sessions, Directory(PLACEMENT), sink, clock=state.clock,
-                          late_after=timedelta(minutes=10))
+    return AlertEvaluator(
+        state.sessions,
+        Directory(PLACEMENT),
+        sink,
+        clock=state.clock,
+        late_after=timedelta(minutes=10),
+    )
 
 
 def reading(ts: datetime, **values: float | bool) -> Reading:
-    return Reading("SH-1", "SH-1-S1", ts, district="黄浦区", zone="滤毒室",
-                   **values)  # type: ignore[arg-type]
+    return Reading("SH-1", "SH-1-S1", ts, district="黄浦区", zone="滤毒室", **values)  # type: ignore[arg-type]
 
 
 def feed(ev: AlertEvaluator, clock: FakeClock, readings: list[Reading]) -> None:
@@ -77,8 +97,11 @@ def feed(ev: AlertEvaluator, clock: FakeClock, readings: list[Reading]) -> None:
 
 def notifications(state: AppState, kind: str) -> list[Notification]:
     with state.sessions() as s:
-        return list(s.scalars(select(Notification).where(Notification.kind == kind)
-                              .order_by(Notification.id)))
+        return list(
+            s.scalars(
+                select(Notification).where(Notification.kind == kind).order_by(Notification.id)
+            )
+        )
 
 
 def open_alerts(state: AppState, rule: str | None = None) -> list[AlertRow]:
@@ -94,11 +117,21 @@ def test_sustained_humidity_raises_once_notifies_and_drafts_a_finding(
 ) -> None:
     ev = evaluator(state, sink)
     start = clock.now
-    feed(ev, clock, [reading(start + timedelta(hours=h), humidity=80.0, temperature=18.0)
-                     for h in range(0, 30)])
+    feed(
+        ev,
+        clock,
+        [
+            reading(start + timedelta(hours=h), humidity=80.0, temperature=18.0)
+            for h in range(0, 30)
+        ],
+    )
     [alert] = open_alerts(state)
     assert (alert.rule, alert.severity, alert.status, alert.late) == (
-        "humidity_warning", "warning", "active", False)
+        "humidity_warning",
+        "warning",
+        "active",
+        False,
+    )
     assert alert.condition_since_ms == int(start.timestamp() * 1000)
     raised = notifications(state, "alert_raised")
     to_people = [n for n in raised if n.recipient_id is not None]
@@ -128,7 +161,9 @@ def test_a_late_reading_updates_state_but_pages_nobody(
     ev.observe([reading(old, temperature=20.0, fire_risk=90.0)], now=now)
     ev.run_once()
     assert sorted((a.rule, a.late) for a in open_alerts(state)) == [
-        ("fire_risk_critical", True), ("fire_risk_warning", True)]
+        ("fire_risk_critical", True),
+        ("fire_risk_warning", True),
+    ]
     raised = notifications(state, "alert_raised")
     assert [n.recipient_id for n in raised] == [None, None]  # the platform feed only
 
@@ -142,8 +177,7 @@ def test_a_restart_in_the_middle_of_a_sustain_period_keeps_the_timer(
     first.stop()
     assert open_alerts(state) == []
     second = evaluator(state, sink)
-    feed(second, clock, [reading(start + timedelta(hours=h), humidity=78.0)
-                         for h in range(13, 25)])
+    feed(second, clock, [reading(start + timedelta(hours=h), humidity=78.0) for h in range(13, 25)])
     [alert] = open_alerts(state)
     assert alert.raised_at_ms == int((start + timedelta(hours=24)).timestamp() * 1000)
     assert alert.condition_since_ms == int(start.timestamp() * 1000)
@@ -160,8 +194,9 @@ def test_two_evaluators_never_open_two_alerts_for_one_condition(
 
     def go(ev: AlertEvaluator, offset: int) -> None:
         try:
-            ev.observe([reading(clock.now + timedelta(seconds=offset), fire_risk=95.0)],
-                       now=clock.now)
+            ev.observe(
+                [reading(clock.now + timedelta(seconds=offset), fire_risk=95.0)], now=clock.now
+            )
             ev.evaluate(*ev._queue.popleft())
             barrier.wait()
             ev.flush()
@@ -178,7 +213,9 @@ def test_two_evaluators_never_open_two_alerts_for_one_condition(
     assert len(open_alerts(state, "fire_risk_warning")) == 1
     raised_people = [n for n in notifications(state, "alert_raised") if n.recipient_id]
     assert sorted(n.payload["rule"] for n in raised_people) == [
-        "fire_risk_critical", "fire_risk_warning"]
+        "fire_risk_critical",
+        "fire_risk_warning",
+    ]
 
 
 def test_escalation_and_renotification_follow_the_clock(
@@ -205,7 +242,8 @@ def test_escalation_and_renotification_follow_the_clock(
     report = run_alert_tick(state, sink)
     assert (report.escalated, report.renotified) == (0, 1)
     assert recipients("alert_renotify") == sorted(
-        [people["manager"].id, people["officer"].id, people["admin"].id])
+        [people["manager"].id, people["officer"].id, people["admin"].id]
+    )
     # acknowledged: no more escalation or reminders
     with state.sessions.begin() as s:
         assert alert_store.acknowledge(s, alert.id, by="mgr", at=clock.now) is not None
@@ -236,13 +274,34 @@ def test_a_warning_notice_goes_out_at_most_once_per_window(
 ) -> None:
     ev = evaluator(state, sink)
     t = clock.now.replace(hour=1)
-    feed(ev, clock, [
-        reading(t, fire_risk=45.0),  # level 3: warning at once
-        reading(t + timedelta(hours=1), fire_risk=10.0),  # clears
-        reading(t + timedelta(hours=2), fire_risk=50.0),  # raised again, same window
-    ])
+    feed(
+        ev,
+        clock,
+        [
+            reading(t, fire_risk=45.0),  # level 3: warning at once
+            reading(t + timedelta(hours=1), fire_risk=10.0),  # clears
+            reading(t + timedelta(hours=2), fire_risk=50.0),  # raised again, same window
+        ],
+    )
     with state.sessions() as s:
         rows, _ = alert_store.list_alerts(s, alert_store.AlertFilter(), limit=10, offset=0)
     assert [a.rule for a in rows] == ["fire_risk_warning", "fire_risk_warning"]
     to_manager = [n for n in notifications(state, "alert_raised") if n.recipient_id]
     assert len(to_manager) == 1
+
+
+def test_an_alert_resolved_by_hand_is_raised_again_while_the_condition_holds(
+    state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
+) -> None:
+    ev = evaluator(state, sink)
+    start = clock.now
+    feed(ev, clock, [reading(start + timedelta(minutes=m), temperature=40.0) for m in (0, 10)])
+    [first] = open_alerts(state, "temperature_high")
+    with state.sessions.begin() as s:
+        assert alert_store.resolve(s, first.id, by="mgr", note="开了排风", at=clock.now)
+    ev.reload_rules()  # the evaluator follows alerts changed elsewhere at its next refresh
+    feed(ev, clock, [reading(start + timedelta(minutes=m), temperature=40.0)
+                     for m in (11, 20, 21)])
+    [second] = open_alerts(state, "temperature_high")
+    assert second.id != first.id
+    assert second.raised_at_ms == int((start + timedelta(minutes=21)).timestamp() * 1000)

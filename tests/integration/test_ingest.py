@@ -295,8 +295,11 @@ def test_a_breaching_reading_reaches_the_platform_alert_topic(
 
     received: list[dict[str, Any]] = []
     shelter = fleet.shelters[0]
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"it-alerts-{fleet.tag}",
-                      protocol=MQTTProtocolVersion.MQTTv5)
+    sub = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"it-alerts-{fleet.tag}",
+        protocol=MQTTProtocolVersion.MQTTv5,
+    )
     sub.on_message = lambda _c, _u, msg: received.append(json.loads(msg.payload))
     sub.connect("127.0.0.1", 1883)
     sub.subscribe(f"shelters/{shelter}/alerts", qos=1)
@@ -304,10 +307,14 @@ def test_a_breaching_reading_reaches_the_platform_alert_topic(
     try:
         ingester.start()
         sensor = next(s for s, code in fleet.sensors.items() if code == shelter)
-        publisher.publish(topic(fleet, sensor), {"ts": now_ms(), "temperature": 21.0,
-                                                 "fire_risk": 92.0})
-        wait_until(lambda: any(m["payload"]["rule"] == "fire_risk_critical" for m in received),
-                   20, "the alert on the platform topic")
+        publisher.publish(
+            topic(fleet, sensor), {"ts": now_ms(), "temperature": 21.0, "fire_risk": 92.0}
+        )
+        wait_until(
+            lambda: any(m["payload"]["rule"] == "fire_risk_critical" for m in received),
+            20,
+            "the alert on the platform topic",
+        )
     finally:
         sub.disconnect()
         sub.loop_stop()
@@ -315,7 +322,11 @@ def test_a_breaching_reading_reaches_the_platform_alert_topic(
     assert message["kind"] == "alert_raised"
     alert = message["payload"]
     assert (alert["event"], alert["shelter"], alert["sensor"], alert["severity"]) == (
-        "raised", shelter, sensor, "critical")
+        "raised",
+        shelter,
+        sensor,
+        "critical",
+    )
     assert alert["value"] == 5.0  # the fire-risk level
 
     from sqlalchemy import select
@@ -330,9 +341,14 @@ def test_a_breaching_reading_reaches_the_platform_alert_topic(
 
     wait_until(recorded, 10, "the fast path to record the delivery")
     with Session(pg_engine) as s:
-        [delivery] = s.scalars(select(Delivery).where(
-            Delivery.notification_id == message["id"])).all()
-        attempts = s.scalars(select(DeliveryAttempt.ok).where(
-            DeliveryAttempt.delivery_id == delivery.id)).all()
+        [delivery] = s.scalars(
+            select(Delivery).where(Delivery.notification_id == message["id"])
+        ).all()
+        attempts = s.scalars(
+            select(DeliveryAttempt.ok).where(DeliveryAttempt.delivery_id == delivery.id)
+        ).all()
     assert (delivery.channel, delivery.target, list(attempts)) == (
-        "mqtt", f"shelters/{shelter}/alerts", [True])
+        "mqtt",
+        f"shelters/{shelter}/alerts",
+        [True],
+    )

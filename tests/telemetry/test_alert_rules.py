@@ -47,8 +47,15 @@ def test_humidity_hovering_around_the_threshold_raises_once() -> None:
 
 def test_a_spike_shorter_than_the_sustain_time_raises_nothing() -> None:
     rule = RULES["temperature_high"]  # > 35 °C for 10 min
-    series = [(0, 20.0), (MIN, 40.0), (5 * MIN, 41.0), (9 * MIN, 39.0), (10 * MIN, 20.0),
-              (11 * MIN, 36.0), (15 * MIN, 30.0)]
+    series = [
+        (0, 20.0),
+        (MIN, 40.0),
+        (5 * MIN, 41.0),
+        (9 * MIN, 39.0),
+        (10 * MIN, 20.0),
+        (11 * MIN, 36.0),
+        (15 * MIN, 30.0),
+    ]
     assert run(rule, series) == []
 
 
@@ -60,21 +67,34 @@ def test_a_spike_shorter_than_the_sustain_time_raises_nothing() -> None:
         # 35.0 is not above 35
         ("temperature_high", [(0, 35.0), (20 * MIN, 35.0)], []),
         # 1 °C hysteresis: 34.5 keeps it active, 33.9 clears
-        ("temperature_high", [(0, 36.0), (10 * MIN, 36.0), (11 * MIN, 34.5), (12 * MIN, 33.9)],
-         [(10 * MIN, "raise"), (12 * MIN, "clear")]),
-        ("temperature_low", [(0, 4.9), (10 * MIN, 4.0), (11 * MIN, 5.5), (12 * MIN, 6.1)],
-         [(10 * MIN, "raise"), (12 * MIN, "clear")]),
+        (
+            "temperature_high",
+            [(0, 36.0), (10 * MIN, 36.0), (11 * MIN, 34.5), (12 * MIN, 33.9)],
+            [(10 * MIN, "raise"), (12 * MIN, "clear")],
+        ),
+        (
+            "temperature_low",
+            [(0, 4.9), (10 * MIN, 4.0), (11 * MIN, 5.5), (12 * MIN, 6.1)],
+            [(10 * MIN, "raise"), (12 * MIN, "clear")],
+        ),
         # fire level ≥ 4 at once, clears at level 3
         ("fire_risk_critical", [(0, 4.0), (MIN, 3.0)], [(0, "raise"), (MIN, "clear")]),
-        ("humidity_critical", [(0, 85.0), (72 * HOUR - 1, 90.0), (72 * HOUR, 86.0)],
-         [(72 * HOUR, "raise")]),
+        (
+            "humidity_critical",
+            [(0, 85.0), (72 * HOUR - 1, 90.0), (72 * HOUR, 86.0)],
+            [(72 * HOUR, "raise")],
+        ),
         # the timer restarts after a normal value
-        ("condensation", [(0, 1.5), (50 * MIN, 2.5), (51 * MIN, 1.0), (110 * MIN, 1.0),
-                          (111 * MIN, 1.0)], [(111 * MIN, "raise")]),
+        (
+            "condensation",
+            [(0, 1.5), (50 * MIN, 2.5), (51 * MIN, 1.0), (110 * MIN, 1.0), (111 * MIN, 1.0)],
+            [(111 * MIN, "raise")],
+        ),
     ],
 )
-def test_transitions(code: str, series: list[tuple[int, float]],
-                     expected: list[tuple[int, str]]) -> None:
+def test_transitions(
+    code: str, series: list[tuple[int, float]], expected: list[tuple[int, str]]
+) -> None:
     assert [(ts, t.value) for ts, t in run(RULES[code], series)] == expected
 
 
@@ -88,26 +108,39 @@ def test_out_of_order_readings_do_not_move_the_state() -> None:
 
 
 def test_overrides_most_specific_scope_wins_field_by_field() -> None:
-    book = RuleBook([
-        Override("humidity_warning", Scope.CLASS, "4", enter=70.0, clear=65.0),
-        Override("humidity_warning", Scope.ZONE, "滤毒室", sustain_s=3600),
-        Override("humidity_warning", Scope.SHELTER, "SH-1", enter=72.0),
-        Override("humidity_warning", Scope.SENSOR, "S-9", enabled=False),
-        Override("temperature_high", Scope.SHELTER, "SH-1", severity=Severity.WARNING),
-    ])
+    book = RuleBook(
+        [
+            Override("humidity_warning", Scope.CLASS, "4", enter=70.0, clear=65.0),
+            Override("humidity_warning", Scope.ZONE, "滤毒室", sustain_s=3600),
+            Override("humidity_warning", Scope.SHELTER, "SH-1", enter=72.0),
+            Override("humidity_warning", Scope.SENSOR, "S-9", enabled=False),
+            Override("temperature_high", Scope.SHELTER, "SH-1", severity=Severity.WARNING),
+        ]
+    )
     rules = {r.code: r for r in book.rules_for(Target("S-1", "SH-1", "滤毒室", 4))}
-    assert (rules["humidity_warning"].enter, rules["humidity_warning"].clear,
-            rules["humidity_warning"].sustain_s) == (72.0, 65.0, 3600)
+    assert (
+        rules["humidity_warning"].enter,
+        rules["humidity_warning"].clear,
+        rules["humidity_warning"].sustain_s,
+    ) == (72.0, 65.0, 3600)
     assert rules["temperature_high"].severity is Severity.WARNING
     other = {r.code: r for r in book.rules_for(Target("S-2", "SH-2", "主通道", 2))}
     assert other["humidity_warning"] == RULES["humidity_warning"]
-    assert "humidity_warning" not in {r.code for r in
-                                      book.rules_for(Target("S-9", "SH-1", "滤毒室", 4))}
+    assert "humidity_warning" not in {
+        r.code for r in book.rules_for(Target("S-9", "SH-1", "滤毒室", 4))
+    }
 
 
 def test_metric_values() -> None:
-    r = Reading("SH", "S", datetime(2026, 1, 1, tzinfo=UTC), temperature=20.0, humidity=50.0,
-                fire_risk=65.0, dew_point=9.26)
+    r = Reading(
+        "SH",
+        "S",
+        datetime(2026, 1, 1, tzinfo=UTC),
+        temperature=20.0,
+        humidity=50.0,
+        fire_risk=65.0,
+        dew_point=9.26,
+    )
     assert metric_value(r, "dew_margin") == pytest.approx(10.74)
     assert metric_value(r, "fire_level") == 4.0
     assert metric_value(replace(r, dew_point=None), "dew_margin") is None

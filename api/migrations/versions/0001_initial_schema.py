@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 09:38:45.662593
 
 """
 from typing import Sequence, Union
@@ -317,7 +316,7 @@ def upgrade() -> None:
     sa.Column('clear', sa.Float(), nullable=True),
     sa.Column('sustain_s', sa.Integer(), nullable=True),
     sa.Column('severity', sa.String(length=16), nullable=True),
-    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=True),
     sa.Column('updated_at_ms', sa.BigInteger(), nullable=False),
     sa.Column('updated_by', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id')
