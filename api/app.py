@@ -72,6 +72,7 @@ def create_app(
     errors.install(app)
     for module in (auth, users, shelters, followups, stats, exchange, telemetry, alerts):
         app.include_router(module.router)
+    app.include_router(users.audit_router)
 
     @app.middleware("http")
     async def access_log(

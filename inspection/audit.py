@@ -6,6 +6,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -63,3 +64,17 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def entries(
+    session: Session, *, entity: str | None, entity_id: str | None, limit: int, offset: int
+) -> tuple[list[AuditEntry], int]:
+    """Newest first, optionally for one entity (kind, and id)."""
+    query = select(AuditEntry)
+    if entity is not None:
+        query = query.where(AuditEntry.entity == entity)
+    if entity_id is not None:
+        query = query.where(AuditEntry.entity_id == entity_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
+    return list(rows), total

@@ -246,3 +246,24 @@ class ReferralOutcome(_Input):
     status: str = Field(pattern=r"^(referred|warning|fined|dismissed|other)$")
     fine_yuan: int | None = Field(default=None, ge=0, le=1_000_000)
     note: Text = ""
+
+
+class UserUpdate(_Input):
+    display_name: str | None = Field(default=None, max_length=128)
+    phone: str | None = Field(default=None, max_length=32)
+    email: EmailStr | None = None
+    district: str | None = Field(default=None, max_length=64)
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=10, max_length=256)
+    channels: dict[str, Any] | None = None
+
+
+class AuditRead(_Output):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None

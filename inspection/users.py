@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from inspection import audit
 from inspection.access import Actor
-from inspection.errors import Conflict, InvalidInput
+from inspection.errors import Conflict, InvalidInput, NotFound
 from inspection.models import Role, User
-from inspection.schemas import UserCreate
+from inspection.schemas import UserCreate, UserUpdate
 
 API_KEY_PREFIX = "swk_"
 
@@ -99,3 +99,27 @@ def list_users(session: Session, *, limit: int, offset: int) -> tuple[list[User]
 
 def by_username(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
+
+
+def update_user(
+    session: Session, username: str, data: UserUpdate, *, actor: Actor, now: datetime
+) -> User:
+    """Change a user's details, password, channels or active flag (audited)."""
+    user = by_username(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}", code="user_not_found")
+    before = audit.snapshot(user)
+    changes = data.model_dump(exclude_unset=True)
+    password = changes.pop("password", None)
+    if password is not None:
+        user.password_hash = hash_password(password)
+    for key, value in changes.items():
+        if value is None and key in ("active", "channels"):
+            raise InvalidInput(f"{key} cannot be null", code="null_field")
+        setattr(user, key, str(value) if key == "email" and value is not None else value)
+    session.flush()
+    after = audit.snapshot(user)
+    if password is not None:
+        after["password_changed"] = True
+    audit.record(session, actor, "user.update", "user", user.id, at=now, before=before, after=after)
+    return user

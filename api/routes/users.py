@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
+from fastapi import APIRouter
+from pydantic import ValidationError
+
+from api.channels import ChannelProfile
 from api.deps import AdminDep, NowDep, PageDep, SessionDep
+from api.errors import ApiError
 from api.schemas import Page
-from inspection.schemas import UserCreate, UserCreated, UserRead
-from inspection.users import create_user, list_users
+from inspection import audit
+from inspection.schemas import AuditRead, UserCreate, UserCreated, UserRead, UserUpdate
+from inspection.users import create_user, list_users, update_user
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
+def _check_channels(channels: dict[str, Any] | None) -> None:
+    if channels is None:
+        return
+    try:
+        ChannelProfile.model_validate(channels)
+    except ValidationError as exc:
+        raise ApiError(
+            422,
+            "invalid_channels",
+            "the channel profile is not valid",
+            details=exc.errors(include_url=False, include_context=False),
+        ) from exc
+
+
 @router.post("", response_model=UserCreated, status_code=201)
 def create(data: UserCreate, session: SessionDep, actor: AdminDep, now: NowDep) -> UserCreated:
-    """Create a user; a platform account's API key is in the response, once."""
+    """Create a user; a platform account's API key is in the response, once. ``channels``:
+    ``{"email": true, "webhook": {"url", "secret"}, "wecom": {"url"}, "dingtalk": {"url",
+    "secret"}}``."""
+    _check_channels(data.channels)
     user, api_key = create_user(session, data, actor=actor, now=now)
     return UserCreated.model_validate(
         {**UserRead.model_validate(user).model_dump(), "api_key": api_key}
@@ -26,6 +49,39 @@ def index(session: SessionDep, _actor: AdminDep, page: PageDep) -> Page[UserRead
     rows, total = list_users(session, limit=page.limit, offset=page.offset)
     return Page[UserRead](
         items=[UserRead.model_validate(u) for u in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.patch("/{username}", response_model=UserRead)
+def update(
+    username: str, data: UserUpdate, session: SessionDep, actor: AdminDep, now: NowDep
+) -> UserRead:
+    """Change details, password, channels, or deactivate (a deactivated user cannot log in)."""
+    _check_channels(data.channels)
+    return UserRead.model_validate(update_user(session, username, data, actor=actor, now=now))
+
+
+audit_router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+
+@audit_router.get("", response_model=Page[AuditRead])
+def audit_log(
+    session: SessionDep,
+    _actor: AdminDep,
+    page: PageDep,
+    entity: str | None = None,
+    entity_id: str | None = None,
+) -> Page[AuditRead]:
+    """The append-only audit log, newest first (entity: shelter, inspection, finding,
+    followup, user, sensor, alert)."""
+    rows, total = audit.entries(
+        session, entity=entity, entity_id=entity_id, limit=page.limit, offset=page.offset
+    )
+    return Page[AuditRead](
+        items=[AuditRead.model_validate(r) for r in rows],
         total=total,
         limit=page.limit,
         offset=page.offset,

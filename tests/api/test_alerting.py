@@ -300,8 +300,7 @@ def test_an_alert_resolved_by_hand_is_raised_again_while_the_condition_holds(
     with state.sessions.begin() as s:
         assert alert_store.resolve(s, first.id, by="mgr", note="开了排风", at=clock.now)
     ev.reload_rules()  # the evaluator follows alerts changed elsewhere at its next refresh
-    feed(ev, clock, [reading(start + timedelta(minutes=m), temperature=40.0)
-                     for m in (11, 20, 21)])
+    feed(ev, clock, [reading(start + timedelta(minutes=m), temperature=40.0) for m in (11, 20, 21)])
     [second] = open_alerts(state, "temperature_high")
     assert second.id != first.id
     assert second.raised_at_ms == int((start + timedelta(minutes=21)).timestamp() * 1000)
