@@ -48,13 +48,6 @@ class Delivery:
 
 
 class Acker(Protocol):
-    @property
-    def window(self) -> int | None:
-        """Unacknowledged messages the broker sends at most (MQTT 5 Receive Maximum), or
-        None when unknown. The pipeline takes at most half of it per batch, so that the broker
-        keeps sending while a batch is being stored."""
-        ...
-
     def ack(self, deliveries: Sequence[Delivery]) -> None:
         """Acknowledge these messages to the broker (those of a past connection are skipped:
         the broker redelivers them)."""
@@ -122,7 +115,6 @@ class Pipeline:
         self.store_ok = True
         self._queue: deque[Delivery] = deque()
         self._oldest = 0.0
-        self._limit = batch_size
         self._cond = threading.Condition()
         self._stopping = False
         self._stopped = threading.Event()
@@ -149,7 +141,7 @@ class Pipeline:
             if n == 1:
                 self._oldest = time.monotonic()
                 self._cond.notify()
-            elif n >= self._limit:
+            elif n >= self.batch_size:
                 self._cond.notify()
 
     # -- threads ----------------------------------------------------------------------------
@@ -177,24 +169,18 @@ class Pipeline:
             self._replayer.join(timeout)
 
     def _take(self) -> list[Delivery] | None:
-        window = self.acker.window if self.acker is not None else None
-        limit = self.batch_size
-        if window is not None:
-            # With the whole window in one batch, the broker would wait for its storing.
-            limit = min(limit, max(1, window // 2))
         with self._cond:
-            self._limit = limit
             while not self._queue:
                 if self._stopping:
                     return None
                 self._cond.wait()
             deadline = self._oldest + self.batch_interval_s
-            while len(self._queue) < limit and not self._stopping:
+            while len(self._queue) < self.batch_size and not self._stopping:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._cond.wait(remaining)
-            n = min(len(self._queue), limit)
+            n = min(len(self._queue), self.batch_size)
             batch = [self._queue.popleft() for _ in range(n)]
             if self._queue:
                 self._oldest = time.monotonic()

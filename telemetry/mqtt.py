@@ -172,11 +172,6 @@ class MqttSubscriber:
             Delivery(msg.topic, payload, msg.mid, msg.qos, self.generation, self.clock())
         )
 
-    @property
-    def window(self) -> int | None:
-        """The Receive Maximum asked for; MQTT 3.1.1 has none (the broker's own limit)."""
-        return self.receive_maximum if self.v5 else None
-
     def ack(self, deliveries: Sequence[Delivery]) -> None:
         generation = self.generation
         pubacks = [d.mid for d in deliveries if d.qos == 1 and d.generation == generation]
