@@ -185,6 +185,8 @@ def drain(
     other = harness.system_cpu_seconds() - system_cpu0 - cpu - broker_cpu - influx_cpu
     for w in watched:
         harness.stop_process(w.proc)
+    for launch in launches:
+        harness.clear_session(broker.port, launch.client_id)
     if influx_db is not None:
         stored = harness.influx_count(influx_db)
         if stored != readings:
@@ -221,7 +223,7 @@ def ingest_launch(
     return Launch(client_id, topic, argv, INGEST_MARKER, env, cwd)
 
 
-def run(args: argparse.Namespace, res: Resources) -> list[Result]:
+def run(args: argparse.Namespace, res: Resources, results: list[Result]) -> None:
     n: int = args.readings
     extra = dict(kv.split("=", 1) for kv in args.ingest_env)
     broker = res.start_broker()
@@ -233,7 +235,6 @@ def run(args: argparse.Namespace, res: Resources) -> list[Result]:
     if args.baseline:
         keys += [k + "0" for k in args.only if k in "ce"]
     keys *= args.repeat  # interleaved, so that a noisy minute hits every contender alike
-    results = []
     for i, key in enumerate(keys):
         kind, cwd = key[0], (Path(args.baseline) if key.endswith("0") else ROOT)
         if kind == "a":
@@ -251,7 +252,7 @@ def run(args: argparse.Namespace, res: Resources) -> list[Result]:
             argv += ["--influx-url", harness.INFLUX_URL]
             launches = [Launch(client_id, harness.TOPIC_FILTER, argv, b"connected")]
         elif kind == "d":
-            launches = [ingest_launch(res, pg_url, db, extra, cwd, "g") for _ in range(2)]
+            launches = [ingest_launch(res, pg_url, db, extra, cwd, f"g{i}") for _ in range(2)]
         else:
             launches = [ingest_launch(res, pg_url, db, extra, cwd)]
         messages = batches if kind == "e" else singles
@@ -259,7 +260,6 @@ def run(args: argparse.Namespace, res: Resources) -> list[Result]:
         results.append(drain(res, key, launches, messages, n, db, profile))
         r = results[-1]
         print(f"  [{key}] {r.rate:,.0f} readings/s", flush=True)
-    return results
 
 
 def _table(title: str, results: Sequence[Result]) -> None:
@@ -347,19 +347,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if set(args.only) - set(DESCRIPTIONS):
         p.error(f"--only takes letters of {''.join(DESCRIPTIONS)}")
     res = Resources(keep_workdir=args.keep)
+    results: list[Result] = []
+    code = 0
     try:
-        results = run(args, res)
+        run(args, res, results)
     except (RuntimeError, TimeoutError) as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         res.keep_workdir = True
-        print(f"logs kept in {res.workdir}", file=sys.stderr)
-        return 1
+        code = 1
     finally:
         res.close()
-    report(results, args)
-    if args.keep:
+    if results:
+        report(results, args)
+    if res.keep_workdir:
         print(f"logs in {res.workdir}")
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -217,6 +217,25 @@ def create_session(port: int, client_id: str, topic: str) -> None:
         client.loop_stop()
 
 
+def clear_session(port: int, client_id: str) -> None:
+    """End a persistent session: connect with clean start and no session expiry. An offline
+    session left behind would keep receiving (and the broker queueing) every later backlog,
+    and in a shared group would take its turn of the messages."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
+    )
+    connected = threading.Event()
+    client.on_connect = lambda *_args: connected.set()
+    client.connect("127.0.0.1", port, clean_start=True)
+    client.loop_start()
+    try:
+        if not connected.wait(10):
+            raise TimeoutError(f"could not connect as {client_id} to clear its session")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
 def _remaining_length(n: int) -> bytes:
     out = bytearray()
     while True:

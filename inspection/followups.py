@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from inspection import audit, notify
 from inspection.access import Actor, shelter_scope
-from inspection.attachments import Upload, store
-from inspection.errors import Conflict, Forbidden, InvalidInput, NotFound
+from inspection.errors import Conflict, Forbidden, NotFound
 from inspection.grading import Deadlines, FollowupPolicy, deadlines_for
 from inspection.models import (
     ClassChange,
@@ -43,8 +42,6 @@ _PREFIX = {
 }
 _KIND_FOR_CLASS = {2: FollowupKind.NOTICE, 3: FollowupKind.LEDGER, 4: FollowupKind.KEY_SUPERVISION}
 _LIVE = (FollowupStatus.OPEN.value, FollowupStatus.ESCALATED.value)
-VERIFIER_ROLES = (Role.ADMIN, Role.DISTRICT_OFFICER, Role.INSPECTOR)
-FIX_REPORTER_ROLES = (Role.ADMIN, Role.MANAGER)
 
 
 def new_followup(
@@ -258,168 +255,6 @@ def recompute_class(
         )
         session.flush()
     return new
-
-
-def finding_in_scope(session: Session, finding_id: int, actor: Actor) -> tuple[Finding, Shelter]:
-    row = session.execute(
-        select(Finding, Shelter)
-        .join(Shelter, Finding.shelter_id == Shelter.id)
-        .where(Finding.id == finding_id, shelter_scope(actor), Finding.draft.is_(False))
-    ).first()
-    if row is None:
-        raise NotFound(f"no finding {finding_id}", code="finding_not_found")
-    return row[0], row[1]
-
-
-def report_fix(
-    session: Session,
-    finding_id: int,
-    note: str,
-    evidence: list[Upload],
-    *,
-    actor: Actor,
-    now: datetime,
-    max_bytes: int,
-) -> Finding:
-    """The manager (or the city office) reports a fix, with at least one file as evidence."""
-    finding, shelter = finding_in_scope(session, finding_id, actor)
-    if actor.role not in FIX_REPORTER_ROLES:
-        raise Forbidden("only the shelter's manager reports a fix", code="role_forbidden")
-    if finding.status != FindingStatus.OPEN:
-        raise Conflict(f"finding {finding_id} is {finding.status}, not open", code="bad_state")
-    if not evidence:
-        raise InvalidInput(
-            "a fix needs evidence: attach at least one photo or file", code="evidence_required"
-        )
-    before = audit.snapshot(finding)
-    for upload in evidence:
-        store(
-            session,
-            upload,
-            purpose="fix",
-            actor=actor,
-            now=now,
-            max_bytes=max_bytes,
-            finding_id=finding.id,
-        )
-    finding.status = FindingStatus.FIX_REPORTED.value
-    finding.fix_reported_by = actor.id
-    finding.fix_reported_at = now
-    finding.fix_note = note
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "finding.fix_reported",
-        "finding",
-        finding.id,
-        at=now,
-        before=before,
-        after=audit.snapshot(finding),
-    )
-    notify.queue(
-        session,
-        dedupe_key=f"finding:{finding.id}:fix:{now.isoformat()}",
-        kind="fix_reported",
-        recipients=notify.district_officers(session, shelter.district),
-        shelter=shelter,
-        subject=f"整改完成待核验：{shelter.name} {finding.item_code}",
-        body=f"{shelter.name}（{shelter.code}）报告已整改 {finding.item_code}，请核验。",
-        now=now,
-        payload={"finding": finding.id, "shelter": shelter.code},
-    )
-    return finding
-
-
-def _check_verifier(finding: Finding, actor: Actor) -> None:
-    if actor.role not in VERIFIER_ROLES:
-        raise Forbidden(
-            "only a district officer, an inspector or the city office verifies",
-            code="role_forbidden",
-        )
-    if finding.status != FindingStatus.FIX_REPORTED:
-        raise Conflict(
-            f"finding {finding.id} is {finding.status}, no fix is reported", code="bad_state"
-        )
-    if finding.fix_reported_by == actor.id:
-        raise Forbidden(
-            "the verifier must be someone other than who reported the fix", code="same_person"
-        )
-
-
-def verify(session: Session, finding_id: int, note: str, *, actor: Actor, now: datetime) -> Finding:
-    """Close a finding whose fix was reported; closes follow-ups left with nothing open."""
-    finding, shelter = finding_in_scope(session, finding_id, actor)
-    _check_verifier(finding, actor)
-    before = audit.snapshot(finding)
-    finding.status = FindingStatus.CLOSED.value
-    finding.verified_by = actor.id
-    finding.verified_at = now
-    finding.verify_note = note
-    finding.closed_at = now
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "finding.verified",
-        "finding",
-        finding.id,
-        at=now,
-        before=before,
-        after=audit.snapshot(finding),
-    )
-    close_settled(session, shelter, actor=actor, now=now)
-    recompute_class(
-        session, shelter, reason="verification", ref=f"finding:{finding.id}", actor=actor, now=now
-    )
-    notify.queue(
-        session,
-        dedupe_key=f"finding:{finding.id}:verified",
-        kind="fix_verified",
-        recipients=[_manager(session, shelter)],
-        shelter=shelter,
-        subject=f"整改已核验：{shelter.name} {finding.item_code}",
-        body=f"{shelter.name}（{shelter.code}）{finding.item_code} 整改已核验通过。",
-        now=now,
-    )
-    return finding
-
-
-def reject(session: Session, finding_id: int, note: str, *, actor: Actor, now: datetime) -> Finding:
-    """Send a reported fix back: the finding is open again and the note says why."""
-    finding, shelter = finding_in_scope(session, finding_id, actor)
-    _check_verifier(finding, actor)
-    if not note.strip():
-        raise InvalidInput("say why the fix is rejected (note)", code="note_required")
-    before = audit.snapshot(finding)
-    finding.status = FindingStatus.OPEN.value
-    finding.verify_note = note
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "finding.rejected",
-        "finding",
-        finding.id,
-        at=now,
-        before=before,
-        after=audit.snapshot(finding),
-    )
-    notify.queue(
-        session,
-        dedupe_key=f"finding:{finding.id}:rejected:{now.isoformat()}",
-        kind="fix_rejected",
-        recipients=[_manager(session, shelter)],
-        shelter=shelter,
-        subject=f"整改未通过核验：{shelter.name} {finding.item_code}",
-        body=f"{shelter.name}（{shelter.code}）{finding.item_code} 整改未通过：{note}",
-        now=now,
-    )
-    return finding
-
-
-def _manager(session: Session, shelter: Shelter) -> User | None:
-    return session.get(User, shelter.manager_id) if shelter.manager_id else None
 
 
 def close_settled(session: Session, shelter: Shelter, *, actor: Actor, now: datetime) -> int:

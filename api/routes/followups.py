@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from api.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
 from api.schemas import Page
 from api.uploads import read_uploads
-from inspection import followups, inspections
+from inspection import fixes, followups, inspections
 from inspection.followups import FollowupFilter
 from inspection.models import FollowupKind, FollowupStatus
 from inspection.notice_pdf import notice_document, render_notice_pdf
@@ -102,7 +102,7 @@ def referral_outcome(
 def _finding_read(
     session: SessionDep, finding_id: int, actor: ActorDep, now: NowDep
 ) -> FindingRead:
-    finding, _ = followups.finding_in_scope(session, finding_id, actor)
+    finding, _ = fixes.finding_in_scope(session, finding_id, actor)
     return inspections.finding_view(session, finding, now=now)
 
 
@@ -121,7 +121,7 @@ def report_fix(
     """The manager reports a fix with evidence; someone else verifies or rejects it."""
     limit = state.settings.upload_max_bytes
     # No file is the service's ``evidence_required`` error, not a generic validation error.
-    followups.report_fix(
+    fixes.report_fix(
         session,
         finding_id,
         note,
@@ -142,7 +142,7 @@ def verify(
     data: Verification | None = None,
 ) -> FindingRead:
     """Close the finding; the shelter's class is recomputed."""
-    followups.verify(session, finding_id, data.note if data else "", actor=actor, now=now)
+    fixes.verify(session, finding_id, data.note if data else "", actor=actor, now=now)
     return _finding_read(session, finding_id, actor, now)
 
 
@@ -151,7 +151,7 @@ def reject(
     finding_id: int, data: Verification, session: SessionDep, actor: ActorDep, now: NowDep
 ) -> FindingRead:
     """Send the fix back with a note; the finding is open again."""
-    followups.reject(session, finding_id, data.note, actor=actor, now=now)
+    fixes.reject(session, finding_id, data.note, actor=actor, now=now)
     return _finding_read(session, finding_id, actor, now)
 
 
