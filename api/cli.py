@@ -193,7 +193,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     """Publish simulated readings to a broker (SHELTERWATCH_MQTT_URL or the embedded one)."""
     from telemetry.mqtt import BrokerAddress
-    from telemetry.simulate import Fleet, Simulator
+    from telemetry.sim_model import Fleet
+    from telemetry.simulate import Simulator
 
     url = settings.mqtt_url or f"mqtt://127.0.0.1:{settings.embedded_broker_port}"
     fleet = Fleet.generate(

@@ -20,7 +20,8 @@ from inspection.models import Role, User
 from inspection.schemas import FindingIn, InspectionCreate, SensorCreate, ShelterCreate, UserCreate
 from inspection.users import create_user
 from telemetry.mqtt import BrokerAddress
-from telemetry.simulate import Fleet, Simulator
+from telemetry.sim_model import Fleet
+from telemetry.simulate import Simulator
 
 DEMO_FINDINGS: tuple[tuple[str, ...], ...] = (
     (),

@@ -32,7 +32,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from telemetry.broker import EmbeddedBroker
 from telemetry.mqtt import BrokerAddress
-from telemetry.simulate import Fleet
+from telemetry.sim_model import Fleet
 
 N = 20_000
 WINDOW = 100

@@ -37,16 +37,8 @@ from telemetry.readings import (
     Reading,
     Rejection,
 )
-from telemetry.simulate import (
-    FIRE_RAMP,
-    Dampness,
-    FireEvent,
-    Fleet,
-    Malformation,
-    Simulator,
-    SimulatorError,
-    malformed,
-)
+from telemetry.sim_model import FIRE_RAMP, Dampness, FireEvent, Fleet, Malformation, malformed
+from telemetry.simulate import Simulator, SimulatorError
 from telemetry.spool import Spool
 
 SUMMER = datetime(2025, 7, 1, tzinfo=UTC)
