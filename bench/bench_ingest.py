@@ -25,6 +25,7 @@ run from DIR, as c0 and e0, for a before/after comparison in one run.
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import statistics
 import subprocess
@@ -119,12 +120,16 @@ def drain(
     readings: int,
     influx_db: str | None,
     profile: Path | None = None,
+    quiet_s: float = 0,
 ) -> Result:
     broker = res.broker
     assert broker is not None
     for launch in launches:
         harness.create_session(broker.port, launch.client_id, launch.topic)
     published = harness.publish_backlog(broker.port, messages)
+    if quiet_s > 0:
+        busy = harness.wait_for_quiet(quiet_s)
+        print(f"  [{key}] machine busy {busy:.2f} cores before the drain", flush=True)
     print(f"  [{key}] {len(messages):,} messages queued in {published:.1f}s; draining", flush=True)
     influx_pids = harness.pids_named("influxd")
     broker_cpu0 = harness.cpu_seconds([broker.pid])
@@ -180,6 +185,8 @@ def drain(
     rss = sum(harness.peak_rss_mb(t) for t in trees)
     broker_cpu = harness.cpu_seconds([broker.pid]) - broker_cpu0
     influx_cpu = harness.cpu_seconds(influx_pids) - influx_cpu0
+    if sorted(harness.pids_named("influxd")) != sorted(influx_pids):
+        influx_cpu = math.nan  # restarted meanwhile (someone's outage test): unknown
     # Everything else the machine did meanwhile (other users' tests, say): a large figure
     # flags a noisy measurement.
     other = harness.system_cpu_seconds() - system_cpu0 - cpu - broker_cpu - influx_cpu
@@ -242,7 +249,7 @@ def run(args: argparse.Namespace, res: Resources, results: list[Result]) -> None
             argv = [harness.PYTHON, str(ROOT / "bench/bare_subscriber.py")]
             argv += ["--port", str(broker.port), "--client-id", client_id, "--count", str(n)]
             launch = Launch(client_id, harness.TOPIC_FILTER, argv, b"connected")
-            results.append(drain(res, key, [launch], singles, n, None))
+            results.append(drain(res, key, [launch], singles, n, None, None, args.wait_quiet))
             continue
         db = res.influx_db(f"{key}_{i}")
         if kind == "b":
@@ -257,7 +264,7 @@ def run(args: argparse.Namespace, res: Resources, results: list[Result]) -> None
             launches = [ingest_launch(res, pg_url, db, extra, cwd)]
         messages = batches if kind == "e" else singles
         profile = Path(args.profile) if args.profile and kind in "cde" else None
-        results.append(drain(res, key, launches, messages, n, db, profile))
+        results.append(drain(res, key, launches, messages, n, db, profile, args.wait_quiet))
         r = results[-1]
         print(f"  [{key}] {r.rate:,.0f} readings/s", flush=True)
 
@@ -334,6 +341,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="extra SHELTERWATCH_* setting for the shelterwatch contenders",
     )
     p.add_argument("--repeat", type=int, default=1, help="run every contender R times")
+    p.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="S",
+        help="before each drain wait up to S seconds for the machine to be nearly idle",
+    )
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     p.add_argument(
         "--profile",

@@ -112,6 +112,19 @@ def system_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / CLK_TCK
 
 
+def wait_for_quiet(max_wait: float, cores: float = 0.3, every: float = 2.0) -> float:
+    """Until the machine as a whole is busy less than `cores` over `every` seconds (on a
+    shared machine, someone's test run skews a drain); gives up after `max_wait` seconds.
+    Returns the busy cores last seen."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        before = system_cpu_seconds()
+        time.sleep(every)
+        busy = (system_cpu_seconds() - before) / every
+        if busy < cores or time.monotonic() >= deadline:
+            return busy
+
+
 def _status_kb(pid: int, key: str) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
