@@ -8,7 +8,7 @@ sensor > shelter > zone > class (a shelter's current class, e.g. stricter limits
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -208,14 +208,30 @@ class RuleBook:
 
 def metric_value(reading: Reading, metric: str) -> float | None:
     """The value a rule reads from a reading; None when the reading does not carry it."""
-    if metric == "humidity":
-        return reading.humidity
-    if metric == "temperature":
-        return reading.temperature
-    if metric == "dew_margin":
-        if reading.temperature is None or reading.dew_point is None:
-            return None
-        return reading.temperature - reading.dew_point
-    if metric == "fire_level":
-        return None if reading.fire_risk is None else float(level(reading.fire_risk))
-    raise ValueError(f"unknown rule metric {metric!r}")
+    return getter(metric)(reading)
+
+
+def _dew_margin(reading: Reading) -> float | None:
+    if reading.temperature is None or reading.dew_point is None:
+        return None
+    return reading.temperature - reading.dew_point
+
+
+def _fire_level(reading: Reading) -> float | None:
+    return None if reading.fire_risk is None else float(level(reading.fire_risk))
+
+
+_GETTERS: dict[str, Callable[[Reading], float | None]] = {
+    "humidity": lambda r: r.humidity,
+    "temperature": lambda r: r.temperature,
+    "dew_margin": _dew_margin,
+    "fire_level": _fire_level,
+}
+
+
+def getter(metric: str) -> Callable[[Reading], float | None]:
+    """The function reading a rule's value from a reading (see :func:`metric_value`)."""
+    try:
+        return _GETTERS[metric]
+    except KeyError:
+        raise ValueError(f"unknown rule metric {metric!r}") from None

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from telemetry.alert_state import RuleState
 from telemetry.sql_models import AlertRow, AlertRuleRow, AlertStateRow, SensorLiveRow
 
 OPEN = ("active", "acknowledged")
+STATE = cast(Table, AlertStateRow.__table__)
 
 
 class AlertStatus(StrEnum):
@@ -328,32 +329,48 @@ def _upsert(
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in update_cols}
     )
-    session.execute(stmt, list(rows))
+    session.connection().execute(stmt, list(rows))
 
 
-def claim_pending(session: Session, sensor_id: str, rule: str, since_ms: int) -> int:
-    """Start a timer unless another process already started it; returns the effective start
-    (the earliest)."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(AlertStateRow).values(
-        sensor_id=sensor_id, rule=rule, pending_since_ms=since_ms, last_ts_ms=since_ms
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["sensor_id", "rule"],
-        set_={
-            "pending_since_ms": func.coalesce(
-                AlertStateRow.pending_since_ms, stmt.excluded.pending_since_ms
-            ),
-            "last_ts_ms": stmt.excluded.last_ts_ms,
-        },
-    )
-    session.execute(stmt)
-    value = session.scalar(
-        select(AlertStateRow.pending_since_ms).where(
-            AlertStateRow.sensor_id == sensor_id, AlertStateRow.rule == rule
+def save_timers(
+    session: Session,
+    started: Sequence[tuple[str, str, int]],
+    stopped: Sequence[tuple[str, str, int]],
+) -> None:
+    """Persist timers in two statements: ``started`` (sensor, rule, since) keep an earlier
+    start another process already recorded; ``stopped`` (sensor, rule, at) clear theirs."""
+    conn = session.connection()
+    if started:
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(AlertStateRow)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["sensor_id", "rule"],
+            set_={
+                "pending_since_ms": func.coalesce(
+                    AlertStateRow.pending_since_ms, stmt.excluded.pending_since_ms
+                ),
+                "last_ts_ms": stmt.excluded.last_ts_ms,
+            },
         )
-    )
-    return since_ms if value is None else min(value, since_ms)
+        conn.execute(
+            stmt,
+            [
+                {"sensor_id": s_id, "rule": rule, "pending_since_ms": since, "last_ts_ms": since}
+                for s_id, rule, since in started
+            ],
+        )
+    if stopped:
+        stmt_u = (
+            update(STATE)
+            .where(
+                STATE.c.sensor_id == bindparam("s_id"),
+                STATE.c.rule == bindparam("s_rule"),
+            )
+            .values(pending_since_ms=None, last_ts_ms=bindparam("s_at"))
+        )
+        conn.execute(
+            stmt_u, [{"s_id": s_id, "s_rule": rule, "s_at": at} for s_id, rule, at in stopped]
+        )
 
 
 def pending_since(session: Session, sensor_id: str, rule: str) -> int | None:

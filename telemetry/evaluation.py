@@ -23,13 +23,17 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from telemetry import alert_store
-from telemetry.alert_rules import AlertRule, RuleBook, Target, metric_value
+from telemetry.alert_rules import AlertRule, RuleBook, Target, getter
 from telemetry.alert_state import RuleState, Transition, step
 from telemetry.alert_store import AlertEvent, AlertSink, EventKind, NewAlert
 from telemetry.ports import SensorDirectory
 from telemetry.readings import Reading
 
 log = logging.getLogger(__name__)
+
+
+_Resolved = tuple[tuple[AlertRule, Callable[[Reading], float | None]], ...]
+"""A sensor's rules, each with the function that reads its value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +72,15 @@ class AlertEvaluator:
         self._states_loaded = False
         self._queue: deque[tuple[Sequence[Reading], datetime]] = deque()
         self._ops: list[_Op] = []
-        self._live: dict[str, dict[str, Any]] = {}
+        self._live: dict[str, tuple[int, Reading]] = {}
+        self._rule_cache: dict[
+            str,
+            tuple[
+                int | None,
+                RuleBook,
+                tuple[tuple[AlertRule, Callable[[Reading], float | None]], ...],
+            ],
+        ] = {}
         self._dirty_live: set[str] = set()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -161,32 +173,46 @@ class AlertEvaluator:
         self._rules_loaded_at = 0.0
 
     # -- judging --------------------------------------------------------------------------
+    def _rules(self, r: Reading) -> _Resolved:
+        """The rules of a reading's sensor with their value getters, cached per sensor and
+        current class (the cache is dropped when the rules are reloaded)."""
+        placement = self.directory.get(r.sensor_id)
+        klass = placement.current_class if placement else None
+        cached = self._rule_cache.get(r.sensor_id)
+        if cached is not None and cached[0] == klass and cached[1] is self.rulebook:
+            return cached[2]
+        rules = self.rulebook.rules_for(Target(r.sensor_id, r.shelter_code, r.zone, klass))
+        resolved = tuple((rule, getter(rule.metric)) for rule in rules)
+        self._rule_cache[r.sensor_id] = (klass, self.rulebook, resolved)
+        return resolved
+
     def evaluate(self, readings: Sequence[Reading], now: datetime) -> None:
         late_before_ms = int((now - self.late_after).timestamp() * 1000)
+        states = self.states
+        live = self._live
         for r in readings:
             ts_ms = int(r.ts.timestamp() * 1000)
-            self._track_live(r, ts_ms)
-            placement = self.directory.get(r.sensor_id)
-            target = Target(
-                r.sensor_id, r.shelter_code, r.zone, placement.current_class if placement else None
-            )
-            for rule in self.rulebook.rules_for(target):
-                value = metric_value(r, rule.metric)
+            seen = live.get(r.sensor_id)
+            if seen is None or seen[0] <= ts_ms:
+                live[r.sensor_id] = (ts_ms, r)
+                self._dirty_live.add(r.sensor_id)
+            for rule, get in self._rules(r):
+                value = get(r)
                 if value is None:
                     continue
                 key = (r.sensor_id, rule.code)
-                state = self.states.get(key)
+                state = states.get(key)
                 if state is None:
-                    state = self.states[key] = RuleState()
+                    if not rule.enters(value):
+                        continue  # the common case: nothing pending, nothing to remember
+                    state = states[key] = RuleState()
                 transition = step(rule, state, value, ts_ms)
                 if transition is not None:
                     self._ops.append(_Op(transition, rule, r, value, ts_ms < late_before_ms))
 
-    def _track_live(self, r: Reading, ts_ms: int) -> None:
-        current = self._live.get(r.sensor_id)
-        if current is not None and current["last_seen_ms"] > ts_ms:
-            return
-        self._live[r.sensor_id] = {
+    @staticmethod
+    def _live_row(ts_ms: int, r: Reading, now_ms: int) -> dict[str, Any]:
+        return {
             "sensor_id": r.sensor_id,
             "shelter_code": r.shelter_code,
             "last_seen_ms": ts_ms,
@@ -195,8 +221,8 @@ class AlertEvaluator:
             "fire_risk": r.fire_risk,
             "dew_point": r.dew_point,
             "battery": r.battery,
+            "updated_at_ms": now_ms,
         }
-        self._dirty_live.add(r.sensor_id)
 
     # -- writing --------------------------------------------------------------------------
     def flush(self) -> None:
@@ -206,10 +232,19 @@ class AlertEvaluator:
         dirty = set(self._dirty_live)
         now_ms = int(self.clock().timestamp() * 1000)
         with self.sessions.begin() as session:
+            timers: dict[tuple[str, str], tuple[bool, int]] = {}
             for op in ops:
+                if op.transition in (Transition.PENDING, Transition.RESET):
+                    # Timers are saved together, in order with the alerts they lead to.
+                    key = (op.reading.sensor_id, op.rule.code)
+                    ts_ms = int(op.reading.ts.timestamp() * 1000)
+                    timers[key] = (op.transition is Transition.PENDING, ts_ms)
+                    continue
+                self._save_timers(session, timers)
                 self._apply(session, op)
+            self._save_timers(session, timers)
             alert_store.upsert_live(
-                session, [{**self._live[s], "updated_at_ms": now_ms} for s in sorted(dirty)]
+                session, [self._live_row(*self._live[s], now_ms) for s in sorted(dirty)]
             )
         del self._ops[: len(ops)]
         self._dirty_live -= dirty
@@ -218,18 +253,20 @@ class AlertEvaluator:
             self.on_events()
         self._emitted = 0
 
+    @staticmethod
+    def _save_timers(session: Session, timers: dict[tuple[str, str], tuple[bool, int]]) -> None:
+        if timers:
+            alert_store.save_timers(
+                session,
+                [(s, r, ts) for (s, r), (started, ts) in timers.items() if started],
+                [(s, r, ts) for (s, r), (started, ts) in timers.items() if not started],
+            )
+            timers.clear()
+
     def _apply(self, session: Session, op: _Op) -> None:
         r, rule = op.reading, op.rule
         ts_ms = int(r.ts.timestamp() * 1000)
-        key = (r.sensor_id, rule.code)
-        state = self.states[key]
-        if op.transition is Transition.PENDING:
-            start = alert_store.claim_pending(session, r.sensor_id, rule.code, ts_ms)
-            if state.pending_since_ms is not None and not state.active:
-                state.pending_since_ms = min(state.pending_since_ms, start)
-        elif op.transition is Transition.RESET:
-            alert_store.reset_pending(session, r.sensor_id, rule.code, ts_ms)
-        elif op.transition is Transition.RAISE:
+        if op.transition is Transition.RAISE:
             since = alert_store.pending_since(session, r.sensor_id, rule.code)
             since_ms = ts_ms if since is None else since
             raised = alert_store.raise_alert(
