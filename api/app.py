@@ -6,7 +6,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 from fastapi import FastAPI, Request, Response
@@ -49,25 +49,17 @@ def create_app(
     """The API over ``state``; ``run_scheduler`` also runs the periodic tick in-process, and
     ``components`` (broker, ingester, simulator) start and stop with the app."""
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        started: list[Component] = []
-        if run_scheduler and state.settings.tick_interval_seconds > 0:
-            started.append(
-                Periodic(
-                    "inspection-tick", lambda: run_tick(state), state.settings.tick_interval_seconds
-                )
+    started: list[Component] = list(components)
+    if run_scheduler and state.settings.tick_interval_seconds > 0:
+        started.append(
+            Periodic(
+                "inspection-tick", lambda: run_tick(state), state.settings.tick_interval_seconds
             )
-        started[:0] = list(components)
-        for component in started:
-            component.start()
-        try:
-            yield
-        finally:
-            for component in reversed(started):
-                component.stop()
+        )
 
-    app = FastAPI(title="ShelterWatch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="ShelterWatch", version="0.1.0", description=DESCRIPTION, lifespan=_lifespan(started)
+    )
     app.state.sw = state
     errors.install(app)
     for module in (auth, users, shelters, followups, stats, exchange, telemetry, alerts):
@@ -92,45 +84,50 @@ def create_app(
         )
         return response
 
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"])
-    def readyz() -> JSONResponse:
-        """Readiness: the database answers a query, the reading store answers, and (when
-        this process ingests) the broker is connected."""
-        checks: dict[str, str] = {}
+    def checks() -> dict[str, str]:
+        """The database and the reading store answer a query now, and (when this process
+        ingests) the broker is connected."""
+        out: dict[str, str] = {}
         try:
             with state.engine.connect().execution_options(**READ_ONLY) as conn:
                 conn.execute(text("SELECT 1"))
-            checks["database"] = "ok"
+            out["database"] = "ok"
         except SQLAlchemyError as exc:
-            checks["database"] = f"error: {type(exc).__name__}"
+            out["database"] = f"error: {type(exc).__name__}"
         try:
             state.readings.check()
-            checks["reading_store"] = "ok"
+            out["reading_store"] = "ok"
         except TelemetryError as exc:
-            checks["reading_store"] = f"error: {exc.message}"
+            out["reading_store"] = f"error: {exc.message}"
         if state.ingest is not None:
-            checks.update(state.ingest.checks())
-        ready = all(v == "ok" for k, v in checks.items() if k != "spool_depth")
-        return JSONResponse(
-            {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503
-        )
+            out.update(state.ingest.checks())
+        return out
 
-    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
-    def metrics() -> PlainTextResponse:
-        """Prometheus metrics of this process."""
-        return PlainTextResponse(generate_latest(state.metrics), media_type=CONTENT_TYPE_LATEST)
-
+    _add_probes(app, state, checks)
     return app
 
 
 def create_probe_app(state: AppState, *, components: Sequence[Component]) -> FastAPI:
     """The ingester's HTTP side: liveness, readiness (broker and store checked now) and
     Prometheus metrics; ``components`` start and stop with it."""
+    app = FastAPI(
+        title="ShelterWatch ingester",
+        lifespan=_lifespan(components),
+        docs_url=None,
+        redoc_url=None,
+    )
+    _add_probes(
+        app,
+        state,
+        lambda: state.ingest.checks() if state.ingest else {"ingester": "not running"},
+    )
+    return app
+
+
+def _lifespan(
+    components: Sequence[Component],
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start ``components`` with the app and stop them, in reverse order, at shutdown."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -142,22 +139,33 @@ def create_probe_app(state: AppState, *, components: Sequence[Component]) -> Fas
             for component in reversed(components):
                 component.stop()
 
-    app = FastAPI(title="ShelterWatch ingester", lifespan=lifespan, docs_url=None, redoc_url=None)
+    return lifespan
 
-    @app.get("/healthz")
+
+INFO_ONLY = frozenset({"spool_depth"})
+"""Entries of the readiness checks that inform rather than pass or fail."""
+
+
+def _add_probes(app: FastAPI, state: AppState, checks: Callable[[], dict[str, str]]) -> None:
+    """``/healthz`` (the process answers), ``/readyz`` (``checks`` run now; 503 unless all
+    pass) and ``/metrics`` (Prometheus)."""
+
+    @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", tags=["health"])
     def readyz() -> JSONResponse:
-        checks = state.ingest.checks() if state.ingest else {"ingester": "not running"}
-        ready = all(v == "ok" for k, v in checks.items() if k != "spool_depth")
+        """Readiness: every dependency checked now."""
+        found = checks()
+        ready = all(v == "ok" for k, v in found.items() if k not in INFO_ONLY)
         return JSONResponse(
-            {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503
+            {"status": "ready" if ready else "not_ready", "checks": found},
+            200 if ready else 503,
         )
 
-    @app.get("/metrics", response_class=PlainTextResponse)
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
+        """Prometheus metrics of this process."""
         return PlainTextResponse(generate_latest(state.metrics), media_type=CONTENT_TYPE_LATEST)
-
-    return app

@@ -368,7 +368,6 @@ class DeliveryWorker(threading.Thread):
         self.channels = dict(channels)
         self.interval_s = interval_s
         self.system_only = system_only
-        self._wake = threading.Event()
         settings = state.settings
         self.links = AckLinks(settings.public_base_url, state.signing_key, settings.ack_link_hours)
         self._stop_event = threading.Event()
@@ -391,17 +390,9 @@ class DeliveryWorker(threading.Thread):
             only_these_channels=self.system_only,
         )
 
-    def wake(self) -> None:
-        """Run now rather than at the next interval (new notifications were committed)."""
-        self._wake.set()
-
     def run(self) -> None:
         wait = self.interval_s
-        while not self._stop_event.is_set():
-            self._wake.wait(wait)
-            self._wake.clear()
-            if self._stop_event.is_set():
-                return
+        while not self._stop_event.wait(wait):
             wait = self.interval_s
             try:
                 if self.run_once().attempted >= self.batch:
@@ -411,7 +402,6 @@ class DeliveryWorker(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
-        self._wake.set()
         if self.is_alive():
             self.join(timeout=30)
         close_channels(self.channels.values())

@@ -82,7 +82,6 @@ def require(*roles: Role) -> Callable[[Actor], Actor]:
     return _check
 
 
-ALL_ROLES = tuple(Role)
 PEOPLE = (Role.ADMIN, Role.DISTRICT_OFFICER, Role.INSPECTOR, Role.MANAGER)
 AdminDep = Annotated[Actor, Depends(require(Role.ADMIN))]
 PersonDep = Annotated[Actor, Depends(require(*PEOPLE))]

@@ -55,17 +55,3 @@ def propose(
         after=audit.snapshot(finding),
     )
     return finding
-
-
-def drafts_for(session: Session, shelter: Shelter) -> list[Finding]:
-    return list(
-        session.scalars(
-            select(Finding)
-            .where(
-                Finding.shelter_id == shelter.id,
-                Finding.draft.is_(True),
-                Finding.status != FindingStatus.CLOSED.value,
-            )
-            .order_by(Finding.id)
-        )
-    )

@@ -137,10 +137,6 @@ class InspectionCreate(_Input):
     corrects: int | None = Field(default=None, description="id of an inspection this corrects")
 
 
-class FixReport(_Input):
-    note: Text = ""
-
-
 class Verification(_Input):
     note: Text = ""
 

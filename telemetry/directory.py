@@ -69,9 +69,6 @@ class CachedDirectory:
                 self._wake.set()
         return placement
 
-    def all(self) -> list[Placement]:
-        return list(self._by_id.values())
-
     def start(self) -> None:
         self.refresh()
         self._thread = threading.Thread(target=self._run, name="sensor-directory", daemon=True)

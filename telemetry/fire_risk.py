@@ -123,18 +123,22 @@ def dew_point(t_c: float, rh: float) -> float | None:
 
 
 def enrich(reading: Reading) -> Reading:
-    """Copy of `reading` with dew point and, if the device sent no fire risk, the `fri-1` index.
-
-    A device-sent fire risk is kept as it is.
-    """
-    t, rh = reading.temperature, reading.humidity
-    dew = dew_point(t, rh) if t is not None and rh is not None else reading.dew_point
-    fire_risk, version = reading.fire_risk, reading.fire_risk_version
-    if fire_risk is None:
-        fire_risk = compute_index(t, rh, reading.smoke, reading.co)
-        if fire_risk is not None:
-            version = FRI_VERSION
-    return replace(reading, dew_point=dew, fire_risk=fire_risk, fire_risk_version=version)
+    """Copy of `reading` with dew point and, if the device sent no fire risk, the `fri-1` index
+    (the same computation as :func:`enriching`). A device-sent fire risk is kept as it is."""
+    r = reading
+    made = enriching(r.district, r.zone)(
+        r.shelter_code,
+        r.sensor_id,
+        r.ts,
+        r.temperature,
+        r.humidity,
+        r.fire_risk,
+        r.fire_risk_version,
+        r.smoke,
+        r.co,
+        r.battery,
+    )
+    return made if made.dew_point is not None else replace(made, dew_point=r.dew_point)
 
 
 def enriching(district: str, zone: str) -> ReadingFactory:

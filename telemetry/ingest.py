@@ -294,12 +294,6 @@ class Pipeline:
         make = self._factories[key] = enriching(*key)
         return make
 
-    def process(self, batch: Sequence[Delivery]) -> None:
-        """Make the batch durable, then acknowledge it, chunk by chunk, in this thread;
-        retries until durable or stopping."""
-        for chunk in self._chunks(batch):
-            self._commit(chunk)
-
     def _commit(self, chunk: _Chunk) -> None:
         """Store one chunk durably, then acknowledge its messages and tell the observers."""
         m = self.metrics
