@@ -5,18 +5,15 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api import errors
 from api.db import READ_ONLY
+from api.probes import Component, add_probes, lifespan
 from api.routes import alerts, auth, exchange, followups, shelters, stats, telemetry, users
 from api.scheduler import Periodic, run_tick
 from api.state import AppState
@@ -35,14 +32,6 @@ Errors are JSON: `{"error": {"code", "message", "details"}}`. Lists are paginate
 """
 
 
-class Component(Protocol):
-    """Something a process starts with the app and stops at shutdown (in reverse order)."""
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-
 def create_app(
     state: AppState, *, run_scheduler: bool = False, components: Sequence[Component] = ()
 ) -> FastAPI:
@@ -58,7 +47,7 @@ def create_app(
         )
 
     app = FastAPI(
-        title="ShelterWatch", version="0.1.0", description=DESCRIPTION, lifespan=_lifespan(started)
+        title="ShelterWatch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan(started)
     )
     app.state.sw = state
     errors.install(app)
@@ -103,69 +92,5 @@ def create_app(
             out.update(state.ingest.checks())
         return out
 
-    _add_probes(app, state, checks)
+    add_probes(app, state, checks)
     return app
-
-
-def create_probe_app(state: AppState, *, components: Sequence[Component]) -> FastAPI:
-    """The ingester's HTTP side: liveness, readiness (broker and store checked now) and
-    Prometheus metrics; ``components`` start and stop with it."""
-    app = FastAPI(
-        title="ShelterWatch ingester",
-        lifespan=_lifespan(components),
-        docs_url=None,
-        redoc_url=None,
-    )
-    _add_probes(
-        app,
-        state,
-        lambda: state.ingest.checks() if state.ingest else {"ingester": "not running"},
-    )
-    return app
-
-
-def _lifespan(
-    components: Sequence[Component],
-) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Start ``components`` with the app and stop them, in reverse order, at shutdown."""
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        for component in components:
-            component.start()
-        try:
-            yield
-        finally:
-            for component in reversed(components):
-                component.stop()
-
-    return lifespan
-
-
-INFO_ONLY = frozenset({"spool_depth"})
-"""Entries of the readiness checks that inform rather than pass or fail."""
-
-
-def _add_probes(app: FastAPI, state: AppState, checks: Callable[[], dict[str, str]]) -> None:
-    """``/healthz`` (the process answers), ``/readyz`` (``checks`` run now; 503 unless all
-    pass) and ``/metrics`` (Prometheus)."""
-
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"])
-    def readyz() -> JSONResponse:
-        """Readiness: every dependency checked now."""
-        found = checks()
-        ready = all(v == "ok" for k, v in found.items() if k not in INFO_ONLY)
-        return JSONResponse(
-            {"status": "ready" if ready else "not_ready", "checks": found},
-            200 if ready else 503,
-        )
-
-    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
-    def metrics() -> PlainTextResponse:
-        """Prometheus metrics of this process."""
-        return PlainTextResponse(generate_latest(state.metrics), media_type=CONTENT_TYPE_LATEST)

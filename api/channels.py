@@ -35,10 +35,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import quote_plus
 
-import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
@@ -46,6 +45,9 @@ from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from telemetry.mqtt import BrokerAddress
+
+if TYPE_CHECKING:  # httpx is loaded by the processes that deliver over HTTP (see _post)
+    import httpx
 
 _ROBOT_TEXT_MAX = 3500  # WeCom caps markdown content at 4096 bytes; DingTalk is similar.
 
@@ -187,6 +189,8 @@ def _post(
     client: httpx.Client, url: str, body: bytes, headers: dict[str, str], timeout: float
 ) -> httpx.Response:
     """POST and sort the outcome: 2xx returns; 408/429/5xx and transport errors retry."""
+    import httpx
+
     try:
         response = client.post(
             url,

@@ -17,31 +17,18 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from api import logs
-from api.alert_jobs import run_alert_tick
-from api.alert_sink import sink_for
-from api.app import Component
-from api.channels import MqttChannel
 from api.db import build_engine, session_factory, unit_of_work, upgrade
-from api.delivery import DeliveryWorker, build_channels
-from api.platform_feed import PlatformFeed
-from api.scheduler import Periodic
+from api.probes import Component
 from api.settings import Settings
 from api.state import AppState
-from api.telemetry_wiring import (
-    IngestService,
-    build_ingest_service,
-    build_reading_store,
-    build_reject_store,
-)
-from inspection.access import SYSTEM
+from api.telemetry_wiring import IngestService, build_reading_store, build_reject_store
 from inspection.errors import InspectionError
 from inspection.grading import FollowupPolicy
 from inspection.models import Role
-from inspection.schemas import UserCreate
-from inspection.users import create_user
-from telemetry.broker import EmbeddedBroker
-from telemetry.metrics import IngestMetrics
-from telemetry.mqtt import BrokerAddress
+
+# Each command imports what only it needs inside its function: the ingester then never loads
+# the HTTP routes, the spreadsheet and PDF libraries or the embedded broker, which keeps its
+# memory down (see bench/bench_ingest.py).
 
 log = logging.getLogger("shelterwatch")
 ALERT_TICK_SECONDS = 30.0
@@ -69,6 +56,11 @@ def server_components(
 ) -> list[Component]:
     """What the API process runs beside requests: the alert tick and the delivery worker
     (the inspection tick runs through ``create_app(run_scheduler=True)``)."""
+    from api.alert_jobs import run_alert_tick
+    from api.alert_sink import sink_for
+    from api.delivery import DeliveryWorker, build_channels
+    from api.scheduler import Periodic
+
     settings = state.settings
     sink = sink_for(state)
     channel_settings = (
@@ -92,10 +84,19 @@ def ingest_components(
 ) -> tuple[list[Component], IngestService]:
     """The ingester, preceded by the embedded broker when no ``SHELTERWATCH_MQTT_URL`` is set
     (the embedded broker speaks MQTT 3.1.1)."""
+    from api.alert_sink import sink_for
+    from api.channels import MqttChannel
+    from api.platform_feed import PlatformFeed
+    from api.telemetry_wiring import build_ingest_service
+    from telemetry.metrics import IngestMetrics
+    from telemetry.mqtt import BrokerAddress
+
     settings = state.settings
     components: list[Component] = []
     url, protocol = settings.mqtt_url, None
     if url is None:
+        from telemetry.broker import EmbeddedBroker
+
         port = broker_port or settings.embedded_broker_port
         components.append(EmbeddedBroker("127.0.0.1", port))
         url, protocol = f"mqtt://127.0.0.1:{port}", "3.1.1"
@@ -219,7 +220,7 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     """The ingester process; its HTTP port serves /healthz, /readyz and /metrics only."""
     import uvicorn
 
-    from api.app import create_probe_app
+    from api.probes import create_probe_app
 
     state = build_state(settings)
     components, _service = ingest_components(state)
@@ -245,6 +246,10 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _user_create(settings: Settings, args: argparse.Namespace) -> int:
+    from inspection.access import SYSTEM
+    from inspection.schemas import UserCreate
+    from inspection.users import create_user
+
     role = Role(args.role)
     password = args.password
     if password is None and role != Role.PLATFORM:

@@ -26,7 +26,6 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import httpx
 from pydantic import ValidationError
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -410,6 +409,8 @@ class DeliveryWorker(threading.Thread):
 def build_channels(settings: Settings, mqtt_url: str | None) -> dict[str, Channel]:
     """The channels this process can deliver through: the HTTP ones always, email when
     ``smtp_host`` is set, MQTT when a broker URL is given."""
+    import httpx  # here, not at the top: the ingester imports this module and never needs it
+
     timeout = settings.webhook_timeout_seconds
     client = httpx.Client(timeout=timeout, follow_redirects=False)
     channels: dict[str, Channel] = {

@@ -170,7 +170,8 @@ def build_ingest_service(
     subscriber = MqttSubscriber(
         BrokerAddress.parse(broker_url),
         client_id=settings.mqtt_client_id,
-        on_delivery=parts.pipeline.submit,
+        on_deliveries=parts.pipeline.submit_many,
+        wait_for_room=parts.pipeline.wait_for_room,
         protocol=protocol or settings.mqtt_protocol,
         receive_maximum=settings.mqtt_receive_maximum,
         shared_group=settings.mqtt_shared_group,

@@ -97,6 +97,7 @@ class Pipeline:
         limits: IngestLimits = IngestLimits(),
         batch_size: int = 5000,
         batch_interval_s: float = 0.2,
+        max_queued: int | None = None,
         retry_s: float = 1.0,
         observers: Sequence[ReadingObserver] = (),
     ) -> None:
@@ -109,6 +110,7 @@ class Pipeline:
         self.limits = limits
         self.batch_size = batch_size
         self.batch_interval_s = batch_interval_s
+        self.max_queued = max_queued if max_queued is not None else 2 * batch_size
         self.retry_s = retry_s
         self.observers = list(observers)
         self.acker: Acker | None = None
@@ -133,16 +135,32 @@ class Pipeline:
     # -- intake (MQTT callback thread) ------------------------------------------------------
     def submit(self, delivery: Delivery) -> None:
         """Queue a delivery; never blocks on I/O. Ignored once stopping (the broker keeps it)."""
+        self.submit_many((delivery,))
+
+    def submit_many(self, deliveries: Sequence[Delivery]) -> None:
+        """Queue the deliveries of one read together (one lock, one wake-up)."""
         with self._cond:
-            if self._stopping:
+            if self._stopping or not deliveries:
                 return
-            self._queue.append(delivery)
-            n = len(self._queue)
-            if n == 1:
+            was = len(self._queue)
+            self._queue.extend(deliveries)
+            if was == 0:
                 self._oldest = time.monotonic()
-                self._cond.notify()
-            elif n >= self.batch_size:
-                self._cond.notify()
+                self._cond.notify_all()
+            elif len(self._queue) >= self.batch_size:
+                self._cond.notify_all()
+
+    def wait_for_room(self, timeout: float) -> bool:
+        """Whether the intake queue holds fewer than ``max_queued`` messages, waiting up to
+        ``timeout`` seconds for the worker to take some. The MQTT side reads no more while
+        this is false, so a broker that sends past the Receive Maximum cannot fill memory."""
+        with self._cond:
+            if len(self._queue) < self.max_queued or self._stopping:
+                return True
+            self._cond.wait_for(
+                lambda: len(self._queue) < self.max_queued or self._stopping, timeout
+            )
+            return len(self._queue) < self.max_queued or self._stopping
 
     # -- threads ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -184,6 +202,7 @@ class Pipeline:
             batch = [self._queue.popleft() for _ in range(n)]
             if self._queue:
                 self._oldest = time.monotonic()
+            self._cond.notify_all()  # room for the reader waiting in wait_for_room
             return batch
 
     def _run(self) -> None:

@@ -8,6 +8,8 @@ set it to the batch size or 0 for unlimited).
 
 The session is persistent (fixed client id, clean start off, a long session expiry) so that
 messages queue at the broker while the ingester is down. Reconnection is paho's own loop.
+The client is paho's with a leaner receive path (``telemetry.mqtt_client``): the messages of
+one socket read reach ``on_deliveries`` together, stamped with the time of that read.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from telemetry.ingest import Delivery
+from telemetry.mqtt_client import LeanClient
 
 log = logging.getLogger(__name__)
 
@@ -63,23 +66,25 @@ class BrokerAddress:
 
 
 class MqttSubscriber:
-    """Receives telemetry and hands each message to ``on_delivery``; acknowledges on demand."""
+    """Receives telemetry and hands the messages of each read to ``on_deliveries``;
+    acknowledges on demand."""
 
     def __init__(
         self,
         address: BrokerAddress,
         *,
         client_id: str,
-        on_delivery: Callable[[Delivery], None],
+        on_deliveries: Callable[[Sequence[Delivery]], None],
         protocol: str = "5",
         receive_maximum: int = 5000,
         shared_group: str | None = None,
         topic: str = TELEMETRY_TOPIC,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_connection_change: Callable[[bool], None] | None = None,
+        wait_for_room: Callable[[float], bool] | None = None,
     ) -> None:
         self.address = address
-        self.on_delivery = on_delivery
+        self.on_deliveries = on_deliveries
         self.clock = clock
         self.topic = f"$share/{shared_group}/{topic}" if shared_group else topic
         self.v5 = protocol == "5"
@@ -87,8 +92,13 @@ class MqttSubscriber:
         self.generation = 0
         self.connected = threading.Event()
         self._on_connection_change = on_connection_change
-        self.client = mqtt.Client(
+        self._received: list[Delivery] = []
+        self._received_at = clock()
+        self.client = LeanClient(
             CallbackAPIVersion.VERSION2,
+            on_publish=self._on_publish,
+            on_read=self._on_read,
+            before_read=wait_for_room,
             client_id=client_id,
             protocol=MQTTProtocolVersion.MQTTv5 if self.v5 else MQTTProtocolVersion.MQTTv311,
             clean_session=None if self.v5 else False,
@@ -165,12 +175,23 @@ class MqttSubscriber:
         self._set_connected(False)
         log.warning("disconnected from MQTT: %s", reason)
 
-    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        # No I/O here: hand off to the pipeline's queue.
-        payload = msg.payload if isinstance(msg.payload, bytes) else bytes(msg.payload)
-        self.on_delivery(
-            Delivery(msg.topic, payload, msg.mid, msg.qos, self.generation, self.clock())
+    # -- receiving (paho's network thread; no I/O here: the pipeline only queues) ------------
+    def _on_read(self, start: bool) -> None:
+        if start:
+            self._received_at = self.clock()
+        elif self._received:
+            received, self._received = self._received, []
+            self.on_deliveries(received)
+
+    def _on_publish(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
+        self._received.append(
+            Delivery(topic, payload, mid, qos, self.generation, self._received_at)
         )
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        """Paho's own path: QoS 2, or a paho whose internals the lean path does not know."""
+        payload = msg.payload if isinstance(msg.payload, bytes) else bytes(msg.payload)
+        self._on_publish(msg.topic, payload, msg.mid, msg.qos)
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
         generation = self.generation

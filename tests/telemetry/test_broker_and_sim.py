@@ -367,14 +367,15 @@ def test_persistent_session_gets_all_500_after_reconnect(broker: EmbeddedBroker)
     lock = threading.Lock()
 
     def subscriber() -> MqttSubscriber:
-        def deliver(d: Delivery) -> None:
+        def deliver(deliveries: Sequence[Delivery]) -> None:
             with lock:
-                key = (d.topic, d.payload)
-                received[key] = received.get(key, 0) + 1
-            sub.ack([d])
+                for d in deliveries:
+                    key = (d.topic, d.payload)
+                    received[key] = received.get(key, 0) + 1
+            sub.ack(deliveries)
 
         sub = MqttSubscriber(
-            address, client_id=client_id, on_delivery=deliver, protocol="3.1.1", topic=topic
+            address, client_id=client_id, on_deliveries=deliver, protocol="3.1.1", topic=topic
         )
         return sub
 

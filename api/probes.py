@@ -1,0 +1,89 @@
+"""What every ShelterWatch process serves over HTTP: health probes and metrics.
+
+The API (``api.app``) and the ingester's small probe app both use these; the ingester loads
+only this module of the HTTP side, not the API's routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.state import AppState
+
+
+class Component(Protocol):
+    """Something a process starts with the app and stops at shutdown (in reverse order)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def create_probe_app(state: AppState, *, components: Sequence[Component]) -> FastAPI:
+    """The ingester's HTTP side: liveness, readiness (broker and store checked now) and
+    Prometheus metrics; ``components`` start and stop with it."""
+    app = FastAPI(
+        title="ShelterWatch ingester",
+        lifespan=lifespan(components),
+        docs_url=None,
+        redoc_url=None,
+    )
+    add_probes(
+        app,
+        state,
+        lambda: state.ingest.checks() if state.ingest else {"ingester": "not running"},
+    )
+    return app
+
+
+def lifespan(
+    components: Sequence[Component],
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start ``components`` with the app and stop them, in reverse order, at shutdown."""
+
+    @asynccontextmanager
+    async def run(_app: FastAPI) -> AsyncIterator[None]:
+        for component in components:
+            component.start()
+        try:
+            yield
+        finally:
+            for component in reversed(components):
+                component.stop()
+
+    return run
+
+
+INFO_ONLY = frozenset({"spool_depth"})
+"""Entries of the readiness checks that inform rather than pass or fail."""
+
+
+def add_probes(app: FastAPI, state: AppState, checks: Callable[[], dict[str, str]]) -> None:
+    """``/healthz`` (the process answers), ``/readyz`` (``checks`` run now; 503 unless all
+    pass) and ``/metrics`` (Prometheus)."""
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> JSONResponse:
+        """Readiness: every dependency checked now."""
+        found = checks()
+        ready = all(v == "ok" for k, v in found.items() if k not in INFO_ONLY)
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": found},
+            200 if ready else 503,
+        )
+
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        """Prometheus metrics of this process."""
+        return PlainTextResponse(generate_latest(state.metrics), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,261 @@
+"""The lean paho client: buffered reads, PUBLISH decoded straight to a callback, reads held
+back while the intake is full, and paho's own semantics (manual ack, persistent session,
+QoS 2) unchanged. Against the real Mosquitto on 127.0.0.1:1883."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from telemetry.mqtt_client import READ_CHUNK, BufferedSocket, LeanClient
+
+HOST, PORT = "127.0.0.1", 1883
+
+
+def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+# -- BufferedSocket on a real socket pair -------------------------------------------------
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    a, b = socket.socketpair()
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_small_reads_are_served_from_one_large_read(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    near, far = pair
+    far.sendall(bytes(range(100)))
+    time.sleep(0.05)
+    sock = BufferedSocket(near)
+    assert sock.recv(1) == b"\x00"
+    assert sock.buffered == 99
+    assert sock.pending() == 99
+    far.sendall(b"later")  # not read yet: the buffer answers first
+    assert sock.recv(10) == bytes(range(1, 11))
+    assert sock.recv(500) == bytes(range(11, 100))  # what is buffered, like a short recv
+    assert sock.buffered == 0
+    assert sock.recv(500) == b"later"
+
+
+def test_an_empty_buffer_passes_the_socket_errors_and_eof_through(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    near, far = pair
+    sock = BufferedSocket(near)
+    sock.setblocking(False)  # delegated to the socket
+    with pytest.raises(BlockingIOError):
+        sock.recv(1)
+    assert sock.fileno() == near.fileno()
+    far.close()
+    assert sock.recv(1) == b""
+
+
+def test_a_read_larger_than_the_chunk_is_asked_for_whole(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    near, far = pair
+    big = bytes(i % 251 for i in range(READ_CHUNK + 1000))
+    sender = threading.Thread(target=far.sendall, args=(big,))
+    sender.start()
+    sock = BufferedSocket(near)
+    got = bytearray()
+    while len(got) < len(big):
+        got += sock.recv(len(big) - len(got))
+    sender.join()
+    assert bytes(got) == big
+
+
+# -- LeanClient against Mosquitto -----------------------------------------------------------
+@dataclass
+class _Sub:
+    client: LeanClient
+    topic: str
+    got: list[tuple[str, bytes, int, int]] = field(default_factory=list)
+    outside_read: int = 0
+    in_read: bool = False
+    reads: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def received(self) -> list[tuple[str, bytes, int, int]]:
+        with self.lock:
+            return list(self.got)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _subscribe(
+    client_id: str,
+    topic: str,
+    *,
+    clean: bool = True,
+    before_read: Callable[[float], bool] | None = None,
+    lean: bool = True,
+) -> _Sub:
+    holder: list[_Sub] = []
+    connected = threading.Event()
+
+    def on_read(start: bool) -> None:
+        s = holder[0]
+        s.in_read = start
+        s.reads += start
+
+    def on_publish(t: str, payload: bytes, mid: int, qos: int) -> None:
+        s = holder[0]
+        with s.lock:
+            s.got.append((t, payload, mid, qos))
+            s.outside_read += not s.in_read
+
+    def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        on_publish(msg.topic, bytes(msg.payload), msg.mid, msg.qos)
+
+    client = LeanClient(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=MQTTProtocolVersion.MQTTv5,
+        manual_ack=True,
+        on_publish=on_publish,
+        on_read=on_read,
+        before_read=before_read,
+    )
+    client.lean = lean
+    client.on_message = on_message
+    client.on_connect = lambda c, *_a: (c.subscribe(topic, qos=2), connected.set())
+    holder.append(_Sub(client, topic))
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = 300
+    props.ReceiveMaximum = 5000
+    client.connect(HOST, PORT, clean_start=clean, properties=props)
+    client.loop_start()
+    assert connected.wait(10), "no CONNACK"
+    time.sleep(0.1)  # the SUBACK
+    return holder[0]
+
+
+@pytest.fixture
+def publisher() -> Iterator[mqtt.Client]:
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"lean-pub-{uuid.uuid4().hex[:8]}",
+        protocol=MQTTProtocolVersion.MQTTv5,
+    )
+    client.max_inflight_messages_set(1000)
+    client.connect(HOST, PORT)
+    client.loop_start()
+    yield client
+    client.disconnect()
+    client.loop_stop()
+
+
+def _publish_all(pub: mqtt.Client, items: list[tuple[str, bytes, int, Properties | None]]) -> None:
+    infos = [pub.publish(t, p, qos=q, properties=props) for t, p, q, props in items]
+    for info in infos:
+        info.wait_for_publish(30)
+
+
+@pytest.mark.mqtt
+@pytest.mark.parametrize("lean", [True, False], ids=["lean", "stock-paho-path"])
+def test_every_message_arrives_as_published(publisher: mqtt.Client, lean: bool) -> None:
+    run = uuid.uuid4().hex[:8]
+    sub = _subscribe(f"lean-sub-{run}", f"lean/{run}/#", lean=lean)
+    try:
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props.UserProperty = ("gateway", "G-7")
+        props.MessageExpiryInterval = 600
+        props.ContentType = "application/json"
+        big = bytes(i % 253 for i in range(2 * READ_CHUNK + 17))
+        items: list[tuple[str, bytes, int, Properties | None]] = [
+            (f"lean/{run}/s{i % 37}/telemetry", f'{{"n":{i}}}'.encode(), 1, None)
+            for i in range(3000)
+        ]
+        items[10] = (f"lean/{run}/props", b"with properties", 1, props)
+        items[20] = (f"lean/{run}/big", big, 1, None)
+        items[30] = (f"lean/{run}/qos0", b"at most once", 0, None)
+        items[40] = (f"lean/{run}/qos2", b"exactly once", 2, None)
+        items[50] = (f"lean/{run}/empty", b"", 1, None)
+        items[60] = (f"lean/{run}/\u4eba\u9632", "中文".encode(), 1, None)
+        _publish_all(publisher, items)
+        _wait(lambda: len(sub.received()) == len(items), 20, f"{len(items)} messages")
+        time.sleep(0.2)
+        got = sub.received()
+        assert sorted((t, p, q) for t, p, _m, q in got) == sorted((t, p, q) for t, p, q, _ in items)
+        assert all(mid > 0 for _t, _p, mid, qos in got if qos > 0)
+        assert sub.outside_read == 0  # every message arrived inside an on_read bracket
+        if lean:
+            assert sub.reads < len(items) / 2  # many messages per read
+    finally:
+        sub.close()
+
+
+@pytest.mark.mqtt
+def test_only_unacknowledged_messages_come_back_after_reconnect(publisher: mqtt.Client) -> None:
+    run = uuid.uuid4().hex[:8]
+    client_id, topic = f"lean-ack-{run}", f"lean/{run}/+"
+    first = _subscribe(client_id, topic)
+    _publish_all(publisher, [(f"lean/{run}/x", str(i).encode(), 1, None) for i in range(50)])
+    _wait(lambda: len(first.received()) == 50, 10, "50 messages")
+    for _t, payload, mid, _q in first.received():
+        if int(payload) < 20:
+            first.client.ack(mid, 1)
+    time.sleep(0.3)
+    first.close()
+    second = _subscribe(client_id, topic, clean=False)
+    try:
+        _wait(lambda: len(second.received()) == 30, 10, "30 redelivered messages")
+        time.sleep(0.3)
+        assert sorted(int(p) for _t, p, _m, _q in second.received()) == list(range(20, 50))
+        for _t, _p, mid, _q in second.received():
+            second.client.ack(mid, 1)
+        time.sleep(0.3)
+    finally:
+        second.close()
+    _subscribe(client_id, topic, clean=True).close()  # drop the session
+
+
+@pytest.mark.mqtt
+def test_nothing_is_read_while_before_read_says_the_intake_is_full(
+    publisher: mqtt.Client,
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    full = threading.Event()
+    asked = threading.Event()
+
+    def before_read(timeout: float) -> bool:
+        if full.is_set():
+            asked.set()
+            time.sleep(timeout)
+            return False
+        return True
+
+    sub = _subscribe(f"lean-full-{run}", f"lean/{run}/+", before_read=before_read)
+    try:
+        full.set()
+        _publish_all(publisher, [(f"lean/{run}/x", str(i).encode(), 1, None) for i in range(200)])
+        assert asked.wait(5)
+        time.sleep(0.5)
+        assert sub.received() == []
+        assert sub.client.is_connected()
+        full.clear()
+        _wait(lambda: len(sub.received()) == 200, 10, "200 messages once there is room")
+    finally:
+        sub.close()
