@@ -8,11 +8,13 @@ sensor > shelter > zone > class (a shelter's current class, e.g. stricter limits
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from operator import attrgetter
 
-from telemetry.fire_risk import level
+from telemetry.fire_risk import level_number
 from telemetry.readings import Reading
 
 
@@ -69,6 +71,18 @@ class AlertRule:
         if op is Op.LE:
             return value <= self.enter
         return value < self.enter
+
+    def entry_range(self) -> tuple[float, float]:
+        """The closed range of values that enter the rule: ``enters(v)`` is ``lo <= v <= hi``
+        for every float ``v`` (a strict bound moves to the next float)."""
+        op, enter = self.op, self.enter
+        if op is Op.GE:
+            return enter, math.inf
+        if op is Op.GT:
+            return math.nextafter(enter, math.inf), math.inf
+        if op is Op.LE:
+            return -math.inf, enter
+        return -math.inf, math.nextafter(enter, -math.inf)
 
     def clears(self, value: float) -> bool:
         if self.op in (Op.GE, Op.GT):
@@ -218,12 +232,13 @@ def _dew_margin(reading: Reading) -> float | None:
 
 
 def _fire_level(reading: Reading) -> float | None:
-    return None if reading.fire_risk is None else float(level(reading.fire_risk))
+    index = reading.fire_risk
+    return None if index is None else float(level_number(index))
 
 
 _GETTERS: dict[str, Callable[[Reading], float | None]] = {
-    "humidity": lambda r: r.humidity,
-    "temperature": lambda r: r.temperature,
+    "humidity": attrgetter("humidity"),
+    "temperature": attrgetter("temperature"),
     "dew_margin": _dew_margin,
     "fire_level": _fire_level,
 }

@@ -32,8 +32,11 @@ from telemetry.readings import Reading
 log = logging.getLogger(__name__)
 
 
-_Resolved = tuple[tuple[AlertRule, Callable[[Reading], float | None]], ...]
-"""A sensor's rules, each with the function that reads its value."""
+_Resolved = tuple[
+    tuple[Callable[[Reading], float | None], tuple[tuple[AlertRule, float, float], ...]], ...
+]
+"""A sensor's rules grouped by the function that reads their value, each rule with the
+closed range of values that enter it (:meth:`AlertRule.entry_range`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +75,10 @@ class AlertEvaluator:
         self._states_loaded = False
         self._queue: deque[tuple[Sequence[Reading], datetime]] = deque()
         self._ops: list[_Op] = []
-        self._live: dict[str, tuple[int, Reading]] = {}
-        self._rule_cache: dict[
-            str,
-            tuple[
-                int | None,
-                RuleBook,
-                tuple[tuple[AlertRule, Callable[[Reading], float | None]], ...],
-            ],
-        ] = {}
+        self._stateful: set[str] = set()
+        """Sensors with an entry in ``states``: the others skip the per-rule state lookup."""
+        self._live: dict[str, Reading] = {}
+        self._rule_cache: dict[str, tuple[int | None, RuleBook, _Resolved]] = {}
         self._dirty_live: set[str] = set()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -151,6 +149,7 @@ class AlertEvaluator:
         if not self._states_loaded:
             with self.sessions() as session:
                 self.states = alert_store.load_states(session)
+            self._stateful = {sensor for sensor, _rule in self.states}
             self._states_loaded = True
         if time.monotonic() - self._rules_loaded_at >= self.rules_refresh_s:
             with self.sessions() as session:
@@ -182,36 +181,50 @@ class AlertEvaluator:
         if cached is not None and cached[0] == klass and cached[1] is self.rulebook:
             return cached[2]
         rules = self.rulebook.rules_for(Target(r.sensor_id, r.shelter_code, r.zone, klass))
-        resolved = tuple((rule, getter(rule.metric)) for rule in rules)
+        by_metric: dict[str, list[tuple[AlertRule, float, float]]] = {}
+        for rule in rules:
+            by_metric.setdefault(rule.metric, []).append((rule, *rule.entry_range()))
+        resolved = tuple((getter(metric), tuple(group)) for metric, group in by_metric.items())
         self._rule_cache[r.sensor_id] = (klass, self.rulebook, resolved)
         return resolved
 
     def evaluate(self, readings: Sequence[Reading], now: datetime) -> None:
         late_before_ms = int((now - self.late_after).timestamp() * 1000)
         states = self.states
+        stateful = self._stateful
         live = self._live
+        dirty = self._dirty_live
+        sensor = None
+        rules: _Resolved = ()
         for r in readings:
-            ts_ms = int(r.ts.timestamp() * 1000)
-            seen = live.get(r.sensor_id)
-            if seen is None or seen[0] <= ts_ms:
-                live[r.sensor_id] = (ts_ms, r)
-                self._dirty_live.add(r.sensor_id)
-            for rule, get in self._rules(r):
+            if r.sensor_id != sensor:  # a gateway's batch is one sensor's readings in a row
+                sensor = r.sensor_id
+                rules = self._rules(r)
+            seen = live.get(sensor)
+            if seen is None or seen.ts <= r.ts:
+                live[sensor] = r
+                dirty.add(sensor)
+            has_state = sensor in stateful
+            for get, group in rules:
                 value = get(r)
                 if value is None:
                     continue
-                key = (r.sensor_id, rule.code)
-                state = states.get(key)
-                if state is None:
-                    if not rule.enters(value):
-                        continue  # the common case: nothing pending, nothing to remember
-                    state = states[key] = RuleState()
-                transition = step(rule, state, value, ts_ms)
-                if transition is not None:
-                    self._ops.append(_Op(transition, rule, r, value, ts_ms < late_before_ms))
+                for rule, low, high in group:
+                    state = states.get((sensor, rule.code)) if has_state else None
+                    if state is None:
+                        if not low <= value <= high:
+                            continue  # the common case: nothing pending, nothing to remember
+                        state = states[(sensor, rule.code)] = RuleState()
+                        stateful.add(sensor)
+                        has_state = True
+                    ts_ms = int(r.ts.timestamp() * 1000)
+                    transition = step(rule, state, value, ts_ms)
+                    if transition is not None:
+                        self._ops.append(_Op(transition, rule, r, value, ts_ms < late_before_ms))
 
     @staticmethod
-    def _live_row(ts_ms: int, r: Reading, now_ms: int) -> dict[str, Any]:
+    def _live_row(r: Reading, now_ms: int) -> dict[str, Any]:
+        ts_ms = int(r.ts.timestamp() * 1000)
         return {
             "sensor_id": r.sensor_id,
             "shelter_code": r.shelter_code,
@@ -244,7 +257,7 @@ class AlertEvaluator:
                 self._apply(session, op)
             self._save_timers(session, timers)
             alert_store.upsert_live(
-                session, [self._live_row(*self._live[s], now_ms) for s in sorted(dirty)]
+                session, [self._live_row(self._live[s], now_ms) for s in sorted(dirty)]
             )
         del self._ops[: len(ops)]
         self._dirty_live -= dirty

@@ -7,7 +7,6 @@ computed value so that readings stay comparable if the formula changes.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from datetime import datetime
 from enum import IntEnum
 from typing import Final
@@ -55,6 +54,10 @@ def dryness_score(temperature: float | None, humidity: float | None) -> float:
     return 40.0
 
 
+HEAT_FROM_C: Final = 35.0
+"""Below this air temperature the heat score is 0."""
+
+
 def heat_score(temperature: float | None) -> float:
     """Heat points from the air temperature in °C; 0 when unknown."""
     if temperature is None:
@@ -65,7 +68,7 @@ def heat_score(temperature: float | None) -> float:
         return 80.0
     if temperature >= 40.0:
         return 50.0
-    if temperature >= 35.0:
+    if temperature >= HEAT_FROM_C:
         return 30.0
     return 0.0
 
@@ -95,6 +98,8 @@ def compute_index(
     """
     if temperature is None and smoke is None and co is None:
         return None
+    if not smoke and co is None and temperature is not None and temperature < HEAT_FROM_C:
+        return dryness_score(temperature, humidity)  # no heat, smoke or CO points: dryness alone
     worst = max(heat_score(temperature), smoke_co_score(smoke, co))
     combined = dryness_score(temperature, humidity) + 0.3 * worst
     # The bands keep every term within 0..100 today; the cap holds if a band is ever raised.
@@ -103,15 +108,20 @@ def compute_index(
 
 def level(index: float) -> RiskLevel:
     """Level for an index: 1 below 20, 2 below 40, 3 below 60, 4 below 80, else 5."""
+    return RiskLevel(level_number(index))
+
+
+def level_number(index: float) -> int:
+    """The number of :func:`level` (alert evaluation uses it per reading)."""
     if index < 20.0:
-        return RiskLevel.GREEN
+        return 1
     if index < 40.0:
-        return RiskLevel.BLUE
+        return 2
     if index < 60.0:
-        return RiskLevel.YELLOW
+        return 3
     if index < 80.0:
-        return RiskLevel.ORANGE
-    return RiskLevel.RED
+        return 4
+    return 5
 
 
 def dew_point(t_c: float, rh: float) -> float | None:
@@ -138,7 +148,7 @@ def enrich(reading: Reading) -> Reading:
         r.co,
         r.battery,
     )
-    return made if made.dew_point is not None else replace(made, dew_point=r.dew_point)
+    return made if made.dew_point is not None else made._replace(dew_point=r.dew_point)
 
 
 def enriching(district: str, zone: str) -> ReadingFactory:

@@ -109,30 +109,31 @@ def _string(value: str) -> str:
 
 def to_line(reading: Reading, measurement: str = "shelter_env") -> str:
     """One reading in line protocol with a millisecond timestamp."""
-    if reading.ts.tzinfo is None:
-        raise StoreRejected(f"reading of sensor {reading.sensor_id} has a naive timestamp")
+    # Unpacked at once (a Reading is a tuple): this runs for every reading stored.
+    (shelter, sensor, ts, t, rh, fire, version, smoke, co, battery, dew, district, zone) = reading
+    if ts.tzinfo is None:
+        raise StoreRejected(f"reading of sensor {sensor} has a naive timestamp")
     fields: list[str] = []
-    r = reading
-    if r.temperature is not None:
-        fields.append("temperature=" + _float(r.temperature, "temperature", r))
-    if r.humidity is not None:
-        fields.append("humidity=" + _float(r.humidity, "humidity", r))
-    if r.fire_risk is not None:
-        fields.append("fire_risk=" + _float(r.fire_risk, "fire_risk", r))
-    if r.fire_risk_version is not None:
-        fields.append("fire_risk_version=" + _string(r.fire_risk_version))
-    if r.smoke is not None:
-        fields.append("smoke=true" if r.smoke else "smoke=false")
-    if r.co is not None:
-        fields.append("co=" + _float(r.co, "co", r))
-    if r.battery is not None:
-        fields.append("battery=" + _float(r.battery, "battery", r))
-    if r.dew_point is not None:
-        fields.append("dew_point=" + _float(r.dew_point, "dew_point", r))
+    if t is not None:
+        fields.append("temperature=" + _float(t, "temperature", reading))
+    if rh is not None:
+        fields.append("humidity=" + _float(rh, "humidity", reading))
+    if fire is not None:
+        fields.append("fire_risk=" + _float(fire, "fire_risk", reading))
+    if version is not None:
+        fields.append("fire_risk_version=" + _string(version))
+    if smoke is not None:
+        fields.append("smoke=true" if smoke else "smoke=false")
+    if co is not None:
+        fields.append("co=" + _float(co, "co", reading))
+    if battery is not None:
+        fields.append("battery=" + _float(battery, "battery", reading))
+    if dew is not None:
+        fields.append("dew_point=" + _float(dew, "dew_point", reading))
     if not fields:
-        raise StoreRejected(f"reading of sensor {r.sensor_id} carries no value to store")
-    key = _series_key(measurement, r.shelter_code, r.sensor_id, r.district, r.zone)
-    return f"{key} {','.join(fields)} {(r.ts - _EPOCH) // _ONE_MS}"
+        raise StoreRejected(f"reading of sensor {sensor} carries no value to store")
+    key = _series_key(measurement, shelter, sensor, district, zone)
+    return f"{key} {','.join(fields)} {(ts - _EPOCH) // _ONE_MS}"
 
 
 class InfluxStore:
@@ -174,12 +175,17 @@ class InfluxStore:
     # ------------------------------------------------------------------ writes
 
     def write(self, readings: Sequence[Reading]) -> None:
-        if not readings:
-            return
+        if readings:
+            self.write_encoded(self.encode(readings))
+
+    def encode(self, readings: Sequence[Reading]) -> bytes:
+        """The line protocol body of a write (:class:`~telemetry.ports.EncodingStore`)."""
         measurement = self._measurement
+        return "\n".join([to_line(reading, measurement) for reading in readings]).encode()
+
+    def write_encoded(self, body: bytes) -> None:
         # One bytes record: influxdb-client posts it as it is, where a list of lines would be
         # type-checked and encoded line by line before being joined to the same body.
-        body = "\n".join([to_line(reading, measurement) for reading in readings]).encode()
         try:
             self._write_api.write(
                 bucket=self._bucket,

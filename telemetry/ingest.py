@@ -28,7 +28,7 @@ from telemetry.errors import SpoolFull, StoreRejected, StoreUnavailable, Telemet
 from telemetry.fire_risk import enriching
 from telemetry.metrics import IngestMetrics
 from telemetry.payload import ReadingFactory, parse_payload, parse_topic
-from telemetry.ports import ReadingStore, RejectStore, SensorDirectory
+from telemetry.ports import EncodingStore, ReadingStore, RejectStore, SensorDirectory
 from telemetry.readings import Reading, Rejection, RejectReason
 from telemetry.spool import Spool
 
@@ -62,11 +62,13 @@ class ReadingObserver(Protocol):
 
 @dataclass(slots=True)
 class _Chunk:
-    """Validated messages on their way to the writer: stored together, then acknowledged."""
+    """Validated messages on their way to the writer: stored together, then acknowledged.
+    ``body`` is the store's request for ``readings``, when the store encodes ahead."""
 
     deliveries: Sequence[Delivery]
     readings: list[Reading]
     rejects: list[Rejection]
+    body: bytes | None = None
 
 
 _HANDOFF_DEPTH = 2
@@ -98,6 +100,7 @@ class Pipeline:
         batch_size: int = 5000,
         batch_interval_s: float = 0.2,
         max_queued: int | None = None,
+        max_queued_bytes: int = 4 << 20,
         retry_s: float = 1.0,
         observers: Sequence[ReadingObserver] = (),
     ) -> None:
@@ -111,11 +114,14 @@ class Pipeline:
         self.batch_size = batch_size
         self.batch_interval_s = batch_interval_s
         self.max_queued = max_queued if max_queued is not None else 2 * batch_size
+        self.max_queued_bytes = max_queued_bytes
         self.retry_s = retry_s
         self.observers = list(observers)
+        self._encoder = store if isinstance(store, EncodingStore) else None
         self.acker: Acker | None = None
         self.store_ok = True
         self._queue: deque[Delivery] = deque()
+        self._queued_bytes = 0
         self._oldest = 0.0
         self._cond = threading.Condition()
         self._stopping = False
@@ -144,6 +150,7 @@ class Pipeline:
                 return
             was = len(self._queue)
             self._queue.extend(deliveries)
+            self._queued_bytes += sum([len(d.payload) for d in deliveries])
             if was == 0:
                 self._oldest = time.monotonic()
                 self._cond.notify_all()
@@ -151,16 +158,17 @@ class Pipeline:
                 self._cond.notify_all()
 
     def wait_for_room(self, timeout: float) -> bool:
-        """Whether the intake queue holds fewer than ``max_queued`` messages, waiting up to
-        ``timeout`` seconds for the worker to take some. The MQTT side reads no more while
-        this is false, so a broker that sends past the Receive Maximum cannot fill memory."""
+        """Whether the intake queue holds fewer than ``max_queued`` messages and
+        ``max_queued_bytes`` of payload, waiting up to ``timeout`` seconds for the worker to
+        take some. The MQTT side reads no more while this is false, so a broker that sends
+        past the Receive Maximum cannot fill memory."""
         with self._cond:
-            if len(self._queue) < self.max_queued or self._stopping:
-                return True
-            self._cond.wait_for(
-                lambda: len(self._queue) < self.max_queued or self._stopping, timeout
-            )
-            return len(self._queue) < self.max_queued or self._stopping
+            return self._cond.wait_for(self._has_room, timeout)
+
+    def _has_room(self) -> bool:
+        return self._stopping or (
+            len(self._queue) < self.max_queued and self._queued_bytes < self.max_queued_bytes
+        )
 
     # -- threads ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -200,6 +208,7 @@ class Pipeline:
                 self._cond.wait(remaining)
             n = min(len(self._queue), self.batch_size)
             batch = [self._queue.popleft() for _ in range(n)]
+            self._queued_bytes -= sum([len(d.payload) for d in batch])
             if self._queue:
                 self._oldest = time.monotonic()
             self._cond.notify_all()  # room for the reader waiting in wait_for_room
@@ -220,6 +229,11 @@ class Pipeline:
                 self._handoff_cond.notify_all()
 
     def _hand_off(self, chunk: _Chunk) -> None:
+        if self._encoder is not None and chunk.readings:
+            try:
+                chunk.body = self._encoder.encode(chunk.readings)
+            except StoreRejected:
+                chunk.body = None  # the writer isolates the reading the store refuses
         with self._handoff_cond:
             while len(self._handoff) >= _HANDOFF_DEPTH:
                 self._handoff_cond.wait()
@@ -321,7 +335,7 @@ class Pipeline:
         m.received.inc(len(readings) + len(rejects))
         while True:
             try:
-                extra = self._store_readings(readings)
+                extra = self._store_readings(readings, chunk.body)
                 self._store_rejects([*rejects, *extra])
                 break
             except SpoolFull:
@@ -344,14 +358,17 @@ class Pipeline:
                 except Exception:
                     log.exception("reading observer %r failed", observer)
 
-    def _store_readings(self, readings: list[Reading]) -> list[Rejection]:
-        """Write to the store or spool them; returns readings the store refused, as rejects."""
+    def _store_readings(
+        self, readings: list[Reading], body: bytes | None = None
+    ) -> list[Rejection]:
+        """Write to the store or spool them; returns readings the store refused, as rejects.
+        ``body`` is the request the store encoded for them ahead of time, if any."""
         if not readings:
             return []
         if self.store_ok:
             started = time.perf_counter()
             try:
-                refused = self._write_all(readings)
+                refused = self._write_body(body, readings)
             except StoreUnavailable as exc:
                 self.store_ok = False
                 log.warning("reading store unavailable (%s); spooling", exc)
@@ -362,6 +379,17 @@ class Pipeline:
         self.spool.append(readings)
         self.metrics.spooled.inc(len(readings))
         return []
+
+    def _write_body(self, body: bytes | None, readings: Sequence[Reading]) -> list[Rejection]:
+        """Send the encoded request; should the store refuse it, write the readings again
+        piecewise to find out which it refuses."""
+        if body is None or self._encoder is None:
+            return self._write_all(readings)
+        try:
+            self._encoder.write_encoded(body)
+            return []
+        except StoreRejected:
+            return self._write_all(readings)
 
     def _write_all(self, readings: Sequence[Reading]) -> list[Rejection]:
         """Write in requests of at most ``batch_size`` readings, of about equal size."""

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from telemetry.readings import Reading, Rejection
 
@@ -108,6 +108,22 @@ class ReadingStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class EncodingStore(Protocol):
+    """A reading store whose write request can be built apart from sending it. The ingester
+    encodes the next chunk on its worker thread while the writer thread sends one, so the
+    store's round trip and the encoding overlap. ``write(r)`` is
+    ``write_encoded(encode(r))``."""
+
+    def encode(self, readings: Sequence[Reading]) -> bytes:
+        """The request body; raises :class:`StoreRejected` for a reading it cannot take."""
+        ...
+
+    def write_encoded(self, body: bytes) -> None:
+        """Send what :meth:`encode` built; raises as :meth:`ReadingStore.write` does."""
+        ...
 
 
 class RejectStore(Protocol):

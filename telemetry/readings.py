@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 TEMPERATURE_RANGE: Final = (-40.0, 85.0)
 HUMIDITY_RANGE: Final = (0.0, 100.0)
@@ -24,12 +24,12 @@ RAW_LIMIT: Final = 2048
 FIRE_RISK_FROM_DEVICE: Final = "device"
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """One sensor measurement at one instant, validated.
 
     Every present metric lies within its plausible range; `ts` is tz-aware UTC. A metric the
-    device did not send is None.
+    device did not send is None. An immutable named tuple rather than a frozen dataclass:
+    the ingester builds one per reading, and a tuple is built about five times faster.
     """
 
     shelter_code: str
@@ -38,16 +38,16 @@ class Reading:
     temperature: float | None = None
     humidity: float | None = None
     fire_risk: float | None = None
+    # "device" when the device sent the value, else the index version that computed it.
     fire_risk_version: str | None = None
-    """`"device"` when the device sent the value, else the index version that computed it."""
     smoke: bool | None = None
     co: float | None = None
     battery: float | None = None
+    # Computed when both temperature and humidity are present.
     dew_point: float | None = None
-    """Computed when both temperature and humidity are present."""
+    # Where the sensor is, from the register; filled in by the ingester, used as tags.
     district: str = ""
     zone: str = ""
-    """Where the sensor is, from the register; filled in by the ingester, used as tags."""
 
 
 class RejectReason(StrEnum):

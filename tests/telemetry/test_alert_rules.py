@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import math
 from datetime import UTC, datetime
 
 import pytest
@@ -10,6 +10,7 @@ import pytest
 from telemetry.alert_rules import (
     DEFAULT_RULES,
     AlertRule,
+    Op,
     Override,
     RuleBook,
     Scope,
@@ -143,6 +144,23 @@ def test_metric_values() -> None:
     )
     assert metric_value(r, "dew_margin") == pytest.approx(10.74)
     assert metric_value(r, "fire_level") == 4.0
-    assert metric_value(replace(r, dew_point=None), "dew_margin") is None
+    assert metric_value(r._replace(dew_point=None), "dew_margin") is None
     with pytest.raises(ValueError, match="unknown rule metric"):
         metric_value(r, "pressure")
+
+
+@pytest.mark.parametrize("op", list(Op))
+def test_entry_range_agrees_with_enters_at_and_around_the_threshold(op: Op) -> None:
+    rule = AlertRule("r", "r", "humidity", op, 75.0, 70.0, 60, Severity.WARNING)
+    low, high = rule.entry_range()
+    values = [-math.inf, -1e9, 0.0, 74.9, 75.0, 75.1, 1e9, math.inf]
+    values += [math.nextafter(75.0, -math.inf), math.nextafter(75.0, math.inf)]
+    for v in values:
+        assert (low <= v <= high) == rule.enters(v), (op, v)
+
+
+def test_entry_range_of_every_default_rule_agrees_with_enters() -> None:
+    for rule in DEFAULT_RULES:
+        low, high = rule.entry_range()
+        for v in (rule.enter - 1, rule.enter, rule.enter + 1, rule.clear):
+            assert (low <= v <= high) == rule.enters(v), (rule.code, v)

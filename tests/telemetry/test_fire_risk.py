@@ -236,3 +236,20 @@ def test_enrich_partial_readings(
     assert enriched.fire_risk == fire_risk
     assert enriched.fire_risk_version == version
     assert (enriched.dew_point is not None) is has_dew_point
+
+
+def test_index_equals_the_full_formula_on_a_grid() -> None:
+    """Whatever path computes it, the index is min(100, max(worst, dryness + 0.3·worst))."""
+    temperatures = [None, -40.0, -12.9, 0.0, 17.3, 27.0, 34.9, 35.0, 39.9, 40.0, 53.9, 54.0, 85.0]
+    humidities = [None, 0.0, 0.2, 19.9, 40.0, 55.5, 80.0, 100.0]
+    for t in temperatures:
+        for rh in humidities:
+            for smoke in (None, False, True):
+                for co in (None, 0.0, 69.9, 70.0, 150.0):
+                    got = compute_index(t, rh, smoke, co)
+                    if t is None and smoke is None and co is None:
+                        assert got is None
+                        continue
+                    worst = max(heat_score(t), smoke_co_score(smoke, co))
+                    full = min(100.0, max(worst, dryness_score(t, rh) + 0.3 * worst))
+                    assert got == full, (t, rh, smoke, co)

@@ -391,3 +391,28 @@ def test_reading_is_frozen() -> None:
     reading = Reading("SH", "s", RECEIVED, temperature=1.0)
     with pytest.raises(AttributeError):
         reading.temperature = 2.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "temperature"),
+    [
+        ('{"temperature": 20.5, "temperature": 21.5}', 21.5),  # the last of duplicate keys
+        ('{"note": "\\ud800", "temperature": 19.0}', 19.0),  # a lone surrogate, ignored key
+        ('{"temperature": 1e1}', 10.0),
+        ('{"temperature": -0.0}', -0.0),
+        ('{"temperature": 7}', 7.0),
+    ],
+)
+def test_strict_and_lenient_decoders_read_valid_json_alike(text: str, temperature: float) -> None:
+    received = datetime(2026, 5, 1, tzinfo=UTC)
+    result = parse_payload("shelters/SH-1/S-1/telemetry", text.encode(), received)
+    assert result.rejects == []
+    assert [r.temperature for r in result.readings] == [temperature]
+    assert type(result.readings[0].temperature) is float
+
+
+def test_nesting_too_deep_for_both_decoders_is_malformed() -> None:
+    text = "[" * 100_000 + "]" * 100_000
+    received = datetime(2026, 5, 1, tzinfo=UTC)
+    result = parse_payload("shelters/SH-1/S-1/telemetry", text.encode(), received)
+    assert [r.reason for r in result.rejects] == [RejectReason.MALFORMED_JSON]
