@@ -99,6 +99,7 @@ def build_pipeline(
         limits=IngestLimits(retention=timedelta(days=settings.retention_days)),
         batch_size=settings.batch_size,
         batch_interval_s=settings.batch_interval_ms / 1000,
+        writers=settings.store_writers,
     )
     evaluator = AlertEvaluator(
         sessions,

@@ -71,6 +71,8 @@ class Result:
     influx_cpu_s: float
     other_cpu_s: float
     sys_cpu_s: float = 0.0
+    start_rss_mb: float = 0.0
+    """Peak RSS at the moment of connection, before the drain (imports and start-up)."""
 
     @property
     def rate(self) -> float:
@@ -88,8 +90,9 @@ def wait_drained(
     influx_db: str | None,
     done_at: list[float],
 ) -> float:
-    """perf_counter time at which all readings are counted in InfluxDB (or, without a
-    database, at which the bare subscriber said ``done``)."""
+    """perf_counter time at which InfluxDB has accepted all readings (or, without a database,
+    at which the bare subscriber said ``done``). Watched through InfluxDB's write statistics,
+    which cost it nothing; the caller then counts the stored readings once."""
     deadline = time.monotonic() + max(120.0, readings / 1000)
     last, last_change = -1, time.monotonic()
     while True:
@@ -98,7 +101,7 @@ def wait_drained(
                 return done_at[0]
             count = -1
         else:
-            count = harness.influx_count(influx_db)
+            count = harness.influx_points_written(influx_db)
             if count >= readings:
                 return time.perf_counter()
         now = time.monotonic()
@@ -109,7 +112,7 @@ def wait_drained(
                 raise RuntimeError(f"[{key}] contender exited; log tail:\n{w.tail()}")
         if now > deadline or (influx_db is not None and now - last_change > 30):
             raise RuntimeError(f"[{key}] drain stalled at {count:,} of {readings:,}")
-        time.sleep(0.05 if count >= readings * 0.9 else 0.25)
+        time.sleep(0.05)
 
 
 def drain(
@@ -199,7 +202,17 @@ def drain(
         if stored != readings:
             raise RuntimeError(f"[{key}] {stored:,} readings stored, expected {readings:,}")
     return Result(
-        key, readings, end - start, cpu, rss, start - spawned, broker_cpu, influx_cpu, other, system
+        key,
+        readings,
+        end - start,
+        cpu,
+        rss,
+        start - spawned,
+        broker_cpu,
+        influx_cpu,
+        other,
+        system,
+        sum(w.rss_at_mark for w in watched),
     )
 
 
@@ -273,6 +286,7 @@ def _table(title: str, results: Sequence[Result]) -> None:
     print(f"\n{title}")
     print(
         f"{'':3}{'contender':<40}{'readings/s':>12}{'CPU µs/rdg':>11}{'peak RSS MB':>12}"
+        f"{'at start':>9}"
         f"{'sys %':>6}{'drain s':>8}{'start s':>8}{'mosq CPU s':>11}{'influxd CPU s':>14}"
         f"{'other CPU s':>12}"
     )
@@ -280,6 +294,7 @@ def _table(title: str, results: Sequence[Result]) -> None:
         name = DESCRIPTIONS[r.key[0]] + (" [before]" if r.key.endswith("0") else "")
         print(
             f"{r.key:<3}{name:<40}{r.rate:>12,.0f}{r.cpu_us:>11.1f}{r.peak_rss_mb:>12.1f}"
+            f"{r.start_rss_mb:>9.1f}"
             f"{r.sys_cpu_s / r.cpu_s * 100:>6.0f}"
             f"{r.seconds:>8.2f}{r.startup_s:>8.2f}{r.broker_cpu_s:>11.2f}{r.influx_cpu_s:>14.2f}"
             f"{r.other_cpu_s:>12.2f}"

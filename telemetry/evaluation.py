@@ -39,6 +39,11 @@ _Resolved = tuple[
 closed range of values that enter it (:meth:`AlertRule.entry_range`)."""
 
 
+TIMER_DELAY_S = 0.1
+"""Longest wait before a timer that only started or stopped is written (see run_once)."""
+_ALERTING = frozenset({Transition.RAISE, Transition.CLEAR})
+
+
 @dataclass(frozen=True, slots=True)
 class _Op:
     transition: Transition
@@ -91,6 +96,9 @@ class AlertEvaluator:
         """Called when a flush failed, so whatever its events staged is dropped."""
         self._emitted = 0
         self._flushed_at = 0.0
+        self._timers_at = 0.0
+        self._urgent = False
+        """An alert is to be raised or cleared: written at once, not with the timers."""
 
     # -- intake ---------------------------------------------------------------------------
     def observe(self, readings: Sequence[Reading], *, now: datetime) -> None:
@@ -111,14 +119,19 @@ class AlertEvaluator:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.flush_interval_s)
+            self._wake.wait(TIMER_DELAY_S if self._ops else self.flush_interval_s)
             self._wake.clear()
             if self._stop.is_set():
                 return
-            self.run_once()
+            self.run_once(hold_timers=True)
 
-    def run_once(self) -> None:
-        """Evaluate everything queued and write the outcome; safe to call from tests."""
+    def run_once(self, *, hold_timers: bool = False) -> None:
+        """Evaluate everything queued and write the outcome; safe to call from tests.
+
+        Alerts raised or cleared are written at once. With ``hold_timers`` (the thread's
+        loop), timers that only started or stopped wait up to ``TIMER_DELAY_S`` to be written
+        together: a backlog drained at thousands of readings a second would otherwise cost a
+        transaction per batch."""
         try:
             self._ensure_loaded()
         except Exception:
@@ -128,12 +141,21 @@ class AlertEvaluator:
         while self._queue:
             readings, now = self._queue.popleft()
             self.evaluate(readings, now)
-        # Transitions go out at once; live values at most once per flush interval.
-        if not self._ops and time.monotonic() - self._flushed_at < self.flush_interval_s:
-            return
+        # Transitions go out at once; live values at most once per flush interval (a backlog
+        # drained at thousands of readings a second would otherwise rewrite every sensor's
+        # live row with each batch).
+        at = time.monotonic()
+        due = at - self._flushed_at >= self.flush_interval_s
+        if not due:
+            if not self._ops:
+                return
+            if hold_timers and not self._urgent and at - self._timers_at < TIMER_DELAY_S:
+                return
         try:
-            self.flush()
-            self._flushed_at = time.monotonic()
+            self.flush(live=due)
+            self._timers_at = time.monotonic()
+            if due:
+                self._flushed_at = self._timers_at
         except Exception:
             self._emitted = 0
             if self.on_rollback is not None:
@@ -221,6 +243,8 @@ class AlertEvaluator:
                     transition = step(rule, state, value, ts_ms)
                     if transition is not None:
                         self._ops.append(_Op(transition, rule, r, value, ts_ms < late_before_ms))
+                        if transition in _ALERTING:
+                            self._urgent = True
 
     @staticmethod
     def _live_row(r: Reading, now_ms: int) -> dict[str, Any]:
@@ -238,11 +262,12 @@ class AlertEvaluator:
         }
 
     # -- writing --------------------------------------------------------------------------
-    def flush(self) -> None:
-        if not self._ops and not self._dirty_live:
+    def flush(self, *, live: bool = True) -> None:
+        """Write the transitions in order and, with ``live``, the sensors' live values."""
+        if not self._ops and not (live and self._dirty_live):
             return
         ops = list(self._ops)
-        dirty = set(self._dirty_live)
+        dirty = set(self._dirty_live) if live else set()
         now_ms = int(self.clock().timestamp() * 1000)
         with self.sessions.begin() as session:
             timers: dict[tuple[str, str], tuple[bool, int]] = {}
@@ -256,10 +281,12 @@ class AlertEvaluator:
                 self._save_timers(session, timers)
                 self._apply(session, op)
             self._save_timers(session, timers)
-            alert_store.upsert_live(
-                session, [self._live_row(self._live[s], now_ms) for s in sorted(dirty)]
-            )
+            if dirty:
+                alert_store.upsert_live(
+                    session, [self._live_row(self._live[s], now_ms) for s in sorted(dirty)]
+                )
         del self._ops[: len(ops)]
+        self._urgent = any(op.transition in _ALERTING for op in self._ops)
         self._dirty_live -= dirty
         self.flushes += 1
         if self._emitted and self.on_events is not None:

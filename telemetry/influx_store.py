@@ -13,7 +13,7 @@ urllib3 raises the underlying error, never ``MaxRetryError``):
 
     urllib3 ``HTTPError`` (``NewConnectionError``, ``NameResolutionError``,
     ``ConnectTimeoutError``, ``ReadTimeoutError``, ``ProtocolError``), ``OSError``,
-    httpx ``TransportError``                                        -> StoreUnavailable
+    urllib3 ``HTTPError`` (refused, reset, timed out)                  -> StoreUnavailable
     ``ApiException`` / HTTP status 0 (TLS failure), 408, 429, 5xx   -> StoreUnavailable
     HTTP 401, 403, 404 (token, org or bucket wrong: the data is fine) -> StoreUnavailable
     any other 4xx (unparsable line, field type conflict, too large) -> StoreRejected
@@ -32,8 +32,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final
+from urllib.parse import urlencode
 
-import httpx
+import urllib3
 import urllib3.exceptions
 from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import SYNCHRONOUS
@@ -71,6 +72,14 @@ _FUNCTION: Final = {
     Aggregate.COUNT: "COUNT",
 }
 _METRIC_ORDER: Final = {metric: index for index, metric in enumerate(Metric)}
+
+
+_TRANSPORT_ERRORS: Final = (urllib3.exceptions.HTTPError, OSError)
+"""What a request raises when the server cannot be reached or the connection fails."""
+
+
+def _text(response: urllib3.BaseHTTPResponse) -> str:
+    return response.data.decode("utf-8", "replace")
 
 
 def _ms_to_datetime(ms: int) -> datetime:
@@ -167,9 +176,12 @@ class InfluxStore:
             url=url, token=token, org=org, timeout=int(timeout_s * 1000), retries=False
         )
         self._write_api: Any = self._client.write_api(write_options=SYNCHRONOUS)
-        headers = {"Authorization": f"Token {token}"} if token else {}
-        self._http = httpx.Client(
-            base_url=url.rstrip("/"), timeout=httpx.Timeout(timeout_s), headers=headers
+        # Reads use urllib3 (which influxdb-client already brings) directly.
+        self._base = url.rstrip("/")
+        self._http = urllib3.PoolManager(
+            headers={"Authorization": f"Token {token}"} if token else {},
+            timeout=urllib3.Timeout(timeout_s),
+            retries=False,
         )
 
     # ------------------------------------------------------------------ writes
@@ -273,39 +285,40 @@ class InfluxStore:
 
     def check(self) -> None:
         try:
-            response = self._http.get("/ping")
-        except httpx.TransportError as exc:
+            response = self._http.request("GET", self._base + "/ping")
+        except _TRANSPORT_ERRORS as exc:
             raise StoreUnavailable(f"InfluxDB does not answer: {exc}") from exc
-        if not response.is_success:
-            raise StoreUnavailable(f"InfluxDB /ping answered HTTP {response.status_code}")
+        if not 200 <= response.status < 300:
+            raise StoreUnavailable(f"InfluxDB /ping answered HTTP {response.status}")
 
     def close(self) -> None:
         try:
             self._write_api.close()
             self._client.close()
         finally:
-            self._http.close()
+            self._http.clear()
 
     # ---------------------------------------------------------------- helpers
 
     def _query(self, text: str, params: dict[str, str], statements: int) -> list[dict[str, Any]]:
         """Results of an InfluxQL request, one per statement; statement errors translated."""
         try:
-            response = self._http.get(
-                "/query",
-                params={
+            response = self._http.request(
+                "GET",
+                self._base + "/query",
+                fields={
                     "db": self._database,
                     "epoch": "ms",
                     "q": text,
                     "params": json.dumps(params),
                 },
             )
-        except httpx.TransportError as exc:
+        except _TRANSPORT_ERRORS as exc:
             raise StoreUnavailable(f"InfluxDB query failed: {exc}") from exc
-        if response.status_code != 200:
-            raise _status_error(response.status_code, "query", response.text)
+        if response.status != 200:
+            raise _status_error(response.status, "query", _text(response))
         try:
-            body = response.json()
+            body = json.loads(response.data)
             results: list[dict[str, Any]] = sorted(
                 body["results"], key=lambda r: int(r.get("statement_id", 0))
             )
@@ -359,15 +372,22 @@ def ensure_database(
         if _RETENTION.fullmatch(retention) is None:
             raise ValueError("retention must look like 365d, 52w, 8760h or INF")
         text += f" WITH DURATION {retention}"
-    headers = {"Authorization": f"Token {token}"} if token else {}
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if token:
+        headers["Authorization"] = f"Token {token}"
     try:
-        response = httpx.post(
-            url.rstrip("/") + "/query", data={"q": text}, headers=headers, timeout=timeout_s
+        response = urllib3.request(
+            "POST",
+            url.rstrip("/") + "/query",
+            body=urlencode({"q": text}),
+            headers=headers,
+            timeout=timeout_s,
+            retries=False,
         )
-    except httpx.TransportError as exc:
+    except _TRANSPORT_ERRORS as exc:
         raise StoreUnavailable(f"InfluxDB does not answer: {exc}") from exc
-    if response.status_code != 200:
-        raise _status_error(response.status_code, "CREATE DATABASE", response.text)
-    for result in response.json().get("results") or []:
+    if response.status != 200:
+        raise _status_error(response.status, "CREATE DATABASE", _text(response))
+    for result in json.loads(response.data).get("results") or []:
         if result.get("error"):
             raise StoreRejected(f"InfluxDB refused CREATE DATABASE: {result['error']}")

@@ -27,6 +27,7 @@ from typing import Protocol
 from telemetry.errors import SpoolFull, StoreRejected, StoreUnavailable, TelemetryError
 from telemetry.fire_risk import enriching
 from telemetry.metrics import IngestMetrics
+from telemetry.ordering import InOrder
 from telemetry.payload import ReadingFactory, parse_payload, parse_topic
 from telemetry.ports import EncodingStore, ReadingStore, RejectStore, SensorDirectory
 from telemetry.readings import Reading, Rejection, RejectReason
@@ -69,10 +70,11 @@ class _Chunk:
     readings: list[Reading]
     rejects: list[Rejection]
     body: bytes | None = None
+    seq: int = 0
 
 
-_HANDOFF_DEPTH = 2
-"""Validated chunks that may wait for the writer; the worker blocks beyond that."""
+_HANDOFF_DEPTH = 1
+"""Validated chunks that may wait for a writer; the worker blocks beyond that."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +102,9 @@ class Pipeline:
         batch_size: int = 5000,
         batch_interval_s: float = 0.2,
         max_queued: int | None = None,
-        max_queued_bytes: int = 4 << 20,
+        max_queued_bytes: int = 1 << 20,
         retry_s: float = 1.0,
+        writers: int = 2,
         observers: Sequence[ReadingObserver] = (),
     ) -> None:
         self.store = store
@@ -116,6 +119,7 @@ class Pipeline:
         self.max_queued = max_queued if max_queued is not None else 2 * batch_size
         self.max_queued_bytes = max_queued_bytes
         self.retry_s = retry_s
+        self.writers = max(1, writers)
         self.observers = list(observers)
         self._encoder = store if isinstance(store, EncodingStore) else None
         self.acker: Acker | None = None
@@ -127,7 +131,8 @@ class Pipeline:
         self._stopping = False
         self._stopped = threading.Event()
         self._worker: threading.Thread | None = None
-        self._writer: threading.Thread | None = None
+        self._writer_threads: list[threading.Thread] = []
+        self._order = InOrder()
         self._replayer: threading.Thread | None = None
         self._factories: dict[tuple[str, str], ReadingFactory] = {}
         self._handoff: deque[_Chunk] = deque()
@@ -173,12 +178,16 @@ class Pipeline:
     # -- threads ----------------------------------------------------------------------------
     def start(self) -> None:
         self._worker = threading.Thread(target=self._run, name="ingest-worker", daemon=True)
-        self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
+        self._writer_threads = [
+            threading.Thread(target=self._write_loop, name=f"ingest-writer-{i}", daemon=True)
+            for i in range(self.writers)
+        ]
         self._replayer = threading.Thread(
             target=self._replay_loop, name="spool-replay", daemon=True
         )
         self._worker.start()
-        self._writer.start()
+        for writer in self._writer_threads:
+            writer.start()
         self._replayer.start()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -188,8 +197,8 @@ class Pipeline:
             self._cond.notify_all()
         if self._worker is not None:
             self._worker.join(timeout)
-        if self._writer is not None:
-            self._writer.join(timeout)
+        for writer in self._writer_threads:
+            writer.join(timeout)
         self._stopped.set()
         if self._replayer is not None:
             self._replayer.join(timeout)
@@ -234,6 +243,7 @@ class Pipeline:
                 chunk.body = self._encoder.encode(chunk.readings)
             except StoreRejected:
                 chunk.body = None  # the writer isolates the reading the store refuses
+        chunk.seq = self._order.next()
         with self._handoff_cond:
             while len(self._handoff) >= _HANDOFF_DEPTH:
                 self._handoff_cond.wait()
@@ -249,13 +259,7 @@ class Pipeline:
                     self._handoff_cond.wait()
                 chunk = self._handoff.popleft()
                 self._handoff_cond.notify_all()
-            try:
-                self._commit(chunk)
-            except Exception:
-                # Not acknowledged: the broker redelivers these messages.
-                log.exception(
-                    "batch of %d messages failed; left for redelivery", len(chunk.deliveries)
-                )
+            self._commit(chunk)
 
     # -- the work ---------------------------------------------------------------------------
     def validate(self, batch: Sequence[Delivery]) -> tuple[list[Reading], list[Rejection]]:
@@ -328,38 +332,72 @@ class Pipeline:
         return make
 
     def _commit(self, chunk: _Chunk) -> None:
-        """Store one chunk durably, then acknowledge its messages and tell the observers."""
+        """Store one chunk durably, then (in chunk order) acknowledge its messages and tell
+        the observers. Several writers run this at once."""
+        release: Callable[[], None] | None = None
+        try:
+            if self._make_durable(chunk):
+                release = self._releaser(chunk)
+        except Exception:
+            # Not acknowledged: the broker redelivers these messages.
+            log.exception("batch of %d messages failed; left for redelivery", len(chunk.deliveries))
+        finally:
+            try:
+                self._order.finish(chunk.seq, release)
+            except Exception:
+                log.exception("acknowledging stored messages failed")
+
+    def _make_durable(self, chunk: _Chunk) -> bool:
+        """Store or spool the chunk's readings and rejects; False when stopping first."""
         m = self.metrics
-        batch, readings, rejects = chunk.deliveries, chunk.readings, chunk.rejects
-        m.messages.inc(len(batch))
-        m.received.inc(len(readings) + len(rejects))
+        m.messages.inc(len(chunk.deliveries))
+        m.received.inc(len(chunk.readings) + len(chunk.rejects))
         while True:
             try:
-                extra = self._store_readings(readings, chunk.body)
-                self._store_rejects([*rejects, *extra])
-                break
+                extra = self._store_readings(chunk.readings, chunk.body, seq=chunk.seq)
+                self._store_rejects([*chunk.rejects, *extra], seq=chunk.seq)
+                return True
             except SpoolFull:
                 log.error(
-                    "store down and spool full; holding %d messages unacknowledged", len(batch)
+                    "store down and spool full; holding %d messages unacknowledged",
+                    len(chunk.deliveries),
                 )
                 if self._stopped.wait(self.retry_s) or self._stopping:
-                    return
-        for x in rejects:
-            m.rejected.labels(x.reason.value).inc()
-        if self.acker is not None:
-            self.acker.ack(batch)
-            m.acked.inc(len(batch))
-        if readings:
-            now = self.clock()
-            m.lag_seconds.observe(max(0.0, (now - min(r.ts for r in readings)).total_seconds()))
-            for observer in self.observers:
-                try:
-                    observer.observe(readings, now=now)
-                except Exception:
-                    log.exception("reading observer %r failed", observer)
+                    return False
+
+    def _releaser(self, chunk: _Chunk) -> Callable[[], None]:
+        def release() -> None:
+            m = self.metrics
+            for x in chunk.rejects:
+                m.rejected.labels(x.reason.value).inc()
+            if self.acker is not None:
+                self.acker.ack(chunk.deliveries)
+                m.acked.inc(len(chunk.deliveries))
+            readings = chunk.readings
+            if readings:
+                now = self.clock()
+                oldest = min(r.ts for r in readings)
+                m.lag_seconds.observe(max(0.0, (now - oldest).total_seconds()))
+                for observer in self.observers:
+                    try:
+                        observer.observe(readings, now=now)
+                    except Exception:
+                        log.exception("reading observer %r failed", observer)
+
+        return release
+
+    def _spool(
+        self, seq: int | None, readings: Sequence[Reading], rejects: Sequence[Rejection] = ()
+    ) -> None:
+        """Append to the spool once every earlier chunk is settled (arrival order)."""
+        if seq is not None:
+            while not self._order.wait_for_earlier(seq, self.retry_s):
+                if self._stopping and self._stopped.is_set():
+                    break
+        self.spool.append(readings, rejects)
 
     def _store_readings(
-        self, readings: list[Reading], body: bytes | None = None
+        self, readings: list[Reading], body: bytes | None = None, *, seq: int | None = None
     ) -> list[Rejection]:
         """Write to the store or spool them; returns readings the store refused, as rejects.
         ``body`` is the request the store encoded for them ahead of time, if any."""
@@ -376,7 +414,7 @@ class Pipeline:
                 self.metrics.write_seconds.observe(time.perf_counter() - started)
                 self.metrics.stored.inc(len(readings) - len(refused))
                 return refused
-        self.spool.append(readings)
+        self._spool(seq, readings)
         self.metrics.spooled.inc(len(readings))
         return []
 
@@ -423,14 +461,14 @@ class Pipeline:
             half = len(readings) // 2
             return [*self._write(readings[:half]), *self._write(readings[half:])]
 
-    def _store_rejects(self, rejects: list[Rejection]) -> None:
+    def _store_rejects(self, rejects: list[Rejection], *, seq: int | None = None) -> None:
         if not rejects:
             return
         try:
             self.rejects.add(rejects)
         except Exception as exc:  # noqa: BLE001 - any failure: keep them durable in the spool
             log.warning("reject store unavailable (%s); spooling %d rejects", exc, len(rejects))
-            self.spool.append([], rejects)
+            self._spool(seq, [], rejects)
 
     def _replay_loop(self) -> None:
         while not self._stopped.is_set():

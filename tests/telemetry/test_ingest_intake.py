@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from telemetry.errors import StoreUnavailable
 from telemetry.ingest import Delivery, Pipeline
 from telemetry.metrics import IngestMetrics
 from telemetry.ports import LatestValue, SeriesPoint, SeriesQuery, StoredReject
@@ -111,8 +112,9 @@ def test_a_slow_store_bounds_the_intake_and_loses_nothing(tmp_path: Path) -> Non
         assert pipeline.wait_for_room(0.0)
         for i in range(0, 100, 25):
             pipeline.submit_many(deliveries[i : i + 25])
-        # One chunk in the store, two handed off, one being validated: the rest waits.
-        _wait(lambda: store.writes == 1, 5, "the first write")
+        # Two chunks in the store (two writers), one handed off, one being validated: the
+        # rest waits.
+        _wait(lambda: store.writes == 2, 5, "the first writes")
         time.sleep(0.2)
         started = time.monotonic()
         assert not pipeline.wait_for_room(0.1)
@@ -153,3 +155,106 @@ def test_submit_many_with_nothing_and_after_stop_queues_nothing(tmp_path: Path) 
     assert pipeline.wait_for_room(0.0)  # a stopping pipeline never holds the reader
     assert acks.mids == [1, 2, 3]
     assert len(store.written) == 3
+
+
+class _SecondFirstStore(_GatedStore):
+    """The first write finishes only after a later one has: stores complete out of order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate.set()
+        self.later_done = threading.Event()
+        self.order: list[int] = []
+        self._lock = threading.Lock()
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        with self._lock:
+            self.writes += 1
+            first = self.writes == 1
+        if first:
+            assert self.later_done.wait(10), "no later write finished"
+        self.written.extend(readings)
+        with self._lock:
+            self.order.append(len(self.written))
+        if not first:
+            self.later_done.set()
+
+
+def test_writes_finishing_out_of_order_are_acknowledged_in_order(tmp_path: Path) -> None:
+    fleet = Fleet.generate(2, 3, 0)
+    store = _SecondFirstStore()
+    acks = _Acks()
+    pipeline = Pipeline(
+        store=store,
+        rejects=store,
+        directory=fleet,
+        spool=Spool(tmp_path / "spool", max_bytes=1 << 20),
+        metrics=IngestMetrics(),
+        clock=lambda: NOW,
+        batch_size=10,
+        batch_interval_s=0.01,
+        writers=2,
+    )
+    pipeline.acker = acks
+    pipeline.start()
+    try:
+        pipeline.submit_many(_deliveries(fleet, 40))
+        _wait(lambda: len(acks.mids) == 40, 10, "every message acknowledged")
+        assert store.writes >= 2
+        assert acks.mids == list(range(1, 41))  # chunk order, whatever order the writes ended
+    finally:
+        pipeline.stop()
+
+
+class _DownStore(_GatedStore):
+    """Unreachable; the first write takes longest to fail, so later chunks fail first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        with self._lock:
+            self.writes += 1
+            first = self.writes == 1
+        if first:
+            time.sleep(0.3)
+        raise StoreUnavailable("connection refused")
+
+    def check(self) -> None:
+        raise StoreUnavailable("connection refused")
+
+
+def test_chunks_spooled_by_several_writers_keep_their_order(tmp_path: Path) -> None:
+    fleet = Fleet.generate(2, 3, 0)
+    store = _DownStore()
+    acks = _Acks()
+    spool = Spool(tmp_path / "spool", max_bytes=1 << 22)
+    pipeline = Pipeline(
+        store=store,
+        rejects=store,
+        directory=fleet,
+        spool=spool,
+        metrics=IngestMetrics(),
+        clock=lambda: NOW,
+        batch_size=10,
+        batch_interval_s=0.01,
+        writers=2,
+        retry_s=0.05,
+    )
+    pipeline.acker = acks
+    pipeline.start()
+    deliveries = _deliveries(fleet, 60)
+    try:
+        pipeline.submit_many(deliveries)
+        _wait(lambda: len(acks.mids) == 60, 10, "every message acknowledged once spooled")
+    finally:
+        pipeline.stop()
+    assert acks.mids == list(range(1, 61))
+    spooled: list[datetime] = []
+    while (item := spool.peek(1000)) is not None:
+        frame, pos = item
+        spooled.extend(r.ts for r in frame.readings)
+        spool.commit(pos, frame)
+    assert len(spooled) == 60
+    assert spooled == sorted(spooled)  # arrival order: the deliveries are in time order
