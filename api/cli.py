@@ -31,6 +31,7 @@ from inspection.models import Role
 # memory down (see bench/bench_ingest.py).
 
 log = logging.getLogger("shelterwatch")
+INGEST_SWITCH_INTERVAL_S = 0.001
 ALERT_TICK_SECONDS = 30.0
 
 
@@ -219,6 +220,12 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
 def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     """The ingester process; its HTTP port serves /healthz, /readyz and /metrics only."""
     import uvicorn
+
+    # The ingester's threads hand work to each other and wait on the store and the database;
+    # a thread whose I/O finished gets the interpreter back within 1 ms instead of Python's
+    # default 5 ms, which keeps the store writers busy and the alert evaluator's queue short
+    # (bench/bench_ingest.py: lower peak memory with 100-reading messages, same throughput).
+    sys.setswitchinterval(INGEST_SWITCH_INTERVAL_S)
 
     from api.probes import create_probe_app
 

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     spool_max_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024 * 1024)
     batch_size: int = Field(default=5000, ge=1, le=100_000)
     batch_interval_ms: int = Field(default=100, ge=1, le=60_000)
-    store_writers: int = Field(default=2, ge=1, le=8)
+    store_writers: int = Field(default=3, ge=1, le=8)
     retention_days: int = Field(default=365, ge=1)
     reject_store_max: int = Field(default=100_000, ge=100)
     directory_refresh_seconds: int = Field(default=60, ge=1)

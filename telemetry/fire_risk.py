@@ -35,14 +35,18 @@ class RiskLevel(IntEnum):
         return self.name.lower()
 
 
+_EDGE_TOLERANCE: Final = 1e-9
+
+
 def dryness_score(temperature: float | None, humidity: float | None) -> float:
     """Dryness points from the Angström index I = RH/20 + (27 − T)/10; 0 unless both are known."""
     if temperature is None or humidity is None:
         return 0.0
-    # Compared as 20·I = RH + 2·(27 − T), rounded far below sensor resolution: decimal inputs
-    # that sit exactly on a band edge (T = −12.9, RH = 0.2 gives I = 4) would otherwise land
-    # a binary rounding error below it and score a band too high.
-    twenty_i = round(humidity + 2.0 * (27.0 - temperature), 9)
+    # Compared as 20·I = RH + 2·(27 − T) with a tolerance far below sensor resolution:
+    # decimal inputs that sit exactly on a band edge (T = −12.9, RH = 0.2 gives I = 4) would
+    # otherwise land a binary rounding error below it and score a band too high. (An added
+    # tolerance, not round(x, 9), which costs more than the rest of the index.)
+    twenty_i = humidity + 2.0 * (27.0 - temperature) + _EDGE_TOLERANCE
     if twenty_i >= 80.0:
         return 0.0
     if twenty_i >= 60.0:

@@ -48,8 +48,17 @@ class Delivery:
     received_at: datetime
 
 
+AckRef = tuple[int, int, int]
+"""What acknowledging a delivery takes: its (mid, qos, generation). Chunks keep these, not
+the deliveries, so that payloads are freed as soon as they are parsed."""
+
+
+def ack_refs(deliveries: Sequence[Delivery]) -> list[AckRef]:
+    return [(d.mid, d.qos, d.generation) for d in deliveries]
+
+
 class Acker(Protocol):
-    def ack(self, deliveries: Sequence[Delivery]) -> None:
+    def ack(self, refs: Sequence[AckRef]) -> None:
         """Acknowledge these messages to the broker (those of a past connection are skipped:
         the broker redelivers them)."""
         ...
@@ -66,7 +75,7 @@ class _Chunk:
     """Validated messages on their way to the writer: stored together, then acknowledged.
     ``body`` is the store's request for ``readings``, when the store encodes ahead."""
 
-    deliveries: Sequence[Delivery]
+    acks: list[AckRef]
     readings: list[Reading]
     rejects: list[Rejection]
     body: bytes | None = None
@@ -104,7 +113,7 @@ class Pipeline:
         max_queued: int | None = None,
         max_queued_bytes: int = 1 << 20,
         retry_s: float = 1.0,
-        writers: int = 2,
+        writers: int = 3,
         observers: Sequence[ReadingObserver] = (),
     ) -> None:
         self.store = store
@@ -280,10 +289,10 @@ class Pipeline:
         for i, d in enumerate(batch):
             self._validate_one(d, readings, rejects)
             if len(readings) >= limit:
-                yield _Chunk(batch[start : i + 1], readings, rejects)
+                yield _Chunk(ack_refs(batch[start : i + 1]), readings, rejects)
                 start, readings, rejects = i + 1, [], []
         if start < len(batch):
-            yield _Chunk(batch[start:], readings, rejects)
+            yield _Chunk(ack_refs(batch[start:]), readings, rejects)
 
     def _validate_one(self, d: Delivery, readings: list[Reading], rejects: list[Rejection]) -> None:
         lim = self.limits
@@ -340,7 +349,7 @@ class Pipeline:
                 release = self._releaser(chunk)
         except Exception:
             # Not acknowledged: the broker redelivers these messages.
-            log.exception("batch of %d messages failed; left for redelivery", len(chunk.deliveries))
+            log.exception("batch of %d messages failed; left for redelivery", len(chunk.acks))
         finally:
             try:
                 self._order.finish(chunk.seq, release)
@@ -350,17 +359,18 @@ class Pipeline:
     def _make_durable(self, chunk: _Chunk) -> bool:
         """Store or spool the chunk's readings and rejects; False when stopping first."""
         m = self.metrics
-        m.messages.inc(len(chunk.deliveries))
+        m.messages.inc(len(chunk.acks))
         m.received.inc(len(chunk.readings) + len(chunk.rejects))
         while True:
             try:
                 extra = self._store_readings(chunk.readings, chunk.body, seq=chunk.seq)
+                chunk.body = None  # sent: free it while the chunk waits for its turn
                 self._store_rejects([*chunk.rejects, *extra], seq=chunk.seq)
                 return True
             except SpoolFull:
                 log.error(
                     "store down and spool full; holding %d messages unacknowledged",
-                    len(chunk.deliveries),
+                    len(chunk.acks),
                 )
                 if self._stopped.wait(self.retry_s) or self._stopping:
                     return False
@@ -371,8 +381,8 @@ class Pipeline:
             for x in chunk.rejects:
                 m.rejected.labels(x.reason.value).inc()
             if self.acker is not None:
-                self.acker.ack(chunk.deliveries)
-                m.acked.inc(len(chunk.deliveries))
+                self.acker.ack(chunk.acks)
+                m.acked.inc(len(chunk.acks))
             readings = chunk.readings
             if readings:
                 now = self.clock()

@@ -29,7 +29,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from telemetry.ingest import Delivery
+from telemetry.ingest import AckRef, Delivery
 from telemetry.mqtt_client import LeanClient
 
 log = logging.getLogger(__name__)
@@ -193,12 +193,12 @@ class MqttSubscriber:
         payload = msg.payload if isinstance(msg.payload, bytes) else bytes(msg.payload)
         self._on_publish(msg.topic, payload, msg.mid, msg.qos)
 
-    def ack(self, deliveries: Sequence[Delivery]) -> None:
-        generation = self.generation
-        pubacks = [d.mid for d in deliveries if d.qos == 1 and d.generation == generation]
-        for d in deliveries:
-            if d.qos > 1 and d.generation == generation:
-                self.client.ack(d.mid, d.qos)
+    def ack(self, refs: Sequence[AckRef]) -> None:
+        current = self.generation
+        pubacks = [mid for mid, qos, generation in refs if qos == 1 and generation == current]
+        for mid, qos, generation in refs:
+            if qos > 1 and generation == current:
+                self.client.ack(mid, qos)
         if pubacks:
             self._send_pubacks(pubacks)
 

@@ -25,7 +25,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from telemetry.broker import EmbeddedBroker
-from telemetry.ingest import Delivery, Pipeline
+from telemetry.ingest import Delivery, Pipeline, ack_refs
 from telemetry.metrics import IngestMetrics
 from telemetry.mqtt import BrokerAddress, MqttSubscriber
 from telemetry.payload import parse_payload
@@ -372,7 +372,7 @@ def test_persistent_session_gets_all_500_after_reconnect(broker: EmbeddedBroker)
                 for d in deliveries:
                     key = (d.topic, d.payload)
                     received[key] = received.get(key, 0) + 1
-            sub.ack(deliveries)
+            sub.ack(ack_refs(deliveries))
 
         sub = MqttSubscriber(
             address, client_id=client_id, on_deliveries=deliver, protocol="3.1.1", topic=topic

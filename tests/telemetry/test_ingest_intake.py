@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from telemetry.errors import StoreUnavailable
-from telemetry.ingest import Delivery, Pipeline
+from telemetry.ingest import AckRef, Delivery, Pipeline
 from telemetry.metrics import IngestMetrics
 from telemetry.ports import LatestValue, SeriesPoint, SeriesQuery, StoredReject
 from telemetry.readings import Reading, Rejection
@@ -65,8 +65,8 @@ class _Acks:
     def __init__(self) -> None:
         self.mids: list[int] = []
 
-    def ack(self, deliveries: Sequence[Delivery]) -> None:
-        self.mids.extend(d.mid for d in deliveries)
+    def ack(self, refs: Sequence[AckRef]) -> None:
+        self.mids.extend(mid for mid, _qos, _generation in refs)
 
 
 def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -104,6 +104,7 @@ def test_a_slow_store_bounds_the_intake_and_loses_nothing(tmp_path: Path) -> Non
         batch_size=10,
         batch_interval_s=0.01,
         max_queued=20,
+        writers=2,
     )
     pipeline.acker = acks
     pipeline.start()
