@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inspection import audit
-from inspection.access import SYSTEM
+from inspection.access import SYSTEM, Actor
 from inspection.catalogue import load_catalogue
 from inspection.models import Finding, FindingStatus, Shelter
 
@@ -55,3 +55,50 @@ def propose(
         after=audit.snapshot(finding),
     )
     return finding
+
+
+def pending(session: Session, shelter: Shelter) -> list[Finding]:
+    """The shelter's drafts that no inspection has settled yet, oldest first."""
+    return list(
+        session.scalars(
+            select(Finding)
+            .where(
+                Finding.shelter_id == shelter.id,
+                Finding.draft.is_(True),
+                Finding.status != FindingStatus.CLOSED.value,
+            )
+            .order_by(Finding.id)
+        )
+    )
+
+
+def settle(
+    session: Session,
+    shelter: Shelter,
+    inspection_id: int,
+    recorded_items: set[str],
+    *,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """An inspection settles the shelter's drafts: each is closed, as confirmed when the
+    inspection records its item (that finding is the one followed up) and as dismissed when
+    the inspector did not find it."""
+    for draft in pending(session, shelter):
+        before = audit.snapshot(draft)
+        confirmed = draft.item_code in recorded_items
+        draft.status = FindingStatus.CLOSED.value
+        draft.closed_at = now
+        outcome = "confirmed" if confirmed else "dismissed"
+        draft.fix_note = f"{outcome} by inspection {inspection_id}"
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            f"finding.draft_{outcome}",
+            "finding",
+            draft.id,
+            at=now,
+            before=before,
+            after=audit.snapshot(draft),
+        )

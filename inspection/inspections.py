@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from inspection import audit, followups, registry
+from inspection import audit, drafts, followups, registry
 from inspection.access import Actor, shelter_scope
 from inspection.attachments import Upload, store
 from inspection.catalogue import Catalogue, load_catalogue
@@ -147,6 +147,9 @@ def submit(
     )
     if corrected is not None:
         _supersede(session, corrected, inspection, actor=actor, now=now)
+    drafts.settle(
+        session, shelter, inspection.id, {f.item_code for f in findings}, actor=actor, now=now
+    )
     manager = session.get(User, shelter.manager_id) if shelter.manager_id else None
     followups.create_for_inspection(
         session,
@@ -373,9 +376,13 @@ def shelter_detail(session: Session, shelter: Shelter, *, now: datetime) -> Shel
     sensors = session.scalars(
         select(Sensor).where(Sensor.shelter_id == shelter.id).order_by(Sensor.sensor_id)
     ).all()
+    catalogue = load_catalogue()
     return ShelterDetail(
         **base.model_dump(),
         open_findings=open_findings(session, shelter, now=now),
+        draft_findings=[
+            finding_read(f, catalogue, now=now) for f in drafts.pending(session, shelter)
+        ],
         sensors=[SensorRead.model_validate(s) for s in sensors],
     )
 

@@ -235,6 +235,9 @@ class ShelterRead(_Output):
 
 class ShelterDetail(ShelterRead):
     open_findings: list[FindingRead]
+    draft_findings: list[FindingRead] = []
+    """Proposed by monitoring (e.g. sustained humidity) for the next inspection, which
+    confirms or dismisses each; they do not count toward the class."""
     sensors: list[SensorRead]
 
 

@@ -5,7 +5,7 @@ a submission leaves behind."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspection.models import AuditEntry, Role
+from inspection import drafts
+from inspection.models import AuditEntry, Role, Shelter
 from tests.api.conftest import (
     CODE,
     DISTRICT_A,
@@ -381,3 +382,60 @@ def test_class_history_records_each_change_with_reason_inspection(
     world.api.inspect(world.inspector, CODE)  # class 1, but earlier findings are still open
     assert class_changes(db) == [(None, 2, "inspection"), (2, 4, "inspection")]
     assert world.api.current_class(CODE) == 4
+
+
+# ---------------------------------------------------------------- drafts from monitoring
+
+
+def _draft(db: Session, now: datetime, item: str = "HUMIDITY-UNCONTROLLED") -> int:
+    shelter = db.scalars(select(Shelter).where(Shelter.code == CODE)).one()
+    draft = drafts.propose(db, shelter, item, "humidity above 75 % for 24 h", now=now)
+    assert draft is not None
+    db.commit()
+    return draft.id
+
+
+def test_a_monitoring_draft_is_shown_apart_and_does_not_grade(
+    world: World, client: TestClient, db: Session, clock: FakeClock
+) -> None:
+    draft_id = _draft(db, clock.now)
+    detail = client.get(f"/api/v1/shelters/{CODE}", headers=world.manager.headers).json()
+    assert detail["open_findings"] == []
+    [draft] = detail["draft_findings"]
+    assert (draft["id"], draft["item"], draft["draft"], draft["status"]) == (
+        draft_id,
+        "HUMIDITY-UNCONTROLLED",
+        True,
+        "open",
+    )
+    assert world.api.current_class(CODE) is None
+
+
+@pytest.mark.parametrize(("recorded", "outcome"), [(True, "confirmed"), (False, "dismissed")])
+def test_the_next_inspection_confirms_or_dismisses_the_draft(
+    world: World,
+    client: TestClient,
+    db: Session,
+    clock: FakeClock,
+    recorded: bool,
+    outcome: str,
+) -> None:
+    draft_id = _draft(db, clock.now)
+    items = ["HUMIDITY-UNCONTROLLED"] if recorded else ["EQ-RUST"]
+    inspection = world.api.inspect(world.inspector, CODE, *items)
+    detail = client.get(f"/api/v1/shelters/{CODE}", headers=world.manager.headers).json()
+    assert detail["draft_findings"] == []
+    assert [f["item"] for f in detail["open_findings"]] == items  # the inspection's own
+    db.expire_all()
+    entries = db.scalars(
+        select(AuditEntry).where(
+            AuditEntry.entity == "finding", AuditEntry.entity_id == str(draft_id)
+        )
+    ).all()
+    assert [e.action for e in entries] == ["finding.draft", f"finding.draft_{outcome}"]
+    assert entries[-1].after is not None
+    assert entries[-1].after["fix_note"] == f"{outcome} by inspection {inspection['id']}"
+    # the item can be drafted again only once the inspection's finding is closed
+    shelter = db.scalars(select(Shelter).where(Shelter.code == CODE)).one()
+    again = drafts.propose(db, shelter, "HUMIDITY-UNCONTROLLED", "again", now=clock.now)
+    assert (again is None) == recorded
