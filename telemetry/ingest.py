@@ -219,7 +219,8 @@ class Pipeline:
                     return None
                 self._cond.wait()
             deadline = self._oldest + self.batch_interval_s
-            while len(self._queue) < self.batch_size and not self._stopping:
+            # Wait for a full batch, unless the intake is full: then no more can come.
+            while len(self._queue) < self.batch_size and not self._stopping and self._has_room():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break

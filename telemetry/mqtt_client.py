@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 READ_CHUNK: Final = 256 * 1024
 """Bytes asked of the socket at once: about 2,000 small telemetry messages."""
 BURST_PACKETS: Final = 2000
-"""Buffered packets handled per ``loop_read`` before paho's loop gets a turn (writes, pings)."""
+BURST_BYTES: Final = 4 * READ_CHUNK
+"""Buffered packets, and bytes, handled per ``loop_read`` before paho's loop gets a turn
+(writes, pings) and ``before_read`` is asked again."""
 PAUSE_S: Final = 0.05
 """How long one ``loop_read`` waits for room in the intake before paho's loop runs again."""
 _SUCCESS: Final = MQTTErrorCode.MQTT_ERR_SUCCESS
@@ -50,12 +52,14 @@ class BufferedSocket:
 
     Everything but ``recv`` and ``pending`` goes to the wrapped socket (plain or TLS)."""
 
-    __slots__ = ("_buf", "_pos", "_sock")
+    __slots__ = ("_buf", "_pos", "_sock", "served")
 
     def __init__(self, sock: Any) -> None:
         self._sock = sock
         self._buf = b""
         self._pos = 0
+        self.served = 0
+        """Bytes handed out by ``recv`` so far."""
 
     @property
     def buffered(self) -> int:
@@ -66,11 +70,14 @@ class BufferedSocket:
         if pos >= len(buf):
             data: bytes = self._sock.recv(max(bufsize, READ_CHUNK))
             if len(data) <= bufsize:
+                self.served += len(data)
                 return data
             self._buf, self._pos = data, bufsize
+            self.served += bufsize
             return data[:bufsize]
         end = min(pos + bufsize, len(buf))
         self._pos = end
+        self.served += end - pos
         return buf[pos:end]
 
     def pending(self) -> int:
@@ -128,7 +135,14 @@ class LeanClient(mqtt.Client):
             sock = self._sock
             if isinstance(sock, BufferedSocket):
                 budget = BURST_PACKETS
-                while rc == _SUCCESS and budget and sock.buffered and self._sock is sock:
+                until = sock.served + BURST_BYTES
+                while (
+                    rc == _SUCCESS
+                    and budget
+                    and sock.buffered
+                    and sock.served < until
+                    and self._sock is sock
+                ):
                     rc = super().loop_read(1)
                     budget -= 1
             return rc
