@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,20 +28,12 @@ from api.db import session_factory
 from inspection.access import SYSTEM
 from inspection.registry import add_sensor, create_shelter
 from inspection.schemas import SensorCreate, ShelterCreate
+from tests.waiting import wait_until
 
 INFLUX_URL = os.environ.get("SHELTERWATCH_TEST_INFLUX_URL", "http://127.0.0.1:8087")
 MQTT_HOST = "127.0.0.1"
 MQTT_PORT = int(os.environ.get("SHELTERWATCH_TEST_MQTT_PORT", "1883"))
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str, every: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,17 +29,17 @@ from telemetry.ingest import Delivery, Pipeline, ack_refs
 from telemetry.metrics import IngestMetrics
 from telemetry.mqtt import BrokerAddress, MqttSubscriber
 from telemetry.payload import parse_payload
-from telemetry.ports import LatestValue, SeriesPoint, SeriesQuery, StoredReject
 from telemetry.readings import (
     FIRE_RISK_RANGE,
     HUMIDITY_RANGE,
     TEMPERATURE_RANGE,
     Reading,
-    Rejection,
 )
 from telemetry.sim_model import FIRE_RAMP, Dampness, FireEvent, Fleet, Malformation, malformed
 from telemetry.simulate import Simulator, SimulatorError
 from telemetry.spool import Spool
+from tests.telemetry.fakes import NullStore
+from tests.waiting import wait_until
 
 SUMMER = datetime(2025, 7, 1, tzinfo=UTC)
 WINTER = datetime(2025, 1, 15, tzinfo=UTC)
@@ -60,14 +60,6 @@ def _longest_run(flags: Sequence[bool]) -> int:
         run = run + 1 if flag else 0
         best = max(best, run)
     return best
-
-
-def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 # -- the value model -------------------------------------------------------------------------
@@ -199,36 +191,8 @@ def test_battery_drains_slowly_then_is_replaced() -> None:
     assert any(d < -0.5 for d in drops)
 
 
-class _NullStore:
+class _NullStore(NullStore):
     """Reading and reject store for `Pipeline.validate`, which touches neither."""
-
-    def write(self, readings: Sequence[Reading]) -> None:
-        raise AssertionError("validate must not write")
-
-    def latest(self, shelter_code: str) -> list[LatestValue]:
-        return []
-
-    def series(self, query: SeriesQuery) -> list[SeriesPoint]:
-        return []
-
-    def hourly_counts(
-        self, shelter_code: str, start: datetime, end: datetime
-    ) -> dict[tuple[str, datetime], int]:
-        return {}
-
-    def check(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def add(self, rejects: Sequence[Rejection]) -> None:
-        raise AssertionError("validate must not store rejects")
-
-    def list(
-        self, *, limit: int, offset: int, reason: str | None = None
-    ) -> tuple[list[StoredReject], int]:
-        return [], 0
 
 
 def _validator(fleet: Fleet, tmp_path: Path) -> Pipeline:
@@ -346,7 +310,7 @@ def _readings(messages: Sequence[tuple[str, bytes]], at: datetime) -> list[Readi
 def thread_check() -> Iterator[None]:
     before = set(threading.enumerate())
     yield
-    _wait(lambda: set(threading.enumerate()) <= before, 5.0, "threads to end")
+    wait_until(lambda: set(threading.enumerate()) <= before, 5.0, "threads to end")
 
 
 @pytest.fixture
@@ -381,13 +345,13 @@ def test_persistent_session_gets_all_500_after_reconnect(broker: EmbeddedBroker)
 
     first = subscriber()
     first.start()
-    _wait(
+    wait_until(
         lambda: (s := broker.session(client_id)) is not None and topic in s.subscriptions,
         10,
         "the subscription",
     )
     first.stop()
-    _wait(
+    wait_until(
         lambda: (s := broker.session(client_id)) is not None and not s.connected,
         10,
         "the broker to see the disconnect",
@@ -396,7 +360,7 @@ def test_persistent_session_gets_all_500_after_reconnect(broker: EmbeddedBroker)
     sim = Simulator(address, fleet=fleet, protocol="3.1.1", rate_per_s=5000.0)
     stats = sim.run(count=500)
     assert (stats.messages, stats.readings, stats.malformed) == (500, 500, 0)
-    _wait(
+    wait_until(
         lambda: (s := broker.session(client_id)) is not None and s.queued == 500,
         10,
         "500 queued messages",
@@ -406,7 +370,7 @@ def test_persistent_session_gets_all_500_after_reconnect(broker: EmbeddedBroker)
     second = subscriber()
     second.start()
     try:
-        _wait(lambda: len(received) >= 500, 30, "the queued backlog")
+        wait_until(lambda: len(received) >= 500, 30, "the queued backlog")
         time.sleep(0.2)
     finally:
         second.stop()
@@ -427,7 +391,7 @@ def test_malformed_messages_rotate_through_every_kind(
         stats = sim.publish_backlog(40, step_ms=1000)
         # 10 messages of 4 readings, a broken one before each but the first.
         assert (stats.readings, stats.messages, stats.malformed) == (40, 19, 9)
-        _wait(lambda: len(collector.received()) == 19, 10, "19 messages")
+        wait_until(lambda: len(collector.received()) == 19, 10, "19 messages")
     finally:
         collector.close()
     now = datetime.now(UTC)
@@ -499,7 +463,7 @@ def _unacked_then_reconnect(address: BrokerAddress) -> list[tuple[bytes, bool]]:
     publisher.loop_start()
     publisher.publish(topic, b"unacked", qos=1).wait_for_publish(10)
     close(publisher)
-    _wait(lambda: len(got) == 1, 10, "the first delivery")
+    wait_until(lambda: len(got) == 1, 10, "the first delivery")
     close(first)
     got.clear()
     second = session(clean=False)
@@ -538,7 +502,7 @@ def test_backlog_of_2000_in_batches_through_mosquitto_mqtt5(thread_check: None) 
         sim = Simulator(MOSQUITTO, fleet=fleet, protocol="5")
         stats = sim.publish_backlog(2000, batch=100, step_ms=1000)
         assert (stats.messages, stats.readings) == (24, 2000)
-        _wait(lambda: len(collector.received()) == 24, 10, "24 messages")
+        wait_until(lambda: len(collector.received()) == 24, 10, "24 messages")
     finally:
         collector.close()
     readings = _readings(collector.received(), datetime.now(UTC))

@@ -7,58 +7,42 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from telemetry.errors import StoreUnavailable
 from telemetry.ingest import AckRef, Delivery, Pipeline
 from telemetry.metrics import IngestMetrics
-from telemetry.ports import LatestValue, SeriesPoint, SeriesQuery, StoredReject
-from telemetry.readings import Reading, Rejection
+from telemetry.readings import Reading
 from telemetry.sim_model import Fleet
 from telemetry.spool import Spool
+from tests.telemetry.fakes import NullStore
+from tests.waiting import wait_until
 
 NOW = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
 
 
-class _GatedStore:
-    """A reading and reject store whose writes wait until the gate opens."""
+class _GatedStore(NullStore):
+    """A reading store whose writes wait until the gate opens."""
 
     def __init__(self) -> None:
         self.gate = threading.Event()
         self.written: list[Reading] = []
         self.writes = 0
+        self._lock = threading.Lock()
+
+    def _count_write(self) -> bool:
+        """Count a write (writers run at once); whether it is the first."""
+        with self._lock:
+            self.writes += 1
+            return self.writes == 1
 
     def write(self, readings: Sequence[Reading]) -> None:
-        self.writes += 1
+        self._count_write()
         assert self.gate.wait(10), "gate never opened"
         self.written.extend(readings)
-
-    def latest(self, shelter_code: str) -> list[LatestValue]:
-        return []
-
-    def series(self, query: SeriesQuery) -> list[SeriesPoint]:
-        return []
-
-    def hourly_counts(
-        self, shelter_code: str, start: datetime, end: datetime
-    ) -> dict[tuple[str, datetime], int]:
-        return {}
-
-    def check(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def add(self, rejects: Sequence[Rejection]) -> None:
-        raise AssertionError(f"unexpected rejects: {rejects}")
-
-    def list(
-        self, *, limit: int, offset: int, reason: str | None = None
-    ) -> tuple[list[StoredReject], int]:
-        return [], 0
 
 
 class _Acks:
@@ -69,12 +53,22 @@ class _Acks:
         self.mids.extend(mid for mid, _qos, _generation in refs)
 
 
-def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.01)
+def _pipeline(
+    tmp_path: Path, fleet: Fleet, store: NullStore, acks: _Acks, **options: Any
+) -> Pipeline:
+    pipeline = Pipeline(
+        store=store,
+        rejects=store,
+        directory=fleet,
+        spool=options.pop("spool", None) or Spool(tmp_path / "spool", max_bytes=1 << 20),
+        metrics=IngestMetrics(),
+        clock=lambda: NOW,
+        batch_size=10,
+        batch_interval_s=0.01,
+        **options,
+    )
+    pipeline.acker = acks
+    return pipeline
 
 
 def _deliveries(fleet: Fleet, n: int) -> list[Delivery]:
@@ -94,19 +88,7 @@ def test_a_slow_store_bounds_the_intake_and_loses_nothing(tmp_path: Path) -> Non
     fleet = Fleet.generate(2, 3, 0)
     store = _GatedStore()
     acks = _Acks()
-    pipeline = Pipeline(
-        store=store,
-        rejects=store,
-        directory=fleet,
-        spool=Spool(tmp_path / "spool", max_bytes=1 << 20),
-        metrics=IngestMetrics(),
-        clock=lambda: NOW,
-        batch_size=10,
-        batch_interval_s=0.01,
-        max_queued=20,
-        writers=2,
-    )
-    pipeline.acker = acks
+    pipeline = _pipeline(tmp_path, fleet, store, acks, max_queued=20, writers=2)
     pipeline.start()
     try:
         deliveries = _deliveries(fleet, 100)
@@ -115,14 +97,14 @@ def test_a_slow_store_bounds_the_intake_and_loses_nothing(tmp_path: Path) -> Non
             pipeline.submit_many(deliveries[i : i + 25])
         # Two chunks in the store (two writers), one handed off, one being validated: the
         # rest waits.
-        _wait(lambda: store.writes == 2, 5, "the first writes")
+        wait_until(lambda: store.writes == 2, 5, "the first writes")
         time.sleep(0.2)
         started = time.monotonic()
         assert not pipeline.wait_for_room(0.1)
         assert time.monotonic() - started >= 0.09  # it waited before saying no
         assert acks.mids == []
         store.gate.set()
-        _wait(lambda: len(acks.mids) == 100, 10, "every message acknowledged")
+        wait_until(lambda: len(acks.mids) == 100, 10, "every message acknowledged")
         assert pipeline.wait_for_room(0.0)
         assert acks.mids == list(range(1, 101))
         assert len(store.written) == 100
@@ -136,21 +118,11 @@ def test_submit_many_with_nothing_and_after_stop_queues_nothing(tmp_path: Path) 
     store = _GatedStore()
     store.gate.set()
     acks = _Acks()
-    pipeline = Pipeline(
-        store=store,
-        rejects=store,
-        directory=fleet,
-        spool=Spool(tmp_path / "spool", max_bytes=1 << 20),
-        metrics=IngestMetrics(),
-        clock=lambda: NOW,
-        batch_size=10,
-        batch_interval_s=0.01,
-    )
-    pipeline.acker = acks
+    pipeline = _pipeline(tmp_path, fleet, store, acks)
     pipeline.start()
     pipeline.submit_many([])
     pipeline.submit_many(_deliveries(fleet, 3))
-    _wait(lambda: len(acks.mids) == 3, 5, "three acknowledged")
+    wait_until(lambda: len(acks.mids) == 3, 5, "three acknowledged")
     pipeline.stop()
     pipeline.submit_many(_deliveries(fleet, 3))  # ignored: the broker keeps them
     assert pipeline.wait_for_room(0.0)  # a stopping pipeline never holds the reader
@@ -165,18 +137,12 @@ class _SecondFirstStore(_GatedStore):
         super().__init__()
         self.gate.set()
         self.later_done = threading.Event()
-        self.order: list[int] = []
-        self._lock = threading.Lock()
 
     def write(self, readings: Sequence[Reading]) -> None:
-        with self._lock:
-            self.writes += 1
-            first = self.writes == 1
+        first = self._count_write()
         if first:
             assert self.later_done.wait(10), "no later write finished"
         self.written.extend(readings)
-        with self._lock:
-            self.order.append(len(self.written))
         if not first:
             self.later_done.set()
 
@@ -185,22 +151,11 @@ def test_writes_finishing_out_of_order_are_acknowledged_in_order(tmp_path: Path)
     fleet = Fleet.generate(2, 3, 0)
     store = _SecondFirstStore()
     acks = _Acks()
-    pipeline = Pipeline(
-        store=store,
-        rejects=store,
-        directory=fleet,
-        spool=Spool(tmp_path / "spool", max_bytes=1 << 20),
-        metrics=IngestMetrics(),
-        clock=lambda: NOW,
-        batch_size=10,
-        batch_interval_s=0.01,
-        writers=2,
-    )
-    pipeline.acker = acks
+    pipeline = _pipeline(tmp_path, fleet, store, acks, writers=2)
     pipeline.start()
     try:
         pipeline.submit_many(_deliveries(fleet, 40))
-        _wait(lambda: len(acks.mids) == 40, 10, "every message acknowledged")
+        wait_until(lambda: len(acks.mids) == 40, 10, "every message acknowledged")
         assert store.writes >= 2
         assert acks.mids == list(range(1, 41))  # chunk order, whatever order the writes ended
     finally:
@@ -210,15 +165,8 @@ def test_writes_finishing_out_of_order_are_acknowledged_in_order(tmp_path: Path)
 class _DownStore(_GatedStore):
     """Unreachable; the first write takes longest to fail, so later chunks fail first."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-
     def write(self, readings: Sequence[Reading]) -> None:
-        with self._lock:
-            self.writes += 1
-            first = self.writes == 1
-        if first:
+        if self._count_write():
             time.sleep(0.3)
         raise StoreUnavailable("connection refused")
 
@@ -231,24 +179,12 @@ def test_chunks_spooled_by_several_writers_keep_their_order(tmp_path: Path) -> N
     store = _DownStore()
     acks = _Acks()
     spool = Spool(tmp_path / "spool", max_bytes=1 << 22)
-    pipeline = Pipeline(
-        store=store,
-        rejects=store,
-        directory=fleet,
-        spool=spool,
-        metrics=IngestMetrics(),
-        clock=lambda: NOW,
-        batch_size=10,
-        batch_interval_s=0.01,
-        writers=2,
-        retry_s=0.05,
-    )
-    pipeline.acker = acks
+    pipeline = _pipeline(tmp_path, fleet, store, acks, spool=spool, writers=2, retry_s=0.05)
     pipeline.start()
     deliveries = _deliveries(fleet, 60)
     try:
         pipeline.submit_many(deliveries)
-        _wait(lambda: len(acks.mids) == 60, 10, "every message acknowledged once spooled")
+        wait_until(lambda: len(acks.mids) == 60, 10, "every message acknowledged once spooled")
     finally:
         pipeline.stop()
     assert acks.mids == list(range(1, 61))

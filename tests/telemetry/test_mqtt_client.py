@@ -18,16 +18,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from telemetry.mqtt_client import READ_CHUNK, BufferedSocket, LeanClient
+from tests.waiting import wait_until
 
 HOST, PORT = "127.0.0.1", 1883
-
-
-def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 # -- BufferedSocket on a real socket pair -------------------------------------------------
@@ -195,7 +188,7 @@ def test_every_message_arrives_as_published(publisher: mqtt.Client, lean: bool) 
         items[50] = (f"lean/{run}/empty", b"", 1, None)
         items[60] = (f"lean/{run}/\u4eba\u9632", "中文".encode(), 1, None)
         _publish_all(publisher, items)
-        _wait(lambda: len(sub.received()) == len(items), 20, f"{len(items)} messages")
+        wait_until(lambda: len(sub.received()) == len(items), 20, f"{len(items)} messages")
         time.sleep(0.2)
         got = sub.received()
         assert sorted((t, p, q) for t, p, _m, q in got) == sorted((t, p, q) for t, p, q, _ in items)
@@ -213,7 +206,7 @@ def test_only_unacknowledged_messages_come_back_after_reconnect(publisher: mqtt.
     client_id, topic = f"lean-ack-{run}", f"lean/{run}/+"
     first = _subscribe(client_id, topic)
     _publish_all(publisher, [(f"lean/{run}/x", str(i).encode(), 1, None) for i in range(50)])
-    _wait(lambda: len(first.received()) == 50, 10, "50 messages")
+    wait_until(lambda: len(first.received()) == 50, 10, "50 messages")
     for _t, payload, mid, _q in first.received():
         if int(payload) < 20:
             first.client.ack(mid, 1)
@@ -221,7 +214,7 @@ def test_only_unacknowledged_messages_come_back_after_reconnect(publisher: mqtt.
     first.close()
     second = _subscribe(client_id, topic, clean=False)
     try:
-        _wait(lambda: len(second.received()) == 30, 10, "30 redelivered messages")
+        wait_until(lambda: len(second.received()) == 30, 10, "30 redelivered messages")
         time.sleep(0.3)
         assert sorted(int(p) for _t, p, _m, _q in second.received()) == list(range(20, 50))
         for _t, _p, mid, _q in second.received():
@@ -256,6 +249,6 @@ def test_nothing_is_read_while_before_read_says_the_intake_is_full(
         assert sub.received() == []
         assert sub.client.is_connected()
         full.clear()
-        _wait(lambda: len(sub.received()) == 200, 10, "200 messages once there is room")
+        wait_until(lambda: len(sub.received()) == 200, 10, "200 messages once there is room")
     finally:
         sub.close()

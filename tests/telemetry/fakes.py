@@ -1,0 +1,43 @@
+"""A reading and reject store that holds nothing, for tests of what sits in front of a store
+(the fakes sit behind the project's own Protocols, ReadingStore and RejectStore)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from telemetry.ports import LatestValue, SeriesPoint, SeriesQuery, StoredReject
+from telemetry.readings import Reading, Rejection
+
+
+class NullStore:
+    """Reads find nothing; a write or an added reject fails the test unless a subclass
+    says what it expects."""
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        raise AssertionError(f"unexpected write of {len(readings)} readings")
+
+    def latest(self, shelter_code: str) -> list[LatestValue]:
+        return []
+
+    def series(self, query: SeriesQuery) -> list[SeriesPoint]:
+        return []
+
+    def hourly_counts(
+        self, shelter_code: str, start: datetime, end: datetime
+    ) -> dict[tuple[str, datetime], int]:
+        return {}
+
+    def check(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def add(self, rejects: Sequence[Rejection]) -> None:
+        raise AssertionError(f"unexpected rejects: {rejects}")
+
+    def list(
+        self, *, limit: int, offset: int, reason: str | None = None
+    ) -> tuple[list[StoredReject], int]:
+        return [], 0
