@@ -1,5 +1,6 @@
-"""Run the benchmarks one after another: bench_payload, bench_broker (if present) and
-bench_ingest (``--quick`` unless ``--full``). Each prints its own figures and ratios.
+"""Run the benchmarks one after another: bench_payload, bench_line_protocol, bench_broker (if
+present) and bench_ingest (``--quick`` unless ``--full``). Each prints its own figures and
+ratios.
 
 Run: ``python bench/run_all.py [--full]``. Exits non-zero if any benchmark failed.
 """
@@ -20,7 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--full", action="store_true", help="bench_ingest with 200,000 readings")
     args = p.parse_args(argv)
-    runs: list[list[str]] = [["bench_payload.py"]]
+    runs: list[list[str]] = [["bench_payload.py"], ["bench_line_protocol.py"]]
     if (BENCH / "bench_broker.py").exists():
         runs.append(["bench_broker.py"])
     runs.append(["bench_ingest.py"] + ([] if args.full else ["--quick"]))

@@ -33,10 +33,15 @@ log = logging.getLogger(__name__)
 
 
 _Resolved = tuple[
-    tuple[Callable[[Reading], float | None], tuple[tuple[AlertRule, float, float], ...]], ...
+    tuple[
+        Callable[[Reading], float | None],
+        tuple[tuple[AlertRule, float, float, tuple[str, str]], ...],
+    ],
+    ...,
 ]
 """A sensor's rules grouped by the function that reads their value, each rule with the
-closed range of values that enter it (:meth:`AlertRule.entry_range`)."""
+closed range of values that enter it (:meth:`AlertRule.entry_range`) and its key in
+``states``."""
 
 
 TIMER_DELAY_S = 0.1
@@ -203,9 +208,11 @@ class AlertEvaluator:
         if cached is not None and cached[0] == klass and cached[1] is self.rulebook:
             return cached[2]
         rules = self.rulebook.rules_for(Target(r.sensor_id, r.shelter_code, r.zone, klass))
-        by_metric: dict[str, list[tuple[AlertRule, float, float]]] = {}
+        by_metric: dict[str, list[tuple[AlertRule, float, float, tuple[str, str]]]] = {}
         for rule in rules:
-            by_metric.setdefault(rule.metric, []).append((rule, *rule.entry_range()))
+            low, high = rule.entry_range()
+            key = (r.sensor_id, rule.code)
+            by_metric.setdefault(rule.metric, []).append((rule, low, high, key))
         resolved = tuple((getter(metric), tuple(group)) for metric, group in by_metric.items())
         self._rule_cache[r.sensor_id] = (klass, self.rulebook, resolved)
         return resolved
@@ -231,12 +238,12 @@ class AlertEvaluator:
                 value = get(r)
                 if value is None:
                     continue
-                for rule, low, high in group:
-                    state = states.get((sensor, rule.code)) if has_state else None
+                for rule, low, high, key in group:
+                    state = states.get(key) if has_state else None
                     if state is None:
                         if not low <= value <= high:
                             continue  # the common case: nothing pending, nothing to remember
-                        state = states[(sensor, rule.code)] = RuleState()
+                        state = states[key] = RuleState()
                         stateful.add(sensor)
                         has_state = True
                     ts_ms = int(r.ts.timestamp() * 1000)

@@ -26,11 +26,11 @@ versions disagree on whether ``\\`` in a tag value is unescaped (1.6 keeps both 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from math import isfinite
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -105,11 +105,8 @@ def _series_key(measurement: str, shelter: str, sensor: str, district: str, zone
     return ",".join(parts)
 
 
-def _float(value: float, name: str, reading: Reading) -> str:
-    number = float(value)
-    if not math.isfinite(number):
-        raise StoreRejected(f"{name} of sensor {reading.sensor_id} is not a finite number")
-    return repr(number)
+def _not_finite(name: str, reading: Reading) -> str:
+    raise StoreRejected(f"{name} of sensor {reading.sensor_id} is not a finite number")
 
 
 def _string(value: str) -> str:
@@ -118,27 +115,29 @@ def _string(value: str) -> str:
 
 def to_line(reading: Reading, measurement: str = "shelter_env") -> str:
     """One reading in line protocol with a millisecond timestamp."""
-    # Unpacked at once (a Reading is a tuple): this runs for every reading stored.
+    # Written out field by field, the reading unpacked at once (it is a tuple): this runs
+    # for every reading stored. A number without "i" is a float field in line protocol.
     (shelter, sensor, ts, t, rh, fire, version, smoke, co, battery, dew, district, zone) = reading
     if ts.tzinfo is None:
         raise StoreRejected(f"reading of sensor {sensor} has a naive timestamp")
     fields: list[str] = []
+    add = fields.append
     if t is not None:
-        fields.append("temperature=" + _float(t, "temperature", reading))
+        add(f"temperature={t!r}" if isfinite(t) else _not_finite("temperature", reading))
     if rh is not None:
-        fields.append("humidity=" + _float(rh, "humidity", reading))
+        add(f"humidity={rh!r}" if isfinite(rh) else _not_finite("humidity", reading))
     if fire is not None:
-        fields.append("fire_risk=" + _float(fire, "fire_risk", reading))
+        add(f"fire_risk={fire!r}" if isfinite(fire) else _not_finite("fire_risk", reading))
     if version is not None:
-        fields.append("fire_risk_version=" + _string(version))
+        add("fire_risk_version=" + _string(version))
     if smoke is not None:
-        fields.append("smoke=true" if smoke else "smoke=false")
+        add("smoke=true" if smoke else "smoke=false")
     if co is not None:
-        fields.append("co=" + _float(co, "co", reading))
+        add(f"co={co!r}" if isfinite(co) else _not_finite("co", reading))
     if battery is not None:
-        fields.append("battery=" + _float(battery, "battery", reading))
+        add(f"battery={battery!r}" if isfinite(battery) else _not_finite("battery", reading))
     if dew is not None:
-        fields.append("dew_point=" + _float(dew, "dew_point", reading))
+        add(f"dew_point={dew!r}" if isfinite(dew) else _not_finite("dew_point", reading))
     if not fields:
         raise StoreRejected(f"reading of sensor {sensor} carries no value to store")
     key = _series_key(measurement, shelter, sensor, district, zone)
