@@ -78,13 +78,17 @@ def settle(
     inspection_id: int,
     recorded_items: set[str],
     *,
+    inspected_at: datetime,
     actor: Actor,
     now: datetime,
 ) -> None:
-    """An inspection settles the shelter's drafts: each is closed, as confirmed when the
-    inspection records its item (that finding is the one followed up) and as dismissed when
-    the inspector did not find it."""
+    """An inspection settles the shelter's drafts proposed before the visit: each is closed,
+    as confirmed when the inspection records its item (that finding is the one followed up)
+    and as dismissed when the inspector did not find it. Drafts proposed after the visit
+    (an inspection entered late) wait for the next one."""
     for draft in pending(session, shelter):
+        if draft.created_at > inspected_at:
+            continue
         before = audit.snapshot(draft)
         confirmed = draft.item_code in recorded_items
         draft.status = FindingStatus.CLOSED.value

@@ -147,9 +147,16 @@ def submit(
     )
     if corrected is not None:
         _supersede(session, corrected, inspection, actor=actor, now=now)
-    drafts.settle(
-        session, shelter, inspection.id, {f.item_code for f in findings}, actor=actor, now=now
-    )
+    else:  # a correction restates a visit; the drafts were the visit's to settle
+        drafts.settle(
+            session,
+            shelter,
+            inspection.id,
+            {f.item_code for f in findings},
+            inspected_at=data.inspected_at,
+            actor=actor,
+            now=now,
+        )
     manager = session.get(User, shelter.manager_id) if shelter.manager_id else None
     followups.create_for_inspection(
         session,

@@ -1,12 +1,13 @@
 """Alert evaluation and live state beside the ingestion path.
 
 The pipeline hands every stored batch to :meth:`AlertEvaluator.observe`, which only queues it;
-a thread of its own judges each reading against the rules of its sensor (on measurement time),
-keeps the newest values per sensor, and about once a second writes what changed in one
-transaction: timers started or reset, alerts raised or cleared, the notifications the sink
-queues for them, and the live values. A transition is kept in memory and retried until that
-transaction commits, so a database outage delays alerts without losing them. A reading older
-than ``late_after`` raises or clears as usual but is marked late and pages nobody.
+a thread of its own judges each reading against the rules of its sensor (on measurement time)
+and keeps the newest values per sensor. What changed is written in one transaction: an
+alert raised or cleared (with the notifications the sink queues for it) at once, timers that
+only started or stopped within ``TIMER_DELAY_S``, live values about once a second. A
+transition is kept in memory and retried until that transaction commits, so a database
+outage delays alerts without losing them. A reading older than ``late_after`` raises or
+clears as usual but is marked late and pages nobody.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ class AlertEvaluator:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self._flushed_at = 0.0  # the last live values too, however recent the last flush
         self.run_once()
 
     def _run(self) -> None:

@@ -12,8 +12,8 @@ Errors are translated at this boundary (influxdb-client is built with ``retries=
 urllib3 raises the underlying error, never ``MaxRetryError``):
 
     urllib3 ``HTTPError`` (``NewConnectionError``, ``NameResolutionError``,
-    ``ConnectTimeoutError``, ``ReadTimeoutError``, ``ProtocolError``), ``OSError``,
-    urllib3 ``HTTPError`` (refused, reset, timed out)                  -> StoreUnavailable
+    ``ConnectTimeoutError``, ``ReadTimeoutError``, ``ProtocolError``), ``OSError``
+                                                                    -> StoreUnavailable
     ``ApiException`` / HTTP status 0 (TLS failure), 408, 429, 5xx   -> StoreUnavailable
     HTTP 401, 403, 404 (token, org or bucket wrong: the data is fine) -> StoreUnavailable
     any other 4xx (unparsable line, field type conflict, too large) -> StoreRejected
@@ -74,6 +74,8 @@ _FUNCTION: Final = {
 _METRIC_ORDER: Final = {metric: index for index, metric in enumerate(Metric)}
 
 
+READ_CONNECTIONS: Final = 8
+"""Connections kept open for reads (more are opened when needed, then closed)."""
 _TRANSPORT_ERRORS: Final = (urllib3.exceptions.HTTPError, OSError)
 """What a request raises when the server cannot be reached or the connection fails."""
 
@@ -181,6 +183,7 @@ class InfluxStore:
             headers={"Authorization": f"Token {token}"} if token else {},
             timeout=urllib3.Timeout(timeout_s),
             retries=False,
+            maxsize=READ_CONNECTIONS,  # the API reads from several request threads
         )
 
     # ------------------------------------------------------------------ writes

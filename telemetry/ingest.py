@@ -1,16 +1,20 @@
 """The ingestion pipeline: MQTT deliveries in, readings durably stored, then acknowledged.
 
-``submit`` is called from the MQTT callback and only queues (no I/O there). A worker thread
-takes batches, parses and validates them, resolves each sensor in the register and computes
-the fire-risk index and dew point; a writer thread makes each batch durable: written to the
-reading store, or, while the store is unreachable, appended to the local spool. Only then are
-the batch's messages acknowledged to the broker, so the broker keeps every message that is
-not yet durable. The two threads overlap: the next batch is parsed while one is written.
-A batch's readings are cut into chunks of at most ``batch_size`` readings (gateway messages
-carry many), each stored and then acknowledged on its own, in order. A third thread replays
-the spool in order once the store answers again. If neither the store nor the spool can take
-a chunk, the writer retries it and acknowledges nothing: the broker holds the backlog and the
-system slows down instead of losing data.
+``submit_many`` is called from the MQTT network thread with the messages of one read and
+only queues (no I/O there); ``wait_for_room`` tells that thread to stop reading while the
+intake is full. A worker thread takes batches, parses and validates them, resolves each
+sensor in the register, computes the fire-risk index and dew point, and (for a store that
+encodes ahead) builds the store's request. A batch's readings are cut into chunks of at
+most about ``batch_size`` readings (gateway messages carry many). Several writer threads
+make chunks durable at once: written to the reading store, or, while the store is
+unreachable, appended to the local spool. Chunks are numbered (``telemetry.ordering``):
+a chunk is acknowledged to the broker, and handed to the observers, only after every
+earlier one, so PUBACKs leave in the order the PUBLISHes came, and the spool receives chunks
+in arrival order. Only durable chunks are acknowledged, so the broker keeps every message
+that is not yet durable. A replay thread empties the spool in order once the store answers
+again. If neither the store nor the spool can take a chunk, its writer retries it and
+nothing after it is acknowledged: the broker holds the backlog and the system slows down
+instead of losing data.
 """
 
 from __future__ import annotations
@@ -153,12 +157,9 @@ class Pipeline:
         metrics.store_up.set_function(lambda: 1.0 if self.store_ok else 0.0)
 
     # -- intake (MQTT callback thread) ------------------------------------------------------
-    def submit(self, delivery: Delivery) -> None:
-        """Queue a delivery; never blocks on I/O. Ignored once stopping (the broker keeps it)."""
-        self.submit_many((delivery,))
-
     def submit_many(self, deliveries: Sequence[Delivery]) -> None:
-        """Queue the deliveries of one read together (one lock, one wake-up)."""
+        """Queue the deliveries of one read together (one lock, one wake-up); never blocks on
+        I/O. Ignored once stopping (the broker keeps them)."""
         with self._cond:
             if self._stopping or not deliveries:
                 return
@@ -168,8 +169,8 @@ class Pipeline:
             if was == 0:
                 self._oldest = time.monotonic()
                 self._cond.notify_all()
-            elif len(self._queue) >= self.batch_size:
-                self._cond.notify_all()
+            elif len(self._queue) >= self.batch_size or not self._has_room():
+                self._cond.notify_all()  # a full batch, or a full intake: take it now
 
     def wait_for_room(self, timeout: float) -> bool:
         """Whether the intake queue holds fewer than ``max_queued`` messages and

@@ -90,6 +90,9 @@ class MqttSubscriber:
         self.v5 = protocol == "5"
         self.receive_maximum = receive_maximum
         self.generation = 0
+        """Names the connection; moves on at each disconnect, so acknowledgements for
+        messages of a lost connection are dropped (the broker redelivers those)."""
+        self._ack_lock = threading.Lock()
         self.connected = threading.Event()
         self._on_connection_change = on_connection_change
         self._received: list[Delivery] = []
@@ -154,7 +157,6 @@ class MqttSubscriber:
         if reason.is_failure:
             log.error("MQTT connection refused: %s", reason)
             return
-        self.generation += 1
         log.info(
             "connected to MQTT %s:%d (session present: %s)",
             self.address.host,
@@ -172,6 +174,8 @@ class MqttSubscriber:
         reason: ReasonCode,
         _properties: Properties | None,
     ) -> None:
+        with self._ack_lock:  # acknowledgements already queued go with the old socket
+            self.generation += 1
         self._set_connected(False)
         log.warning("disconnected from MQTT: %s", reason)
 
@@ -194,13 +198,16 @@ class MqttSubscriber:
         self._on_publish(msg.topic, payload, msg.mid, msg.qos)
 
     def ack(self, refs: Sequence[AckRef]) -> None:
-        current = self.generation
-        pubacks = [mid for mid, qos, generation in refs if qos == 1 and generation == current]
-        for mid, qos, generation in refs:
-            if qos > 1 and generation == current:
-                self.client.ack(mid, qos)
-        if pubacks:
-            self._send_pubacks(pubacks)
+        # Under the lock the disconnect handler takes to move the generation on: these either
+        # join the old connection's packets (dropped by paho's reconnect) or are skipped.
+        with self._ack_lock:
+            current = self.generation
+            pubacks = [mid for mid, qos, gen in refs if qos == 1 and gen == current]
+            for mid, qos, gen in refs:
+                if qos > 1 and gen == current:
+                    self.client.ack(mid, qos)
+            if pubacks:
+                self._send_pubacks(pubacks)
 
     def _send_pubacks(self, mids: list[int]) -> None:
         """The PUBACKs of a batch in one write: paho's ``ack`` queues one packet per message,

@@ -14,11 +14,13 @@ a process whose other threads are busy, getting it back is where most of the tim
   ones this was written against (the client then behaves exactly as paho does);
 * ``on_read(start)`` brackets each read: the time of receipt is taken once per read and the
   messages of one read are handed on together;
-* ``before_read(timeout)`` can hold reading back while the application's intake is full: the
-  socket is then left unread (TCP pushes back to the broker) while paho's loop goes on
-  sending acknowledgements and keep-alive pings. A broker does not always bound what it
-  sends by the Receive Maximum (Mosquitto 2.0 with ``max_queued_messages 0`` does not; a
-  3.1.1 broker has no such limit), so this is what bounds the ingester's memory.
+* ``before_read(timeout)`` can hold reading back, once connected, while the application's
+  intake is full: the socket is then left unread (TCP pushes back to the broker) while
+  paho's loop goes on sending acknowledgements and keep-alive pings. The broker's ping
+  answers wait unread behind the messages, so while reads are held a missing answer is
+  not taken for a dead connection. A broker does not always bound what it sends by the
+  Receive Maximum (Mosquitto 2.0 with ``max_queued_messages 0`` does not; a 3.1.1 broker
+  has no such limit), so this is what bounds the ingester's memory.
 
 The bytes on the wire, the session, acknowledgement and reconnection are paho's.
 """
@@ -93,7 +95,13 @@ def _supported() -> bool:
     """Whether paho has the internals the fast path relies on."""
     return all(
         hasattr(mqtt.Client, name)
-        for name in ("_create_socket", "_handle_publish", "_packet_read", "_send_puback")
+        for name in (
+            "_create_socket",
+            "_handle_publish",
+            "_packet_read",
+            "_send_puback",
+            "_check_keepalive",
+        )
     )
 
 
@@ -112,6 +120,8 @@ class LeanClient(mqtt.Client):
         self.on_publish_fast = on_publish
         self.on_read = on_read
         self.before_read = before_read
+        self.holding = False
+        """Reads are held back by ``before_read`` (see ``_check_keepalive``)."""
         self.lean = _supported() and isinstance(getattr(self, "_in_packet", None), dict)
         if not self.lean:
             log.warning("this paho-mqtt differs inside; using its stock receive path")
@@ -125,17 +135,21 @@ class LeanClient(mqtt.Client):
 
     # -- reads ------------------------------------------------------------------------------
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
-        if self.before_read is not None and not self.before_read(PAUSE_S):
+        before_read = self.before_read
+        # Not before the CONNACK: paho must read that to count as connected.
+        if before_read is not None and self.is_connected() and not before_read(PAUSE_S):
+            self.holding = True
             return _SUCCESS
+        self.holding = False
         on_read = self.on_read
         if on_read is not None:
             on_read(True)
         try:
-            rc = super().loop_read(max_packets)
             sock = self._sock
+            until = sock.served + BURST_BYTES if isinstance(sock, BufferedSocket) else 0
+            rc = super().loop_read(max_packets)
             if isinstance(sock, BufferedSocket):
                 budget = BURST_PACKETS
-                until = sock.served + BURST_BYTES
                 while (
                     rc == _SUCCESS
                     and budget
@@ -149,6 +163,13 @@ class LeanClient(mqtt.Client):
         finally:
             if on_read is not None:
                 on_read(False)
+
+    def _check_keepalive(self) -> None:
+        if self.holding and self.lean:
+            # The PINGRESP sits unread behind held-back messages: ping again rather than
+            # take the silence for a dead link (the broker sees the pings).
+            self._ping_t = 0
+        super()._check_keepalive()
 
     def _handle_publish(self) -> MQTTErrorCode:
         on_publish = self.on_publish_fast

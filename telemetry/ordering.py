@@ -22,11 +22,9 @@ class InOrder:
         self._cond = threading.Condition()
         self._release_lock = threading.Lock()
         self._next = 0
-        self._settled: set[int] = set()
-        self._settled_below = 0
-        """Every number below this is settled."""
         self._finished: dict[int, Callable[[], None] | None] = {}
         self._released_below = 0
+        """Every number below this has finished (settled) and been taken for release."""
 
     def next(self) -> int:
         """The next sequence number (0, 1, 2, ...)."""
@@ -38,7 +36,7 @@ class InOrder:
     def wait_for_earlier(self, seq: int, timeout: float | None = None) -> bool:
         """Wait until every number below ``seq`` is settled; False on timeout."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._settled_below >= seq, timeout)
+            return self._cond.wait_for(lambda: self._released_below >= seq, timeout)
 
     def finish(self, seq: int, release: Callable[[], None] | None) -> None:
         """Settle ``seq`` and run, in order, the release of every finished number whose
@@ -47,10 +45,6 @@ class InOrder:
         with self._release_lock:
             ready: list[Callable[[], None]] = []
             with self._cond:
-                self._settled.add(seq)
-                while self._settled_below in self._settled:
-                    self._settled.remove(self._settled_below)
-                    self._settled_below += 1
                 self._finished[seq] = release
                 while self._released_below in self._finished:
                     run = self._finished.pop(self._released_below)
@@ -66,9 +60,3 @@ class InOrder:
                     errors.append(exc)
             if errors:
                 raise errors[0]
-
-    @property
-    def released(self) -> int:
-        """How many numbers have been released so far."""
-        with self._cond:
-            return self._released_below

@@ -154,8 +154,9 @@ def parse_payload(
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError:
         # orjson (several times faster) reads strict JSON. What it refuses is read again by
-        # the standard decoder, which also takes NaN, Infinity, integers beyond 64 bits and
+        # the standard decoder, which also takes NaN, Infinity, numbers beyond a double and
         # deeper nesting, so that those get the specific reasons below, not "malformed".
+        # (orjson reads an integer beyond 64 bits as a float: out of range all the same.)
         try:
             doc = json.loads(payload.decode("utf-8"))
         except (ValueError, RecursionError) as exc:

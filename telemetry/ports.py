@@ -113,8 +113,8 @@ class ReadingStore(Protocol):
 @runtime_checkable
 class EncodingStore(Protocol):
     """A reading store whose write request can be built apart from sending it. The ingester
-    encodes the next chunk on its worker thread while the writer thread sends one, so the
-    store's round trip and the encoding overlap. ``write(r)`` is
+    encodes chunks on its worker thread while its writer threads send earlier ones, so the
+    store's round trips and the encoding overlap. ``write(r)`` is
     ``write_encoded(encode(r))``."""
 
     def encode(self, readings: Sequence[Reading]) -> bytes:

@@ -5,6 +5,7 @@ escalation and re-notification on an injected clock, offline sensors, draft find
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -16,10 +17,10 @@ from api.alert_sink import OutboxAlertSink, build_sink
 from api.state import AppState
 from inspection.models import AuditEntry, Finding, Notification, Role
 from telemetry import alert_store
-from telemetry.evaluation import AlertEvaluator
+from telemetry.evaluation import TIMER_DELAY_S, AlertEvaluator
 from telemetry.ports import Placement
 from telemetry.readings import Reading
-from telemetry.sql_models import AlertRow
+from telemetry.sql_models import AlertRow, AlertStateRow
 from tests.conftest import FakeClock, Login, UserFactory
 
 
@@ -304,3 +305,37 @@ def test_an_alert_resolved_by_hand_is_raised_again_while_the_condition_holds(
     [second] = open_alerts(state, "temperature_high")
     assert second.id != first.id
     assert second.raised_at_ms == int((start + timedelta(minutes=21)).timestamp() * 1000)
+
+
+def test_timers_wait_a_moment_to_be_written_but_alerts_go_at_once(
+    state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
+) -> None:
+    """The evaluator's own loop holds timers that only started or stopped for up to
+    TIMER_DELAY_S (a backlog would otherwise cost a transaction per batch); an alert raised
+    or cleared is written, with its notifications, at once."""
+    ev = AlertEvaluator(
+        state.sessions,
+        Directory(PLACEMENT),
+        sink,
+        clock=state.clock,
+        flush_interval_s=3600,  # live values out of the way: only the timer rule is tested
+    )
+    start = clock.now
+
+    def timers() -> list[tuple[str, int | None]]:
+        with state.sessions() as s:
+            return [(row.rule, row.pending_since_ms) for row in s.scalars(select(AlertStateRow))]
+
+    ev.run_once()  # loads rules and state, writes nothing
+    ev.observe([reading(start, humidity=80.0, temperature=18.0)], now=start)
+    ev.run_once(hold_timers=True)
+    assert timers() == []  # held: the timer started in memory only
+    time.sleep(TIMER_DELAY_S)
+    ev.run_once(hold_timers=True)
+    assert timers() == [("humidity_warning", int(start.timestamp() * 1000))]
+    later = start + timedelta(hours=25)
+    clock.now = later
+    ev.observe([reading(later, humidity=80.0, temperature=18.0)], now=later)
+    ev.run_once(hold_timers=True)  # a raise: no waiting
+    [alert] = open_alerts(state)
+    assert alert.rule == "humidity_warning"

@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspection import drafts
-from inspection.models import AuditEntry, Role, Shelter
+from inspection import drafts, followups
+from inspection.access import SYSTEM
+from inspection.models import AuditEntry, Finding, Role, Shelter
 from tests.api.conftest import (
     CODE,
     DISTRICT_A,
@@ -420,7 +421,8 @@ def test_the_next_inspection_confirms_or_dismisses_the_draft(
     recorded: bool,
     outcome: str,
 ) -> None:
-    draft_id = _draft(db, clock.now)
+    draft_id = _draft(db, _at(INSPECTED_AT) - timedelta(days=1))  # proposed before the visit
+    other = _other_shelters_draft(world, db)
     items = ["HUMIDITY-UNCONTROLLED"] if recorded else ["EQ-RUST"]
     inspection = world.api.inspect(world.inspector, CODE, *items)
     detail = client.get(f"/api/v1/shelters/{CODE}", headers=world.manager.headers).json()
@@ -435,7 +437,40 @@ def test_the_next_inspection_confirms_or_dismisses_the_draft(
     assert [e.action for e in entries] == ["finding.draft", f"finding.draft_{outcome}"]
     assert entries[-1].after is not None
     assert entries[-1].after["fix_note"] == f"{outcome} by inspection {inspection['id']}"
+    # another shelter's draft is not this inspection's to settle
+    assert db.get(Finding, other) is not None
+    assert db.get(Finding, other).status == "open"  # type: ignore[union-attr]
     # the item can be drafted again only once the inspection's finding is closed
     shelter = db.scalars(select(Shelter).where(Shelter.code == CODE)).one()
     again = drafts.propose(db, shelter, "HUMIDITY-UNCONTROLLED", "again", now=clock.now)
     assert (again is None) == recorded
+
+
+def _other_shelters_draft(world: World, db: Session) -> int:
+    world.api.shelter("SH-009", manager=world.manager)
+    shelter = db.scalars(select(Shelter).where(Shelter.code == "SH-009")).one()
+    draft = drafts.propose(db, shelter, "HUMIDITY-UNCONTROLLED", "damp", now=_at(INSPECTED_AT))
+    assert draft is not None
+    db.commit()
+    return draft.id
+
+
+def test_an_inspection_entered_late_or_a_correction_leaves_newer_drafts(
+    world: World, client: TestClient, db: Session, clock: FakeClock
+) -> None:
+    first = world.api.inspect(world.inspector, CODE, "EQ-RUST")
+    draft_id = _draft(db, _at(INSPECTED_AT) + timedelta(days=2))  # after that visit
+    world.api.inspect(world.inspector, CODE, "EQ-RUST", corrects=first["id"])
+    world.api.inspect(world.inspector, CODE)  # another report of the same, earlier visit
+    detail = client.get(f"/api/v1/shelters/{CODE}", headers=world.manager.headers).json()
+    assert [d["id"] for d in detail["draft_findings"]] == [draft_id]
+
+
+def test_drafts_do_not_count_toward_the_class(world: World, db: Session, clock: FakeClock) -> None:
+    world.api.inspect(world.inspector, CODE, "EQ-RUST")
+    assert world.api.current_class(CODE) == 2
+    shelter = db.scalars(select(Shelter).where(Shelter.code == CODE)).one()
+    assert drafts.propose(db, shelter, "STRUCT-CRACK", "a severe draft", now=clock.now)
+    followups.recompute_class(db, shelter, reason="test", ref="draft", actor=SYSTEM, now=clock.now)
+    db.commit()
+    assert world.api.current_class(CODE) == 2

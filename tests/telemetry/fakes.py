@@ -11,8 +11,8 @@ from telemetry.readings import Reading, Rejection
 
 
 class NullStore:
-    """Reads find nothing; a write or an added reject fails the test unless a subclass
-    says what it expects."""
+    """Reads find nothing; a write or an added reject raises unless a subclass says what it
+    expects (a pipeline spools a reject the store refuses: such tests check the spool)."""
 
     def write(self, readings: Sequence[Reading]) -> None:
         raise AssertionError(f"unexpected write of {len(readings)} readings")

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from telemetry.errors import StoreUnavailable
+from telemetry.errors import StoreRejected, StoreUnavailable
 from telemetry.ingest import AckRef, Delivery, Pipeline
 from telemetry.metrics import IngestMetrics
-from telemetry.readings import Reading
+from telemetry.readings import Reading, Rejection, RejectReason
 from telemetry.sim_model import Fleet
 from telemetry.spool import Spool
 from tests.telemetry.fakes import NullStore
@@ -63,9 +63,7 @@ def _pipeline(
         spool=options.pop("spool", None) or Spool(tmp_path / "spool", max_bytes=1 << 20),
         metrics=IngestMetrics(),
         clock=lambda: NOW,
-        batch_size=10,
-        batch_interval_s=0.01,
-        **options,
+        **{"batch_size": 10, "batch_interval_s": 0.01, **options},
     )
     pipeline.acker = acks
     return pipeline
@@ -111,6 +109,7 @@ def test_a_slow_store_bounds_the_intake_and_loses_nothing(tmp_path: Path) -> Non
     finally:
         store.gate.set()
         pipeline.stop()
+    assert pipeline.spool.depth == 0
 
 
 def test_submit_many_with_nothing_and_after_stop_queues_nothing(tmp_path: Path) -> None:
@@ -128,6 +127,7 @@ def test_submit_many_with_nothing_and_after_stop_queues_nothing(tmp_path: Path) 
     assert pipeline.wait_for_room(0.0)  # a stopping pipeline never holds the reader
     assert acks.mids == [1, 2, 3]
     assert len(store.written) == 3
+    assert pipeline.spool.depth == 0
 
 
 class _SecondFirstStore(_GatedStore):
@@ -160,6 +160,7 @@ def test_writes_finishing_out_of_order_are_acknowledged_in_order(tmp_path: Path)
         assert acks.mids == list(range(1, 41))  # chunk order, whatever order the writes ended
     finally:
         pipeline.stop()
+    assert pipeline.spool.depth == 0
 
 
 class _DownStore(_GatedStore):
@@ -195,3 +196,103 @@ def test_chunks_spooled_by_several_writers_keep_their_order(tmp_path: Path) -> N
         spool.commit(pos, frame)
     assert len(spooled) == 60
     assert spooled == sorted(spooled)  # arrival order: the deliveries are in time order
+
+
+def _big_deliveries(fleet: Fleet, n: int, per_message: int) -> list[Delivery]:
+    """Gateway messages of ``per_message`` readings each."""
+    out = []
+    for i in range(n):
+        s = fleet.sensors[i % len(fleet.sensors)]
+        first = NOW - timedelta(seconds=(n - i) * per_message)
+        batch = [
+            {
+                "ts": int((first + timedelta(seconds=k)).timestamp() * 1000),
+                "temperature": 18.5,
+                "humidity": 61.0,
+            }
+            for k in range(per_message)
+        ]
+        topic = f"shelters/{s.shelter_code}/{s.sensor_id}/telemetry"
+        out.append(Delivery(topic, json.dumps(batch).encode(), i + 1, 1, 0, NOW))
+    return out
+
+
+def test_a_full_intake_by_bytes_stops_reading_and_is_taken_at_once(tmp_path: Path) -> None:
+    fleet = Fleet.generate(2, 3, 0)
+    store = _GatedStore()
+    store.gate.set()
+    acks = _Acks()
+    pipeline = _pipeline(
+        tmp_path,
+        fleet,
+        store,
+        acks,
+        batch_size=100_000,
+        batch_interval_s=5.0,  # a worker waiting for a full batch would wait this long
+        max_queued_bytes=20_000,
+    )
+    pipeline.start()
+    try:
+        big = _big_deliveries(fleet, 8, 100)  # about 6 kB each
+        pipeline.submit_many(big[:4])
+        assert not pipeline.wait_for_room(0.0)  # 24 kB queued: read no more
+        started = time.monotonic()
+        wait_until(lambda: len(acks.mids) == 4, 3, "the full intake taken and stored")
+        assert time.monotonic() - started < 2.5
+        assert pipeline.wait_for_room(1.0)
+        pipeline.submit_many(big[4:])
+        wait_until(lambda: len(acks.mids) == 8, 8, "the rest")
+        assert len(store.written) == 800
+    finally:
+        pipeline.stop()
+    assert pipeline.spool.depth == 0
+
+
+class _EncodingStore(_GatedStore):
+    """Encodes ahead like InfluxStore; a request holding a reading of the refused sensor is
+    refused whole, and a plain write refuses that reading alone."""
+
+    def __init__(self, refused_sensor: str) -> None:
+        super().__init__()
+        self.refused_sensor = refused_sensor
+        self.encoded_writes = 0
+        self.stored: list[str] = []
+        self.rejected: list[Rejection] = []
+
+    def encode(self, readings: Sequence[Reading]) -> bytes:
+        return json.dumps([r.sensor_id for r in readings]).encode()
+
+    def write_encoded(self, body: bytes) -> None:
+        self.encoded_writes += 1
+        sensors = json.loads(body)
+        if self.refused_sensor in sensors:
+            raise StoreRejected("field type conflict")
+        self.stored.extend(sensors)
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        if any(r.sensor_id == self.refused_sensor for r in readings):
+            raise StoreRejected("field type conflict")
+        self.stored.extend(r.sensor_id for r in readings)
+
+    def add(self, rejects: Sequence[Rejection]) -> None:
+        self.rejected.extend(rejects)
+
+
+def test_a_refused_encoded_request_is_written_again_reading_by_reading(tmp_path: Path) -> None:
+    fleet = Fleet.generate(1, 3, 0)
+    refused = fleet.sensors[1].sensor_id
+    store = _EncodingStore(refused)
+    acks = _Acks()
+    pipeline = _pipeline(tmp_path, fleet, store, acks, writers=1)
+    pipeline.start()
+    try:
+        pipeline.submit_many(_deliveries(fleet, 9))  # three readings of each sensor
+        wait_until(lambda: len(acks.mids) == 9, 5, "every message acknowledged")
+    finally:
+        pipeline.stop()
+    assert store.encoded_writes >= 1
+    assert sorted(store.stored) == sorted(
+        s.sensor_id for s in fleet.sensors for _ in range(3) if s.sensor_id != refused
+    )
+    assert [r.reason for r in store.rejected] == [RejectReason.STORE_REJECTED] * 3
+    assert pipeline.spool.depth == 0

@@ -17,7 +17,9 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from telemetry.mqtt_client import READ_CHUNK, BufferedSocket, LeanClient
+from telemetry.ingest import Delivery, ack_refs
+from telemetry.mqtt import BrokerAddress, MqttSubscriber
+from telemetry.mqtt_client import BURST_BYTES, READ_CHUNK, BufferedSocket, LeanClient
 from tests.waiting import wait_until
 
 HOST, PORT = "127.0.0.1", 1883
@@ -87,6 +89,11 @@ class _Sub:
     in_read: bool = False
     reads: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    paho_path: list[int] = field(default_factory=list)
+    """QoS of the messages that came through paho's own on_message."""
+    read_bytes: list[int] = field(default_factory=list)
+    """Payload bytes handed on per read."""
+    disconnects: int = 0
 
     def received(self) -> list[tuple[str, bytes, int, int]]:
         with self.lock:
@@ -104,6 +111,7 @@ def _subscribe(
     clean: bool = True,
     before_read: Callable[[float], bool] | None = None,
     lean: bool = True,
+    keepalive: int = 60,
 ) -> _Sub:
     holder: list[_Sub] = []
     connected = threading.Event()
@@ -112,15 +120,23 @@ def _subscribe(
         s = holder[0]
         s.in_read = start
         s.reads += start
+        if start:
+            s.read_bytes.append(0)
 
     def on_publish(t: str, payload: bytes, mid: int, qos: int) -> None:
         s = holder[0]
         with s.lock:
             s.got.append((t, payload, mid, qos))
             s.outside_read += not s.in_read
+            if s.read_bytes:
+                s.read_bytes[-1] += len(payload)
 
     def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        holder[0].paho_path.append(msg.qos)
         on_publish(msg.topic, bytes(msg.payload), msg.mid, msg.qos)
+
+    def on_disconnect(*_a: object) -> None:
+        holder[0].disconnects += 1
 
     client = LeanClient(
         CallbackAPIVersion.VERSION2,
@@ -133,12 +149,13 @@ def _subscribe(
     )
     client.lean = lean
     client.on_message = on_message
+    client.on_disconnect = on_disconnect
     client.on_connect = lambda c, *_a: (c.subscribe(topic, qos=2), connected.set())
     holder.append(_Sub(client, topic))
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = 300
     props.ReceiveMaximum = 5000
-    client.connect(HOST, PORT, clean_start=clean, properties=props)
+    client.connect(HOST, PORT, keepalive=keepalive, clean_start=clean, properties=props)
     client.loop_start()
     assert connected.wait(10), "no CONNACK"
     time.sleep(0.1)  # the SUBACK
@@ -196,6 +213,9 @@ def test_every_message_arrives_as_published(publisher: mqtt.Client, lean: bool) 
         assert sub.outside_read == 0  # every message arrived inside an on_read bracket
         if lean:
             assert sub.reads < len(items) / 2  # many messages per read
+            assert sub.paho_path == [2]  # QoS 0 and 1 decoded by the lean path, 2 by paho's
+        else:
+            assert sorted(sub.paho_path) == sorted(q for _t, _p, q, _ in items)
     finally:
         sub.close()
 
@@ -252,3 +272,84 @@ def test_nothing_is_read_while_before_read_says_the_intake_is_full(
         wait_until(lambda: len(sub.received()) == 200, 10, "200 messages once there is room")
     finally:
         sub.close()
+
+
+@pytest.mark.mqtt
+def test_one_read_hands_on_at_most_about_a_mebibyte(publisher: mqtt.Client) -> None:
+    run = uuid.uuid4().hex[:8]
+    hold = threading.Event()
+    hold.set()
+    sub = _subscribe(
+        f"lean-burst-{run}", f"lean/{run}/+", before_read=lambda t: not hold.wait(0) or t < 0
+    )
+    try:
+        message = bytes(100_000)
+        _publish_all(publisher, [(f"lean/{run}/x", message, 1, None) for _ in range(40)])
+        time.sleep(0.5)  # 4 MB waiting at the broker and in the socket
+        hold.clear()
+        wait_until(lambda: len(sub.received()) == 40, 20, "40 large messages")
+        assert max(sub.read_bytes) <= BURST_BYTES + len(message)
+        assert sum(sub.read_bytes) == 40 * len(message)
+    finally:
+        sub.close()
+
+
+@pytest.mark.mqtt
+def test_a_long_hold_keeps_the_connection(publisher: mqtt.Client) -> None:
+    """While reads are held, the broker's ping answers wait unread behind the messages; the
+    client must not take that for a dead connection (keep-alive 2 s, held for 7 s)."""
+    run = uuid.uuid4().hex[:8]
+    full = threading.Event()
+
+    def before_read(timeout: float) -> bool:
+        if full.is_set():
+            time.sleep(timeout)
+            return False
+        return True
+
+    sub = _subscribe(f"lean-hold-{run}", f"lean/{run}/+", before_read=before_read, keepalive=2)
+    try:
+        full.set()
+        _publish_all(publisher, [(f"lean/{run}/x", str(i).encode(), 1, None) for i in range(50)])
+        time.sleep(7)
+        assert sub.disconnects == 0
+        assert sub.received() == []
+        full.clear()
+        wait_until(lambda: len(sub.received()) == 50, 10, "50 messages after the hold")
+        time.sleep(3)  # the held ping answers are read; the link stays up
+        assert sub.disconnects == 0
+        assert sub.client.is_connected()
+    finally:
+        sub.close()
+
+
+@pytest.mark.mqtt
+def test_acknowledgements_of_a_lost_connection_are_dropped(publisher: mqtt.Client) -> None:
+    """Messages of a connection that went away are redelivered by the broker on the next;
+    their acknowledgements must not leave on that next connection."""
+    run = uuid.uuid4().hex[:8]
+    got: list[Delivery] = []
+    sub = MqttSubscriber(
+        BrokerAddress(HOST, PORT),
+        client_id=f"lean-gen-{run}",
+        on_deliveries=got.extend,
+        topic=f"lean/{run}/+",
+    )
+    sent: list[list[int]] = []
+    sub._send_pubacks = sent.append  # type: ignore[method-assign]
+    sub.start()
+    try:
+        wait_until(sub.connected.is_set, 10, "the connection")
+        time.sleep(0.1)
+        _publish_all(publisher, [(f"lean/{run}/x", b"{}", 1, None) for _ in range(5)])
+        wait_until(lambda: len(got) == 5, 10, "five messages")
+        refs = ack_refs(got)
+        sub.ack(refs[:2])
+        assert [len(batch) for batch in sent] == [2]
+        sub.client.disconnect()
+        wait_until(lambda: not sub.connected.is_set(), 10, "the disconnect")
+        sub.ack(refs[2:])  # stored after the connection went: not acknowledged
+        assert [len(batch) for batch in sent] == [2]
+    finally:
+        sub.stop()
+    _subscribe(f"lean-gen-{run}", f"lean/{run}/+", clean=True).close()  # drop the session
