@@ -4,17 +4,17 @@
 only queues (no I/O there); ``wait_for_room`` tells that thread to stop reading while the
 intake is full. A worker thread takes batches, parses and validates them, resolves each
 sensor in the register, computes the fire-risk index and dew point, and (for a store that
-encodes ahead) builds the store's request. A batch's readings are cut into chunks of at
-most about ``batch_size`` readings (gateway messages carry many). Several writer threads
-make chunks durable at once: written to the reading store, or, while the store is
-unreachable, appended to the local spool. Chunks are numbered (``telemetry.ordering``):
-a chunk is acknowledged to the broker, and handed to the observers, only after every
-earlier one, so PUBACKs leave in the order the PUBLISHes came, and the spool receives chunks
-in arrival order. Only durable chunks are acknowledged, so the broker keeps every message
-that is not yet durable. A replay thread empties the spool in order once the store answers
-again. If neither the store nor the spool can take a chunk, its writer retries it and
-nothing after it is acknowledged: the broker holds the backlog and the system slows down
-instead of losing data.
+encodes ahead) builds the store's request. A batch's readings are cut into chunks of at most
+about ``batch_size`` readings (gateway messages carry many). Several writer threads make
+chunks durable at once (``telemetry.durable``): written to the reading store, or, while the
+store is unreachable, appended to the local spool. Chunks are numbered
+(``telemetry.ordering``): a chunk is acknowledged to the broker, and handed to the
+observers, only after every earlier one, so PUBACKs leave in the order the PUBLISHes came,
+and the spool receives chunks in arrival order. Only durable chunks are acknowledged, so the
+broker keeps every message that is not yet durable. A replay thread empties the spool in
+order once the store answers again. If neither the store nor the spool can take a chunk, its
+writer retries it and nothing after it is acknowledged: the broker holds the backlog and the
+system slows down instead of losing data.
 """
 
 from __future__ import annotations
@@ -28,12 +28,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from telemetry.errors import SpoolFull, StoreRejected, StoreUnavailable, TelemetryError
+from telemetry.durable import DurableStore
+from telemetry.errors import SpoolFull
 from telemetry.fire_risk import enriching
 from telemetry.metrics import IngestMetrics
 from telemetry.ordering import InOrder
 from telemetry.payload import ReadingFactory, parse_payload, parse_topic
-from telemetry.ports import EncodingStore, ReadingStore, RejectStore, SensorDirectory
+from telemetry.ports import ReadingStore, RejectStore, SensorDirectory
 from telemetry.readings import Reading, Rejection, RejectReason
 from telemetry.spool import Spool
 
@@ -120,8 +121,6 @@ class Pipeline:
         writers: int = 3,
         observers: Sequence[ReadingObserver] = (),
     ) -> None:
-        self.store = store
-        self.rejects = rejects
         self.directory = directory
         self.spool = spool
         self.metrics = metrics
@@ -134,9 +133,7 @@ class Pipeline:
         self.retry_s = retry_s
         self.writers = max(1, writers)
         self.observers = list(observers)
-        self._encoder = store if isinstance(store, EncodingStore) else None
         self.acker: Acker | None = None
-        self.store_ok = True
         self._queue: deque[Delivery] = deque()
         self._queued_bytes = 0
         self._oldest = 0.0
@@ -146,6 +143,17 @@ class Pipeline:
         self._worker: threading.Thread | None = None
         self._writer_threads: list[threading.Thread] = []
         self._order = InOrder()
+        self.durable = DurableStore(
+            store=store,
+            rejects=rejects,
+            spool=spool,
+            metrics=metrics,
+            order=self._order,
+            stopped=self._stopped,
+            batch_size=batch_size,
+            raw_limit=limits.raw_limit,
+            retry_s=retry_s,
+        )
         self._replayer: threading.Thread | None = None
         self._factories: dict[tuple[str, str], ReadingFactory] = {}
         self._handoff: deque[_Chunk] = deque()
@@ -154,7 +162,7 @@ class Pipeline:
         metrics.spool_depth.set_function(lambda: spool.depth)
         metrics.spool_bytes.set_function(lambda: spool.pending_bytes)
         metrics.queue_depth.set_function(lambda: len(self._queue))
-        metrics.store_up.set_function(lambda: 1.0 if self.store_ok else 0.0)
+        metrics.store_up.set_function(lambda: 1.0 if self.durable.store_ok else 0.0)
 
     # -- intake (MQTT callback thread) ------------------------------------------------------
     def submit_many(self, deliveries: Sequence[Delivery]) -> None:
@@ -193,7 +201,7 @@ class Pipeline:
             for i in range(self.writers)
         ]
         self._replayer = threading.Thread(
-            target=self._replay_loop, name="spool-replay", daemon=True
+            target=self.durable.replay_loop, name="spool-replay", daemon=True
         )
         self._worker.start()
         for writer in self._writer_threads:
@@ -249,11 +257,7 @@ class Pipeline:
                 self._handoff_cond.notify_all()
 
     def _hand_off(self, chunk: _Chunk) -> None:
-        if self._encoder is not None and chunk.readings:
-            try:
-                chunk.body = self._encoder.encode(chunk.readings)
-            except StoreRejected:
-                chunk.body = None  # the writer isolates the reading the store refuses
+        chunk.body = self.durable.encode(chunk.readings)
         chunk.seq = self._order.next()
         with self._handoff_cond:
             while len(self._handoff) >= _HANDOFF_DEPTH:
@@ -365,9 +369,9 @@ class Pipeline:
         m.received.inc(len(chunk.readings) + len(chunk.rejects))
         while True:
             try:
-                extra = self._store_readings(chunk.readings, chunk.body, seq=chunk.seq)
+                extra = self.durable.store_readings(chunk.readings, chunk.body, seq=chunk.seq)
                 chunk.body = None  # sent: free it while the chunk waits for its turn
-                self._store_rejects([*chunk.rejects, *extra], seq=chunk.seq)
+                self.durable.store_rejects([*chunk.rejects, *extra], seq=chunk.seq)
                 return True
             except SpoolFull:
                 log.error(
@@ -397,125 +401,3 @@ class Pipeline:
                         log.exception("reading observer %r failed", observer)
 
         return release
-
-    def _spool(
-        self, seq: int | None, readings: Sequence[Reading], rejects: Sequence[Rejection] = ()
-    ) -> None:
-        """Append to the spool once every earlier chunk is settled (arrival order)."""
-        if seq is not None:
-            while not self._order.wait_for_earlier(seq, self.retry_s):
-                if self._stopping and self._stopped.is_set():
-                    break
-        self.spool.append(readings, rejects)
-
-    def _store_readings(
-        self, readings: list[Reading], body: bytes | None = None, *, seq: int | None = None
-    ) -> list[Rejection]:
-        """Write to the store or spool them; returns readings the store refused, as rejects.
-        ``body`` is the request the store encoded for them ahead of time, if any."""
-        if not readings:
-            return []
-        if self.store_ok:
-            started = time.perf_counter()
-            try:
-                refused = self._write_body(body, readings)
-            except StoreUnavailable as exc:
-                self.store_ok = False
-                log.warning("reading store unavailable (%s); spooling", exc)
-            else:
-                self.metrics.write_seconds.observe(time.perf_counter() - started)
-                self.metrics.stored.inc(len(readings) - len(refused))
-                return refused
-        self._spool(seq, readings)
-        self.metrics.spooled.inc(len(readings))
-        return []
-
-    def _write_body(self, body: bytes | None, readings: Sequence[Reading]) -> list[Rejection]:
-        """Send the encoded request; should the store refuse it, write the readings again
-        piecewise to find out which it refuses."""
-        if body is None or self._encoder is None:
-            return self._write_all(readings)
-        try:
-            self._encoder.write_encoded(body)
-            return []
-        except StoreRejected:
-            return self._write_all(readings)
-
-    def _write_all(self, readings: Sequence[Reading]) -> list[Rejection]:
-        """Write in requests of at most ``batch_size`` readings, of about equal size."""
-        parts = -(-len(readings) // self.batch_size)
-        if parts <= 1:
-            return self._write(readings)
-        size = -(-len(readings) // parts)
-        refused: list[Rejection] = []
-        for i in range(0, len(readings), size):
-            refused.extend(self._write(readings[i : i + size]))
-        return refused
-
-    def _write(self, readings: Sequence[Reading]) -> list[Rejection]:
-        """Write, isolating readings the store refuses by halving the batch."""
-        try:
-            self.store.write(readings)
-            return []
-        except StoreRejected as exc:
-            if len(readings) == 1:
-                r = readings[0]
-                return [
-                    Rejection.build(
-                        f"shelters/{r.shelter_code}/{r.sensor_id}/telemetry",
-                        RejectReason.STORE_REJECTED,
-                        f"the store refused the reading: {exc}",
-                        repr(r),
-                        r.ts,
-                        raw_limit=self.limits.raw_limit,
-                    )
-                ]
-            half = len(readings) // 2
-            return [*self._write(readings[:half]), *self._write(readings[half:])]
-
-    def _store_rejects(self, rejects: list[Rejection], *, seq: int | None = None) -> None:
-        if not rejects:
-            return
-        try:
-            self.rejects.add(rejects)
-        except Exception as exc:  # noqa: BLE001 - any failure: keep them durable in the spool
-            log.warning("reject store unavailable (%s); spooling %d rejects", exc, len(rejects))
-            self._spool(seq, [], rejects)
-
-    def _replay_loop(self) -> None:
-        while not self._stopped.is_set():
-            if self.spool.depth == 0 and self.store_ok:
-                self._stopped.wait(0.5)
-                continue
-            if not self.store_ok:
-                try:
-                    self.store.check()
-                    self.store_ok = True
-                    log.info(
-                        "reading store is back; replaying %d spooled records", self.spool.depth
-                    )
-                except TelemetryError:
-                    self._stopped.wait(self.retry_s)
-                    continue
-            self.replay_once()
-
-    def replay_once(self) -> int:
-        """Replay one chunk of the spool; returns records committed (0 on failure)."""
-        item = self.spool.peek(self.batch_size)
-        if item is None:
-            return 0
-        frame, pos = item
-        try:
-            refused = self._write_all(frame.readings) if frame.readings else []
-            if frame.rejects or refused:
-                self.rejects.add([*frame.rejects, *refused])
-        except StoreUnavailable:
-            self.store_ok = False
-            return 0
-        except Exception:
-            log.exception("spool replay failed; will retry")
-            self._stopped.wait(self.retry_s)
-            return 0
-        self.spool.commit(pos, frame)
-        self.metrics.stored.inc(len(frame.readings) - len(refused))
-        return len(frame.readings) + len(frame.rejects)

@@ -1,0 +1,188 @@
+"""Making readings durable: the reading store, or the local spool while it is unreachable.
+
+Used by the ingestion pipeline (``telemetry.ingest``): its writer threads, several at once,
+and its replay thread. A chunk's readings go to the store, as the request encoded ahead when
+the store encodes (:class:`~telemetry.ports.EncodingStore`); a request the store refuses is
+written again piecewise, halving, to find the readings it refuses, which become rejects.
+While the store is unreachable, chunks are appended to the spool in chunk order (each waits
+for every earlier chunk to settle, see ``telemetry.ordering``) and replayed in order once
+the store answers again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+from telemetry.errors import StoreRejected, StoreUnavailable, TelemetryError
+from telemetry.metrics import IngestMetrics
+from telemetry.ordering import InOrder
+from telemetry.ports import EncodingStore, ReadingStore, RejectStore
+from telemetry.readings import Reading, Rejection, RejectReason
+from telemetry.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+class DurableStore:
+    """The store and the spool behind it. ``store_ok`` is False from a failed write until
+    the replay thread finds the store answering again."""
+
+    def __init__(
+        self,
+        *,
+        store: ReadingStore,
+        rejects: RejectStore,
+        spool: Spool,
+        metrics: IngestMetrics,
+        order: InOrder,
+        stopped: threading.Event,
+        batch_size: int,
+        raw_limit: int,
+        retry_s: float,
+    ) -> None:
+        self.store = store
+        self.rejects = rejects
+        self.spool = spool
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.raw_limit = raw_limit
+        self.retry_s = retry_s
+        self.store_ok = True
+        self._encoder = store if isinstance(store, EncodingStore) else None
+        self._order = order
+        self._stopped = stopped
+
+    def encode(self, readings: Sequence[Reading]) -> bytes | None:
+        """The store's request for these readings, when it encodes ahead and takes them all;
+        None otherwise (they are then written as readings)."""
+        if self._encoder is None or not readings:
+            return None
+        try:
+            return self._encoder.encode(readings)
+        except StoreRejected:
+            return None  # written piecewise to isolate the reading the store refuses
+
+    def _spool(
+        self, seq: int | None, readings: Sequence[Reading], rejects: Sequence[Rejection] = ()
+    ) -> None:
+        """Append to the spool once every earlier chunk is settled (arrival order)."""
+        if seq is not None:
+            while not self._order.wait_for_earlier(seq, self.retry_s):
+                if self._stopped.is_set():
+                    break
+        self.spool.append(readings, rejects)
+
+    def store_readings(
+        self, readings: list[Reading], body: bytes | None = None, *, seq: int | None = None
+    ) -> list[Rejection]:
+        """Write to the store or spool them; returns readings the store refused, as rejects.
+        ``body`` is the request the store encoded for them ahead of time, if any."""
+        if not readings:
+            return []
+        if self.store_ok:
+            started = time.perf_counter()
+            try:
+                refused = self._write_body(body, readings)
+            except StoreUnavailable as exc:
+                self.store_ok = False
+                log.warning("reading store unavailable (%s); spooling", exc)
+            else:
+                self.metrics.write_seconds.observe(time.perf_counter() - started)
+                self.metrics.stored.inc(len(readings) - len(refused))
+                return refused
+        self._spool(seq, readings)
+        self.metrics.spooled.inc(len(readings))
+        return []
+
+    def _write_body(self, body: bytes | None, readings: Sequence[Reading]) -> list[Rejection]:
+        """Send the encoded request; should the store refuse it, write the readings again
+        piecewise to find out which it refuses."""
+        if body is None or self._encoder is None:
+            return self._write_all(readings)
+        try:
+            self._encoder.write_encoded(body)
+            return []
+        except StoreRejected:
+            return self._write_all(readings)
+
+    def _write_all(self, readings: Sequence[Reading]) -> list[Rejection]:
+        """Write in requests of at most ``batch_size`` readings, of about equal size."""
+        parts = -(-len(readings) // self.batch_size)
+        if parts <= 1:
+            return self._write(readings)
+        size = -(-len(readings) // parts)
+        refused: list[Rejection] = []
+        for i in range(0, len(readings), size):
+            refused.extend(self._write(readings[i : i + size]))
+        return refused
+
+    def _write(self, readings: Sequence[Reading]) -> list[Rejection]:
+        """Write, isolating readings the store refuses by halving the batch."""
+        try:
+            self.store.write(readings)
+            return []
+        except StoreRejected as exc:
+            if len(readings) == 1:
+                r = readings[0]
+                return [
+                    Rejection.build(
+                        f"shelters/{r.shelter_code}/{r.sensor_id}/telemetry",
+                        RejectReason.STORE_REJECTED,
+                        f"the store refused the reading: {exc}",
+                        repr(r),
+                        r.ts,
+                        raw_limit=self.raw_limit,
+                    )
+                ]
+            half = len(readings) // 2
+            return [*self._write(readings[:half]), *self._write(readings[half:])]
+
+    def store_rejects(self, rejects: list[Rejection], *, seq: int | None = None) -> None:
+        if not rejects:
+            return
+        try:
+            self.rejects.add(rejects)
+        except Exception as exc:  # noqa: BLE001 - any failure: keep them durable in the spool
+            log.warning("reject store unavailable (%s); spooling %d rejects", exc, len(rejects))
+            self._spool(seq, [], rejects)
+
+    def replay_loop(self) -> None:
+        while not self._stopped.is_set():
+            if self.spool.depth == 0 and self.store_ok:
+                self._stopped.wait(0.5)
+                continue
+            if not self.store_ok:
+                try:
+                    self.store.check()
+                    self.store_ok = True
+                    log.info(
+                        "reading store is back; replaying %d spooled records", self.spool.depth
+                    )
+                except TelemetryError:
+                    self._stopped.wait(self.retry_s)
+                    continue
+            self.replay_once()
+
+    def replay_once(self) -> int:
+        """Replay one chunk of the spool; returns records committed (0 on failure)."""
+        item = self.spool.peek(self.batch_size)
+        if item is None:
+            return 0
+        frame, pos = item
+        try:
+            refused = self._write_all(frame.readings) if frame.readings else []
+            if frame.rejects or refused:
+                self.rejects.add([*frame.rejects, *refused])
+        except StoreUnavailable:
+            self.store_ok = False
+            return 0
+        except Exception:
+            log.exception("spool replay failed; will retry")
+            self._stopped.wait(self.retry_s)
+            return 0
+        self.spool.commit(pos, frame)
+        self.metrics.stored.inc(len(frame.readings) - len(refused))
+        return len(frame.readings) + len(frame.rejects)
