@@ -209,7 +209,11 @@ class IngesterProcess:
 
 
 @pytest.fixture
-def ingester(pg_url: str, influx_db: str, tmp_path: Path) -> Iterator[IngesterProcess]:
+def ingester(
+    pg_url: str, pg_engine: Engine, influx_db: str, tmp_path: Path
+) -> Iterator[IngesterProcess]:
+    """The ingester is stopped before ``pg_engine`` empties the tables (it depends on it for
+    that order): a live ingester's queries and that TRUNCATE could deadlock."""
     client_id = f"it-ingest-{uuid.uuid4().hex[:8]}"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SHELTERWATCH_")},
