@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from telemetry import alert_store
 from telemetry.alert_rules import AlertRule, RuleBook, Target, getter
 from telemetry.alert_state import RuleState, Transition, step
-from telemetry.alert_store import AlertEvent, AlertSink, EventKind, NewAlert
+from telemetry.alert_store import AlertEvent, AlertSink, EventKind, NewAlert, to_ms
 from telemetry.ports import SensorDirectory
 from telemetry.readings import Reading
 
@@ -220,7 +220,7 @@ class AlertEvaluator:
         return resolved
 
     def evaluate(self, readings: Sequence[Reading], now: datetime) -> None:
-        late_before_ms = int((now - self.late_after).timestamp() * 1000)
+        late_before_ms = to_ms(now - self.late_after)
         states = self.states
         stateful = self._stateful
         live = self._live
@@ -248,7 +248,7 @@ class AlertEvaluator:
                         state = states[key] = RuleState()
                         stateful.add(sensor)
                         has_state = True
-                    ts_ms = int(r.ts.timestamp() * 1000)
+                    ts_ms = to_ms(r.ts)
                     transition = step(rule, state, value, ts_ms)
                     if transition is not None:
                         self._ops.append(_Op(transition, rule, r, value, ts_ms < late_before_ms))
@@ -257,7 +257,7 @@ class AlertEvaluator:
 
     @staticmethod
     def _live_row(r: Reading, now_ms: int) -> dict[str, Any]:
-        ts_ms = int(r.ts.timestamp() * 1000)
+        ts_ms = to_ms(r.ts)
         return {
             "sensor_id": r.sensor_id,
             "shelter_code": r.shelter_code,
@@ -277,14 +277,14 @@ class AlertEvaluator:
             return
         ops = list(self._ops)
         dirty = set(self._dirty_live) if live else set()
-        now_ms = int(self.clock().timestamp() * 1000)
+        now_ms = to_ms(self.clock())
         with self.sessions.begin() as session:
             timers: dict[tuple[str, str], tuple[bool, int]] = {}
             for op in ops:
                 if op.transition in (Transition.PENDING, Transition.RESET):
                     # Timers are saved together, in order with the alerts they lead to.
                     key = (op.reading.sensor_id, op.rule.code)
-                    ts_ms = int(op.reading.ts.timestamp() * 1000)
+                    ts_ms = to_ms(op.reading.ts)
                     timers[key] = (op.transition is Transition.PENDING, ts_ms)
                     continue
                 self._save_timers(session, timers)
@@ -314,7 +314,7 @@ class AlertEvaluator:
 
     def _apply(self, session: Session, op: _Op) -> None:
         r, rule = op.reading, op.rule
-        ts_ms = int(r.ts.timestamp() * 1000)
+        ts_ms = to_ms(r.ts)
         if op.transition is Transition.RAISE:
             since = alert_store.pending_since(session, r.sensor_id, rule.code)
             since_ms = ts_ms if since is None else since

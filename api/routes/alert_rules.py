@@ -161,32 +161,11 @@ def validate(overrides: Sequence[OverrideIn]) -> list[Override]:
         raise InvalidInput(
             "some overrides are not valid", code="invalid_overrides", details=problems
         )
-    return [
-        Override(
-            rule=o.rule,
-            scope=o.scope,
-            scope_value=o.scope_value,
-            enter=o.enter,
-            clear=o.clear,
-            sustain_s=o.sustain_s,
-            severity=o.severity,
-            enabled=o.enabled,
-        )
-        for o in overrides
-    ]
+    return [Override(**o.model_dump()) for o in overrides]
 
 
 def _override_out(o: Override) -> OverrideOut:
-    return OverrideOut(
-        rule=o.rule,
-        scope=o.scope,
-        scope_value=o.scope_value,
-        enter=o.enter,
-        clear=o.clear,
-        sustain_s=o.sustain_s,
-        severity=o.severity,
-        enabled=o.enabled,
-    )
+    return OverrideOut.model_validate(o, from_attributes=True)
 
 
 def _rules(overrides: list[Override]) -> RulesResponse:
