@@ -26,14 +26,16 @@ class CachedDirectory:
         refresh_s: float,
         miss_refresh_s: float = 5.0,
         on_failure: Callable[[], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._loader = loader
+        self._monotonic = monotonic
         self._on_failure = on_failure
         self._refresh_s = refresh_s
         self._miss_refresh_s = miss_refresh_s
         self._by_id: dict[str, Placement] = {}
-        self._loaded_at = 0.0
-        self._last_miss_refresh = 0.0
+        self._loaded_at: float | None = None
+        self._last_miss_refresh: float | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -55,15 +57,16 @@ class CachedDirectory:
             )
             return False
         self._by_id = fresh
-        self._loaded_at = time.monotonic()
+        self._loaded_at = self._monotonic()
         self.loaded = True
         return True
 
     def get(self, sensor_id: str) -> Placement | None:
         placement = self._by_id.get(sensor_id)
         if placement is None and self._thread is not None:
-            now = time.monotonic()
-            if now - self._last_miss_refresh >= self._miss_refresh_s:
+            now = self._monotonic()
+            last = self._last_miss_refresh
+            if last is None or now - last >= self._miss_refresh_s:
                 # A newly registered sensor shows up within seconds, not at the next refresh.
                 self._last_miss_refresh = now
                 self._wake.set()

@@ -72,6 +72,7 @@ class AlertEvaluator:
         late_after: timedelta = timedelta(minutes=10),
         flush_interval_s: float = 1.0,
         rules_refresh_s: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sessions = sessions
         self.directory = directory
@@ -80,8 +81,11 @@ class AlertEvaluator:
         self.late_after = late_after
         self.flush_interval_s = flush_interval_s
         self.rules_refresh_s = rules_refresh_s
+        self.monotonic = monotonic
+        """Seconds for intervals; injected like ``clock``. A monotonic value is small on a
+        freshly booted machine, so "never" is ``None``, not 0.0."""
         self.rulebook = RuleBook()
-        self._rules_loaded_at = 0.0
+        self._rules_loaded_at: float | None = None
         self.states: dict[tuple[str, str], RuleState] = {}
         self._states_loaded = False
         self._queue: deque[tuple[Sequence[Reading], datetime]] = deque()
@@ -101,8 +105,8 @@ class AlertEvaluator:
         self.on_rollback: Callable[[], None] | None = None
         """Called when a flush failed, so whatever its events staged is dropped."""
         self._emitted = 0
-        self._flushed_at = 0.0
-        self._timers_at = 0.0
+        self._flushed_at: float | None = None
+        self._timers_at: float | None = None
         self._urgent = False
         """An alert is to be raised or cleared: written at once, not with the timers."""
 
@@ -121,7 +125,7 @@ class AlertEvaluator:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
-        self._flushed_at = 0.0  # the last live values too, however recent the last flush
+        self._flushed_at = None  # the last live values too, however recent the last flush
         self.run_once()
 
     def _run(self) -> None:
@@ -151,16 +155,21 @@ class AlertEvaluator:
         # Transitions go out at once; live values at most once per flush interval (a backlog
         # drained at thousands of readings a second would otherwise rewrite every sensor's
         # live row with each batch).
-        at = time.monotonic()
-        due = at - self._flushed_at >= self.flush_interval_s
+        at = self.monotonic()
+        due = self._flushed_at is None or at - self._flushed_at >= self.flush_interval_s
         if not due:
             if not self._ops:
                 return
-            if hold_timers and not self._urgent and at - self._timers_at < TIMER_DELAY_S:
+            if (
+                hold_timers
+                and not self._urgent
+                and self._timers_at is not None
+                and at - self._timers_at < TIMER_DELAY_S
+            ):
                 return
         try:
             self.flush(live=due)
-            self._timers_at = time.monotonic()
+            self._timers_at = self.monotonic()
             if due:
                 self._flushed_at = self._timers_at
         except Exception:
@@ -180,12 +189,13 @@ class AlertEvaluator:
                 self.states = alert_store.load_states(session)
             self._stateful = {sensor for sensor, _rule in self.states}
             self._states_loaded = True
-        if time.monotonic() - self._rules_loaded_at >= self.rules_refresh_s:
+        loaded_at = self._rules_loaded_at
+        if loaded_at is None or self.monotonic() - loaded_at >= self.rules_refresh_s:
             with self.sessions() as session:
                 self.rulebook = RuleBook(alert_store.load_overrides(session))
                 if not self._ops:
                     self._reconcile(alert_store.open_keys(session))
-            self._rules_loaded_at = time.monotonic()
+            self._rules_loaded_at = self.monotonic()
 
     def _reconcile(self, open_now: set[tuple[str, str]]) -> None:
         """Follow what others did to alerts: one resolved by hand (or cleared by another
@@ -198,7 +208,7 @@ class AlertEvaluator:
                 state.active = True
 
     def reload_rules(self) -> None:
-        self._rules_loaded_at = 0.0
+        self._rules_loaded_at = None
 
     # -- judging --------------------------------------------------------------------------
     def _rules(self, r: Reading) -> _Resolved:

@@ -55,6 +55,20 @@ class FakeClock:
         return self.now
 
 
+class FakeMonotonic:
+    """A monotonic clock tests move by hand; it starts where a freshly booted machine's does."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        self.now += seconds
+        return self.now
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 6, 1, 2, 0, tzinfo=UTC))

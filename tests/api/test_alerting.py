@@ -5,7 +5,6 @@ escalation and re-notification on an injected clock, offline sensors, draft find
 from __future__ import annotations
 
 import threading
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -17,11 +16,12 @@ from api.alert_sink import OutboxAlertSink, build_sink
 from api.state import AppState
 from inspection.models import AuditEntry, Finding, Notification, Role
 from telemetry import alert_store
+from telemetry.alert_rules import Override, Scope, Target
 from telemetry.evaluation import TIMER_DELAY_S, AlertEvaluator
 from telemetry.ports import Placement
 from telemetry.readings import Reading
 from telemetry.sql_models import AlertRow, AlertStateRow
-from tests.conftest import FakeClock, Login, UserFactory
+from tests.conftest import FakeClock, FakeMonotonic, Login, UserFactory
 
 
 class Directory:
@@ -313,12 +313,14 @@ def test_timers_wait_a_moment_to_be_written_but_alerts_go_at_once(
     """The evaluator's own loop holds timers that only started or stopped for up to
     TIMER_DELAY_S (a backlog would otherwise cost a transaction per batch); an alert raised
     or cleared is written, with its notifications, at once."""
+    monotonic = FakeMonotonic(0.0)  # a machine booted a moment ago
     ev = AlertEvaluator(
         state.sessions,
         Directory(PLACEMENT),
         sink,
         clock=state.clock,
         flush_interval_s=3600,  # live values out of the way: only the timer rule is tested
+        monotonic=monotonic,
     )
     start = clock.now
 
@@ -330,7 +332,7 @@ def test_timers_wait_a_moment_to_be_written_but_alerts_go_at_once(
     ev.observe([reading(start, humidity=80.0, temperature=18.0)], now=start)
     ev.run_once(hold_timers=True)
     assert timers() == []  # held: the timer started in memory only
-    time.sleep(TIMER_DELAY_S)
+    monotonic.advance(TIMER_DELAY_S)
     ev.run_once(hold_timers=True)
     assert timers() == [("humidity_warning", int(start.timestamp() * 1000))]
     later = start + timedelta(hours=25)
@@ -339,3 +341,43 @@ def test_timers_wait_a_moment_to_be_written_but_alerts_go_at_once(
     ev.run_once(hold_timers=True)  # a raise: no waiting
     [alert] = open_alerts(state)
     assert alert.rule == "humidity_warning"
+
+
+def test_stored_overrides_load_at_once_and_again_after_the_refresh_interval(
+    state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
+) -> None:
+    """On a machine booted a moment ago (monotonic clock near 0.0) the stored overrides are
+    loaded on the first pass, and a change is picked up once the refresh interval passes."""
+    monotonic = FakeMonotonic(3.0)
+    ev = AlertEvaluator(
+        state.sessions,
+        Directory(PLACEMENT),
+        sink,
+        clock=state.clock,
+        rules_refresh_s=60.0,
+        monotonic=monotonic,
+    )
+
+    def store(enter: float) -> None:
+        with state.sessions.begin() as s:
+            alert_store.replace_overrides(
+                s,
+                [Override("temperature_high", Scope.SHELTER, "SH-1", enter=enter, sustain_s=0)],
+                by="admin",
+                at=clock.now,
+            )
+
+    def enter_now() -> float:
+        target = Target("SH-1-S1", "SH-1", "滤毒室", None)
+        return next(r.enter for r in ev.rulebook.rules_for(target) if r.code == "temperature_high")
+
+    store(30.0)
+    start = clock.now
+    feed(ev, clock, [reading(start, temperature=31.0)])
+    assert len(open_alerts(state, "temperature_high")) == 1  # 31 °C passes the stored 30 °C
+    store(50.0)
+    feed(ev, clock, [reading(start + timedelta(seconds=10), temperature=32.0)])
+    assert enter_now() == 30.0  # the refresh interval has not passed
+    monotonic.advance(60.0)
+    feed(ev, clock, [reading(start + timedelta(seconds=20), temperature=32.0)])
+    assert enter_now() == 50.0
