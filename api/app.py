@@ -11,11 +11,10 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from api import errors
 from api.db import READ_ONLY
-from api.probes import Component, add_probes, lifespan
-from api.routes import alerts, auth, exchange, followups, shelters, stats, telemetry, users
-from api.scheduler import Periodic, run_tick
+from api.http import errors
+from api.http.probes import Checks, Component, add_probes, lifespan
+from api.http.routes import alerts, auth, exchange, followups, shelters, stats, telemetry, users
 from api.state import AppState
 from telemetry.errors import TelemetryError
 
@@ -33,21 +32,19 @@ Errors are JSON: `{"error": {"code", "message", "details"}}`. Lists are paginate
 
 
 def create_app(
-    state: AppState, *, run_scheduler: bool = False, components: Sequence[Component] = ()
+    state: AppState,
+    *,
+    components: Sequence[Component] = (),
+    extra_checks: Sequence[Checks] = (),
 ) -> FastAPI:
-    """The API over ``state``; ``run_scheduler`` also runs the periodic tick in-process, and
-    ``components`` (broker, ingester, simulator) start and stop with the app."""
-
-    started: list[Component] = list(components)
-    if run_scheduler and state.settings.tick_interval_seconds > 0:
-        started.append(
-            Periodic(
-                "inspection-tick", lambda: run_tick(state), state.settings.tick_interval_seconds
-            )
-        )
+    """The API over ``state``. ``components`` (jobs, broker, ingester, simulator) start with
+    the app and stop, in reverse order, at shutdown; ``extra_checks`` join readiness."""
 
     app = FastAPI(
-        title="ShelterWatch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan(started)
+        title="ShelterWatch",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan(components),
     )
     app.state.sw = state
     errors.install(app)
@@ -88,8 +85,8 @@ def create_app(
             out["reading_store"] = "ok"
         except TelemetryError as exc:
             out["reading_store"] = f"error: {exc.message}"
-        if state.ingest is not None:
-            out.update(state.ingest.checks())
+        for extra in extra_checks:
+            out.update(extra())
         return out
 
     add_probes(app, state, checks)

@@ -1,6 +1,6 @@
 """Process settings: one object per process, read from ``SHELTERWATCH_*`` variables and ``.env``.
 
-Built in the entry point (``api.cli``) and passed down; nothing here runs at import time.
+Built in the entry point (``api.processes.cli``) and passed down; nothing here runs at import time.
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
@@ -14,9 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.settings import Settings
 from inspection.grading import FollowupPolicy
 from telemetry.ports import ReadingStore, RejectStore
-
-if TYPE_CHECKING:
-    from api.telemetry_wiring import IngestService
 
 Clock = Callable[[], datetime]
 
@@ -36,4 +32,3 @@ class AppState:
     rejects: RejectStore
     clock: Clock = utc_now
     metrics: CollectorRegistry = field(default_factory=CollectorRegistry)
-    ingest: IngestService | None = None

@@ -181,7 +181,7 @@ def main() -> int:
             influx_db=influx_db,
             workdir=res.workdir,
         )
-        res.spawn([PYTHON, "-m", "api.cli", "ingest", "--port", str(http_port)], env)
+        res.spawn([PYTHON, "-m", "api.processes.cli", "ingest", "--port", str(http_port)], env)
 
         def ready() -> bool:
             try:

@@ -247,7 +247,7 @@ def ingest_launch(
         workdir=res.workdir,
         extra=env_extra,
     )
-    argv = [harness.PYTHON, "-m", "api.cli", "ingest", "--port", str(harness.free_port())]
+    argv = [harness.PYTHON, "-m", "api.processes.cli", "ingest", "--port", str(harness.free_port())]
     return Launch(client_id, topic, argv, INGEST_MARKER, env, cwd)
 
 

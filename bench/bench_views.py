@@ -42,8 +42,8 @@ from sqlalchemy import Engine, create_engine, event, insert, text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.auth import issue_token
 from api.db import build_engine, session_factory, upgrade
+from api.http.auth import issue_token
 from api.settings import Settings
 from api.state import AppState
 from inspection.access import SYSTEM

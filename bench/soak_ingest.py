@@ -92,7 +92,7 @@ def soak(args: argparse.Namespace, res: Resources) -> list[Sample]:
         influx_db=db,
         workdir=res.workdir,
     )
-    argv = [harness.PYTHON, "-m", "api.cli", "ingest", "--port", str(harness.free_port())]
+    argv = [harness.PYTHON, "-m", "api.processes.cli", "ingest", "--port", str(harness.free_port())]
     ingester = Watched(res.spawn(argv, env), res.workdir / "soak.log", b"connected to MQTT")
     if not ingester.marked.wait(60):
         raise RuntimeError(f"ingester did not connect; log tail:\n{ingester.tail()}")

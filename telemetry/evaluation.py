@@ -73,6 +73,8 @@ class AlertEvaluator:
         flush_interval_s: float = 1.0,
         rules_refresh_s: float = 60.0,
         monotonic: Callable[[], float] = time.monotonic,
+        on_events: Callable[[], None] | None = None,
+        on_rollback: Callable[[], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.directory = directory
@@ -100,9 +102,9 @@ class AlertEvaluator:
         self._thread: threading.Thread | None = None
         self.flushes = 0
         self.failures = 0
-        self.on_events: Callable[[], None] | None = None
+        self.on_events = on_events
         """Called after a flush that emitted events (e.g. to publish what they queued)."""
-        self.on_rollback: Callable[[], None] | None = None
+        self.on_rollback = on_rollback
         """Called when a flush failed, so whatever its events staged is dropped."""
         self._emitted = 0
         self._flushed_at: float | None = None

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 import inspection.models
 import telemetry.sql_models
 from api.app import create_app
-from api.auth import issue_token
 from api.db import READ_ONLY, build_engine, session_factory, upgrade
+from api.http.auth import issue_token
 from api.settings import Settings
 from api.state import AppState
 from inspection.access import SYSTEM

@@ -29,9 +29,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.ack_links import AckLinks
-from api.channels import Channel
-from api.delivery import DeliveryReport, deliver_due, plan
+from api.notify.ack_links import AckLinks
+from api.notify.channels import Channel
+from api.notify.delivery import DeliveryReport, deliver_due, plan
 from inspection.models import Delivery, DeliveryAttempt, Notification, Role, User
 from tests.conftest import FakeClock
 

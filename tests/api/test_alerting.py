@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.alert_jobs import run_alert_tick
-from api.alert_sink import OutboxAlertSink, build_sink
+from api.alerting.jobs import run_alert_tick
+from api.alerting.sink import OutboxAlertSink, build_sink
 from api.state import AppState
 from inspection.models import AuditEntry, Finding, Notification, Role
 from telemetry import alert_store

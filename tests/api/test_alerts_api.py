@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.ack_links import make_ack_token
+from api.notify.ack_links import make_ack_token
 from inspection.models import AuditEntry, Notification, Role
 from telemetry.alert_rules import Severity
 from telemetry.alert_store import AlertView

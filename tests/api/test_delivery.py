@@ -21,8 +21,9 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.ack_links import AckLinks, InvalidAckToken, ack_url, make_ack_token, read_ack_token
-from api.channels import (
+from api.db import session_factory
+from api.notify.ack_links import AckLinks, InvalidAckToken, ack_url, make_ack_token, read_ack_token
+from api.notify.channels import (
     Channel,
     ChannelProfile,
     DingTalkChannel,
@@ -32,8 +33,7 @@ from api.channels import (
     WeComChannel,
     close_channels,
 )
-from api.db import session_factory
-from api.delivery import DeliveryWorker, build_channels, plan
+from api.notify.delivery import DeliveryWorker, build_channels, plan
 from api.settings import Settings
 from api.state import AppState
 from inspection.models import User

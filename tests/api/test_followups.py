@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.scheduler import run_tick
+from api.processes.scheduler import run_tick
 from api.state import AppState
 from inspection.models import Role
 from tests.api.conftest import (

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
-from api.views import Readiness, readiness
+from api.http.views import Readiness, readiness
 from inspection.models import Role
 from telemetry import alert_store
 from telemetry.alert_rules import Severity

@@ -179,7 +179,7 @@ class IngesterProcess:
     def start(self) -> None:
         with self.log.open("ab") as fh:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "api.cli", "ingest", "--port", str(self.port)],
+                [sys.executable, "-m", "api.processes.cli", "ingest", "--port", str(self.port)],
                 env=self.env,
                 cwd=ROOT,
                 stdout=fh,

@@ -19,8 +19,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.channels import ChannelError, MqttChannel, OutgoingMessage
-from api.delivery import Job, record_outcome
+from api.notify.channels import ChannelError, MqttChannel, OutgoingMessage
+from api.notify.delivery import Job, record_outcome
 
 log = logging.getLogger(__name__)
 

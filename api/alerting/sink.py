@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.ack_links import ack_url, make_ack_token
-from api.channels import OutgoingMessage
-from api.delivery import LEASE
-from api.platform_feed import PlatformFeed
+from api.notify.ack_links import ack_url, make_ack_token
+from api.notify.channels import OutgoingMessage
+from api.notify.delivery import LEASE
+from api.notify.platform_feed import PlatformFeed
 from api.state import AppState
 from inspection import audit, drafts, notify
 from inspection.access import SYSTEM, Actor

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import Response
 
-from api.deps import NowDep, OfficerDep, SessionDep, StateDep, require
-from api.uploads import read_uploads
+from api.http.deps import NowDep, OfficerDep, SessionDep, StateDep, require
+from api.http.uploads import read_uploads
 from inspection import tabular
 from inspection.access import Actor
 from inspection.models import Role

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import ValidationError
 
-from api.channels import ChannelProfile
-from api.deps import AdminDep, NowDep, PageDep, SessionDep
-from api.errors import ApiError
-from api.schemas import Page
+from api.http.deps import AdminDep, NowDep, PageDep, SessionDep
+from api.http.errors import ApiError
+from api.http.schemas import Page
+from api.notify.channels import ChannelProfile
 from inspection import audit
 from inspection.schemas import AuditRead, UserCreate, UserCreated, UserRead, UserUpdate
 from inspection.users import create_user, list_users, update_user

@@ -1,5 +1,5 @@
 """Read-only feeds of the smart-city platform (API key of role platform; the city office may
-read them too). Part of the alert routes (included by :mod:`api.routes.alerts`).
+read them too). Part of the alert routes (included by :mod:`api.http.routes.alerts`).
 
 ``GET /api/v1/platform/shelters`` answers with a strong ``ETag`` (SHA-256 of the exact body);
 a request whose ``If-None-Match`` names it gets ``304 Not Modified`` with no body. The body
@@ -17,11 +17,11 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from api import platform_view
-from api.deps import NowDep, PageDep, SessionDep, require
-from api.platform_view import CitySummary
-from api.schemas import Page
-from api.views import PlatformShelter, platform_summaries
+from api.http import platform_view
+from api.http.deps import NowDep, PageDep, SessionDep, require
+from api.http.platform_view import CitySummary
+from api.http.schemas import Page
+from api.http.views import PlatformShelter, platform_summaries
 from inspection.access import Actor, shelter_scope
 from inspection.models import Role, Shelter
 from telemetry.query import aware_utc
@@ -95,5 +95,5 @@ def shelters(
 def summary(session: SessionDep, actor: PlatformReader, now: NowDep) -> CitySummary:
     """City-wide figures: active shelters by class (and ungraded), compliance rate per
     district, open alerts by severity, sensors online and offline, and an estimate of data
-    completeness over the last hour (defined in :mod:`api.platform_view`)."""
+    completeness over the last hour (defined in :mod:`api.http.platform_view`)."""
     return platform_view.city_summary(session, actor=actor, now=now)

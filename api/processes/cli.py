@@ -13,15 +13,16 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from api import logs
 from api.db import build_engine, session_factory, unit_of_work, upgrade
-from api.probes import Component
+from api.http.probes import Component
+from api.processes.telemetry_wiring import IngestService, build_reading_store, build_reject_store
 from api.settings import Settings
 from api.state import AppState
-from api.telemetry_wiring import IngestService, build_reading_store, build_reject_store
 from inspection.errors import InspectionError
 from inspection.grading import FollowupPolicy
 from inspection.models import Role
@@ -52,27 +53,47 @@ def build_state(settings: Settings, *, migrate: bool | None = None) -> AppState:
     )
 
 
-def server_components(
-    state: AppState, *, mqtt_url: str | None, mqtt_protocol: str | None = None
-) -> list[Component]:
-    """What the API process runs beside requests: the alert tick and the delivery worker
-    (the inspection tick runs through ``create_app(run_scheduler=True)``)."""
-    from api.alert_jobs import run_alert_tick
-    from api.alert_sink import sink_for
-    from api.delivery import DeliveryWorker, build_channels
-    from api.scheduler import Periodic
+@dataclass(frozen=True)
+class BrokerEndpoint:
+    """Where this process's MQTT clients connect: ``SHELTERWATCH_MQTT_URL`` with the configured
+    protocol, or the embedded broker on loopback (which speaks MQTT 3.1.1)."""
+
+    url: str
+    protocol: str
+    embedded_port: int | None
+    """The port of the embedded broker, when there is no configured one."""
+
+    @classmethod
+    def of(cls, settings: Settings, broker_port: int | None = None) -> BrokerEndpoint:
+        if settings.mqtt_url:
+            return cls(settings.mqtt_url, settings.mqtt_protocol, None)
+        port = broker_port or settings.embedded_broker_port
+        return cls(f"mqtt://127.0.0.1:{port}", "3.1.1", port)
+
+
+def server_components(state: AppState, broker: BrokerEndpoint) -> list[Component]:
+    """What the API process runs beside requests: the inspection tick (reminders, escalation,
+    monthly compliance), the alert tick and the notification delivery worker."""
+    from api.alerting.jobs import run_alert_tick
+    from api.alerting.sink import sink_for
+    from api.notify.delivery import DeliveryWorker, build_channels
+    from api.processes.scheduler import Periodic, run_tick
 
     settings = state.settings
     sink = sink_for(state)
-    channel_settings = (
-        settings.model_copy(update={"mqtt_protocol": mqtt_protocol}) if mqtt_protocol else settings
-    )
-    return [
+    channel_settings = settings.model_copy(update={"mqtt_protocol": broker.protocol})
+    components: list[Component] = []
+    if settings.tick_interval_seconds > 0:
+        components.append(
+            Periodic("inspection-tick", lambda: run_tick(state), settings.tick_interval_seconds)
+        )
+    components += [
         Periodic("alert-tick", lambda: run_alert_tick(state, sink), ALERT_TICK_SECONDS),
         DeliveryWorker(
-            state, build_channels(channel_settings, mqtt_url), settings.delivery_interval_seconds
+            state, build_channels(channel_settings, broker.url), settings.delivery_interval_seconds
         ),
     ]
+    return components
 
 
 def close_state(state: AppState) -> None:
@@ -81,33 +102,30 @@ def close_state(state: AppState) -> None:
 
 
 def ingest_components(
-    state: AppState, *, broker_port: int | None = None
+    state: AppState, broker: BrokerEndpoint
 ) -> tuple[list[Component], IngestService]:
-    """The ingester, preceded by the embedded broker when no ``SHELTERWATCH_MQTT_URL`` is set
-    (the embedded broker speaks MQTT 3.1.1)."""
-    from api.alert_sink import sink_for
-    from api.channels import MqttChannel
-    from api.platform_feed import PlatformFeed
-    from api.telemetry_wiring import build_ingest_service
+    """The ingester and the platform alert feed, preceded by the embedded broker when there
+    is no configured one."""
+    from api.alerting.sink import sink_for
+    from api.notify.channels import MqttChannel
+    from api.notify.platform_feed import PlatformFeed
+    from api.processes.telemetry_wiring import build_ingest_service
     from telemetry.metrics import IngestMetrics
     from telemetry.mqtt import BrokerAddress
 
     settings = state.settings
     components: list[Component] = []
-    url, protocol = settings.mqtt_url, None
-    if url is None:
+    if broker.embedded_port is not None:
         from telemetry.broker import EmbeddedBroker
 
-        port = broker_port or settings.embedded_broker_port
-        components.append(EmbeddedBroker("127.0.0.1", port))
-        url, protocol = f"mqtt://127.0.0.1:{port}", "3.1.1"
+        components.append(EmbeddedBroker("127.0.0.1", broker.embedded_port))
     # The platform's alert feed leaves from here as soon as a transition commits.
     feed = PlatformFeed(
         state.sessions,
         MqttChannel(
-            BrokerAddress.parse(url),
+            BrokerAddress.parse(broker.url),
             client_id=f"{settings.mqtt_client_id}-alerts",
-            protocol=protocol or settings.mqtt_protocol,
+            protocol=broker.protocol,
         ),
         clock=state.clock,
         max_attempts=settings.delivery_max_attempts,
@@ -119,13 +137,12 @@ def ingest_components(
         sessions=state.sessions,
         metrics=IngestMetrics(state.metrics),
         clock=state.clock,
-        broker_url=url,
-        protocol=protocol,
+        broker_url=broker.url,
+        protocol=broker.protocol,
         sink=sink_for(state, feed=feed),
+        on_events=feed.commit,
+        on_rollback=feed.discard,
     )
-    service.parts.evaluator.on_events = feed.commit
-    service.parts.evaluator.on_rollback = feed.discard
-    state.ingest = service
     components.append(service)
     components.append(feed)
     return components, service
@@ -137,13 +154,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from api.app import create_app
 
     state = build_state(settings)
-    mqtt_url = settings.mqtt_url or f"mqtt://127.0.0.1:{settings.embedded_broker_port}"
-    protocol = None if settings.mqtt_url else "3.1.1"
-    app = create_app(
-        state,
-        run_scheduler=True,
-        components=server_components(state, mqtt_url=mqtt_url, mqtt_protocol=protocol),
-    )
+    app = create_app(state, components=server_components(state, BrokerEndpoint.of(settings)))
     log.info("ShelterWatch API on http://%s:%d (docs at /docs)", args.host, args.port)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_config=None)
@@ -158,27 +169,25 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
-    from api.demo import SimulatorComponent, demo_fleet, seed
+    from api.processes.demo import SimulatorComponent, demo_fleet, seed
 
     state = build_state(settings, migrate=True)
     fleet = demo_fleet()
     login_file = settings.var_dir / "demo-login.txt"
     seeded = seed(state, fleet, login_file)
-    broker_port = args.broker_port or settings.embedded_broker_port
-    components, _service = ingest_components(state, broker_port=broker_port)
-    mqtt_url = settings.mqtt_url or f"mqtt://127.0.0.1:{broker_port}"
-    protocol = None if settings.mqtt_url else "3.1.1"
+    broker = BrokerEndpoint.of(settings, args.broker_port)
+    components, service = ingest_components(state, broker)
     if not args.no_simulator:
-        components.append(SimulatorComponent(mqtt_url, fleet, protocol=protocol or "5"))
-    components.extend(server_components(state, mqtt_url=mqtt_url, mqtt_protocol=protocol))
-    app = create_app(state, run_scheduler=True, components=components)
+        components.append(SimulatorComponent(broker.url, fleet, protocol=broker.protocol))
+    components.extend(server_components(state, broker))
+    app = create_app(state, components=components, extra_checks=[service.checks])
     base = f"http://{args.host}:{args.port}"
     first = fleet.shelters[0]
     print(
         f"\nShelterWatch is running on the embedded default ({settings.database_url}).\n"
         f"  API docs:       {base}/docs\n"
         f"  live readings:  {base}/api/v1/shelters/{first}/telemetry/latest\n"
-        f"  MQTT broker:    {mqtt_url} (devices publish to shelters/<code>/<sensor>/telemetry)\n"
+        f"  MQTT broker:    {broker.url} (devices publish to shelters/<code>/<sensor>/telemetry)\n"
         f"  logins ({'new' if seeded else 'from the first run'}): {login_file}\n"
         + "".join(f"    {line}\n" for line in login_file.read_text(encoding="utf-8").splitlines())
         + "  Log in: POST /api/v1/auth/token (form: username, password), then send\n"
@@ -198,7 +207,7 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     from telemetry.sim_model import Fleet
     from telemetry.simulate import Simulator
 
-    url = settings.mqtt_url or f"mqtt://127.0.0.1:{settings.embedded_broker_port}"
+    url = BrokerEndpoint.of(settings).url
     fleet = Fleet.generate(
         args.shelters, args.sensors, seed=args.seed, prefix=args.prefix, interval_s=args.interval
     )
@@ -227,11 +236,11 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     # (bench/bench_ingest.py: lower peak memory with 100-reading messages, same throughput).
     sys.setswitchinterval(INGEST_SWITCH_INTERVAL_S)
 
-    from api.probes import create_probe_app
+    from api.http.probes import create_probe_app
 
     state = build_state(settings)
-    components, _service = ingest_components(state)
-    app = create_probe_app(state, components=components)
+    components, service = ingest_components(state, BrokerEndpoint.of(settings))
+    app = create_probe_app(state, components=components, checks=service.checks)
     log.info("ingesting; health and metrics on http://%s:%d", args.host, args.port)
     try:
         uvicorn.run(
@@ -283,7 +292,7 @@ def _user_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _tick(settings: Settings, _args: argparse.Namespace) -> int:
-    from api.scheduler import run_tick
+    from api.processes.scheduler import run_tick
 
     state = build_state(settings)
     try:

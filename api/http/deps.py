@@ -11,9 +11,9 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from api.auth import not_authenticated, read_token
 from api.db import unit_of_work
-from api.errors import ApiError
+from api.http.auth import not_authenticated, read_token
+from api.http.errors import ApiError
 from api.state import AppState
 from inspection.access import Actor
 from inspection.models import Role, User

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from api.views import is_online
+from api.http.views import is_online
 from inspection import stats
 from inspection.access import Actor
 from inspection.models import Finding, Sensor, Shelter

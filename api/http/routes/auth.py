@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.auth import issue_token
-from api.deps import NowDep, SessionDep, StateDep
-from api.errors import ApiError
-from api.schemas import TokenResponse
+from api.http.auth import issue_token
+from api.http.deps import NowDep, SessionDep, StateDep
+from api.http.errors import ApiError
+from api.http.schemas import TokenResponse
 from inspection.users import authenticate
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])

@@ -1,6 +1,6 @@
 """The alert rules: the defaults of DOMAIN.md and the overrides the city office sets per
 shelter, zone, sensor or class. Part of the ``alerts`` routes (included by
-:mod:`api.routes.alerts`).
+:mod:`api.http.routes.alerts`).
 
 The ingester re-reads the overrides about once a minute, so a change applies to readings that
 arrive after that.
@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.deps import AdminDep, NowDep, SessionDep, require
+from api.http.deps import AdminDep, NowDep, SessionDep, require
 from inspection import audit
 from inspection.access import Actor
 from inspection.errors import InvalidInput

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from api.deps import ActorDep, NowDep, SessionDep, require
+from api.http.deps import ActorDep, NowDep, SessionDep, require
 from inspection import stats
 from inspection.access import Actor
 from inspection.catalogue import load_catalogue

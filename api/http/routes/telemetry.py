@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from api.deps import ActorDep, NowDep, PageDep, SessionDep, StateDep, require
-from api.schemas import Page
+from api.http.deps import ActorDep, NowDep, PageDep, SessionDep, StateDep, require
+from api.http.schemas import Page
 from inspection import registry
 from inspection.access import Actor
 from inspection.models import Role

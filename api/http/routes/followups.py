@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
-from api.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
-from api.schemas import Page
-from api.uploads import read_uploads
+from api.http.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
+from api.http.schemas import Page
+from api.http.uploads import read_uploads
 from inspection import fixes, followups, inspections
 from inspection.followups import FollowupFilter
 from inspection.models import FollowupKind, FollowupStatus

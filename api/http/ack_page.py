@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.errors import error_body
+from api.http.errors import error_body
 from telemetry.alert_store import AlertView
 
 SEVERITY_TEXT = {"critical": "严重", "warning": "警告", "info": "提示"}

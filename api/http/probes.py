@@ -25,20 +25,22 @@ class Component(Protocol):
     def stop(self) -> None: ...
 
 
-def create_probe_app(state: AppState, *, components: Sequence[Component]) -> FastAPI:
-    """The ingester's HTTP side: liveness, readiness (broker and store checked now) and
-    Prometheus metrics; ``components`` start and stop with it."""
+Checks = Callable[[], dict[str, str]]
+"""A readiness check: names a dependency and says "ok" or what is wrong, checked now."""
+
+
+def create_probe_app(
+    state: AppState, *, components: Sequence[Component], checks: Checks
+) -> FastAPI:
+    """The ingester's HTTP side: liveness, readiness (``checks``: broker and store, checked
+    now) and Prometheus metrics; ``components`` start and stop with it."""
     app = FastAPI(
         title="ShelterWatch ingester",
         lifespan=lifespan(components),
         docs_url=None,
         redoc_url=None,
     )
-    add_probes(
-        app,
-        state,
-        lambda: state.ingest.checks() if state.ingest else {"ingester": "not running"},
-    )
+    add_probes(app, state, checks)
     return app
 
 
@@ -64,7 +66,7 @@ INFO_ONLY = frozenset({"spool_depth"})
 """Entries of the readiness checks that inform rather than pass or fail."""
 
 
-def add_probes(app: FastAPI, state: AppState, checks: Callable[[], dict[str, str]]) -> None:
+def add_probes(app: FastAPI, state: AppState, checks: Checks) -> None:
     """``/healthz`` (the process answers), ``/readyz`` (``checks`` run now; 503 unless all
     pass) and ``/metrics`` (Prometheus)."""
 

@@ -82,6 +82,8 @@ def build_pipeline(
     metrics: IngestMetrics,
     clock: Clock,
     sink: AlertSink,
+    on_events: Callable[[], None] | None = None,
+    on_rollback: Callable[[], None] | None = None,
 ) -> IngestParts:
     directory = CachedDirectory(
         register_loader(sessions),
@@ -89,6 +91,15 @@ def build_pipeline(
         on_failure=metrics.directory_failures.inc,
     )
     spool = Spool(settings.resolved_spool_dir(), max_bytes=settings.spool_max_bytes)
+    evaluator = AlertEvaluator(
+        sessions,
+        directory,
+        sink,
+        clock=clock,
+        late_after=timedelta(minutes=settings.alert_late_after_minutes),
+        on_events=on_events,
+        on_rollback=on_rollback,
+    )
     pipeline = Pipeline(
         store=store,
         rejects=rejects,
@@ -100,15 +111,8 @@ def build_pipeline(
         batch_size=settings.batch_size,
         batch_interval_s=settings.batch_interval_ms / 1000,
         writers=settings.store_writers,
+        observers=(evaluator,),
     )
-    evaluator = AlertEvaluator(
-        sessions,
-        directory,
-        sink,
-        clock=clock,
-        late_after=timedelta(minutes=settings.alert_late_after_minutes),
-    )
-    pipeline.observers.append(evaluator)
     return IngestParts(pipeline, directory, spool, evaluator)
 
 
@@ -158,6 +162,8 @@ def build_ingest_service(
     broker_url: str,
     sink: AlertSink,
     protocol: str | None = None,
+    on_events: Callable[[], None] | None = None,
+    on_rollback: Callable[[], None] | None = None,
 ) -> IngestService:
     parts = build_pipeline(
         settings,
@@ -167,6 +173,8 @@ def build_ingest_service(
         metrics=metrics,
         clock=clock,
         sink=sink,
+        on_events=on_events,
+        on_rollback=on_rollback,
     )
     subscriber = MqttSubscriber(
         BrokerAddress.parse(broker_url),

@@ -31,8 +31,9 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.ack_links import AckLinks
-from api.channels import (
+from api.db import unit_of_work
+from api.notify.ack_links import AckLinks
+from api.notify.channels import (
     Channel,
     ChannelError,
     ChannelProfile,
@@ -44,7 +45,6 @@ from api.channels import (
     WeComChannel,
     close_channels,
 )
-from api.db import unit_of_work
 from api.settings import Settings
 from api.state import AppState
 from inspection.models import Delivery, DeliveryAttempt, Notification, User

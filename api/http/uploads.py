@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import UploadFile
 
-from api.errors import ApiError
+from api.http.errors import ApiError
 from inspection.attachments import Upload
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import jwt
 
-from api.errors import ApiError
+from api.http.errors import ApiError
 
 ALGORITHM = "HS256"
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}

@@ -1,7 +1,7 @@
 """Monitoring views and the alert workflow: my shelters, a shelter's overview, the alert list,
 acknowledging and resolving (logged in, or through a signed link without logging in); the
-alert rules and the platform feeds are included from :mod:`api.routes.alert_rules` and
-:mod:`api.routes.platform`.
+alert rules and the platform feeds are included from :mod:`api.http.routes.alert_rules` and
+:mod:`api.http.routes.platform`.
 
 Scope: everyone sees the alerts and summaries of the shelters they may see
 (:mod:`inspection.access`): a manager their own shelters, a district officer their district,
@@ -20,10 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import ack_page
-from api.ack_links import InvalidAckToken, read_ack_token
-from api.alert_sink import sink_for
-from api.deps import (
+from api.alerting.sink import sink_for
+from api.http import ack_page
+from api.http.deps import (
     PEOPLE,
     ActorDep,
     NowDep,
@@ -33,11 +32,12 @@ from api.deps import (
     StateDep,
     require,
 )
-from api.errors import ApiError
-from api.routes import alert_rules, platform
-from api.schemas import Page
+from api.http.errors import ApiError
+from api.http.routes import alert_rules, platform
+from api.http.schemas import Page
+from api.http.views import AlertOut, ShelterSummary, shelter_summaries
+from api.notify.ack_links import InvalidAckToken, read_ack_token
 from api.state import AppState
-from api.views import AlertOut, ShelterSummary, shelter_summaries
 from inspection import registry
 from inspection.access import Actor, can_see, shelter_scope
 from inspection.models import Role, Shelter, User

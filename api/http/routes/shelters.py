@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
-from api.schemas import Page
+from api.http.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
+from api.http.schemas import Page
 from inspection import inspections, registry
 from inspection.registry import ShelterFilter
 from inspection.schemas import (
