@@ -6,15 +6,18 @@ the store encodes (:class:`~telemetry.ports.EncodingStore`); a request the store
 written again piecewise, halving, to find the readings it refuses, which become rejects.
 While the store is unreachable, chunks are appended to the spool in chunk order (each waits
 for every earlier chunk to settle, see ``telemetry.ordering``) and replayed in order once
-the store answers again.
+the store answers again. A replay that fails (the store down, or answering its health check
+but refusing writes) waits before the next try, doubling from ``retry_s`` up to
+``retry_max_s`` with jitter, and says so in the log once per outage, not once per try.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from telemetry.errors import StoreRejected, StoreUnavailable, TelemetryError
 from telemetry.metrics import IngestMetrics
@@ -42,6 +45,8 @@ class DurableStore:
         batch_size: int,
         raw_limit: int,
         retry_s: float,
+        retry_max_s: float = 30.0,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.store = store
         self.rejects = rejects
@@ -50,6 +55,12 @@ class DurableStore:
         self.batch_size = batch_size
         self.raw_limit = raw_limit
         self.retry_s = retry_s
+        self.retry_max_s = retry_max_s
+        self._jitter = jitter
+        self.replay_failures = 0
+        """Replay attempts failed in a row; 0 while replay succeeds."""
+        self.retry_in_s = 0.0
+        """The wait before the next replay attempt after a failure."""
         self.store_ok = True
         self._encoder = store if isinstance(store, EncodingStore) else None
         self._order = order
@@ -157,17 +168,17 @@ class DurableStore:
             if not self.store_ok:
                 try:
                     self.store.check()
-                    self.store_ok = True
-                    log.info(
-                        "reading store is back; replaying %d spooled records", self.spool.depth
-                    )
-                except TelemetryError:
-                    self._stopped.wait(self.retry_s)
+                except TelemetryError as exc:
+                    self._failed(exc)
+                    self._stopped.wait(self.retry_in_s)
                     continue
-            self.replay_once()
+                self.store_ok = True
+            if self.replay_once() == 0 and self.replay_failures:
+                self._stopped.wait(self.retry_in_s)
 
     def replay_once(self) -> int:
-        """Replay one chunk of the spool; returns records committed (0 on failure)."""
+        """Replay one chunk of the spool; returns records committed (0 on failure, with
+        ``retry_in_s`` set to the wait before the next try)."""
         item = self.spool.peek(self.batch_size)
         if item is None:
             return 0
@@ -176,13 +187,41 @@ class DurableStore:
             refused = self._write_all(frame.readings) if frame.readings else []
             if frame.rejects or refused:
                 self.rejects.add([*frame.rejects, *refused])
-        except StoreUnavailable:
+        except StoreUnavailable as exc:
             self.store_ok = False
+            self._failed(exc)
             return 0
-        except Exception:
-            log.exception("spool replay failed; will retry")
-            self._stopped.wait(self.retry_s)
+        except Exception as exc:  # noqa: BLE001 - any failure: the spool keeps the chunk
+            self._failed(exc)
             return 0
+        if self.replay_failures:
+            log.info(
+                "spool replay resumed after %d failed attempts; %d records left",
+                self.replay_failures,
+                self.spool.depth - len(frame.readings) - len(frame.rejects),
+            )
+            self.replay_failures = 0
+            self.retry_in_s = 0.0
+            self.metrics.replay_retry_seconds.set(0.0)
         self.spool.commit(pos, frame)
         self.metrics.stored.inc(len(frame.readings) - len(refused))
         return len(frame.readings) + len(frame.rejects)
+
+    def _failed(self, exc: Exception) -> None:
+        """Count a failed replay attempt and set the wait before the next: ``retry_s``
+        doubling per failure in a row up to ``retry_max_s``, of which a random half is
+        jitter (so several ingesters do not retry in step). Logged once per outage."""
+        self.replay_failures += 1
+        self.metrics.replay_failures.inc()
+        ceiling = min(self.retry_max_s, self.retry_s * 2 ** min(self.replay_failures - 1, 30))
+        self.retry_in_s = ceiling / 2 + ceiling / 2 * self._jitter()
+        self.metrics.replay_retry_seconds.set(self.retry_in_s)
+        if self.replay_failures == 1:
+            log.warning(
+                "spool replay failing (%s); %d records wait, retrying with backoff up to %.0fs",
+                exc,
+                self.spool.depth,
+                self.retry_max_s,
+            )
+        else:
+            log.debug("spool replay failed again (%d in a row): %s", self.replay_failures, exc)

@@ -46,6 +46,16 @@ class IngestMetrics:
         self.spool_bytes = Gauge(
             "shelterwatch_ingest_spool_bytes", "bytes waiting in the local spool", registry=r
         )
+        self.replay_failures = Counter(
+            "shelterwatch_ingest_replay_failures",
+            "spool replay attempts that failed (the store or its health check refused)",
+            registry=r,
+        )
+        self.replay_retry_seconds = Gauge(
+            "shelterwatch_ingest_replay_retry_seconds",
+            "current wait before the next spool replay attempt; 0 while replay succeeds",
+            registry=r,
+        )
         self.store_up = Gauge(
             "shelterwatch_ingest_store_up",
             "1 when the last write to the reading store succeeded",

@@ -13,7 +13,7 @@ import json
 import os
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ from telemetry.errors import SpoolFull
 from telemetry.readings import Reading, Rejection, RejectReason
 
 SEGMENT_BYTES = 16 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
 _PREFIX = "spool-"
 _SUFFIX = ".log"
 
@@ -77,6 +78,44 @@ def reject_to_row(x: Rejection) -> list[Any]:
 
 def reject_from_row(row: list[Any]) -> Rejection:
     return Rejection(row[0], RejectReason(row[1]), row[2], row[3], _dt(row[4]), row[5])
+
+
+def encode_frame(readings: Sequence[Reading], rejects: Sequence[Rejection] = ()) -> bytes:
+    """One frame as it lies on disk: ``<length> <crc32> <json>\\n``."""
+    body = json.dumps(
+        {"r": [reading_to_row(r) for r in readings], "x": [reject_to_row(x) for x in rejects]},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+    return b"%d %d " % (len(body), zlib.crc32(body)) + body + b"\n"
+
+
+_CORRUPT = (b"", -1)
+"""What :func:`_parse_frame` answers for bytes that can never become a frame."""
+_HEADER_MAX = 32
+"""A frame header (two decimal numbers and two spaces) is never longer than this."""
+
+
+def _parse_frame(buf: bytes, pos: int) -> tuple[bytes, int] | None:
+    """The body of the frame at ``buf[pos:]`` and the offset in ``buf`` after it; None when
+    ``buf`` ends before the frame does (read more, or at the end of the file it is torn);
+    ``_CORRUPT`` when the bytes there are no frame."""
+    sp1 = buf.find(b" ", pos, pos + _HEADER_MAX)
+    sp2 = buf.find(b" ", sp1 + 1, pos + _HEADER_MAX) if sp1 >= 0 else -1
+    if sp2 < 0:
+        return None if len(buf) - pos < _HEADER_MAX else _CORRUPT
+    try:
+        length = int(buf[pos:sp1])
+        crc = int(buf[sp1 + 1 : sp2])
+    except ValueError:
+        return _CORRUPT
+    end = sp2 + 1 + length + 1
+    if len(buf) < end:
+        return None
+    body = buf[sp2 + 1 : end - 1]
+    if zlib.crc32(body) != crc or buf[end - 1 : end] != b"\n":
+        return _CORRUPT
+    return body, end
 
 
 @dataclass(slots=True)
@@ -161,12 +200,7 @@ class Spool:
         """Write one frame and fsync it; raises :class:`SpoolFull` beyond ``max_bytes``."""
         if not readings and not rejects:
             return
-        body = json.dumps(
-            {"r": [reading_to_row(r) for r in readings], "x": [reject_to_row(x) for x in rejects]},
-            separators=(",", ":"),
-            ensure_ascii=False,
-        ).encode()
-        frame = b"%d %d " % (len(body), zlib.crc32(body)) + body + b"\n"
+        frame = encode_frame(readings, rejects)
         with self._lock:
             if self._bytes + len(frame) > self.max_bytes:
                 raise SpoolFull(f"spool at {self._bytes} bytes cannot take {len(frame)} more")
@@ -189,37 +223,43 @@ class Spool:
             self._bytes += len(frame)
 
     # -- reading ---------------------------------------------------------------------------
-    def _frames(self, segment: int, offset: int) -> list[tuple[Frame, int]]:
-        out: list[tuple[Frame, int]] = []
+    def _frames(self, segment: int, offset: int) -> Iterator[tuple[Frame, int]]:
+        """Frames of ``segment`` from ``offset`` with the offset after each, read lazily in
+        chunks of ``READ_CHUNK`` bytes: a caller that stops early reads no further, so each
+        replay step costs what it takes, not the rest of the segment."""
         try:
-            data = self._path(segment).read_bytes()
+            f = self._path(segment).open("rb")
         except FileNotFoundError:
-            return out
-        pos = offset
-        while pos < len(data):
-            try:
-                sp1 = data.index(b" ", pos)
-                sp2 = data.index(b" ", sp1 + 1)
-                length = int(data[pos:sp1])
-                crc = int(data[sp1 + 1 : sp2])
-            except ValueError:
-                break  # torn header: the frame was never acknowledged
-            body = data[sp2 + 1 : sp2 + 1 + length]
-            end = sp2 + 1 + length + 1
-            if len(body) < length or zlib.crc32(body) != crc or data[end - 1 : end] != b"\n":
-                break
-            raw = json.loads(body)
-            out.append(
-                (
+            return
+        with f:
+            f.seek(offset)
+            buf = b""
+            base = offset  # the file offset of buf[0]
+            pos = 0  # the next frame's start in buf
+            eof = False
+            while True:
+                parsed = _parse_frame(buf, pos)
+                if parsed is None:
+                    if eof:
+                        return  # a torn frame at the end: it was never acknowledged
+                    chunk = f.read(READ_CHUNK)
+                    eof = len(chunk) < READ_CHUNK
+                    buf = buf[pos:] + chunk
+                    base += pos
+                    pos = 0
+                    continue
+                if parsed is _CORRUPT:
+                    return
+                body, end = parsed
+                raw = json.loads(body)
+                yield (
                     Frame(
                         [reading_from_row(r) for r in raw["r"]],
                         [reject_from_row(x) for x in raw["x"]],
                     ),
-                    end,
+                    base + end,
                 )
-            )
-            pos = end
-        return out
+                pos = end
 
     def peek(self, max_records: int) -> tuple[Frame, Position] | None:
         """The next frames after the cursor, up to about ``max_records``, and the position to
@@ -230,16 +270,15 @@ class Spool:
                 if seg < self._cursor.segment:
                     continue
                 start = self._cursor.offset if seg == self._cursor.segment else 0
-                frames = self._frames(seg, start)
-                if not frames:
-                    continue
                 end = start
-                for frame, frame_end in frames:
+                for frame, frame_end in self._frames(seg, start):
                     merged.readings.extend(frame.readings)
                     merged.rejects.extend(frame.rejects)
                     end = frame_end
                     if len(merged.readings) + len(merged.rejects) >= max_records:
                         break
+                if end == start:
+                    continue
                 return merged, Position(seg, end)
             return None
 

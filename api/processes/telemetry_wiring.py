@@ -140,13 +140,22 @@ class IngestService:
         log.info("ingester stopped; %d records left in the spool", self.parts.spool.depth)
 
     def checks(self) -> dict[str, str]:
-        """Readiness: the broker connection and the reading store, checked now."""
+        """Readiness: the broker connection and the reading store, checked now, and whether
+        the spool's replay is failing (the store may answer its health check yet refuse
+        writes)."""
         out = {"broker": "ok" if self.subscriber.connected.is_set() else "disconnected"}
         try:
             self.store.check()
             out["reading_store"] = "ok"
         except TelemetryError as exc:
             out["reading_store"] = f"error: {exc.message}"
+        durable = self.parts.pipeline.durable
+        out["spool_replay"] = (
+            f"failing: {durable.replay_failures} attempts in a row, next in "
+            f"{durable.retry_in_s:.0f}s"
+            if durable.replay_failures
+            else "ok"
+        )
         out["spool_depth"] = str(self.parts.spool.depth)
         return out
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from telemetry import spool as spool_module
 from telemetry.errors import SpoolFull
 from telemetry.readings import Reading, Rejection, RejectReason
 from telemetry.spool import Spool
@@ -107,3 +109,40 @@ def test_rotates_segments_and_deletes_replayed_ones(tmp_path: Path) -> None:
     spool.append([reading(99)])
     assert Spool(tmp_path, max_bytes=10_000_000).depth == 1
     assert drain(spool) == [reading(99)]
+
+
+def test_a_replay_step_decodes_only_the_frames_it_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replay is linear in the spool's size: a peek reads and decodes the frames it hands
+    out, not the rest of the segment after them."""
+    spool = Spool(tmp_path, max_bytes=100_000_000)
+    for i in range(2_000):
+        spool.append([reading(i)])  # one reading per frame: an outage at fleet rate
+    decoded = 0
+    real = spool_module.reading_from_row
+
+    def counting(row: list[Any]) -> Reading:
+        nonlocal decoded
+        decoded += 1
+        return real(row)
+
+    monkeypatch.setattr(spool_module, "reading_from_row", counting)
+    item = spool.peek(10)
+    assert item is not None
+    assert [r.ts for r in item[0].readings] == [reading(i).ts for i in range(10)]
+    assert decoded == 10
+
+
+def test_frames_across_read_chunks_replay_whole_and_a_torn_tail_is_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spool_module, "READ_CHUNK", 37)  # every frame straddles a boundary
+    spool = Spool(tmp_path, max_bytes=10_000_000)
+    appended = [reading(i) for i in range(50)]
+    for r in appended:
+        spool.append([r])
+    [segment] = sorted(tmp_path.glob("spool-*.log"))
+    with segment.open("ab") as f:
+        f.write(b'812 12345 {"r":[[')  # a crash in the middle of a write
+    assert drain(spool, batch=3) == appended
