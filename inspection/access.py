@@ -1,4 +1,4 @@
-"""Who may see which shelters: the scoping rules of the roles in DOMAIN.md.
+"""Who may see which shelters: the scoping rules of the roles (docs/roles.md).
 
 admin and platform see every shelter (platform read-only); a district officer sees the
 shelters of their district; an inspector those assigned to them or in their district; a

@@ -39,10 +39,33 @@ def _index(catalogue: Catalogue) -> dict[str, CatalogueItem]:
     return {item.code: item for item in catalogue.items}
 
 
+_PREFIX = "catalogue-"
+_SUFFIX = ".json"
+
+
+def _version_key(version: str) -> tuple[tuple[int, int, str], ...]:
+    """Orders ``2026.2`` before ``2026.10``: numeric parts by value, before any text part."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in version.split(".")
+    )
+
+
+def shipped_versions() -> tuple[str, ...]:
+    """Every catalogue version shipped in ``inspection/data/``, oldest first."""
+    data = resources.files("inspection") / "data"
+    names = (entry.name for entry in data.iterdir() if entry.is_file())
+    found = [
+        name[len(_PREFIX) : -len(_SUFFIX)]
+        for name in names
+        if name.startswith(_PREFIX) and name.endswith(_SUFFIX)
+    ]
+    return tuple(sorted(found, key=_version_key))
+
+
 @cache
 def load_catalogue(version: str = CURRENT_VERSION) -> Catalogue:
     """Load a shipped catalogue version; ``KeyError`` when no such version ships."""
-    name = f"catalogue-{version}.json"
+    name = f"{_PREFIX}{version}{_SUFFIX}"
     path = resources.files("inspection") / "data" / name
     if not path.is_file():
         raise KeyError(version)

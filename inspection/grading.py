@@ -87,7 +87,8 @@ class Class4Policy(BaseModel):
 
 
 class FollowupPolicy(BaseModel):
-    """Deadlines and escalation of DOMAIN.md; a city overrides them with a JSON file."""
+    """Deadlines and escalation (docs/domain.md, section 6); a city overrides them with a JSON
+    file named by ``SHELTERWATCH_POLICY_FILE``."""
 
     class2: Class2Policy = Field(default_factory=Class2Policy)
     class3: Class3Policy = Field(default_factory=Class3Policy)

@@ -1,4 +1,5 @@
-"""Alert rules: the defaults of DOMAIN.md, overrides per scope, and the value a rule reads.
+"""Alert rules: the defaults (docs/monitoring.md), overrides per scope, and the value a rule
+reads.
 
 Pure, no I/O. A rule has an enter threshold, a clear threshold (hysteresis), a sustain time
 and a severity. Overrides apply by scope, the most specific winning field by field:

@@ -1,4 +1,4 @@
-"""Fire-risk index `fri-1` and dew point, as the city defines them (DOMAIN.md, Monitoring).
+"""Fire-risk index `fri-1` and dew point, as the city defines them (docs/monitoring.md).
 
 Used when a device sends no fire risk of its own. The version string is stored beside every
 computed value so that readings stay comparable if the formula changes.

@@ -1,6 +1,6 @@
 """Value types of the monitoring side: a validated sensor reading and the rejection of bad input.
 
-Units follow the device contract (DOMAIN.md, Monitoring): temperature and dew point in °C,
+Units follow the device contract (docs/monitoring.md): temperature and dew point in °C,
 humidity in %RH, fire risk 0..100, CO in ppm, battery in volts. Timestamps are tz-aware UTC.
 The plausible ranges below are inclusive at both ends.
 """

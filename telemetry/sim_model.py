@@ -3,7 +3,7 @@
 Values are pure functions of (sensor, time, seed): the same fleet and seed give the same
 payloads on every run and machine.
 
-The model, for sensors underground (DOMAIN.md, Monitoring):
+The model, for sensors underground (the device contract: docs/monitoring.md):
     - temperature about 13–23 °C: a base per shelter, warmer in summer (peak mid July), a small
       daily cycle peaking mid-afternoon China time, electrical rooms (配电间) 2 °C warmer;
     - humidity 55–80 %RH with a small daily cycle, wetter in the flood season; "damp"

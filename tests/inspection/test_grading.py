@@ -1,6 +1,6 @@
-"""The grading rules of DOMAIN.md, table-driven: severity → class, raising but never lowering a
-severity, S1 fixed on the spot, deadlines per class (default and per-city policy), and the
-shipped catalogue against the table typed in DOMAIN.md."""
+"""The grading rules of the city's policy (docs/domain.md), table-driven: severity → class,
+raising but never lowering a severity, S1 fixed on the spot, deadlines per class (default and
+per-city policy), and the shipped catalogue against the city's checklist typed here by hand."""
 
 from __future__ import annotations
 
@@ -216,7 +216,8 @@ def test_invalid_policy_file_is_refused(tmp_path: Path, bad: dict[str, object]) 
         FollowupPolicy.load(path)
 
 
-# The catalogue of DOMAIN.md, typed here by hand: code → (default severity, illegal act).
+# The city's checklist, typed here by hand independently of the shipped data:
+# code → (default severity, illegal act).
 DOMAIN_CATALOGUE: dict[str, tuple[Severity, bool]] = {
     "MGMT-RULES-GAPS": (S1, False),
     "MGMT-NO-RECORDS": (S2, False),

@@ -1,4 +1,4 @@
-"""The alert rules: the defaults of DOMAIN.md and the overrides the city office sets per
+"""The alert rules: the defaults (docs/monitoring.md) and the overrides the city office sets per
 shelter, zone, sensor or class. Part of the ``alerts`` routes (included by
 :mod:`api.http.routes.alerts`).
 
