@@ -5,6 +5,8 @@
 import { api, clearSession, currentUser, NetworkError, saveUser, setUnauthorizedHandler } from './api.js';
 import { setZone } from './format.js';
 import { lang, setLang, t } from './i18n.js';
+import { warm } from './inspector.js';
+import { startOutbox } from './outbox.js';
 import { allowed, homeFor, match, navFor } from './routes.js';
 import { errorView, h, mount, notFoundView } from './ui.js';
 
@@ -163,6 +165,16 @@ function start() {
   }
   route();
   refreshUser().then(renderChrome);
+  startOutbox();
+  window.addEventListener('sessionchange', prepareOffline);
+  prepareOffline();
+}
+
+/** An inspector's shelters and the catalogue are fetched at once, so the service worker
+ *  has them before the inspector goes underground. */
+function prepareOffline() {
+  const user = currentUser();
+  if (user && ['inspector', 'admin'].includes(user.role)) warm();
 }
 
 start();

@@ -10,7 +10,7 @@ import { h, mount, notice } from '../ui.js';
 extend({
   zh: {
     'shelter.inspect': '开始检查',
-    'shelter.class': '当前类别',
+    'shelter.class.is': '当前类别：',
     'shelter.district': '区',
     'shelter.address': '地址',
     'shelter.manager': '工程长',
@@ -26,7 +26,7 @@ extend({
   },
   en: {
     'shelter.inspect': 'Start inspection',
-    'shelter.class': 'Current class',
+    'shelter.class.is': 'Current class: ',
     'shelter.district': 'District',
     'shelter.address': 'Address',
     'shelter.manager': 'Manager (工程长)',
@@ -95,7 +95,7 @@ export async function render(root, params) {
     h('p', h('a', { href: '#/shelters' }, `← ${t('common.back')}`)),
     h('h1', s.name),
     h('p.muted', s.code),
-    h('p', `${t('shelter.class')}: `, h(`span.pill.class-${s.current_class || 0}`, classLabel(s.current_class))),
+    h('p', t('shelter.class.is'), h(`span.pill.class-${s.current_class || 0}`, classLabel(s.current_class))),
     canInspect
       ? h('div.actions', h('a.button.primary#start-inspection', { href: `#/shelters/${encodeURIComponent(s.code)}/inspect` }, t('shelter.inspect')))
       : null,
