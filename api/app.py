@@ -16,6 +16,7 @@ from api.http import errors
 from api.http.probes import Checks, Component, add_probes, lifespan
 from api.http.routes import alerts, auth, exchange, followups, shelters, stats, telemetry, users
 from api.state import AppState
+from api.web import install as install_web
 from telemetry.errors import TelemetryError
 
 log = logging.getLogger("shelterwatch.http")
@@ -45,12 +46,15 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan(components),
+        docs_url=None,  # served offline by api.web
+        redoc_url=None,
     )
     app.state.sw = state
     errors.install(app)
     for module in (auth, users, shelters, followups, stats, exchange, telemetry, alerts):
         app.include_router(module.router)
     app.include_router(users.audit_router)
+    app.include_router(auth.me_router)
 
     @app.middleware("http")
     async def access_log(
@@ -90,4 +94,5 @@ def create_app(
         return out
 
     add_probes(app, state, checks)
+    install_web(app)
     return app

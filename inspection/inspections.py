@@ -2,10 +2,16 @@
 
 A submitted inspection is immutable; a correction is a new inspection that names the one
 it corrects, whose still-open findings it supersedes. Photos attach afterwards.
+
+Submissions from phones are retried after a lost answer, so both steps are idempotent: a
+submission under a key (:func:`inspection.resubmission.submit_once`) stores one inspection
+however often it is sent, and a photo whose bytes are already attached to the same
+inspection (and finding) is not stored again (:func:`add_photos`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -83,9 +89,11 @@ def submit(
     actor: Actor,
     now: datetime,
     policy: FollowupPolicy,
+    idempotency: tuple[str, str] | None = None,
 ) -> Inspection:
     """Grade and store an inspection by ``actor``; creates its follow-up and recomputes the
-    shelter's class."""
+    shelter's class. ``idempotency`` (key, request hash) is kept with it for
+    :func:`submit_once`."""
     shelter = registry.get_shelter(session, code, actor=actor)
     if actor.role not in INSPECTOR_ROLES:
         raise Forbidden("only inspectors submit inspections", code="role_forbidden")
@@ -115,6 +123,8 @@ def submit(
         catalogue_version=catalogue.version,
         note=data.note,
         corrects_id=corrected.id if corrected else None,
+        idempotency_key=idempotency[0] if idempotency else None,
+        request_hash=idempotency[1] if idempotency else None,
     )
     session.add(inspection)
     session.flush()
@@ -243,7 +253,10 @@ def add_photos(
     now: datetime,
     max_bytes: int,
 ) -> list[Attachment]:
-    """Attach photos to a submitted inspection (by its inspector or the city office)."""
+    """Attach photos to a submitted inspection (by its inspector or the city office). A file
+    whose bytes an earlier request already attached to the inspection (under the same
+    ``finding_id``) is answered with that attachment instead of a second copy, so a retried
+    upload is harmless."""
     inspection = get_inspection(session, inspection_id, actor=actor)
     if not (actor.id == inspection.inspector_id or actor.role == Role.ADMIN):
         raise Forbidden(
@@ -258,28 +271,44 @@ def add_photos(
                 f"finding {finding_id} is not part of inspection {inspection.id}",
                 code="bad_finding",
             )
-    rows = [
-        store(
-            session,
-            upload,
-            purpose="inspection",
-            actor=actor,
-            now=now,
-            max_bytes=max_bytes,
-            inspection_id=inspection.id,
-            finding_id=finding_id,
+    kept = {
+        a.sha256: a
+        for a in session.scalars(
+            select(Attachment).where(
+                Attachment.inspection_id == inspection.id,
+                Attachment.finding_id.is_(None)
+                if finding_id is None
+                else Attachment.finding_id == finding_id,
+            )
         )
-        for upload in uploads
-    ]
-    audit.record(
-        session,
-        actor,
-        "inspection.photos",
-        "inspection",
-        inspection.id,
-        at=now,
-        after={"attachments": [a.id for a in rows]},
-    )
+    }
+    rows: list[Attachment] = []
+    added: list[int] = []
+    for upload in uploads:
+        row = kept.get(hashlib.sha256(upload.data).hexdigest())
+        if row is None:  # a retried upload finds the photo it already stored
+            row = store(
+                session,
+                upload,
+                purpose="inspection",
+                actor=actor,
+                now=now,
+                max_bytes=max_bytes,
+                inspection_id=inspection.id,
+                finding_id=finding_id,
+            )
+            added.append(row.id)
+        rows.append(row)
+    if added:
+        audit.record(
+            session,
+            actor,
+            "inspection.photos",
+            "inspection",
+            inspection.id,
+            at=now,
+            after={"attachments": added},
+        )
     return rows
 
 

@@ -172,6 +172,9 @@ class Inspection(Base):
     """A signed inspection: immutable once stored; a correction is a new record."""
 
     __tablename__ = "inspections"
+    __table_args__ = (
+        Index("uq_inspections_idempotency", "inspector_id", "idempotency_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shelter_id: Mapped[int] = mapped_column(ForeignKey("shelters.id"), index=True)
@@ -182,6 +185,10 @@ class Inspection(Base):
     catalogue_version: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text, default="")
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("inspections.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    """The submission's Idempotency-Key (unique per inspector) and the SHA-256 of what was
+    submitted: a retry with the same key and body finds this inspection."""
+    request_hash: Mapped[str | None] = mapped_column(String(64))
 
     findings: Mapped[list[Finding]] = relationship(
         back_populates="inspection", lazy="raise", order_by="Finding.id"

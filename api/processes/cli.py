@@ -157,7 +157,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     app = create_app(state, components=server_components(state, BrokerEndpoint.of(settings)))
     log.info("ShelterWatch API on http://%s:%d (docs at /docs)", args.host, args.port)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None, server_header=False)
     finally:
         close_state(state)
     return 0
@@ -195,7 +195,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None, server_header=False)
     finally:
         close_state(state)
     return 0
@@ -244,7 +244,12 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     log.info("ingesting; health and metrics on http://%s:%d", args.host, args.port)
     try:
         uvicorn.run(
-            app, host=args.host, port=args.port, log_config=None, timeout_graceful_shutdown=30
+            app,
+            host=args.host,
+            port=args.port,
+            log_config=None,
+            timeout_graceful_shutdown=30,
+            server_header=False,
         )
     finally:
         close_state(state)

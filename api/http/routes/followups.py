@@ -46,7 +46,8 @@ def add_photos(
     files: Annotated[list[UploadFile] | None, File(description="JPEG, PNG, WebP or PDF")] = None,
     finding_id: Annotated[int | None, Form()] = None,
 ) -> list[AttachmentRead]:
-    """Attach photos to a submitted inspection, optionally to one of its findings."""
+    """Attach photos to a submitted inspection, optionally to one of its findings. Sending
+    a file again (a retry) answers with the attachment already stored for those bytes."""
     limit = state.settings.upload_max_bytes
     # No file is the service's ``no_file`` error, not a generic validation error.
     rows = inspections.add_photos(

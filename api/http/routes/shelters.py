@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response
 
 from api.http.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
 from api.http.schemas import Page
-from inspection import inspections, registry
+from inspection import inspections, registry, resubmission
 from inspection.registry import ShelterFilter
 from inspection.schemas import (
     InspectionCreate,
@@ -92,7 +92,29 @@ def sensors(code: str, session: SessionDep, actor: ActorDep) -> list[SensorRead]
     return [SensorRead.model_validate(s) for s in registry.list_sensors(session, code, actor=actor)]
 
 
-@router.post("/{code}/inspections", response_model=InspectionRead, status_code=201)
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="one key per inspection, chosen by the client (e.g. a UUID); a repeat "
+        "with the same key and body answers 200 with the inspection already stored, the "
+        "same key with another body 409 idempotency_mismatch",
+    ),
+]
+
+
+@router.post(
+    "/{code}/inspections",
+    response_model=InspectionRead,
+    status_code=201,
+    responses={
+        200: {"model": InspectionRead, "description": "a repeat: the inspection already stored"},
+        409: {"description": "the Idempotency-Key was used for a different submission"},
+    },
+)
 def submit_inspection(
     code: str,
     data: InspectionCreate,
@@ -100,10 +122,22 @@ def submit_inspection(
     actor: ActorDep,
     now: NowDep,
     state: StateDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> InspectionRead:
     """Submit a signed inspection as the logged-in inspector; the server grades it and
-    creates the follow-up. Photos attach afterwards (POST /api/v1/inspections/{id}/photos)."""
-    inspection = inspections.submit(session, code, data, actor=actor, now=now, policy=state.policy)
+    creates the follow-up. Photos attach afterwards (POST /api/v1/inspections/{id}/photos).
+    With an ``Idempotency-Key`` a retried submission stores one inspection."""
+    if idempotency_key is None:
+        inspection = inspections.submit(
+            session, code, data, actor=actor, now=now, policy=state.policy
+        )
+    else:
+        inspection, created = resubmission.submit_once(
+            session, code, data, key=idempotency_key, actor=actor, now=now, policy=state.policy
+        )
+        if not created:
+            response.status_code = 200
     return inspections.inspection_read(session, inspection, now=now)
 
 

@@ -1,0 +1,89 @@
+// Dates, times and numbers as the city writes them: in the city's time zone (from GET
+// /api/v1/me), Chinese style in Chinese (2026年12月2日 14:05), and deadlines as days left or
+// days overdue.
+
+import { lang, t } from './i18n.js';
+
+let zone = 'Asia/Shanghai';
+const DAY = 86400000;
+
+export function setZone(name) {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    zone = name;
+  } catch {
+    // an unknown zone keeps the default
+  }
+}
+
+export function timeZone() {
+  return zone;
+}
+
+function parts(value) {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) return null;
+  const out = {};
+  const fmt = new Intl.DateTimeFormat('en-GB', {
+    timeZone: zone,
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  });
+  for (const p of fmt.formatToParts(date)) out[p.type] = p.value;
+  return out;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** 2026年12月2日 (zh) or 2 Dec 2026 (en); '' for a missing value. */
+export function date(value) {
+  if (value == null || value === '') return '';
+  const p = parts(value);
+  if (!p) return '';
+  return lang() === 'zh'
+    ? `${p.year}年${Number(p.month)}月${Number(p.day)}日`
+    : `${Number(p.day)} ${MONTHS[Number(p.month) - 1]} ${p.year}`;
+}
+
+/** 2026年12月2日 14:05 (zh) or 2 Dec 2026, 14:05 (en). */
+export function dateTime(value) {
+  if (value == null || value === '') return '';
+  const p = parts(value);
+  if (!p) return '';
+  const time = `${p.hour}:${p.minute}`;
+  return lang() === 'zh' ? `${date(value)} ${time}` : `${date(value)}, ${time}`;
+}
+
+/** A number with grouping, at most `digits` decimals. */
+export function number(value, digits = 0) {
+  if (value == null || Number.isNaN(Number(value))) return '–';
+  return new Intl.NumberFormat(lang() === 'zh' ? 'zh-CN' : 'en', {
+    maximumFractionDigits: digits,
+  }).format(Number(value));
+}
+
+/** A ratio 0..1 as a percentage. */
+export function percent(ratio, digits = 1) {
+  if (ratio == null) return '–';
+  return `${number(ratio * 100, digits)}%`;
+}
+
+/** Days until a deadline: {days, overdue, text}; overdue counts whole days past it. */
+export function deadline(due, now = new Date()) {
+  const diff = new Date(due).getTime() - now.getTime();
+  if (diff < 0) {
+    const days = Math.max(1, Math.floor(-diff / DAY));
+    return { days: -days, overdue: true, text: t('days.overdue', { n: days }) };
+  }
+  const days = Math.floor(diff / DAY);
+  return { days, overdue: false, text: days === 0 ? t('days.today') : t('days.left', { n: days }) };
+}
+
+/** The label of a shelter class 1-4 (null: ungraded). */
+export function classLabel(value) {
+  return value ? t(`class.${value}`) : t('class.ungraded');
+}

@@ -1,0 +1,138 @@
+// Strings of the app in Simplified Chinese (the default) and English.
+// t(key, vars) looks a key up in the current language, then in Chinese, and fills {name}
+// placeholders from vars. Page modules add their own strings with extend({zh: {...}, en: {...}}).
+
+const KEY = 'sw.lang';
+export const LANGS = ['zh', 'en'];
+
+const dicts = {
+  zh: {
+    'app.name': '人防工程',
+    'app.loading': '加载中…',
+    'nav.label': '主导航',
+    'nav.shelters': '工程',
+    'nav.outbox': '待发送',
+    'nav.my': '我的工程',
+    'nav.dashboard': '总览',
+    'nav.followups': '整改',
+    'nav.admin': '管理',
+    'lang.other': 'English',
+    'logout': '退出',
+    'logout.pending': '还有 {n} 份检查未发送。退出后它们保留在本机，下次登录后发送。仍要退出吗？',
+    'login.title': '登录',
+    'login.username': '用户名',
+    'login.password': '密码',
+    'login.submit': '登录',
+    'login.failed': '用户名或密码错误',
+    'login.offline': '没有网络，无法登录',
+    'error.not_found': '未找到',
+    'error.not_found.text': '该页面不存在，或您无权查看。',
+    'error.offline': '没有网络连接',
+    'error.generic': '出错了：{message}',
+    'error.retry': '重试',
+    'net.offline': '离线：数据保存在本机，联网后自动发送',
+    'net.pending': '{n} 份检查待发送',
+    'common.back': '返回',
+    'common.home': '首页',
+    'common.search': '搜索',
+    'common.none': '无',
+    'common.save': '保存',
+    'common.cancel': '取消',
+    'class.ungraded': '未评级',
+    'class.1': '一类',
+    'class.2': '二类',
+    'class.3': '三类',
+    'class.4': '四类',
+    'days.left': '剩余 {n} 天',
+    'days.today': '今日到期',
+    'days.overdue': '逾期 {n} 天',
+  },
+  en: {
+    'app.name': 'ShelterWatch',
+    'app.loading': 'Loading…',
+    'nav.label': 'Main navigation',
+    'nav.shelters': 'Shelters',
+    'nav.outbox': 'To send',
+    'nav.my': 'My shelters',
+    'nav.dashboard': 'Overview',
+    'nav.followups': 'Follow-ups',
+    'nav.admin': 'Admin',
+    'lang.other': '中文',
+    'logout': 'Log out',
+    'logout.pending': '{n} inspection(s) are not sent yet. They stay on this phone and are sent after you log in again. Log out anyway?',
+    'login.title': 'Log in',
+    'login.username': 'Username',
+    'login.password': 'Password',
+    'login.submit': 'Log in',
+    'login.failed': 'Wrong username or password',
+    'login.offline': 'No network: cannot log in',
+    'error.not_found': 'Not found',
+    'error.not_found.text': 'This page does not exist or you may not see it.',
+    'error.offline': 'No network connection',
+    'error.generic': 'Something went wrong: {message}',
+    'error.retry': 'Retry',
+    'net.offline': 'Offline: work is kept on this phone and sent when the network returns',
+    'net.pending': '{n} inspection(s) waiting to be sent',
+    'common.back': 'Back',
+    'common.home': 'Home',
+    'common.search': 'Search',
+    'common.none': 'None',
+    'common.save': 'Save',
+    'common.cancel': 'Cancel',
+    'class.ungraded': 'Ungraded',
+    'class.1': 'Class 1',
+    'class.2': 'Class 2',
+    'class.3': 'Class 3',
+    'class.4': 'Class 4',
+    'days.left': '{n} day(s) left',
+    'days.today': 'Due today',
+    'days.overdue': '{n} day(s) overdue',
+  },
+};
+
+function stored() {
+  try {
+    const value = localStorage.getItem(KEY);
+    return LANGS.includes(value) ? value : 'zh';
+  } catch {
+    return 'zh';
+  }
+}
+
+let current = stored();
+
+export function lang() {
+  return current;
+}
+
+export function t(key, vars) {
+  let text = dicts[current][key] ?? dicts.zh[key] ?? key;
+  if (vars) {
+    text = text.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
+  }
+  return text;
+}
+
+export function has(key) {
+  return key in dicts[current] || key in dicts.zh;
+}
+
+export function extend(more) {
+  for (const [code, strings] of Object.entries(more)) {
+    if (dicts[code]) Object.assign(dicts[code], strings);
+  }
+}
+
+export function setLang(code) {
+  if (!LANGS.includes(code)) return;
+  current = code;
+  try {
+    localStorage.setItem(KEY, code);
+  } catch {
+    // private mode: the choice lasts for this page only
+  }
+  document.documentElement.lang = code === 'zh' ? 'zh-CN' : 'en';
+  window.dispatchEvent(new CustomEvent('langchange', { detail: code }));
+}
+
+document.documentElement.lang = current === 'zh' ? 'zh-CN' : 'en';
