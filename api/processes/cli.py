@@ -71,6 +71,17 @@ class BrokerEndpoint:
         return cls(f"mqtt://127.0.0.1:{port}", "3.1.1", port)
 
 
+def served_at(settings: Settings, host: str, port: int) -> Settings:
+    """The settings with ``public_base_url`` where this server actually listens, unless it
+    was configured: links in notifications and on signs then work as printed."""
+    if "public_base_url" in settings.model_fields_set:
+        return settings
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    if ":" in reachable:
+        reachable = f"[{reachable}]"
+    return settings.model_copy(update={"public_base_url": f"http://{reachable}:{port}"})
+
+
 def server_components(state: AppState, broker: BrokerEndpoint) -> list[Component]:
     """What the API process runs beside requests: the inspection tick (reminders, escalation,
     monthly compliance), the alert tick and the notification delivery worker."""
@@ -153,6 +164,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from api.app import create_app
 
+    settings = served_at(settings, args.host, args.port)
     state = build_state(settings)
     app = create_app(state, components=server_components(state, BrokerEndpoint.of(settings)))
     log.info("ShelterWatch API on http://%s:%d (docs at /docs)", args.host, args.port)
@@ -171,6 +183,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.processes.demo import SimulatorComponent, demo_fleet, seed
 
+    settings = served_at(settings, args.host, args.port)
     state = build_state(settings, migrate=True)
     fleet = demo_fleet()
     login_file = settings.var_dir / "demo-login.txt"

@@ -30,6 +30,8 @@ def world(
             json={"code": code, "name": code, "district": "黄浦区", "manager": mgr.username},
         )
         assert r.status_code == 201, r.text
+    now = clock.now
+    clock.now = T0 - timedelta(hours=1)  # registered before the readings below
     for sensor, interval in (("S-1", 600), ("S-2", 1800)):
         r = client.post(
             "/api/v1/shelters/SH-1/sensors",
@@ -37,6 +39,7 @@ def world(
             json={"sensor_id": sensor, "zone": "滤毒室", "expected_interval_s": interval},
         )
         assert r.status_code == 201, r.text
+    clock.now = now
     readings = [
         Reading(
             "SH-1",
@@ -192,6 +195,34 @@ def test_completeness_expected_against_received(
     )
     assert [(h["expected"], h["received"]) for h in sensors["S-2"]["hours"]] == [(2, 1), (2, 0)]
     assert sensors["S-2"]["ratio"] == 0.25
+
+
+def test_completeness_counts_from_registration_up_to_now(
+    client: TestClient, world: dict[str, Login], state: AppState, clock: FakeClock
+) -> None:
+    """A healthy 10-second sensor registered half an hour ago is complete over the default
+    24 h window: the hours before it was registered, and the rest of the current hour,
+    expect nothing."""
+    registered = clock.now  # 02:00
+    r = client.post(
+        "/api/v1/shelters/SH-1/sensors",
+        headers=world["admin"].headers,
+        json={"sensor_id": "S-FAST", "zone": "滤毒室", "expected_interval_s": 10},
+    )
+    assert r.status_code == 201, r.text
+    state.readings.write(
+        [
+            Reading("SH-1", "S-FAST", registered + timedelta(seconds=10 * i), temperature=20.0)
+            for i in range(180)
+        ]
+    )
+    clock.now = registered + timedelta(minutes=30)
+    r = client.get("/api/v1/shelters/SH-1/telemetry/completeness", headers=world["admin"].headers)
+    assert r.status_code == 200, r.text
+    [fast] = [s for s in r.json()["sensors"] if s["sensor_id"] == "S-FAST"]
+    assert (fast["expected"], fast["received"], fast["ratio"]) == (180, 180, 1.0)
+    assert {h["expected"] for h in fast["hours"][:-1]} == {0}  # before registration
+    assert (fast["hours"][-1]["expected"], fast["hours"][-1]["received"]) == (180, 180)
 
 
 def test_rejects_are_listed_for_admins_only(client: TestClient, world: dict[str, Login]) -> None:

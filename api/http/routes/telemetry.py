@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -152,6 +152,13 @@ def series(
     )
 
 
+def _expected_in(hour: datetime, start: datetime, end: datetime, interval_s: int) -> int:
+    """Readings a sensor reporting every ``interval_s`` owes in the part of ``hour`` that
+    lies within [start, end)."""
+    overlap = min(hour + timedelta(hours=1), end) - max(hour, start)
+    return max(0, int(overlap.total_seconds() // interval_s))
+
+
 @router.get("/shelters/{code}/telemetry/completeness", response_model=CompletenessResponse)
 def completeness(
     code: str,
@@ -162,8 +169,11 @@ def completeness(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> CompletenessResponse:
-    """Expected against received readings per hour and sensor (expected = 3600 / the
-    sensor's reporting interval), for at most 31 days, whole hours."""
+    """Expected against received readings per hour and sensor, for at most 31 days in whole
+    hours. A sensor is expected to report once per its interval from the later of the window's
+    start and its registration up to the earlier of the window's end and now, so an hour
+    before it was registered, or the part of the current hour still to come, expects
+    nothing."""
     sensors = registry.list_sensors(session, code, actor=actor)
     end_utc = aware_utc(end, name="end") if end else now
     start_utc = aware_utc(start, name="start") if start else end_utc - timedelta(hours=24)
@@ -179,13 +189,19 @@ def completeness(
         hours.append(h)
         h += timedelta(hours=1)
     out: list[SensorCompleteness] = []
+    counted_to = min(end_utc, now)
     for s in sensors:
-        per_hour = max(1, round(3600 / s.expected_interval_s))
+        registered = s.created_at if s.created_at.tzinfo else s.created_at.replace(tzinfo=UTC)
+        counted_from = max(start_utc, registered)
         rows = [
-            HourCompleteness(hour=hh, expected=per_hour, received=counts.get((s.sensor_id, hh), 0))
+            HourCompleteness(
+                hour=hh,
+                expected=_expected_in(hh, counted_from, counted_to, s.expected_interval_s),
+                received=counts.get((s.sensor_id, hh), 0),
+            )
             for hh in hours
         ]
-        expected = per_hour * len(rows)
+        expected = sum(r.expected for r in rows)
         received = sum(r.received for r in rows)
         out.append(
             SensorCompleteness(
