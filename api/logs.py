@@ -1,11 +1,32 @@
-"""Logging set-up for every process: plain text or one JSON object per line."""
+"""Logging set-up for every process: plain text or one JSON object per line.
+
+ShelterWatch's own loggers (``shelterwatch``, ``api``, ``telemetry``, ``inspection`` and their
+children) log at ``SHELTERWATCH_LOG_LEVEL``. Every other logger (amqtt and the
+``transitions`` state machine under it, paho, urllib3, httpx, uvicorn, alembic, ...) logs at
+WARNING or above, so that a third party's INFO chatter never buries our own lines, unless
+the level is DEBUG (then everything logs at DEBUG) or ``SHELTERWATCH_LOG_LEVELS`` names it
+(``amqtt=INFO,uvicorn.access=INFO``), which also sets any of our own loggers apart.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Final, Literal, cast, get_args
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LOG_LEVELS: Final[tuple[str, ...]] = get_args(LogLevel)
+
+OWN_LOGGERS: Final = ("shelterwatch", "api", "telemetry", "inspection")
+"""The roots of ShelterWatch's logger names: these log at the configured level."""
+
+_LOGGER_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,199}")
+_set_apart: set[str] = set()
+"""Loggers that the last :func:`configure` gave a level of their own."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -21,7 +42,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False)
 
 
-def configure(level: str, *, json_lines: bool) -> None:
+def parse_levels(text: str) -> dict[str, LogLevel]:
+    """``NAME=LEVEL[,NAME=LEVEL...]`` as a mapping; ValueError names what is wrong."""
+    levels: dict[str, LogLevel] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        name, sep, level = (part.strip() for part in item.partition("="))
+        if not sep or _LOGGER_NAME.fullmatch(name) is None:
+            raise ValueError(f"{item.strip()!r} is not LOGGER=LEVEL (e.g. amqtt=INFO)")
+        level = level.upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"level of {name!r} must be one of {', '.join(LOG_LEVELS)}")
+        levels[name] = cast(LogLevel, level)
+    return levels
+
+
+def configure(
+    level: LogLevel, *, json_lines: bool, levels: Mapping[str, LogLevel] | None = None
+) -> None:
+    """Send every log record to stderr, our loggers at `level`, the others at WARNING or
+    above (DEBUG when `level` is DEBUG); `levels` sets single loggers apart."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter()
@@ -30,5 +71,13 @@ def configure(level: str, *, json_lines: bool) -> None:
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    own = logging.getLevelNamesMapping()[level]
+    root.setLevel(own if own == logging.DEBUG else max(own, logging.WARNING))
+    for name in _set_apart:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    _set_apart.clear()
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(own)
+    for name, name_level in (levels or {}).items():
+        logging.getLogger(name).setLevel(name_level)
+        _set_apart.add(name)

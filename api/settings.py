@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from api.logs import LogLevel, parse_levels
 
 _PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "shelterwatch", "test"}
 _MIN_SECRET_LENGTH = 32
@@ -37,7 +39,12 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     tick_interval_seconds: int = Field(default=300, ge=0)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: LogLevel = "INFO"
+    log_levels: Annotated[dict[str, LogLevel], NoDecode] = Field(
+        default_factory=dict,
+        description="Loggers set apart from the rule that third parties log at WARNING: "
+        "`amqtt=INFO,uvicorn.access=INFO`.",
+    )
     log_json: bool = False
 
     # Telemetry
@@ -92,6 +99,11 @@ class Settings(BaseSettings):
                 f"{_MIN_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`)"
             )
         return value
+
+    @field_validator("log_levels", mode="before")
+    @classmethod
+    def _parse_log_levels(cls, value: object) -> object:
+        return parse_levels(value) if isinstance(value, str) else value
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,8 +8,13 @@ InfluxDB 1.x natively and by 2.x/3.x through their v1 compatibility API). User v
 a query only as bound parameters (``params=``, referenced as ``$shelter`` and ``$sensor``);
 everything else in a query text is an enum mapped to a fixed string or a validated number.
 
-Errors are translated at this boundary (influxdb-client is built with ``retries=False``, so
-urllib3 raises the underlying error, never ``MaxRetryError``):
+Every request, reads and writes alike, goes through influxdb-client's HTTP client: its
+configured urllib3 pool (one per store, shared by the writers and the readers), its token
+header, timeout and TLS settings. Writes use its write API; the InfluxQL reads, ``/ping`` and
+``CREATE DATABASE`` (endpoints that its generated services do not cover for 1.x) go through
+its ``ApiClient.call_api``, the call its own services make. Errors are translated at this
+boundary, in one place (:func:`_translated`) for every request (influxdb-client is built with
+``retries=False``, so urllib3 raises the underlying error, never ``MaxRetryError``):
 
     urllib3 ``HTTPError`` (``NewConnectionError``, ``NameResolutionError``,
     ``ConnectTimeoutError``, ``ReadTimeoutError``, ``ProtocolError``), ``OSError``
@@ -27,14 +32,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from math import isfinite
 from typing import Any, Final
-from urllib.parse import urlencode
 
-import urllib3
 import urllib3.exceptions
 from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import SYNCHRONOUS
@@ -74,14 +78,11 @@ _FUNCTION: Final = {
 _METRIC_ORDER: Final = {metric: index for index, metric in enumerate(Metric)}
 
 
-READ_CONNECTIONS: Final = 8
-"""Connections kept open for reads (more are opened when needed, then closed)."""
+CONNECTIONS: Final = 16
+"""Connections kept open for the store writers and the API's reads together (more are opened
+when needed, then closed)."""
 _TRANSPORT_ERRORS: Final = (urllib3.exceptions.HTTPError, OSError)
 """What a request raises when the server cannot be reached or the connection fails."""
-
-
-def _text(response: urllib3.BaseHTTPResponse) -> str:
-    return response.data.decode("utf-8", "replace")
 
 
 def _ms_to_datetime(ms: int) -> datetime:
@@ -96,6 +97,60 @@ def _status_error(status: int, action: str, detail: str) -> TelemetryError:
     if 400 <= status < 500 and status not in (408, 429):
         return StoreRejected(message)
     return StoreUnavailable(message)
+
+
+@contextmanager
+def _translated(action: str) -> Iterator[None]:
+    """The one error path of every request to InfluxDB: what influxdb-client or urllib3
+    raise becomes StoreUnavailable or StoreRejected, with the server's words."""
+    try:
+        yield
+    except ApiException as exc:
+        detail = getattr(exc, "message", None) or exc.body or exc.reason or ""
+        if isinstance(detail, bytes):
+            detail = detail.decode("utf-8", "replace")
+        raise _status_error(int(exc.status or 0), action, str(detail)) from exc
+    except _TRANSPORT_ERRORS as exc:
+        raise StoreUnavailable(f"InfluxDB {action} failed: {exc}") from exc
+
+
+def _client(url: str, token: str, org: str, timeout_s: float) -> Any:
+    return InfluxDBClient(
+        url=url,
+        token=token,
+        org=org,
+        timeout=int(timeout_s * 1000),
+        retries=False,
+        connection_pool_maxsize=CONNECTIONS,
+    )
+
+
+def _call(
+    client: Any,
+    action: str,
+    method: str,
+    path: str,
+    *,
+    query: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> bytes:
+    """The body of a 2xx answer to one request through `client`'s HTTP client (its pool,
+    token and timeout); anything else raised through :func:`_translated`."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if form else None
+    with _translated(action):
+        response = client.api_client.call_api(
+            path,
+            method,
+            query_params=query,
+            post_params=form,
+            header_params=headers,
+            _return_http_data_only=True,
+            _preload_content=False,  # the raw response: its body, not a model
+        )
+        try:
+            return bytes(response.data)
+        finally:
+            response.release_conn()
 
 
 @lru_cache(maxsize=8192)
@@ -151,7 +206,7 @@ class InfluxStore:
 
     `bucket` is the 2.x bucket; on 1.x it is the database (``db`` or ``db/rp``), and the
     InfluxQL reads use that database and retention policy. `timeout_s` bounds each HTTP
-    request. Constructing the store does no I/O; :meth:`close` releases both HTTP clients.
+    request. Constructing the store does no I/O; :meth:`close` releases its connections.
     """
 
     def __init__(
@@ -173,18 +228,8 @@ class InfluxStore:
             raise ValueError(f"retention policy must match {_MEASUREMENT.pattern}")
         self._measurement = measurement
         self._source = f'"{policy}"."{measurement}"' if policy else f'"{measurement}"'
-        self._client: Any = InfluxDBClient(
-            url=url, token=token, org=org, timeout=int(timeout_s * 1000), retries=False
-        )
+        self._client: Any = _client(url, token, org, timeout_s)
         self._write_api: Any = self._client.write_api(write_options=SYNCHRONOUS)
-        # Reads use urllib3 (which influxdb-client already brings) directly.
-        self._base = url.rstrip("/")
-        self._http = urllib3.PoolManager(
-            headers={"Authorization": f"Token {token}"} if token else {},
-            timeout=urllib3.Timeout(timeout_s),
-            retries=False,
-            maxsize=READ_CONNECTIONS,  # the API reads from several request threads
-        )
 
     # ------------------------------------------------------------------ writes
 
@@ -200,18 +245,13 @@ class InfluxStore:
     def write_encoded(self, body: bytes) -> None:
         # One bytes record: influxdb-client posts it as it is, where a list of lines would be
         # type-checked and encoded line by line before being joined to the same body.
-        try:
+        with _translated("write"):
             self._write_api.write(
                 bucket=self._bucket,
                 org=self._org,
                 record=body,
                 write_precision=WritePrecision.MS,
             )
-        except ApiException as exc:
-            detail = str(getattr(exc, "message", "") or exc.reason or "")
-            raise _status_error(int(exc.status or 0), "write", detail) from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise StoreUnavailable(f"InfluxDB write failed: {exc}") from exc
 
     # ------------------------------------------------------------------- reads
 
@@ -287,40 +327,29 @@ class InfluxStore:
 
     def check(self) -> None:
         try:
-            response = self._http.request("GET", self._base + "/ping")
-        except _TRANSPORT_ERRORS as exc:
-            raise StoreUnavailable(f"InfluxDB does not answer: {exc}") from exc
-        if not 200 <= response.status < 300:
-            raise StoreUnavailable(f"InfluxDB /ping answered HTTP {response.status}")
+            _call(self._client, "ping", "GET", "/ping")
+        except StoreRejected as exc:  # a 4xx other than 401/403/404 is no answer of InfluxDB
+            raise StoreUnavailable(str(exc)) from exc
 
     def close(self) -> None:
         try:
             self._write_api.close()
-            self._client.close()
         finally:
-            self._http.clear()
+            self._client.close()
 
     # ---------------------------------------------------------------- helpers
 
     def _query(self, text: str, params: dict[str, str], statements: int) -> list[dict[str, Any]]:
         """Results of an InfluxQL request, one per statement; statement errors translated."""
+        data = _call(
+            self._client,
+            "query",
+            "GET",
+            "/query",
+            query={"db": self._database, "epoch": "ms", "q": text, "params": json.dumps(params)},
+        )
         try:
-            response = self._http.request(
-                "GET",
-                self._base + "/query",
-                fields={
-                    "db": self._database,
-                    "epoch": "ms",
-                    "q": text,
-                    "params": json.dumps(params),
-                },
-            )
-        except _TRANSPORT_ERRORS as exc:
-            raise StoreUnavailable(f"InfluxDB query failed: {exc}") from exc
-        if response.status != 200:
-            raise _status_error(response.status, "query", _text(response))
-        try:
-            body = json.loads(response.data)
+            body = json.loads(data)
             results: list[dict[str, Any]] = sorted(
                 body["results"], key=lambda r: int(r.get("statement_id", 0))
             )
@@ -374,22 +403,11 @@ def ensure_database(
         if _RETENTION.fullmatch(retention) is None:
             raise ValueError("retention must look like 365d, 52w, 8760h or INF")
         text += f" WITH DURATION {retention}"
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    if token:
-        headers["Authorization"] = f"Token {token}"
+    client = _client(url, token, "", timeout_s)
     try:
-        response = urllib3.request(
-            "POST",
-            url.rstrip("/") + "/query",
-            body=urlencode({"q": text}),
-            headers=headers,
-            timeout=timeout_s,
-            retries=False,
-        )
-    except _TRANSPORT_ERRORS as exc:
-        raise StoreUnavailable(f"InfluxDB does not answer: {exc}") from exc
-    if response.status != 200:
-        raise _status_error(response.status, "CREATE DATABASE", _text(response))
-    for result in json.loads(response.data).get("results") or []:
+        data = _call(client, "CREATE DATABASE", "POST", "/query", form={"q": text})
+    finally:
+        client.close()
+    for result in json.loads(data).get("results") or []:
         if result.get("error"):
             raise StoreRejected(f"InfluxDB refused CREATE DATABASE: {result['error']}")

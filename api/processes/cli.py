@@ -387,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2
-    logs.configure(settings.log_level, json_lines=settings.log_json)
+    logs.configure(settings.log_level, json_lines=settings.log_json, levels=settings.log_levels)
     try:
         code: int = args.func(settings, args)
     except (InspectionError, ValidationError) as exc:

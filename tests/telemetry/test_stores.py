@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -465,12 +466,86 @@ def test_influx_http_status_translation(
         with pytest.raises(error, match=f"HTTP {status}") as info:
             influx.write([reading("a", T0, temperature=1.0)])
         assert "refused by the test server" in str(info.value)
-        with pytest.raises(error, match=f"HTTP {status}"):
+        with pytest.raises(error, match=f"HTTP {status}") as info:
             influx.latest("S1")
+        assert "refused by the test server" in str(info.value)
         with pytest.raises(StoreUnavailable, match=f"HTTP {status}"):
             influx.check()
     finally:
         influx.close()
+    with pytest.raises(error, match=f"HTTP {status}"):
+        ensure_database(f"http://127.0.0.1:{refusing.server_port}", "sw", timeout_s=5)
+
+
+class _Answering(http.server.BaseHTTPRequestHandler):
+    """A keep-alive InfluxDB stand-in: 204 to writes and pings, an empty result per InfluxQL
+    statement; counts connections and records each request's method, path and token."""
+
+    server: _AnsweringServer
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.lock:
+            self.server.connections += 1
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        url = urlsplit(self.path)
+        with self.server.lock:
+            self.server.requests.append((self.command, url.path, self.headers.get("Authorization")))
+        body = b""
+        if url.path == "/query":
+            statements = parse_qs(url.query)["q"][0].count(";") + 1
+            results = [{"statement_id": i} for i in range(statements)]
+            body = json.dumps({"results": results}).encode()
+        self.send_response(200 if body else 204)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+class _AnsweringServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Answering)
+        self.lock = threading.Lock()
+        self.connections = 0
+        self.requests: list[tuple[str, str, str | None]] = []
+
+
+def test_influx_reads_and_writes_go_through_one_client() -> None:
+    """One connection pool, one token: a read reuses the connection a write opened."""
+    server = _AnsweringServer()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    influx = InfluxStore(f"http://127.0.0.1:{server.server_port}", "t0ken", "o", "db")
+    try:
+        influx.write([reading("a", T0, temperature=1.0)])
+        assert influx.latest("S1") == []
+        assert influx.series(series_query()) == []
+        influx.check()
+        influx.write([reading("a", at(1), temperature=2.0)])
+    finally:
+        influx.close()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert [(method, path) for method, path, _ in server.requests] == [
+        ("POST", "/api/v2/write"),
+        ("GET", "/query"),
+        ("GET", "/query"),
+        ("GET", "/ping"),
+        ("POST", "/api/v2/write"),
+    ]
+    assert {token for _, _, token in server.requests} == {"Token t0ken"}
+    assert server.connections == 1
 
 
 @pytest.mark.influx
