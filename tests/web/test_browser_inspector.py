@@ -171,6 +171,16 @@ def test_an_inspector_submits_an_inspection_with_a_photo(
     css(browser, "#logout").click()
     css(browser, "input[name=username]")
     assert browser.execute_script("return localStorage.getItem('sw.token')") is None
+    wait(
+        browser,
+        "the kept API answers to be dropped",
+        lambda d: (
+            not d.execute_async_script(
+                "const done = arguments[0];"
+                "caches.keys().then(k => done(k.filter(n => n.startsWith('sw-data'))))"
+            )
+        ),
+    )
     browser.get(site.base + "/#/shelters")
     css(browser, "input[name=username]")  # logged out: back to the login page
 
