@@ -1,6 +1,6 @@
 """Run the benchmarks one after another: bench_payload, bench_line_protocol, bench_broker (if
-present) and bench_ingest (``--quick`` unless ``--full``). Each prints its own figures and
-ratios.
+present), bench_ingest (``--quick`` unless ``--full``) and bench_webapp. Each prints its own
+figures and ratios.
 
 Run: ``python bench/run_all.py [--full]``. Exits non-zero if any benchmark failed.
 """
@@ -25,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if (BENCH / "bench_broker.py").exists():
         runs.append(["bench_broker.py"])
     runs.append(["bench_ingest.py"] + ([] if args.full else ["--quick"]))
+    runs.append(["bench_webapp.py"])
     failed = []
     for script, *flags in runs:
         print(f"\n=== {script} {' '.join(flags)}".rstrip(), flush=True)

@@ -6,6 +6,7 @@
 #   Mosquitto    127.0.0.1:1883  Debian default config (loopback only)
 #   InfluxDB 1.6 127.0.0.1:8086  Debian package "influxdb", v1 API, auth disabled
 #   nginx        127.0.0.1:8087  InfluxDB 2.x write API -> 1.x (deploy/nginx/influxdb-v2-compat.conf)
+#   Chromium     /usr/bin/chromium + /usr/bin/chromedriver for the browser tests (tests/web)
 #
 # Run as root. Safe to run repeatedly; prints one line per service and exits
 # non-zero with a message when a service does not answer within the timeout.
@@ -342,6 +343,15 @@ ensure_nginx_compat() {
     report nginx "$state  127.0.0.1:$COMPAT_PORT -> InfluxDB :$INFLUX_PORT (2.x write API)"
 }
 
+# ---------------------------------------------------------------------- chromium
+
+ensure_chromium() {
+    apt_install chromium chromium-driver
+    [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] ||
+        die "chromium or chromedriver missing after install"
+    report chromium "$(/usr/bin/chromedriver --version 2>/dev/null | cut -d' ' -f1-2)"
+}
+
 # ---------------------------------------------------------------------- main
 
 main() {
@@ -352,6 +362,7 @@ main() {
         ensure_mosquitto
         ensure_influxdb
         ensure_nginx_compat
+        ensure_chromium
         ;;
     stop)
         compat_stop

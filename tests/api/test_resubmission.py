@@ -3,16 +3,23 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from api.db import unit_of_work
+from api.state import AppState
+from inspection.access import Actor
 from inspection.models import Attachment, Followup, Inspection, Role
+from inspection.resubmission import submit_once
+from inspection.schemas import InspectionCreate
 from tests.api.conftest import CODE, DISTRICT_A, INSPECTED_AT, PNG, World, error_of
 from tests.conftest import Login, UserFactory
+from tests.waiting import wait_until
 
 KEY = "3f1c9a52-7d1e-4d8b-9a7e-0c2b4e6f8a10"
 BODY: dict[str, Any] = {
@@ -102,3 +109,53 @@ def test_a_resent_photo_is_stored_once(world: World, client: TestClient, db: Ses
     assert upload(other) != first
     assert upload(PNG, finding_id=None) != first  # the same bytes as a general photo
     assert _count(db, Attachment) == 3
+
+
+@pytest.mark.postgres
+def test_racing_repeats_store_one_inspection(
+    world: World, state: AppState, db_url: str, engine: Engine
+) -> None:
+    """The second of two simultaneous sends waits on the first's key, then answers with the
+    first's inspection (PostgreSQL: SQLite lets one writer in at a time, so it cannot race)."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a race needs concurrent writers")
+    who = world.inspector
+    actor = Actor(id=who.id, username=who.username, role=who.role, district=DISTRICT_A)
+    data = InspectionCreate.model_validate(BODY)
+    now = state.clock()
+    first = state.sessions()
+    stored, created = submit_once(
+        first, CODE, data, key=KEY, actor=actor, now=now, policy=state.policy
+    )
+    assert created
+    outcome: dict[str, Any] = {}
+
+    def second() -> None:
+        with unit_of_work(state.sessions) as session:
+            inspection, again = submit_once(
+                session, CODE, data, key=KEY, actor=actor, now=now, policy=state.policy
+            )
+            outcome["result"] = (inspection.id, again)
+
+    racer = threading.Thread(target=second)
+    racer.start()
+
+    def waiting_on_a_lock() -> bool:
+        with engine.connect() as conn:
+            return bool(
+                conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock'"
+                    )
+                )
+            )
+
+    wait_until(waiting_on_a_lock, 60, "the second send to wait on the first's key")
+    first.commit()
+    first.close()
+    racer.join(timeout=60)
+    assert outcome["result"] == (stored.id, False)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Inspection)) == 1
+        assert session.scalar(select(func.count()).select_from(Followup)) == 1

@@ -44,6 +44,7 @@ CHROMEDRIVER = Path(os.environ.get("SHELTERWATCH_CHROMEDRIVER", "/usr/bin/chrome
 PHONE = {"width": 390, "height": 844}
 DISTRICT = "黄浦区"
 INSPECTOR = "inspector-wang"
+OUT_OF_SCOPE = "JA-001"
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,12 @@ def _seed(state: AppState) -> tuple[str, ...]:
                 actor=SYSTEM,
                 now=now,
             )
+        registry.create_shelter(  # another district, nobody's: out of the inspector's scope
+            session,
+            ShelterCreate(code=OUT_OF_SCOPE, name="静安区第1号人防工程", district="静安区"),
+            actor=SYSTEM,
+            now=now,
+        )
         session.commit()
     return codes
 

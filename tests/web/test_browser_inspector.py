@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from inspection.models import Attachment, Finding, Followup, Inspection
 from tests.conftest import PASSWORD
-from tests.web.conftest import INSPECTOR, PHONE, Site
+from tests.web.conftest import INSPECTOR, OUT_OF_SCOPE, PHONE, Site
 
 pytestmark = pytest.mark.browser
 
@@ -156,13 +156,33 @@ def test_an_inspector_submits_an_inspection_with_a_photo(
     text_of(browser, "#sent-list", number)
     check_page(browser, site, screenshots, "06-outbox")
     browser.get(site.base + "/#/admin")
-    text_of(browser, "h1", "未找到")  # out of the inspector's scope: not found
+    text_of(browser, "h1", "未找到")  # not an inspector's screen: not found
     check_page(browser, site, screenshots, "07-not-found")
+    browser.get(f"{site.base}/#/shelters/{OUT_OF_SCOPE}")
+    text_of(browser, "h1", "未找到")  # another district's shelter: not found either
+    assert not browser.find_elements(By.CSS_SELECTOR, "#start-inspection")
     css(browser, "#lang-switch").click()
     text_of(browser, "h1", "Not found")
     browser.get(site.base + "/#/shelters")
     text_of(browser, "h1", "Shelters to inspect")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#shelter-list a")) == len(site.shelters)
     check_page(browser, site, screenshots, "08-shelters-en")
+
+    css(browser, "#logout").click()
+    css(browser, "input[name=username]")
+    assert browser.execute_script("return localStorage.getItem('sw.token')") is None
+    wait(
+        browser,
+        "the kept API answers to be dropped",
+        lambda d: (
+            not d.execute_async_script(
+                "const done = arguments[0];"
+                "caches.keys().then(k => done(k.filter(n => n.startsWith('sw-data'))))"
+            )
+        ),
+    )
+    browser.get(site.base + "/#/shelters")
+    css(browser, "input[name=username]")  # logged out: back to the login page
 
 
 def _network(driver: WebDriver, *, offline: bool) -> None:

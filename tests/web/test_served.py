@@ -56,6 +56,8 @@ def test_the_service_worker_keeps_the_shell_but_not_the_vendored_libraries(
     manifest = web.get("/manifest.webmanifest")
     assert manifest.headers["content-type"].startswith("application/manifest+json")
     assert manifest.json()["start_url"] == "/#/"
+    for icon in manifest.json()["icons"]:
+        assert web.get(icon["src"]).status_code == 200, icon
 
 
 def test_the_worker_version_follows_the_files(web: TestClient) -> None:

@@ -53,9 +53,16 @@ export function saveUser(me) {
   localStorage.setItem(USER, JSON.stringify(me));
 }
 
+/** Forget the login and the API answers the service worker kept for it (sw-data*). */
 export function clearSession() {
   localStorage.removeItem(TOKEN);
   localStorage.removeItem(USER);
+  if ('caches' in window) {
+    caches
+      .keys()
+      .then((names) => Promise.all(names.filter((n) => n.startsWith('sw-data')).map((n) => caches.delete(n))))
+      .catch(() => {});
+  }
   window.dispatchEvent(new CustomEvent('sessionchange'));
 }
 

@@ -134,11 +134,6 @@ async function refreshUser() {
 async function logout() {
   if (pending && !window.confirm(t('logout.pending', { n: pending }))) return;
   clearSession();
-  if ('caches' in window) {
-    for (const name of await caches.keys()) {
-      if (name.startsWith('sw-data')) await caches.delete(name);
-    }
-  }
   go('/login');
 }
 
