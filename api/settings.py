@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=480, ge=5, le=7 * 24 * 60)
     policy_file: Path | None = None
     timezone: str = "Asia/Shanghai"
+    pdf_font: Path | None = Field(
+        default=None,
+        description="CJK font with TrueType outlines (.ttf/.ttc) embedded in every PDF; unset "
+        "means the first found of Debian's fonts-wqy-microhei, fonts-wqy-zenhei, "
+        "fonts-arphic-uming.",
+    )
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     tick_interval_seconds: int = Field(default=300, ge=0)
@@ -70,7 +76,8 @@ class Settings(BaseSettings):
     # Alerts and notifications
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="Where people reach the API: acknowledgement links in notifications.",
+        description="Where people reach the API and the web app: acknowledgement links in "
+        "notifications, the QR codes of shelter signs.",
     )
     alert_escalate_after_minutes: int = Field(default=10, ge=1)
     alert_renotify_minutes: int = Field(default=30, ge=1)

@@ -4,7 +4,8 @@ InspectionError           (base; carries a stable ``code`` and a message)
 ├── NotFound              the thing does not exist, or the caller may not know it does
 ├── Forbidden             the caller may see it but not do this
 ├── Conflict              it exists already, or its state forbids the transition
-└── InvalidInput          the request is well-formed but breaks a rule
+├── InvalidInput          the request is well-formed but breaks a rule
+└── Unavailable           the server lacks something it needs (e.g. the font of PDF documents)
 """
 
 from __future__ import annotations
@@ -39,3 +40,7 @@ class Conflict(InspectionError):
 
 class InvalidInput(InspectionError):
     code = "invalid_input"
+
+
+class Unavailable(InspectionError):
+    code = "unavailable"

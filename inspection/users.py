@@ -52,7 +52,7 @@ def create_user(
         raise InvalidInput("a password of at least 10 characters is required")
     user = User(
         username=data.username,
-        display_name=data.display_name or data.username,
+        display_name=data.display_name,
         phone=data.phone,
         email=str(data.email) if data.email else None,
         role=data.role.value,

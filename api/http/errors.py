@@ -13,7 +13,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from inspection.errors import Conflict, Forbidden, InspectionError, InvalidInput, NotFound
+from inspection.errors import (
+    Conflict,
+    Forbidden,
+    InspectionError,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+)
 from telemetry.errors import InvalidQuery, TelemetryError
 
 log = logging.getLogger(__name__)
@@ -23,6 +30,7 @@ _STATUS: dict[type[InspectionError], int] = {
     Forbidden: 403,
     Conflict: 409,
     InvalidInput: 422,
+    Unavailable: 503,
 }
 
 

@@ -8,6 +8,9 @@
 #   nginx        127.0.0.1:8087  InfluxDB 2.x write API -> 1.x (deploy/nginx/influxdb-v2-compat.conf)
 #   Chromium     /usr/bin/chromium + /usr/bin/chromedriver for the browser tests (tests/web)
 #
+# and the tools the tests read documents with: poppler-utils (pdffonts, pdftotext,
+# pdftoppm) and zbar-tools (zbarimg, which decodes the QR codes of shelter signs).
+#
 # Run as root. Safe to run repeatedly; prints one line per service and exits
 # non-zero with a message when a service does not answer within the timeout.
 # Written for machines without systemd (containers): daemons are started
@@ -352,6 +355,13 @@ ensure_chromium() {
     report chromium "$(/usr/bin/chromedriver --version 2>/dev/null | cut -d' ' -f1-2)"
 }
 
+# ------------------------------------------------------------- document tools
+
+ensure_document_tools() {
+    apt_install poppler-utils zbar-tools
+    report doc-tools "pdffonts pdftotext pdftoppm zbarimg"
+}
+
 # ---------------------------------------------------------------------- main
 
 main() {
@@ -363,6 +373,7 @@ main() {
         ensure_influxdb
         ensure_nginx_compat
         ensure_chromium
+        ensure_document_tools
         ;;
     stop)
         compat_stop

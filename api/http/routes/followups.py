@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
-from fastapi.responses import Response
 
 from api.http.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
+from api.http.pdf import PDF_RESPONSES, PdfResponse, pdf_response
 from api.http.schemas import Page
 from api.http.uploads import read_uploads
 from inspection import fixes, followups, inspections
+from inspection.documents.fonts import load_font
+from inspection.documents.notice import notice_document, render_notice_pdf
 from inspection.followups import FollowupFilter
 from inspection.models import FollowupKind, FollowupStatus
-from inspection.notice_pdf import notice_document, render_notice_pdf
 from inspection.schemas import (
     AttachmentRead,
     FindingRead,
@@ -159,16 +160,19 @@ def reject(
 @router.get(
     "/notices/{followup_id}.pdf",
     tags=["followups"],
-    responses={200: {"content": {"application/pdf": {}}}},
+    response_class=PdfResponse,
+    responses={
+        **PDF_RESPONSES,
+        422: {"description": "a referral has no notice (`not_a_notice`)"},
+    },
 )
 def notice_pdf(
     followup_id: int, session: SessionDep, actor: ActorDep, now: NowDep, state: StateDep
-) -> Response:
-    """The printable rectification notice (整改通知书) of a follow-up."""
-    doc = notice_document(session, followup_id, actor=actor, now=now)
-    pdf = render_notice_pdf(doc)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'},
-    )
+) -> PdfResponse:
+    """The printable rectification notice (整改通知书) of a notice, ledger entry or key
+    supervision: dated the day of the inspection, with its deadlines (class 4: the
+    containment, plan and completion milestones), in the city's time zone."""
+    settings = state.settings
+    doc = notice_document(session, followup_id, actor=actor, now=now, tz=settings.timezone)
+    pdf = render_notice_pdf(doc, font=load_font(settings.pdf_font))
+    return pdf_response(pdf, f"{doc.number}.pdf")
