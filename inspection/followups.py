@@ -8,14 +8,13 @@ change is kept in ``class_history`` with its reason.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session
 
-from inspection import audit, notify
+from inspection import audit, notify, numbering
 from inspection.access import Actor, shelter_scope
 from inspection.errors import Conflict, Forbidden, NotFound
 from inspection.grading import Deadlines, FollowupPolicy, deadlines_for
@@ -34,12 +33,6 @@ from inspection.models import (
 )
 from inspection.schemas import FollowupRead, ReferralOutcome
 
-_PREFIX = {
-    FollowupKind.NOTICE: "ZG",
-    FollowupKind.LEDGER: "TZ",
-    FollowupKind.KEY_SUPERVISION: "DB",
-    FollowupKind.REFERRAL: "YJ",
-}
 _KIND_FOR_CLASS = {2: FollowupKind.NOTICE, 3: FollowupKind.LEDGER, 4: FollowupKind.KEY_SUPERVISION}
 _LIVE = (FollowupStatus.OPEN.value, FollowupStatus.ESCALATED.value)
 
@@ -57,10 +50,12 @@ def new_followup(
     parent_id: int | None = None,
     finding_id: int | None = None,
     tracker_id: int | None = None,
+    tz: str,
 ) -> Followup:
-    """Insert a follow-up numbered ``<prefix><year>-<id>`` (e.g. ZG2026-000012)."""
+    """Insert a follow-up numbered in its kind's sequence of the year of issue in ``tz``
+    (e.g. ZG2026-0012; see :mod:`inspection.numbering`)."""
     followup = Followup(
-        number=f"tmp-{uuid.uuid4().hex[:24]}",
+        number=numbering.next_number(session, kind, issued_at, tz=tz),
         kind=kind.value,
         shelter_id=shelter.id,
         inspection_id=inspection_id,
@@ -77,7 +72,6 @@ def new_followup(
     )
     session.add(followup)
     session.flush()
-    followup.number = f"{_PREFIX[kind]}{issued_at.year}-{followup.id:06d}"
     session.add_all(FollowupFinding(followup_id=followup.id, finding_id=f.id) for f in findings)
     session.flush()
     return followup
@@ -94,22 +88,29 @@ def create_for_inspection(
     manager: User | None,
     actor: Actor,
     now: datetime,
+    tz: str,
 ) -> list[Followup]:
-    """The follow-up the graded class prescribes, plus a referral draft per illegal act."""
+    """The follow-up the graded class prescribes, plus a referral draft per illegal act.
+
+    The notice is served on the spot: each follow-up is issued at the inspection's
+    ``inspected_at`` and its deadlines count from then, however late the record reaches
+    the server (``now``, when messages are queued and the audit entry is written)."""
     created: list[Followup] = []
     open_findings = [f for f in findings if f.status != FindingStatus.CLOSED]
     level = inspection.graded_class
+    issued_at = inspection.inspected_at
     if level >= 2:
         followup = new_followup(
             session,
             kind=_KIND_FOR_CLASS[level],
             shelter=shelter,
             class_level=level,
-            issued_at=now,
-            deadlines=deadlines_for(level, now, policy),
+            issued_at=issued_at,
+            deadlines=deadlines_for(level, issued_at, policy),
             findings=open_findings,
             inspection_id=inspection.id,
             tracker_id=(tracker.id if tracker else actor.id) if level == 3 else None,
+            tz=tz,
         )
         created.append(followup)
         announce(session, followup, shelter, manager=manager, tracker=tracker, now=now)
@@ -120,11 +121,12 @@ def create_for_inspection(
                 kind=FollowupKind.REFERRAL,
                 shelter=shelter,
                 class_level=4,
-                issued_at=now,
-                deadlines=Deadlines(due_at=now + _referral_window(policy)),
+                issued_at=issued_at,
+                deadlines=Deadlines(due_at=issued_at + _referral_window(policy)),
                 findings=[finding],
                 inspection_id=inspection.id,
                 finding_id=finding.id,
+                tz=tz,
             )
             created.append(referral)
             notify.queue(

@@ -93,6 +93,11 @@ class FollowupPolicy(BaseModel):
     class2: Class2Policy = Field(default_factory=Class2Policy)
     class3: Class3Policy = Field(default_factory=Class3Policy)
     class4: Class4Policy = Field(default_factory=Class4Policy)
+    late_entry_days: int = Field(
+        default=7,
+        ge=0,
+        description="an inspection entered more than this many days after the visit needs a reason",
+    )
 
     @classmethod
     def load(cls, path: Path | None) -> FollowupPolicy:

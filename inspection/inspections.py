@@ -89,16 +89,26 @@ def submit(
     actor: Actor,
     now: datetime,
     policy: FollowupPolicy,
+    tz: str,
     idempotency: tuple[str, str] | None = None,
 ) -> Inspection:
-    """Grade and store an inspection by ``actor``; creates its follow-up and recomputes the
-    shelter's class. ``idempotency`` (key, request hash) is kept with it for
+    """Grade and store an inspection by ``actor``; creates its follow-up, issued at the
+    visit and numbered in the year of the visit in ``tz``, and recomputes the shelter's
+    class. An inspection entered more than ``policy.late_entry_days`` after the visit needs
+    a reason, which is kept with it. ``idempotency`` (key, request hash) is kept with it for
     :func:`submit_once`."""
     shelter = registry.get_shelter(session, code, actor=actor)
     if actor.role not in INSPECTOR_ROLES:
         raise Forbidden("only inspectors submit inspections", code="role_forbidden")
     if data.inspected_at > now + MAX_CLOCK_SKEW:
         raise InvalidInput("inspected_at is in the future", code="future_time")
+    late_after = timedelta(days=policy.late_entry_days)
+    if now - data.inspected_at > late_after and not data.late_reason.strip():
+        raise InvalidInput(
+            f"the visit was more than {policy.late_entry_days} days ago: "
+            "say why it is entered late (late_reason)",
+            code="late_reason_required",
+        )
     catalogue = load_catalogue()
     rows = _validated_findings(data, catalogue)
     tracker: User | None = None
@@ -122,6 +132,7 @@ def submit(
         graded_class=graded,
         catalogue_version=catalogue.version,
         note=data.note,
+        late_reason=data.late_reason,
         corrects_id=corrected.id if corrected else None,
         idempotency_key=idempotency[0] if idempotency else None,
         request_hash=idempotency[1] if idempotency else None,
@@ -178,6 +189,7 @@ def submit(
         manager=manager,
         actor=actor,
         now=now,
+        tz=tz,
     )
     followups.recompute_class(
         session,
@@ -383,6 +395,7 @@ def inspection_read(session: Session, inspection: Inspection, *, now: datetime) 
         graded_class=loaded.graded_class,
         catalogue_version=loaded.catalogue_version,
         note=loaded.note,
+        late_reason=loaded.late_reason,
         corrects=loaded.corrects_id,
         findings=[
             finding_read(f, catalogue, now=now, due_at=due.get(f.id)) for f in loaded.findings

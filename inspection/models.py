@@ -184,6 +184,9 @@ class Inspection(Base):
     graded_class: Mapped[int] = mapped_column(Integer)
     catalogue_version: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text, default="")
+    late_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """Why the inspection reached the server long after the visit (required past the
+    policy's ``late_entry_days``)."""
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("inspections.id"))
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     """The submission's Idempotency-Key (unique per inspector) and the SHA-256 of what was
@@ -286,6 +289,18 @@ class Followup(Base):
     findings: Mapped[list[Finding]] = relationship(
         secondary="followup_findings", lazy="raise", order_by="Finding.id"
     )
+
+
+class DocumentSequence(Base):
+    """The last number issued of each kind of document in each year: one row per series,
+    incremented in the issuing transaction, so numbers run without gaps (see
+    :mod:`inspection.numbering`)."""
+
+    __tablename__ = "document_sequences"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
 
 
 class FollowupFinding(Base):

@@ -49,6 +49,7 @@ def submit_once(
     actor: Actor,
     now: datetime,
     policy: FollowupPolicy,
+    tz: str,
 ) -> tuple[Inspection, bool]:
     """:func:`submit` under an idempotency ``key`` of ``actor``: the first call stores the
     inspection (``True``); the same key with the same request returns that inspection
@@ -67,6 +68,7 @@ def submit_once(
                     actor=actor,
                     now=now,
                     policy=policy,
+                    tz=tz,
                     idempotency=(key, digest),
                 )
             return created, True

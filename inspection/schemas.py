@@ -37,7 +37,11 @@ class _Output(BaseModel):
 
 class UserCreate(_Input):
     username: Code
-    display_name: str = Field(default="", max_length=128)
+    display_name: str = Field(
+        default="",
+        max_length=128,
+        description="the person's real name, printed on notices and signs (empty: none given)",
+    )
     phone: str | None = Field(default=None, max_length=32)
     email: EmailStr | None = None
     role: Role
@@ -128,9 +132,16 @@ class FindingIn(_Input):
 
 
 class InspectionCreate(_Input):
-    inspected_at: AwareDatetime
+    inspected_at: AwareDatetime = Field(
+        description="the visit; the notice is dated then and its deadlines count from then"
+    )
     findings: list[FindingIn] = Field(default_factory=list, max_length=200)
     note: Text = ""
+    late_reason: Text = Field(
+        default="",
+        description="why the inspection is entered long after the visit; required when "
+        "inspected_at is more than the policy's late_entry_days (7) ago",
+    )
     tracker: str | None = Field(
         default=None, description="username who tracks a class 3 ledger entry (default: you)"
     )
@@ -202,6 +213,7 @@ class InspectionRead(_Output):
     graded_class: int
     catalogue_version: str
     note: str
+    late_reason: str
     corrects: int | None
     findings: list[FindingRead]
     followups: list[FollowupRead]

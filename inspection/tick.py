@@ -54,7 +54,7 @@ def run(session: Session, *, now: datetime, policy: FollowupPolicy, tz: str) -> 
         .order_by(Followup.id)
     ).all()
     for followup, shelter in live:
-        pass_ = _Pass(session, followup, shelter, now, report)
+        pass_ = _Pass(session, followup, shelter, now, report, tz)
         if followup.kind == FollowupKind.NOTICE:
             pass_.notice(policy)
         elif followup.kind == FollowupKind.LEDGER:
@@ -77,12 +77,14 @@ class _Pass:
         shelter: Shelter,
         now: datetime,
         report: TickReport,
+        tz: str,
     ) -> None:
         self.session = session
         self.f = followup
         self.shelter = shelter
         self.now = now
         self.report = report
+        self.tz = tz
 
     def _user(self, user_id: int | None) -> User | None:
         return self.session.get(User, user_id) if user_id else None
@@ -213,6 +215,7 @@ class _Pass:
             inspection_id=f.inspection_id,
             parent_id=f.id,
             tracker_id=tracker_id if to_class == 3 else None,
+            tz=self.tz,
         )
         audit.record(
             self.session,

@@ -32,6 +32,8 @@ DEMO_FINDINGS: tuple[tuple[str, ...], ...] = (
     ("CIVIL-DEBRIS",),
 )
 
+DEMO_MANAGERS = (("王建国", "13900000001"), ("李秀英", "13900000002"), ("张伟", "13900000003"))
+
 
 def demo_fleet(interval_s: int = 10) -> Fleet:
     return Fleet.generate(12, 2, seed=7, interval_s=interval_s)
@@ -46,7 +48,14 @@ def seed(state: AppState, fleet: Fleet, login_file: Path) -> bool:
         password = secrets.token_urlsafe(9)
         lines = []
 
-        def person(name: str, role: Role, district: str | None = None) -> User:
+        def person(
+            name: str,
+            role: Role,
+            district: str | None = None,
+            *,
+            real_name: str = "",
+            phone: str | None = None,
+        ) -> User:
             user, key = create_user(
                 session,
                 UserCreate(
@@ -54,7 +63,8 @@ def seed(state: AppState, fleet: Fleet, login_file: Path) -> bool:
                     role=role,
                     district=district,
                     password=None if role == Role.PLATFORM else password,
-                    display_name=name,
+                    display_name=real_name,
+                    phone=phone,
                 ),
                 actor=SYSTEM,
                 now=now,
@@ -70,7 +80,10 @@ def seed(state: AppState, fleet: Fleet, login_file: Path) -> bool:
         for i, district in enumerate(districts, 1):
             person(f"officer{i}", Role.DISTRICT_OFFICER, district)
         inspector = person("inspector", Role.INSPECTOR)
-        managers = [person(f"manager{i}", Role.MANAGER) for i in (1, 2, 3)]
+        managers = [
+            person(f"manager{i}", Role.MANAGER, real_name=real_name, phone=phone)
+            for i, (real_name, phone) in enumerate(DEMO_MANAGERS, 1)
+        ]
         person("platform", Role.PLATFORM)
         shelters = fleet.shelters
         for n, code in enumerate(shelters):
@@ -124,6 +137,7 @@ def seed(state: AppState, fleet: Fleet, login_file: Path) -> bool:
                 actor=actor,
                 now=now,
                 policy=state.policy,
+                tz=state.settings.timezone,
             )
     login_file.parent.mkdir(parents=True, exist_ok=True)
     login_file.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -47,8 +47,8 @@ def test_class3_inspection_fix_and_verify(
     [ledger] = body["followups"]
     assert ledger["kind"] == "ledger"
     assert ledger["tracker"] == inspector.username
-    assert ledger["due_at"].startswith("2026-07-01T02:00")
-    assert ledger["checkpoint_at"].startswith("2026-06-16T02:00")
+    assert ledger["due_at"].startswith("2026-07-01T01:30")  # 30 days after the visit
+    assert ledger["checkpoint_at"].startswith("2026-06-16T01:30")
     door = body["findings"][1]["id"]
 
     shelter = client.get("/api/v1/shelters/SH-001", headers=manager.headers).json()

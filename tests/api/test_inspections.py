@@ -4,7 +4,6 @@ a submission leaves behind."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -133,33 +132,34 @@ def test_class1_starts_no_followup(world: World) -> None:
     assert world.api.followups()["total"] == 0
 
 
-def test_class2_issues_a_numbered_notice_due_in_15_days(world: World, clock: FakeClock) -> None:
+def test_class2_issues_a_numbered_notice_due_in_15_days(world: World) -> None:
     body = world.api.inspect(world.inspector, CODE, "EQ-RUST", "SIGN-INCOMPLETE")
     [notice] = body["followups"]
     assert notice["kind"] == "notice"
-    assert re.fullmatch(r"ZG2026-\d{6}", notice["number"])
+    assert notice["number"] == "ZG2026-0001"
     assert notice["class_level"] == 2
     assert notice["status"] == "open"
-    assert _at(notice["issued_at"]) == clock.now
-    assert _at(notice["due_at"]) == clock.now + timedelta(days=15)
+    visit = _at(INSPECTED_AT)  # served on the spot: dated at the visit, not at receipt
+    assert _at(notice["issued_at"]) == visit
+    assert _at(notice["due_at"]) == visit + timedelta(days=15)
     assert notice["checkpoint_at"] is None
     assert notice["tracker"] is None
     assert notice["finding_ids"] == [f["id"] for f in body["findings"]]
-    assert {_at(f["due_at"]) for f in body["findings"]} == {clock.now + timedelta(days=15)}
+    assert {_at(f["due_at"]) for f in body["findings"]} == {visit + timedelta(days=15)}
 
 
 @pytest.mark.parametrize("named_tracker", [False, True])
-def test_class3_ledger_with_tracker(world: World, clock: FakeClock, named_tracker: bool) -> None:
+def test_class3_ledger_with_tracker(world: World, named_tracker: bool) -> None:
     extra = {"tracker": world.officer.username} if named_tracker else {}
     body = world.api.inspect(world.inspector, CODE, "DOOR-NOT-CLOSING", "EQ-RUST", **extra)
     [ledger] = body["followups"]
     assert ledger["kind"] == "ledger"
-    assert re.fullmatch(r"TZ2026-\d{6}", ledger["number"])
+    assert ledger["number"] == "TZ2026-0001"
     assert ledger["class_level"] == 3
     expected = world.officer if named_tracker else world.inspector
     assert ledger["tracker"] == expected.username
-    assert _at(ledger["due_at"]) == clock.now + timedelta(days=30)
-    assert _at(ledger["checkpoint_at"]) == clock.now + timedelta(days=15)
+    assert _at(ledger["due_at"]) == _at(INSPECTED_AT) + timedelta(days=30)
+    assert _at(ledger["checkpoint_at"]) == _at(INSPECTED_AT) + timedelta(days=15)
     assert len(ledger["finding_ids"]) == 2
 
 
@@ -168,14 +168,15 @@ def test_tracker_must_be_able_to_track(world: World) -> None:
     assert error_of(r) == (422, "bad_tracker")
 
 
-def test_class4_key_supervision_deadlines(world: World, clock: FakeClock) -> None:
+def test_class4_key_supervision_deadlines(world: World) -> None:
     body = world.api.inspect(world.inspector, CODE, "STRUCT-CRACK")
     [key] = body["followups"]
     assert key["kind"] == "key_supervision"
-    assert re.fullmatch(r"DB2026-\d{6}", key["number"])
-    assert _at(key["containment_due_at"]) == clock.now + timedelta(hours=72)
-    assert _at(key["plan_due_at"]) == clock.now + timedelta(days=7)
-    assert _at(key["due_at"]) == clock.now + timedelta(days=90)
+    assert key["number"] == "DB2026-0001"
+    visit = _at(INSPECTED_AT)
+    assert _at(key["containment_due_at"]) == visit + timedelta(hours=72)
+    assert _at(key["plan_due_at"]) == visit + timedelta(days=7)
+    assert _at(key["due_at"]) == visit + timedelta(days=90)
 
 
 def test_class4_drafts_one_referral_per_illegal_act(world: World) -> None:
@@ -186,7 +187,7 @@ def test_class4_drafts_one_referral_per_illegal_act(world: World) -> None:
     assert kinds == ["key_supervision", "referral", "referral"]
     referrals = body["followups"][1:]
     assert [r["finding_ids"] for r in referrals] == [[ids["OCCUPATION"]], [ids["HAZMAT-STORED"]]]
-    assert all(re.fullmatch(r"YJ2026-\d{6}", r["number"]) for r in referrals)
+    assert [r["number"] for r in referrals] == ["YJ2026-0001", "YJ2026-0002"]
     assert world.api.followups(kind="referral")["total"] == 2
 
 

@@ -5,7 +5,7 @@ grow with the number of shelters."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from inspection.models import Role
 from telemetry import alert_store
 from telemetry.alert_rules import Severity
 from telemetry.alert_store import AlertView, NewAlert, to_ms
-from tests.api.conftest import CODE, DISTRICT_A, Api, World
+from tests.api.conftest import CODE, DISTRICT_A, INSPECTED_AT, Api, World, at
 from tests.conftest import FakeClock, UserFactory
 
 
@@ -228,7 +228,7 @@ def test_overview_is_exact(world: World, db: Session, clock: FakeClock) -> None:
             }
         ],
     }
-    assert finding["due_at"] == iso(now + timedelta(days=15))
+    assert finding["due_at"] == iso(at(INSPECTED_AT).astimezone(UTC) + timedelta(days=15))
     assert finding["overdue"] is False
 
 

@@ -126,15 +126,25 @@ def submit_inspection(
     idempotency_key: IdempotencyKey = None,
 ) -> InspectionRead:
     """Submit a signed inspection as the logged-in inspector; the server grades it and
-    creates the follow-up. Photos attach afterwards (POST /api/v1/inspections/{id}/photos).
-    With an ``Idempotency-Key`` a retried submission stores one inspection."""
+    creates the follow-up, dated at ``inspected_at`` with deadlines counted from then (an
+    inspection entered more than 7 days after the visit needs a ``late_reason``). Photos
+    attach afterwards (POST /api/v1/inspections/{id}/photos). With an ``Idempotency-Key`` a
+    retried submission stores one inspection."""
+    tz = state.settings.timezone
     if idempotency_key is None:
         inspection = inspections.submit(
-            session, code, data, actor=actor, now=now, policy=state.policy
+            session, code, data, actor=actor, now=now, policy=state.policy, tz=tz
         )
     else:
         inspection, created = resubmission.submit_once(
-            session, code, data, key=idempotency_key, actor=actor, now=now, policy=state.policy
+            session,
+            code,
+            data,
+            key=idempotency_key,
+            actor=actor,
+            now=now,
+            policy=state.policy,
+            tz=tz,
         )
         if not created:
             response.status_code = 200
