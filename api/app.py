@@ -14,7 +14,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.db import READ_ONLY
 from api.http import errors
 from api.http.probes import Checks, Component, add_probes, lifespan
-from api.http.routes import alerts, auth, exchange, followups, shelters, stats, telemetry, users
+from api.http.routes import (
+    alerts,
+    auth,
+    exchange,
+    followups,
+    shelters,
+    signs,
+    stats,
+    telemetry,
+    users,
+)
 from api.state import AppState
 from api.web import install as install_web
 from telemetry.errors import TelemetryError
@@ -51,7 +61,7 @@ def create_app(
     )
     app.state.sw = state
     errors.install(app)
-    for module in (auth, users, shelters, followups, stats, exchange, telemetry, alerts):
+    for module in (auth, users, shelters, signs, followups, stats, exchange, telemetry, alerts):
         app.include_router(module.router)
     app.include_router(users.audit_router)
     app.include_router(auth.me_router)
