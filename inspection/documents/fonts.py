@@ -19,6 +19,8 @@ quotes; loading the font adds them (GB/T 15834), so no line of a document starts
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from reportlab.lib import textsplit
@@ -47,7 +49,17 @@ NO_LINE_START = "，。、；：？！）》」』】〕”’…—"
 """Chinese punctuation that never starts a line."""
 
 _lock = threading.Lock()
+_render_lock = threading.Lock()
 _registered: dict[Path, str] = {}
+
+
+@contextmanager
+def rendering() -> Iterator[None]:
+    """Hold while a document is built and saved: reportlab subsets a TrueType font through
+    state kept on the font shared by the whole process, so two documents built at once (two
+    requests) corrupt each other's subsets. One document at a time per process."""
+    with _render_lock:
+        yield
 
 
 def find_font(configured: Path | None, search: tuple[Path, ...] = SEARCH_PATHS) -> Path:

@@ -35,6 +35,7 @@ from inspection.documents.common import (
     location,
     manager_contact,
 )
+from inspection.documents.fonts import rendering
 from inspection.errors import InvalidInput, NotFound
 from inspection.grading import Severity
 from inspection.models import Followup, FollowupKind, Inspection, Shelter
@@ -262,7 +263,7 @@ def render_notice_pdf(doc: NoticeDocument, *, font: str) -> bytes:
         canvas.restoreState()
 
     out = BytesIO()
-    SimpleDocTemplate(
+    template = SimpleDocTemplate(
         out,
         pagesize=A4,
         leftMargin=_PAGE_MARGIN,
@@ -273,7 +274,9 @@ def render_notice_pdf(doc: NoticeDocument, *, font: str) -> bytes:
         author=doc.office,
         subject=doc.shelter_name,
         initialFontName=font,  # else the canvas names Helvetica, which is never embedded
-    ).build(story, onFirstPage=on_page, onLaterPages=on_page)
+    )
+    with rendering():
+        template.build(story, onFirstPage=on_page, onLaterPages=on_page)
     return out.getvalue()
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from inspection import registry
 from inspection.access import Actor
 from inspection.documents.common import UNREGISTERED, location, manager_contact
+from inspection.documents.fonts import rendering
 from inspection.documents.notice import DEFAULT_OFFICE
 from inspection.errors import NotFound
 from inspection.models import Shelter
@@ -250,8 +251,9 @@ def render_signs_pdf(signs: Sequence[SignDocument], *, font: str) -> bytes:
     canvas: Any = Canvas(out, pagesize=A4, initialFontName=font, pageCompression=1)
     canvas.setTitle(title)
     canvas.setAuthor(signs[0].office if signs else DEFAULT_OFFICE)
-    for sign in signs:
-        _draw(canvas, sign, font)
-        canvas.showPage()
-    canvas.save()
+    with rendering():
+        for sign in signs:
+            _draw(canvas, sign, font)
+            canvas.showPage()
+        canvas.save()
     return out.getvalue()

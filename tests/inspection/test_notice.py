@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -315,3 +316,27 @@ def test_a_referral_has_no_notice(session: Session) -> None:
     with pytest.raises(InvalidInput) as refused:
         notice_document(session, followup.id, actor=SYSTEM, now=NOW, tz="Asia/Shanghai")
     assert refused.value.code == "not_a_notice"
+
+
+def test_notices_built_at_once_each_carry_their_own_text(font: str, tmp_path: Path) -> None:
+    """Requests render in a thread pool and reportlab's subsetting state is shared by the
+    process: without ``fonts.rendering()`` a run like this one corrupts some subsets
+    (KeyError in makeSubset) often, though not on every run."""
+    names = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉"
+
+    def build(i: int) -> tuple[NoticeDocument, bytes]:
+        doc = _document(
+            number=f"ZG2026-{i:04d}",
+            shelter_name=f"{names[i % 20]}{names[i * 7 % 20]}号人防工程",
+            findings=tuple(
+                NoticeFinding(f"问题{names[(i + k) % 20]}{k}", "S1", "") for k in range(10)
+            ),
+        )
+        return doc, render_notice_pdf(doc, font=font)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        built = list(pool.map(build, range(40)))
+    for doc, pdf in built:
+        text = pdf_tools.text(_file(pdf, tmp_path))
+        assert doc.number in text and doc.shelter_name in text
+        assert all(f.title in text for f in doc.findings)
