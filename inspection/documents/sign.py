@@ -39,8 +39,9 @@ from inspection.errors import NotFound
 from inspection.models import Shelter
 from inspection.registry import ShelterFilter
 
-MAX_SIGNS = 500
-"""Signs in one batch; a larger district is printed in pages (``offset``)."""
+MAX_SIGNS = 100
+"""Signs in one batch (PDFs are built one at a time, see ``fonts.rendering``: a batch must
+not hold the others up for long); a larger district is printed in parts (``offset``)."""
 
 NAVY = colors.HexColor("#0B3D91")
 _W, _H = A4

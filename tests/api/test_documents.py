@@ -270,7 +270,7 @@ def test_a_districts_signs_come_as_one_document_in_the_callers_scope(
     assert error_of(r) == (404, "shelter_not_found")
     r = client.get("/api/v1/signs.pdf", headers=world.officer.headers)
     assert error_of(r) == (422, "validation_error")
-    r = client.get("/api/v1/signs.pdf", headers=world.officer.headers, params=a | {"limit": 501})
+    r = client.get("/api/v1/signs.pdf", headers=world.officer.headers, params=a | {"limit": 101})
     assert error_of(r) == (422, "validation_error")
 
 
