@@ -125,7 +125,14 @@ def test_racing_repeats_store_one_inspection(
     now = state.clock()
     first = state.sessions()
     stored, created = submit_once(
-        first, CODE, data, key=KEY, actor=actor, now=now, policy=state.policy
+        first,
+        CODE,
+        data,
+        key=KEY,
+        actor=actor,
+        now=now,
+        policy=state.policy,
+        tz=state.settings.timezone,
     )
     assert created
     outcome: dict[str, Any] = {}
@@ -133,7 +140,14 @@ def test_racing_repeats_store_one_inspection(
     def second() -> None:
         with unit_of_work(state.sessions) as session:
             inspection, again = submit_once(
-                session, CODE, data, key=KEY, actor=actor, now=now, policy=state.policy
+                session,
+                CODE,
+                data,
+                key=KEY,
+                actor=actor,
+                now=now,
+                policy=state.policy,
+                tz="Asia/Shanghai",
             )
             outcome["result"] = (inspection.id, again)
 
