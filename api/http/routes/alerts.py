@@ -42,6 +42,7 @@ from inspection import registry
 from inspection.access import Actor, can_see, shelter_scope
 from inspection.models import Role, Shelter, User
 from inspection.registry import ShelterFilter
+from inspection.schemas import RowId
 from telemetry import alert_store
 from telemetry.alert_store import AlertEvent, AlertFilter, AlertView, EventKind
 
@@ -128,7 +129,7 @@ def list_alerts(
 
 @_alerts.post("/alerts/{alert_id}/ack", response_model=AlertOut)
 def acknowledge(
-    alert_id: int, session: SessionDep, actor: PersonDep, state: StateDep, now: NowDep
+    alert_id: RowId, session: SessionDep, actor: PersonDep, state: StateDep, now: NowDep
 ) -> AlertOut:
     """active → acknowledged, by anyone (not the platform) who may see the shelter; 409 when
     the alert is not active. Stops escalation; the platform hears of it."""
@@ -144,7 +145,7 @@ def acknowledge(
 
 @_alerts.post("/alerts/{alert_id}/resolve", response_model=AlertOut)
 def resolve(
-    alert_id: int,
+    alert_id: RowId,
     data: ResolveIn,
     session: SessionDep,
     actor: Resolver,

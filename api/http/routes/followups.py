@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
+from pydantic import AfterValidator
 
 from api.http.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
 from api.http.schemas import Page
@@ -20,7 +21,9 @@ from inspection.schemas import (
     FollowupRead,
     InspectionRead,
     ReferralOutcome,
+    RowId,
     Verification,
+    check_text,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["inspections"])
@@ -28,7 +31,7 @@ router = APIRouter(prefix="/api/v1", tags=["inspections"])
 
 @router.get("/inspections/{inspection_id}", response_model=InspectionRead)
 def get_inspection(
-    inspection_id: int, session: SessionDep, actor: ActorDep, now: NowDep
+    inspection_id: RowId, session: SessionDep, actor: ActorDep, now: NowDep
 ) -> InspectionRead:
     inspection = inspections.get_inspection(session, inspection_id, actor=actor)
     return inspections.inspection_read(session, inspection, now=now)
@@ -38,13 +41,13 @@ def get_inspection(
     "/inspections/{inspection_id}/photos", response_model=list[AttachmentRead], status_code=201
 )
 def add_photos(
-    inspection_id: int,
+    inspection_id: RowId,
     session: SessionDep,
     actor: ActorDep,
     now: NowDep,
     state: StateDep,
     files: Annotated[list[UploadFile] | None, File(description="JPEG, PNG, WebP or PDF")] = None,
-    finding_id: Annotated[int | None, Form()] = None,
+    finding_id: Annotated[RowId | None, Form()] = None,
 ) -> list[AttachmentRead]:
     """Attach photos to a submitted inspection, optionally to one of its findings. Sending
     a file again (a retry) answers with the attachment already stored for those bytes."""
@@ -92,7 +95,7 @@ def list_followups(
 
 @router.post("/followups/{followup_id}/outcome", response_model=FollowupRead, tags=["followups"])
 def referral_outcome(
-    followup_id: int, data: ReferralOutcome, session: SessionDep, actor: OfficerDep, now: NowDep
+    followup_id: RowId, data: ReferralOutcome, session: SessionDep, actor: OfficerDep, now: NowDep
 ) -> FollowupRead:
     """Record the outcome of an enforcement referral (warning, fine, dismissed, …)."""
     followup = followups.record_referral_outcome(session, followup_id, data, actor=actor, now=now)
@@ -101,7 +104,7 @@ def referral_outcome(
 
 
 def _finding_read(
-    session: SessionDep, finding_id: int, actor: ActorDep, now: NowDep
+    session: SessionDep, finding_id: RowId, actor: ActorDep, now: NowDep
 ) -> FindingRead:
     finding, _ = fixes.finding_in_scope(session, finding_id, actor)
     return inspections.finding_view(session, finding, now=now)
@@ -109,7 +112,7 @@ def _finding_read(
 
 @router.post("/findings/{finding_id}/fix", response_model=FindingRead, tags=["findings"])
 def report_fix(
-    finding_id: int,
+    finding_id: RowId,
     session: SessionDep,
     actor: ActorDep,
     now: NowDep,
@@ -117,7 +120,7 @@ def report_fix(
     files: Annotated[
         list[UploadFile] | None, File(description="photos or files showing the fix")
     ] = None,
-    note: Annotated[str, Form(max_length=4000)] = "",
+    note: Annotated[str, Form(max_length=4000), AfterValidator(check_text)] = "",
 ) -> FindingRead:
     """The manager reports a fix with evidence; someone else verifies or rejects it."""
     limit = state.settings.upload_max_bytes
@@ -136,7 +139,7 @@ def report_fix(
 
 @router.post("/findings/{finding_id}/verify", response_model=FindingRead, tags=["findings"])
 def verify(
-    finding_id: int,
+    finding_id: RowId,
     session: SessionDep,
     actor: ActorDep,
     now: NowDep,
@@ -149,7 +152,7 @@ def verify(
 
 @router.post("/findings/{finding_id}/reject", response_model=FindingRead, tags=["findings"])
 def reject(
-    finding_id: int, data: Verification, session: SessionDep, actor: ActorDep, now: NowDep
+    finding_id: RowId, data: Verification, session: SessionDep, actor: ActorDep, now: NowDep
 ) -> FindingRead:
     """Send the fix back with a note; the finding is open again."""
     fixes.reject(session, finding_id, data.note, actor=actor, now=now)
@@ -162,7 +165,7 @@ def reject(
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def notice_pdf(
-    followup_id: int, session: SessionDep, actor: ActorDep, now: NowDep, state: StateDep
+    followup_id: RowId, session: SessionDep, actor: ActorDep, now: NowDep, state: StateDep
 ) -> Response:
     """The printable rectification notice (整改通知书) of a follow-up."""
     doc = notice_document(session, followup_id, actor=actor, now=now)
