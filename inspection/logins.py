@@ -30,6 +30,9 @@ from inspection.models import LoginThrottle
 _ACCOUNT = "account:"
 _CLIENT = "client:"
 _KEY_TEXT = 64
+PRUNE_BATCH = 1000
+"""Forgotten rows deleted per attempt at most, so that one login never pays for an attack's
+worth of them (each attempt adds at most two)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,20 @@ def _rows(session: Session, keys: list[str], now: datetime) -> dict[str, LoginTh
     return {row.key: row for row in rows}
 
 
+def forget(session: Session, *, now: datetime, policy: LoginPolicy) -> None:
+    """Drop up to :data:`PRUNE_BATCH` rows whose failures are forgotten by now. Run it in a
+    transaction of its own before :func:`begin`: it skips rows other transactions hold and
+    so never waits, while :func:`begin` locks only its own two rows, in key order; no two
+    attempts can then deadlock."""
+    stale = (
+        select(LoginThrottle.key)
+        .where(LoginThrottle.last_at < now - timedelta(seconds=policy.window_s))
+        .limit(PRUNE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(stale)))
+
+
 def begin(
     session: Session, username: str, client: str, *, now: datetime, policy: LoginPolicy
 ) -> Attempt:
@@ -112,7 +129,6 @@ def begin(
     as a failure. Run it in a transaction of its own, committed before the password check, so
     that the count stays when the check fails."""
     window = timedelta(seconds=policy.window_s)
-    session.execute(delete(LoginThrottle).where(LoginThrottle.last_at < now - window))
     account, client_k = account_key(username), client_key(client)
     rows = _rows(session, sorted({account, client_k}), now)
     waits = {

@@ -250,3 +250,21 @@ def test_an_id_past_64_bits_in_a_body_answers_422(world: World) -> None:
     r = world.api.submit(world.inspector, CODE, "EQ-RUST", corrects=TOO_BIG)
     assert error_of(r) == (422, "validation_error")
     assert json.loads(r.text)["error"]["details"][0]["loc"] == ["body", "corrects"]
+
+
+def test_alert_rule_overrides_and_resolve_notes_are_checked_too(
+    client: TestClient, make_user: UserFactory
+) -> None:
+    admin = make_user(Role.ADMIN)
+    override = {"rule": "humidity_warning", "scope": "shelter", "scope_value": "SH-001"}
+    for bad in (
+        {"enter": True, "clear": 76},
+        {"enter": "80", "clear": 76},
+        {"enabled": 0},
+        {"sustain_s": 60.0},
+        {"scope_value": "SH\x00001"},
+    ):
+        r = client.put("/api/v1/alert-rules", headers=admin.headers, json=[{**override, **bad}])
+        assert error_of(r) == (422, "validation_error"), bad
+    r = client.post("/api/v1/alerts/1/resolve", headers=admin.headers, json={"note": "已处理\x1b"})
+    assert error_of(r) == (422, "validation_error")

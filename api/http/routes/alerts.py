@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,7 +42,7 @@ from inspection import registry
 from inspection.access import Actor, can_see, shelter_scope
 from inspection.models import Role, Shelter, User
 from inspection.registry import ShelterFilter
-from inspection.schemas import RowId
+from inspection.schemas import RowId, check_text
 from telemetry import alert_store
 from telemetry.alert_store import AlertEvent, AlertFilter, AlertView, EventKind
 
@@ -57,7 +57,9 @@ Token = Annotated[str, Query(max_length=200, description="the token of the link"
 class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    note: str = Field(min_length=1, max_length=4000, description="what was done (required)")
+    note: Annotated[str, AfterValidator(check_text)] = Field(
+        min_length=1, max_length=4000, description="what was done (required)"
+    )
 
 
 def _sees(session: Session, actor: Actor, shelter_code: str) -> bool:

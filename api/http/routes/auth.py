@@ -61,6 +61,8 @@ def _begin(
     """Count the attempt in a transaction of its own, or refuse it (429) while locked."""
     policy = state.settings.login_policy()
     with unit_of_work(state.sessions) as session:
+        logins.forget(session, now=now, policy=policy)
+    with unit_of_work(state.sessions) as session:
         attempt = logins.begin(session, username, client, now=now, policy=policy)
     if attempt.retry_after:
         metrics.failures.labels("throttled").inc()
