@@ -1,7 +1,7 @@
 """login security: throttled logins, revocable tokens, rotating API keys
 
 Revision ID: auth_1
-Revises: 0001
+Revises: webshell_1
 
 """
 from typing import Sequence, Union
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = 'auth_1'
-down_revision: Union[str, Sequence[str], None] = '0001'
+down_revision: Union[str, Sequence[str], None] = 'webshell_1'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
