@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.db import READ_ONLY
 from api.http import errors
+from api.http.auth import LoginMetrics
 from api.http.probes import Checks, Component, add_probes, lifespan
 from api.http.routes import (
     alerts,
@@ -60,6 +61,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.sw = state
+    app.state.login_metrics = LoginMetrics(state.metrics)
     errors.install(app)
     for module in (auth, users, shelters, signs, followups, stats, exchange, telemetry, alerts):
         app.include_router(module.router)

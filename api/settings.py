@@ -9,10 +9,11 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from api.logs import LogLevel, parse_levels
+from inspection.logins import LoginPolicy
 
 _PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "shelterwatch", "test"}
 _MIN_SECRET_LENGTH = 32
@@ -45,6 +46,17 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     tick_interval_seconds: int = Field(default=300, ge=0)
+
+    # Logins (see inspection/logins.py): free failures, then locks doubling from the first
+    login_account_free_failures: int = Field(default=5, ge=1, le=100)
+    login_client_free_failures: int = Field(default=20, ge=1, le=10_000)
+    login_first_lock_seconds: int = Field(default=15, ge=1, le=3600)
+    login_account_max_lock_seconds: int = Field(default=300, ge=1, le=3600)
+    login_client_max_lock_seconds: int = Field(default=900, ge=1, le=24 * 3600)
+    login_failure_window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    api_key_grace_hours: int = Field(
+        default=24, ge=0, le=30 * 24, description="a rotated API key keeps working this long"
+    )
     log_level: LogLevel = "INFO"
     log_levels: Annotated[dict[str, LogLevel], NoDecode] = Field(
         default_factory=dict,
@@ -111,6 +123,21 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_log_levels(cls, value: object) -> object:
         return parse_levels(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _consistent_login_policy(self) -> Settings:
+        self.login_policy()  # raises ValueError when the window is shorter than a lock
+        return self
+
+    def login_policy(self) -> LoginPolicy:
+        return LoginPolicy(
+            account_free_failures=self.login_account_free_failures,
+            client_free_failures=self.login_client_free_failures,
+            base_lock_s=self.login_first_lock_seconds,
+            account_max_lock_s=self.login_account_max_lock_seconds,
+            client_max_lock_s=self.login_client_max_lock_seconds,
+            window_s=self.login_failure_window_minutes * 60,
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -273,7 +273,7 @@ def seed(engine: Engine, now: datetime) -> Seeded:
         ):
             session.execute(insert(model), rows)
         session.commit()
-    token = issue_token(manager_id, key=SECRET, now=now, minutes=24 * 60)
+    token = issue_token(manager_id, version=0, key=SECRET, now=now, minutes=24 * 60)
     platform_key = keys["bench-platform"]
     assert platform_key is not None
     return Seeded(token, platform_key, len(alerts), len(findings))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Session
 from inspection.access import Actor
 from inspection.models import AuditEntry
 
-_SKIPPED = {"password_hash", "api_key_hash", "data"}
+_SKIPPED = {"password_hash", "api_key_hash", "previous_api_key_hash", "data"}
 
 
 def snapshot(obj: DeclarativeBase) -> dict[str, Any]:

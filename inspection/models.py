@@ -107,9 +107,28 @@ class User(Base):
     district: Mapped[str | None] = mapped_column(String(64), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    previous_api_key_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The key replaced by the last rotation, valid until ``previous_api_key_expires_at``."""
+    previous_api_key_expires_at: Mapped[datetime | None]
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Access tokens carry the version they were issued under; a password change or a logout
+    raises it, which revokes every token issued before."""
     channels: Mapped[dict[str, Any]] = mapped_column(default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+
+
+class LoginThrottle(Base):
+    """Recent failed logins of one account (``account:<username>``) or one client address
+    (``client:<address>``), kept in the database so that every API process and a restart see
+    the same counts (see :mod:`inspection.logins`)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime] = mapped_column(index=True)
+    locked_until: Mapped[datetime | None]
 
 
 class Shelter(Base):

@@ -105,8 +105,11 @@ def list_shelters(
     if flt.active is not None:
         query = query.where(Shelter.active.is_(flt.active))
     if flt.q:
-        like = f"%{flt.q}%"
-        query = query.where(Shelter.name.like(like) | Shelter.code.like(like))
+        # Literal text: "%" and "_" in a search match themselves, not any characters.
+        query = query.where(
+            Shelter.name.contains(flt.q, autoescape=True)
+            | Shelter.code.contains(flt.q, autoescape=True)
+        )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
         query.options(joinedload(Shelter.manager), joinedload(Shelter.inspector))

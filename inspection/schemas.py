@@ -1,21 +1,86 @@
 """Validated input and output shapes of the inspection package (``Create``/``Update``/``Read``).
 
-Inputs forbid unknown fields so a misspelt field is an error, not silently dropped.
+Inputs forbid unknown fields so a misspelt field is an error, not silently dropped. Their
+text refuses control characters (tab and line breaks aside; a one-line :data:`Name` refuses
+those too), which spreadsheets and logs cannot show safely; their booleans and numbers are
+strict (``false`` is no longitude, ``"yes"`` no boolean), and ids stay within the database's
+64-bit integers.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from annotated_types import Ge, Le
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
 
 from inspection.models import FindingStatus, FollowupKind, FollowupStatus, Role, UnitStatus
 
 CODE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+MAX_DB_INT = 2**63 - 1
+MIN_PASSWORD_LENGTH = 10
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_LINE_BREAK = re.compile("[\t\n\r\u2028\u2029]")
+
+
+def check_text(value: str) -> str:
+    """``value`` unchanged, or ValueError when it holds a control character other than tab
+    and line breaks (or a lone surrogate or non-character)."""
+    found = _CONTROL.search(value)
+    if found is not None:
+        raise ValueError(
+            f"control character U+{ord(found.group()):04X} at position {found.start()} "
+            "is not allowed"
+        )
+    return value
+
+
+def _single_line(value: str) -> str:
+    if _LINE_BREAK.search(value):
+        raise ValueError("tabs and line breaks are not allowed here")
+    return check_text(value)
+
+
+def _check_nested(value: object) -> None:
+    if isinstance(value, str):
+        check_text(value)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _check_nested(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_nested(key)
+            _check_nested(item)
+
+
 Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_single_line),
+]
 Text = Annotated[str, StringConstraints(max_length=4000)]
+Password = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False, min_length=MIN_PASSWORD_LENGTH, max_length=256),
+]
+"""A new password, kept exactly as typed (its strength is judged by ``users.check_password``)."""
+RowId = Annotated[int, Ge(1), Le(MAX_DB_INT)]
+"""A row id as it may come in a path, a query or a body: larger ids cannot exist."""
 
 
 def _aware(value: datetime) -> datetime:
@@ -28,7 +93,13 @@ AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        _check_nested(value)
+        return value
 
 
 class _Output(BaseModel):
@@ -46,7 +117,7 @@ class UserCreate(_Input):
     email: EmailStr | None = None
     role: Role
     district: str | None = Field(default=None, max_length=64)
-    password: str | None = Field(default=None, min_length=10, max_length=256)
+    password: Password | None = None
     channels: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -68,20 +139,20 @@ class UserCreated(UserRead):
 
 class _ShelterFields(_Input):
     address: str = Field(default="", max_length=300)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    latitude: StrictFloat | None = Field(default=None, ge=-90, le=90)
+    longitude: StrictFloat | None = Field(default=None, ge=-180, le=180)
     shelter_type: str = Field(default="", max_length=64)
     wartime_function: str = Field(default="", max_length=64)
     protection_level: str = Field(default="", max_length=32)
-    area_m2: float | None = Field(default=None, gt=0)
+    area_m2: StrictFloat | None = Field(default=None, gt=0)
     peacetime_use: str = Field(default="", max_length=128)
-    use_registered: bool = False
+    use_registered: StrictBool = False
     responsible_unit: str = Field(default="", max_length=200)
     responsible_unit_status: UnitStatus = UnitStatus.KNOWN
     manager: str | None = Field(default=None, description="username of the 工程长")
     inspector: str | None = Field(default=None, description="username of the assigned inspector")
-    signage_installed: bool = False
-    active: bool = True
+    signage_installed: StrictBool = False
+    active: StrictBool = True
 
 
 class ShelterCreate(_ShelterFields):
@@ -94,26 +165,26 @@ class ShelterUpdate(_Input):
     name: Name | None = None
     district: Name | None = None
     address: str | None = Field(default=None, max_length=300)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    latitude: StrictFloat | None = Field(default=None, ge=-90, le=90)
+    longitude: StrictFloat | None = Field(default=None, ge=-180, le=180)
     shelter_type: str | None = Field(default=None, max_length=64)
     wartime_function: str | None = Field(default=None, max_length=64)
     protection_level: str | None = Field(default=None, max_length=32)
-    area_m2: float | None = Field(default=None, gt=0)
+    area_m2: StrictFloat | None = Field(default=None, gt=0)
     peacetime_use: str | None = Field(default=None, max_length=128)
-    use_registered: bool | None = None
+    use_registered: StrictBool | None = None
     responsible_unit: str | None = Field(default=None, max_length=200)
     responsible_unit_status: UnitStatus | None = None
     manager: str | None = None
     inspector: str | None = None
-    signage_installed: bool | None = None
-    active: bool | None = None
+    signage_installed: StrictBool | None = None
+    active: StrictBool | None = None
 
 
 class SensorCreate(_Input):
     sensor_id: Code
     zone: str = Field(default="", max_length=64)
-    expected_interval_s: int = Field(default=600, ge=1, le=7 * 86400)
+    expected_interval_s: StrictInt = Field(default=600, ge=1, le=7 * 86400)
 
 
 class SensorRead(_Output):
@@ -128,7 +199,7 @@ class FindingIn(_Input):
     item: str = Field(description="catalogue code, e.g. EQ-RUST")
     severity: str | None = Field(default=None, pattern=r"^S[123]$")
     note: Text = ""
-    fixed_on_spot: bool = False
+    fixed_on_spot: StrictBool = False
 
 
 class InspectionCreate(_Input):
@@ -145,7 +216,9 @@ class InspectionCreate(_Input):
     tracker: str | None = Field(
         default=None, description="username who tracks a class 3 ledger entry (default: you)"
     )
-    corrects: int | None = Field(default=None, description="id of an inspection this corrects")
+    corrects: Annotated[StrictInt, Ge(1), Le(MAX_DB_INT)] | None = Field(
+        default=None, description="id of an inspection this corrects"
+    )
 
 
 class Verification(_Input):
@@ -255,7 +328,7 @@ class ShelterDetail(ShelterRead):
 
 class ReferralOutcome(_Input):
     status: str = Field(pattern=r"^(referred|warning|fined|dismissed|other)$")
-    fine_yuan: int | None = Field(default=None, ge=0, le=1_000_000)
+    fine_yuan: StrictInt | None = Field(default=None, ge=0, le=1_000_000)
     note: Text = ""
 
 
@@ -264,9 +337,31 @@ class UserUpdate(_Input):
     phone: str | None = Field(default=None, max_length=32)
     email: EmailStr | None = None
     district: str | None = Field(default=None, max_length=64)
-    active: bool | None = None
-    password: str | None = Field(default=None, min_length=10, max_length=256)
+    active: StrictBool | None = None
+    password: Password | None = None
     channels: dict[str, Any] | None = None
+
+
+class PasswordChange(_Input):
+    current_password: Annotated[str, StringConstraints(strip_whitespace=False, max_length=256)]
+    new_password: Password
+
+
+class ApiKeyRotate(_Input):
+    grace_hours: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        le=30 * 24,
+        description="how long the replaced key keeps working (default: the server's setting; "
+        "0 stops it at once, e.g. when it leaked)",
+    )
+
+
+class ApiKeyRotated(BaseModel):
+    api_key: str = Field(description="The new key, shown once.")
+    previous_key_valid_until: datetime | None = Field(
+        description="Until when the replaced key still works (null: it stopped already)."
+    )
 
 
 class AuditRead(_Output):

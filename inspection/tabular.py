@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
@@ -178,8 +179,13 @@ def _cell(field: str, value: object) -> tuple[object, str | None]:
         if text in _FALSE:
             return False, None
         return None, f"expected one of true/false/1/0/yes/no/是/否, got {text!r}"
-    if field in _NUMBER_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
-        return value, None
+    if field in _NUMBER_FIELDS:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value, None
+        try:  # a CSV cell is text; the model takes numbers only
+            return float(_text(value)), None
+        except ValueError:
+            return None, f"expected a number, got {_text(value)!r}"
     text = _text(value)
     if field == "responsible_unit_status":
         text = _UNIT_STATUS_LABELS.get(text, text.lower())
@@ -393,6 +399,10 @@ def _render(value: object, zone: ZoneInfo) -> str | int | float | None:
 
 
 def _xlsx_cell(sheet: Any, value: object, *, bold: bool = False) -> Any:
+    if isinstance(value, str):
+        # XML cannot carry most control characters (openpyxl would refuse the whole sheet);
+        # text stored before input refused them shows U+FFFD in their place.
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # text that starts with "=" stays text, never a formula

@@ -29,7 +29,7 @@ from api.settings import Settings
 from api.state import AppState
 from inspection.access import SYSTEM
 from inspection.grading import FollowupPolicy
-from inspection.models import Role
+from inspection.models import Role, User
 from inspection.schemas import UserCreate
 from inspection.users import create_user
 from telemetry.sql_store import SqlReadingStore, SqlRejectStore
@@ -175,7 +175,8 @@ def client(state: AppState) -> Iterator[TestClient]:
 
 @dataclass(frozen=True)
 class Login:
-    """A user of a test; ``headers`` carry a token valid at the test clock's current time."""
+    """A user of a test; ``headers`` carry a token valid at the test clock's current time,
+    issued under the user's current token version."""
 
     id: int
     username: str
@@ -187,8 +188,12 @@ class Login:
     def headers(self) -> dict[str, str]:
         if self.api_key is not None:
             return {"X-API-Key": self.api_key}
+        with self.state.sessions() as session:
+            user = session.get(User, self.id)
+            version = user.token_version if user is not None else 0
         token = issue_token(
             self.id,
+            version=version,
             key=self.state.signing_key,
             now=self.state.clock(),
             minutes=self.state.settings.access_token_minutes,

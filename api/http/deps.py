@@ -12,11 +12,12 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.db import unit_of_work
-from api.http.auth import not_authenticated, read_token
+from api.http.auth import LoginMetrics, not_authenticated, read_token, token_revoked
 from api.http.errors import ApiError
 from api.state import AppState
 from inspection.access import Actor
 from inspection.models import Role, User
+from inspection.schemas import MAX_DB_INT
 from inspection.users import by_api_key
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -48,21 +49,48 @@ def get_now(state: StateDep) -> datetime:
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
+def client_address(request: Request) -> str:
+    """The caller's address, as the server saw it (behind a proxy, uvicorn takes it from
+    ``X-Forwarded-For`` when the proxy is in ``--forwarded-allow-ips``)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+ClientDep = Annotated[str, Depends(client_address)]
+
+
+def get_login_metrics(request: Request) -> LoginMetrics:
+    metrics: LoginMetrics = request.app.state.login_metrics
+    return metrics
+
+
+LoginMetricsDep = Annotated[LoginMetrics, Depends(get_login_metrics)]
+
+
 def get_actor(
     state: StateDep,
-    session: SessionDep,
     token: Annotated[str | None, Depends(oauth2)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Actor:
+    """The caller, read in a short read-only transaction of its own: the request's session
+    takes SQLite's write lock only when the handler writes, so a handler may first commit
+    something on its own (a counted login attempt) without waiting on itself."""
+    with unit_of_work(state.sessions, read_only=True) as session:
+        return _actor(state, session, token, api_key)
+
+
+def _actor(state: AppState, session: Session, token: str | None, api_key: str | None) -> Actor:
     user: User | None = None
     if api_key:
-        user = by_api_key(session, api_key)
+        user = by_api_key(session, api_key, now=state.clock())
         if user is None:
             raise ApiError(401, "invalid_api_key", "the API key is not valid")
     elif token:
-        user = session.get(User, read_token(token, key=state.signing_key, now=state.clock()))
+        claims = read_token(token, key=state.signing_key, now=state.clock())
+        user = session.get(User, claims.user_id)
         if user is None or not user.active:
             raise ApiError(401, "invalid_token", "the access token is not valid")
+        if user.token_version != claims.version:
+            raise token_revoked()
     else:
         raise not_authenticated()
     return Actor(id=user.id, username=user.username, role=Role(user.role), district=user.district)
@@ -95,7 +123,7 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 50,
-    offset: Annotated[int, Query(ge=0, description="rows to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INT, description="rows to skip")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

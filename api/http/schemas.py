@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -32,3 +32,15 @@ class MeResponse(BaseModel):
     role: Role
     district: str | None
     timezone: str = Field(description="the city's IANA time zone, e.g. Asia/Shanghai")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, e.g. not_found, validation_error, too_many_attempts")
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail

@@ -3,6 +3,7 @@
 shelterwatch serve [--host H] [--port P]   the HTTP API (and the periodic tick)
 shelterwatch db upgrade                    apply database migrations
 shelterwatch user create NAME --role R     create a user (prints a platform API key)
+shelterwatch user rotate-key NAME          a new API key for a platform account
 shelterwatch tick                          one pass of reminders and escalations
 """
 
@@ -309,6 +310,35 @@ def _user_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from inspection.access import SYSTEM
+    from inspection.users import rotate_api_key
+
+    hours = settings.api_key_grace_hours if args.grace_hours is None else args.grace_hours
+    state = build_state(settings)
+    try:
+        with unit_of_work(state.sessions) as session:
+            user, key = rotate_api_key(
+                session,
+                args.username,
+                grace=timedelta(hours=hours),
+                actor=SYSTEM,
+                now=state.clock(),
+            )
+            print(f"API key (shown once): {key}")
+            until = user.previous_api_key_expires_at
+            print(
+                f"the previous key works until {until.isoformat()}"
+                if until
+                else "the previous key no longer works"
+            )
+    finally:
+        close_state(state)
+    return 0
+
+
 def _tick(settings: Settings, _args: argparse.Namespace) -> int:
     from api.processes.scheduler import run_tick
 
@@ -374,6 +404,15 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--email")
     create.add_argument("--phone")
     create.set_defaults(func=_user_create)
+    rotate = user_sub.add_parser("rotate-key", help="a new API key for a platform account")
+    rotate.add_argument("username")
+    rotate.add_argument(
+        "--grace-hours",
+        type=int,
+        help="how long the replaced key keeps working (default SHELTERWATCH_API_KEY_GRACE_HOURS; "
+        "0: it stops now)",
+    )
+    rotate.set_defaults(func=_user_rotate_key)
     sub.add_parser("tick", help="send due reminders and escalate overdue follow-ups").set_defaults(
         func=_tick
     )

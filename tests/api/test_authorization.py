@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from api.state import AppState
 from inspection.models import Role
 from tests.api.conftest import DISTRICT_A, DISTRICT_B, PNG, Api
-from tests.conftest import FakeClock, Login, UserFactory
+from tests.conftest import PASSWORD, FakeClock, Login, UserFactory
 
 DISTRICT_C = "浦东新区"
 MISSING = 987_654
@@ -109,7 +109,7 @@ def _call(client: TestClient, name: str, target: Target, headers: dict[str, str]
     method, template, kind = ENDPOINTS[name]
     path = template.format(**vars(target))
     bodies: dict[str, Any] = {
-        "user": {"json": {"username": "newcomer", "role": "manager", "password": "x" * 12}},
+        "user": {"json": {"username": "newcomer", "role": "manager", "password": PASSWORD}},
         "shelter": {"json": {"code": "NEW-A", "name": "新工程", "district": DISTRICT_A}},
         "patch": {"json": {"address": "人民大道 1 号"}},
         "sensor": {"json": {"sensor_id": f"sensor-{target.code}"}},

@@ -12,13 +12,23 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+)
 
 from api.http.deps import AdminDep, NowDep, SessionDep, require
 from inspection import audit
 from inspection.access import Actor
 from inspection.errors import InvalidInput
 from inspection.models import Role
+from inspection.schemas import check_text
 from telemetry import alert_store
 from telemetry.alert_rules import (
     DEFAULT_RULES,
@@ -60,13 +70,15 @@ class OverrideIn(BaseModel):
     rule: str = Field(description="a default rule's code, e.g. humidity_warning")
     scope: Scope
     scope_value: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+        AfterValidator(check_text),
     ] = Field(description="shelter code, zone name, sensor id, or class 1–4")
-    enter: float | None = None
-    clear: float | None = None
-    sustain_s: int | None = Field(default=None, ge=0, le=30 * 86400)
+    enter: StrictFloat | None = None
+    clear: StrictFloat | None = None
+    sustain_s: StrictInt | None = Field(default=None, ge=0, le=30 * 86400)
     severity: Severity | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class OverrideOut(BaseModel):

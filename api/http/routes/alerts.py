@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,7 @@ from inspection import registry
 from inspection.access import Actor, can_see, shelter_scope
 from inspection.models import Role, Shelter, User
 from inspection.registry import ShelterFilter
+from inspection.schemas import RowId, check_text
 from telemetry import alert_store
 from telemetry.alert_store import AlertEvent, AlertFilter, AlertView, EventKind
 
@@ -56,7 +57,9 @@ Token = Annotated[str, Query(max_length=200, description="the token of the link"
 class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    note: str = Field(min_length=1, max_length=4000, description="what was done (required)")
+    note: Annotated[str, AfterValidator(check_text)] = Field(
+        min_length=1, max_length=4000, description="what was done (required)"
+    )
 
 
 def _sees(session: Session, actor: Actor, shelter_code: str) -> bool:
@@ -128,7 +131,7 @@ def list_alerts(
 
 @_alerts.post("/alerts/{alert_id}/ack", response_model=AlertOut)
 def acknowledge(
-    alert_id: int, session: SessionDep, actor: PersonDep, state: StateDep, now: NowDep
+    alert_id: RowId, session: SessionDep, actor: PersonDep, state: StateDep, now: NowDep
 ) -> AlertOut:
     """active → acknowledged, by anyone (not the platform) who may see the shelter; 409 when
     the alert is not active. Stops escalation; the platform hears of it."""
@@ -144,7 +147,7 @@ def acknowledge(
 
 @_alerts.post("/alerts/{alert_id}/resolve", response_model=AlertOut)
 def resolve(
-    alert_id: int,
+    alert_id: RowId,
     data: ResolveIn,
     session: SessionDep,
     actor: Resolver,

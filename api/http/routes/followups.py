@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
+from pydantic import AfterValidator
 
 from api.http.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
 from api.http.pdf import PDF_RESPONSES, PdfResponse, pdf_response
@@ -21,7 +22,9 @@ from inspection.schemas import (
     FollowupRead,
     InspectionRead,
     ReferralOutcome,
+    RowId,
     Verification,
+    check_text,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["inspections"])
@@ -29,7 +32,7 @@ router = APIRouter(prefix="/api/v1", tags=["inspections"])
 
 @router.get("/inspections/{inspection_id}", response_model=InspectionRead)
 def get_inspection(
-    inspection_id: int, session: SessionDep, actor: ActorDep, now: NowDep
+    inspection_id: RowId, session: SessionDep, actor: ActorDep, now: NowDep
 ) -> InspectionRead:
     inspection = inspections.get_inspection(session, inspection_id, actor=actor)
     return inspections.inspection_read(session, inspection, now=now)
@@ -39,13 +42,13 @@ def get_inspection(
     "/inspections/{inspection_id}/photos", response_model=list[AttachmentRead], status_code=201
 )
 def add_photos(
-    inspection_id: int,
+    inspection_id: RowId,
     session: SessionDep,
     actor: ActorDep,
     now: NowDep,
     state: StateDep,
     files: Annotated[list[UploadFile] | None, File(description="JPEG, PNG, WebP or PDF")] = None,
-    finding_id: Annotated[int | None, Form()] = None,
+    finding_id: Annotated[RowId | None, Form()] = None,
 ) -> list[AttachmentRead]:
     """Attach photos to a submitted inspection, optionally to one of its findings. Sending
     a file again (a retry) answers with the attachment already stored for those bytes."""
@@ -93,7 +96,7 @@ def list_followups(
 
 @router.post("/followups/{followup_id}/outcome", response_model=FollowupRead, tags=["followups"])
 def referral_outcome(
-    followup_id: int, data: ReferralOutcome, session: SessionDep, actor: OfficerDep, now: NowDep
+    followup_id: RowId, data: ReferralOutcome, session: SessionDep, actor: OfficerDep, now: NowDep
 ) -> FollowupRead:
     """Record the outcome of an enforcement referral (warning, fine, dismissed, …)."""
     followup = followups.record_referral_outcome(session, followup_id, data, actor=actor, now=now)
@@ -102,7 +105,7 @@ def referral_outcome(
 
 
 def _finding_read(
-    session: SessionDep, finding_id: int, actor: ActorDep, now: NowDep
+    session: SessionDep, finding_id: RowId, actor: ActorDep, now: NowDep
 ) -> FindingRead:
     finding, _ = fixes.finding_in_scope(session, finding_id, actor)
     return inspections.finding_view(session, finding, now=now)
@@ -110,7 +113,7 @@ def _finding_read(
 
 @router.post("/findings/{finding_id}/fix", response_model=FindingRead, tags=["findings"])
 def report_fix(
-    finding_id: int,
+    finding_id: RowId,
     session: SessionDep,
     actor: ActorDep,
     now: NowDep,
@@ -118,7 +121,7 @@ def report_fix(
     files: Annotated[
         list[UploadFile] | None, File(description="photos or files showing the fix")
     ] = None,
-    note: Annotated[str, Form(max_length=4000)] = "",
+    note: Annotated[str, Form(max_length=4000), AfterValidator(check_text)] = "",
 ) -> FindingRead:
     """The manager reports a fix with evidence; someone else verifies or rejects it."""
     limit = state.settings.upload_max_bytes
@@ -137,7 +140,7 @@ def report_fix(
 
 @router.post("/findings/{finding_id}/verify", response_model=FindingRead, tags=["findings"])
 def verify(
-    finding_id: int,
+    finding_id: RowId,
     session: SessionDep,
     actor: ActorDep,
     now: NowDep,
@@ -150,7 +153,7 @@ def verify(
 
 @router.post("/findings/{finding_id}/reject", response_model=FindingRead, tags=["findings"])
 def reject(
-    finding_id: int, data: Verification, session: SessionDep, actor: ActorDep, now: NowDep
+    finding_id: RowId, data: Verification, session: SessionDep, actor: ActorDep, now: NowDep
 ) -> FindingRead:
     """Send the fix back with a note; the finding is open again."""
     fixes.reject(session, finding_id, data.note, actor=actor, now=now)
@@ -167,7 +170,7 @@ def reject(
     },
 )
 def notice_pdf(
-    followup_id: int, session: SessionDep, actor: ActorDep, now: NowDep, state: StateDep
+    followup_id: RowId, session: SessionDep, actor: ActorDep, now: NowDep, state: StateDep
 ) -> PdfResponse:
     """The printable rectification notice (整改通知书) of a notice, ledger entry or key
     supervision: dated the day of the inspection, with its deadlines (class 4: the

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import ValidationError
 
-from api.http.deps import AdminDep, NowDep, PageDep, SessionDep
+from api.http.deps import AdminDep, NowDep, PageDep, SessionDep, StateDep
 from api.http.errors import ApiError
 from api.http.schemas import Page
 from api.notify.channels import ChannelProfile
 from inspection import audit
-from inspection.schemas import AuditRead, UserCreate, UserCreated, UserRead, UserUpdate
-from inspection.users import create_user, list_users, update_user
+from inspection.schemas import (
+    ApiKeyRotate,
+    ApiKeyRotated,
+    AuditRead,
+    UserCreate,
+    UserCreated,
+    UserRead,
+    UserUpdate,
+)
+from inspection.users import create_user, list_users, rotate_api_key, update_user
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -59,9 +68,29 @@ def index(session: SessionDep, _actor: AdminDep, page: PageDep) -> Page[UserRead
 def update(
     username: str, data: UserUpdate, session: SessionDep, actor: AdminDep, now: NowDep
 ) -> UserRead:
-    """Change details, password, channels, or deactivate (a deactivated user cannot log in)."""
+    """Change details, password, channels, or deactivate (a deactivated user cannot log in).
+    A new password must pass the password policy (`weak_password`) and ends the user's
+    sessions; a platform account cannot be given one (`platform_password`)."""
     _check_channels(data.channels)
     return UserRead.model_validate(update_user(session, username, data, actor=actor, now=now))
+
+
+@router.post("/{username}/api-key", response_model=ApiKeyRotated)
+def rotate_key(
+    username: str,
+    session: SessionDep,
+    actor: AdminDep,
+    now: NowDep,
+    state: StateDep,
+    data: ApiKeyRotate | None = None,
+) -> ApiKeyRotated:
+    """Give a platform account a new API key (shown once). The key it replaces keeps working
+    for `grace_hours` (default `SHELTERWATCH_API_KEY_GRACE_HOURS`, 24) so the platform can
+    switch without a gap; a key replaced before that stops now."""
+    hours = data.grace_hours if data and data.grace_hours is not None else None
+    grace = timedelta(hours=state.settings.api_key_grace_hours if hours is None else hours)
+    user, key = rotate_api_key(session, username, grace=grace, actor=actor, now=now)
+    return ApiKeyRotated(api_key=key, previous_key_valid_until=user.previous_api_key_expires_at)
 
 
 audit_router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
