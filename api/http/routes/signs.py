@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.http.deps import ActorDep, SessionDep, StateDep
+from api.http.deps import MAX_DB_INT, ActorDep, SessionDep, StateDep
 from api.http.pdf import PDF_RESPONSES, PdfResponse, pdf_response
 from inspection.documents.fonts import load_font
 from inspection.documents.sign import MAX_SIGNS, district_signs, render_signs_pdf, shelter_sign
@@ -32,7 +32,7 @@ def district_batch(
     state: StateDep,
     district: Annotated[str, Query(min_length=1, max_length=64)],
     limit: Annotated[int, Query(ge=1, le=MAX_SIGNS, description="signs per document")] = MAX_SIGNS,
-    offset: Annotated[int, Query(ge=0, description="shelters to skip, by code")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INT, description="shelters to skip, by code")] = 0,
 ) -> PdfResponse:
     """The signs of the district's active shelters that the caller may see, one page each,
     ordered by code, as one document; `X-Total-Count` says how many there are in all.
