@@ -37,17 +37,7 @@ def register_loader(sessions: sessionmaker[Session]) -> Callable[[], list[Placem
 
     def load() -> list[Placement]:
         with sessions() as session:
-            return [
-                Placement(
-                    p.sensor_id,
-                    p.shelter_code,
-                    p.district,
-                    p.zone,
-                    p.expected_interval_s,
-                    p.current_class,
-                )
-                for p in sensor_placements(session)
-            ]
+            return sensor_placements(session, Placement)
 
     return load
 
