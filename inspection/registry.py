@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
@@ -193,20 +195,15 @@ def list_sensors(session: Session, code: str, *, actor: Actor) -> list[Sensor]:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class SensorPlacement:
-    """Where a sensor is: what telemetry tags its readings with."""
-
-    sensor_id: str
-    shelter_code: str
-    district: str
-    zone: str
-    expected_interval_s: int
-    current_class: int | None
+P = TypeVar("P")
+PlacementFactory = Callable[[str, str, str, str, int, int | None], P]
+"""Builds a placement from (sensor_id, shelter_code, district, zone, expected_interval_s,
+current_class): the telemetry side passes its own type, so its fields are written once."""
 
 
-def sensor_placements(session: Session) -> list[SensorPlacement]:
-    """Every active sensor of an active shelter (the ingester's directory)."""
+def sensor_placements(session: Session, make: PlacementFactory[P]) -> list[P]:
+    """Every active sensor of an active shelter (the ingester's directory), each built by
+    ``make``."""
     rows = session.execute(
         select(
             Sensor.sensor_id,
@@ -219,4 +216,4 @@ def sensor_placements(session: Session) -> list[SensorPlacement]:
         .join(Shelter, Sensor.shelter_id == Shelter.id)
         .where(Sensor.active.is_(True), Shelter.active.is_(True))
     ).all()
-    return [SensorPlacement(*row) for row in rows]
+    return [make(*row) for row in rows]

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 class DurableStore:
     """The store and the spool behind it. ``store_ok`` is False from a failed write until
-    the replay thread finds the store answering again."""
+    the replay thread finds the store answering again. Built and tested alone: it needs a
+    store, a reject store, a spool and metrics."""
 
     def __init__(
         self,
@@ -40,14 +41,15 @@ class DurableStore:
         rejects: RejectStore,
         spool: Spool,
         metrics: IngestMetrics,
-        order: InOrder,
-        stopped: threading.Event,
         batch_size: int,
         raw_limit: int,
         retry_s: float,
         retry_max_s: float = 30.0,
         jitter: Callable[[], float] = random.random,
+        stopped: threading.Event | None = None,
     ) -> None:
+        """``stopped`` is what the replay thread waits on between tries (set by
+        :meth:`stop`); ``jitter`` gives a number in [0, 1) for the retry backoff."""
         self.store = store
         self.rejects = rejects
         self.spool = spool
@@ -63,8 +65,23 @@ class DurableStore:
         """The wait before the next replay attempt after a failure."""
         self.store_ok = True
         self._encoder = store if isinstance(store, EncodingStore) else None
-        self._order = order
-        self._stopped = stopped
+        self.order = InOrder()
+        """Chunk numbers in arrival order: the spool takes chunks in this order, and the
+        pipeline acknowledges them in it."""
+        self._stopped = stopped if stopped is not None else threading.Event()
+        self._replayer: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the replay thread."""
+        self._replayer = threading.Thread(target=self.replay_loop, name="spool-replay", daemon=True)
+        self._replayer.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop replaying (after the writers have stopped: a chunk waiting for its turn to
+        be spooled gives up waiting once this is called)."""
+        self._stopped.set()
+        if self._replayer is not None:
+            self._replayer.join(timeout)
 
     def encode(self, readings: Sequence[Reading]) -> bytes | None:
         """The store's request for these readings, when it encodes ahead and takes them all;
@@ -81,7 +98,7 @@ class DurableStore:
     ) -> None:
         """Append to the spool once every earlier chunk is settled (arrival order)."""
         if seq is not None:
-            while not self._order.wait_for_earlier(seq, self.retry_s):
+            while not self.order.wait_for_earlier(seq, self.retry_s):
                 if self._stopped.is_set():
                     break
         self.spool.append(readings, rejects)

@@ -29,7 +29,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from telemetry.ingest import AckRef, Delivery
+from telemetry.intake import AckRef, Delivery
 from telemetry.mqtt_client import LeanClient
 
 log = logging.getLogger(__name__)

@@ -16,15 +16,18 @@ from api.state import Clock
 from inspection.registry import sensor_placements
 from telemetry.alert_store import AlertSink
 from telemetry.directory import CachedDirectory
+from telemetry.durable import DurableStore
 from telemetry.errors import TelemetryError
 from telemetry.evaluation import AlertEvaluator
 from telemetry.influx_store import InfluxStore
-from telemetry.ingest import IngestLimits, Pipeline
+from telemetry.ingest import Pipeline
+from telemetry.intake import Intake
 from telemetry.metrics import IngestMetrics
 from telemetry.mqtt import BrokerAddress, MqttSubscriber
 from telemetry.ports import Placement, ReadingStore, RejectStore
 from telemetry.spool import Spool
 from telemetry.sql_store import SqlReadingStore, SqlRejectStore
+from telemetry.validation import IngestLimits, Validator
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +37,7 @@ def register_loader(sessions: sessionmaker[Session]) -> Callable[[], list[Placem
 
     def load() -> list[Placement]:
         with sessions() as session:
-            return [
-                Placement(
-                    p.sensor_id,
-                    p.shelter_code,
-                    p.district,
-                    p.zone,
-                    p.expected_interval_s,
-                    p.current_class,
-                )
-                for p in sensor_placements(session)
-            ]
+            return sensor_placements(session, Placement)
 
     return load
 
@@ -65,65 +58,26 @@ def build_reject_store(settings: Settings, engine: Engine) -> RejectStore:
     return SqlRejectStore(engine, settings.reject_store_max)
 
 
-@dataclass
+@dataclass(frozen=True)
 class IngestParts:
-    pipeline: Pipeline
+    """What an ingester runs, each part built once and passed to the next."""
+
     directory: CachedDirectory
     spool: Spool
+    durable: DurableStore
+    intake: Intake
+    subscriber: MqttSubscriber
     evaluator: AlertEvaluator
-
-
-def build_pipeline(
-    settings: Settings,
-    *,
-    store: ReadingStore,
-    rejects: RejectStore,
-    sessions: sessionmaker[Session],
-    metrics: IngestMetrics,
-    clock: Clock,
-    sink: AlertSink,
-    on_events: Callable[[], None] | None = None,
-    on_rollback: Callable[[], None] | None = None,
-) -> IngestParts:
-    directory = CachedDirectory(
-        register_loader(sessions),
-        refresh_s=settings.directory_refresh_seconds,
-        on_failure=metrics.directory_failures.inc,
-    )
-    spool = Spool(settings.resolved_spool_dir(), max_bytes=settings.spool_max_bytes)
-    evaluator = AlertEvaluator(
-        sessions,
-        directory,
-        sink,
-        clock=clock,
-        late_after=timedelta(minutes=settings.alert_late_after_minutes),
-        on_events=on_events,
-        on_rollback=on_rollback,
-    )
-    pipeline = Pipeline(
-        store=store,
-        rejects=rejects,
-        directory=directory,
-        spool=spool,
-        metrics=metrics,
-        clock=clock,
-        limits=IngestLimits(retention=timedelta(days=settings.retention_days)),
-        batch_size=settings.batch_size,
-        batch_interval_s=settings.batch_interval_ms / 1000,
-        writers=settings.store_writers,
-        observers=(evaluator,),
-    )
-    return IngestParts(pipeline, directory, spool, evaluator)
+    pipeline: Pipeline
 
 
 class IngestService:
     """The running ingester: sensor directory, pipeline and MQTT subscriber together."""
 
-    def __init__(self, parts: IngestParts, subscriber: MqttSubscriber, store: ReadingStore) -> None:
+    def __init__(self, parts: IngestParts, store: ReadingStore) -> None:
         self.parts = parts
-        self.subscriber = subscriber
+        self.subscriber = parts.subscriber
         self.store = store
-        parts.pipeline.acker = subscriber
 
     def start(self) -> None:
         self.parts.directory.start()
@@ -149,7 +103,7 @@ class IngestService:
             out["reading_store"] = "ok"
         except TelemetryError as exc:
             out["reading_store"] = f"error: {exc.message}"
-        durable = self.parts.pipeline.durable
+        durable = self.parts.durable
         out["spool_replay"] = (
             f"failing: {durable.replay_failures} attempts in a row, next in "
             f"{durable.retry_in_s:.0f}s"
@@ -174,26 +128,55 @@ def build_ingest_service(
     on_events: Callable[[], None] | None = None,
     on_rollback: Callable[[], None] | None = None,
 ) -> IngestService:
-    parts = build_pipeline(
-        settings,
+    directory = CachedDirectory(
+        register_loader(sessions),
+        refresh_s=settings.directory_refresh_seconds,
+        on_failure=metrics.directory_failures.inc,
+    )
+    spool = Spool(settings.resolved_spool_dir(), max_bytes=settings.spool_max_bytes)
+    durable = DurableStore(
         store=store,
         rejects=rejects,
-        sessions=sessions,
+        spool=spool,
         metrics=metrics,
-        clock=clock,
-        sink=sink,
-        on_events=on_events,
-        on_rollback=on_rollback,
+        batch_size=settings.batch_size,
+        raw_limit=IngestLimits().raw_limit,
+        retry_s=1.0,
+    )
+    intake = Intake(
+        batch_size=settings.batch_size, batch_interval_s=settings.batch_interval_ms / 1000
     )
     subscriber = MqttSubscriber(
         BrokerAddress.parse(broker_url),
         client_id=settings.mqtt_client_id,
-        on_deliveries=parts.pipeline.submit_many,
-        wait_for_room=parts.pipeline.wait_for_room,
+        on_deliveries=intake.submit_many,
+        wait_for_room=intake.wait_for_room,
         protocol=protocol or settings.mqtt_protocol,
         receive_maximum=settings.mqtt_receive_maximum,
         shared_group=settings.mqtt_shared_group,
         clock=clock,
         on_connection_change=lambda up: metrics.broker_connected.set(1 if up else 0),
     )
-    return IngestService(parts, subscriber, store)
+    evaluator = AlertEvaluator(
+        sessions,
+        directory,
+        sink,
+        clock=clock,
+        late_after=timedelta(minutes=settings.alert_late_after_minutes),
+        on_events=on_events,
+        on_rollback=on_rollback,
+    )
+    pipeline = Pipeline(
+        intake=intake,
+        validator=Validator(
+            directory, IngestLimits(retention=timedelta(days=settings.retention_days))
+        ),
+        durable=durable,
+        acker=subscriber,
+        metrics=metrics,
+        clock=clock,
+        writers=settings.store_writers,
+        observers=(evaluator,),
+    )
+    parts = IngestParts(directory, spool, durable, intake, subscriber, evaluator, pipeline)
+    return IngestService(parts, store)

@@ -25,8 +25,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from telemetry.broker import EmbeddedBroker
-from telemetry.ingest import Delivery, Pipeline, ack_refs
-from telemetry.metrics import IngestMetrics
+from telemetry.intake import Delivery, ack_refs
 from telemetry.mqtt import BrokerAddress, MqttSubscriber
 from telemetry.payload import parse_payload
 from telemetry.readings import (
@@ -37,8 +36,7 @@ from telemetry.readings import (
 )
 from telemetry.sim_model import FIRE_RAMP, Dampness, FireEvent, Fleet, Malformation, malformed
 from telemetry.simulate import Simulator, SimulatorError
-from telemetry.spool import Spool
-from tests.telemetry.fakes import NullStore
+from telemetry.validation import Validator
 from tests.waiting import wait_until
 
 SUMMER = datetime(2025, 7, 1, tzinfo=UTC)
@@ -191,30 +189,12 @@ def test_battery_drains_slowly_then_is_replaced() -> None:
     assert any(d < -0.5 for d in drops)
 
 
-class _NullStore(NullStore):
-    """Reading and reject store for `Pipeline.validate`, which touches neither."""
-
-
-def _validator(fleet: Fleet, tmp_path: Path) -> Pipeline:
-    store = _NullStore()
-    return Pipeline(
-        store=store,
-        rejects=store,
-        directory=fleet,
-        spool=Spool(tmp_path / "spool", max_bytes=1 << 20),
-        metrics=IngestMetrics(),
-        clock=lambda: datetime.now(UTC),
-    )
-
-
 @pytest.mark.parametrize("kind", list(Malformation))
 def test_each_malformation_gets_its_reject_reason(kind: Malformation, tmp_path: Path) -> None:
     fleet = Fleet.generate(1, 2, 0)
     topic, payload = malformed(kind, fleet.sensors[1], SUMMER)
     received = SUMMER + timedelta(seconds=2)
-    readings, rejects = _validator(fleet, tmp_path).validate(
-        [Delivery(topic, payload, 1, 1, 0, received)]
-    )
+    readings, rejects = Validator(fleet).validate([Delivery(topic, payload, 1, 1, 0, received)])
     assert readings == []
     assert [r.reason for r in rejects] == [kind.expected]
     if kind is not Malformation.UNKNOWN_SENSOR:
@@ -396,7 +376,7 @@ def test_malformed_messages_rotate_through_every_kind(
         collector.close()
     now = datetime.now(UTC)
     deliveries = [Delivery(t, p, i, 1, 0, now) for i, (t, p) in enumerate(collector.received())]
-    readings, rejects = _validator(fleet, tmp_path).validate(deliveries)
+    readings, rejects = Validator(fleet).validate(deliveries)
     assert len(readings) == 40
     kinds = list(Malformation)
     assert [r.reason for r in rejects] == [kinds[i % len(kinds)].expected for i in range(9)]

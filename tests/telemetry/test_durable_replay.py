@@ -15,7 +15,6 @@ import pytest
 from telemetry.durable import DurableStore
 from telemetry.errors import StoreUnavailable
 from telemetry.metrics import IngestMetrics
-from telemetry.ordering import InOrder
 from telemetry.readings import Reading
 from telemetry.spool import Spool
 from tests.telemetry.fakes import NullStore
@@ -61,7 +60,6 @@ def durable(
         rejects=store,
         spool=spool,
         metrics=IngestMetrics(),
-        order=InOrder(),
         stopped=stopped,
         batch_size=100,
         raw_limit=1000,

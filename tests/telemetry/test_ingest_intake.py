@@ -12,12 +12,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from telemetry.durable import DurableStore
 from telemetry.errors import StoreRejected, StoreUnavailable
-from telemetry.ingest import AckRef, Delivery, Pipeline
+from telemetry.ingest import Pipeline
+from telemetry.intake import AckRef, Delivery, Intake
 from telemetry.metrics import IngestMetrics
 from telemetry.readings import Reading, Rejection, RejectReason
 from telemetry.sim_model import Fleet
 from telemetry.spool import Spool
+from telemetry.validation import Validator
 from tests.telemetry.fakes import NullStore
 from tests.waiting import wait_until
 
@@ -56,17 +59,34 @@ class _Acks:
 def _pipeline(
     tmp_path: Path, fleet: Fleet, store: NullStore, acks: _Acks, **options: Any
 ) -> Pipeline:
-    pipeline = Pipeline(
+    """A pipeline of its real parts over ``store``; ``options`` tune the intake (batch_size,
+    batch_interval_s, max_queued, max_queued_bytes), the writers and the retry interval."""
+    metrics = IngestMetrics()
+    retry_s = options.pop("retry_s", 1.0)
+    intake_options = {"batch_size": 10, "batch_interval_s": 0.01}
+    for key in ("batch_size", "batch_interval_s", "max_queued", "max_queued_bytes"):
+        if key in options:
+            intake_options[key] = options.pop(key)
+    intake = Intake(**intake_options)
+    durable = DurableStore(
         store=store,
         rejects=store,
-        directory=fleet,
         spool=options.pop("spool", None) or Spool(tmp_path / "spool", max_bytes=1 << 20),
-        metrics=IngestMetrics(),
-        clock=lambda: NOW,
-        **{"batch_size": 10, "batch_interval_s": 0.01, **options},
+        metrics=metrics,
+        batch_size=intake.batch_size,
+        raw_limit=2048,
+        retry_s=retry_s,
     )
-    pipeline.acker = acks
-    return pipeline
+    return Pipeline(
+        intake=intake,
+        validator=Validator(fleet),
+        durable=durable,
+        acker=acks,
+        metrics=metrics,
+        clock=lambda: NOW,
+        retry_s=retry_s,
+        **options,
+    )
 
 
 def _deliveries(fleet: Fleet, n: int) -> list[Delivery]:
@@ -90,26 +110,26 @@ def test_a_slow_store_bounds_the_intake_and_loses_nothing(tmp_path: Path) -> Non
     pipeline.start()
     try:
         deliveries = _deliveries(fleet, 100)
-        assert pipeline.wait_for_room(0.0)
+        assert pipeline.intake.wait_for_room(0.0)
         for i in range(0, 100, 25):
-            pipeline.submit_many(deliveries[i : i + 25])
+            pipeline.intake.submit_many(deliveries[i : i + 25])
         # Two chunks in the store (two writers), one handed off, one being validated: the
         # rest waits.
         wait_until(lambda: store.writes == 2, 5, "the first writes")
         time.sleep(0.2)
         started = time.monotonic()
-        assert not pipeline.wait_for_room(0.1)
+        assert not pipeline.intake.wait_for_room(0.1)
         assert time.monotonic() - started >= 0.09  # it waited before saying no
         assert acks.mids == []
         store.gate.set()
         wait_until(lambda: len(acks.mids) == 100, 10, "every message acknowledged")
-        assert pipeline.wait_for_room(0.0)
+        assert pipeline.intake.wait_for_room(0.0)
         assert acks.mids == list(range(1, 101))
         assert len(store.written) == 100
     finally:
         store.gate.set()
         pipeline.stop()
-    assert pipeline.spool.depth == 0
+    assert pipeline.durable.spool.depth == 0
 
 
 def test_submit_many_with_nothing_and_after_stop_queues_nothing(tmp_path: Path) -> None:
@@ -119,15 +139,15 @@ def test_submit_many_with_nothing_and_after_stop_queues_nothing(tmp_path: Path) 
     acks = _Acks()
     pipeline = _pipeline(tmp_path, fleet, store, acks)
     pipeline.start()
-    pipeline.submit_many([])
-    pipeline.submit_many(_deliveries(fleet, 3))
+    pipeline.intake.submit_many([])
+    pipeline.intake.submit_many(_deliveries(fleet, 3))
     wait_until(lambda: len(acks.mids) == 3, 5, "three acknowledged")
     pipeline.stop()
-    pipeline.submit_many(_deliveries(fleet, 3))  # ignored: the broker keeps them
-    assert pipeline.wait_for_room(0.0)  # a stopping pipeline never holds the reader
+    pipeline.intake.submit_many(_deliveries(fleet, 3))  # ignored: the broker keeps them
+    assert pipeline.intake.wait_for_room(0.0)  # a stopping pipeline never holds the reader
     assert acks.mids == [1, 2, 3]
     assert len(store.written) == 3
-    assert pipeline.spool.depth == 0
+    assert pipeline.durable.spool.depth == 0
 
 
 class _SecondFirstStore(_GatedStore):
@@ -154,13 +174,13 @@ def test_writes_finishing_out_of_order_are_acknowledged_in_order(tmp_path: Path)
     pipeline = _pipeline(tmp_path, fleet, store, acks, writers=2)
     pipeline.start()
     try:
-        pipeline.submit_many(_deliveries(fleet, 40))
+        pipeline.intake.submit_many(_deliveries(fleet, 40))
         wait_until(lambda: len(acks.mids) == 40, 10, "every message acknowledged")
         assert store.writes >= 2
         assert acks.mids == list(range(1, 41))  # chunk order, whatever order the writes ended
     finally:
         pipeline.stop()
-    assert pipeline.spool.depth == 0
+    assert pipeline.durable.spool.depth == 0
 
 
 class _DownStore(_GatedStore):
@@ -184,7 +204,7 @@ def test_chunks_spooled_by_several_writers_keep_their_order(tmp_path: Path) -> N
     pipeline.start()
     deliveries = _deliveries(fleet, 60)
     try:
-        pipeline.submit_many(deliveries)
+        pipeline.intake.submit_many(deliveries)
         wait_until(lambda: len(acks.mids) == 60, 10, "every message acknowledged once spooled")
     finally:
         pipeline.stop()
@@ -234,18 +254,18 @@ def test_a_full_intake_by_bytes_stops_reading_and_is_taken_at_once(tmp_path: Pat
     pipeline.start()
     try:
         big = _big_deliveries(fleet, 8, 100)  # about 6 kB each
-        pipeline.submit_many(big[:4])
-        assert not pipeline.wait_for_room(0.0)  # 24 kB queued: read no more
+        pipeline.intake.submit_many(big[:4])
+        assert not pipeline.intake.wait_for_room(0.0)  # 24 kB queued: read no more
         started = time.monotonic()
         wait_until(lambda: len(acks.mids) == 4, 3, "the full intake taken and stored")
         assert time.monotonic() - started < 2.5
-        assert pipeline.wait_for_room(1.0)
-        pipeline.submit_many(big[4:])
+        assert pipeline.intake.wait_for_room(1.0)
+        pipeline.intake.submit_many(big[4:])
         wait_until(lambda: len(acks.mids) == 8, 8, "the rest")
         assert len(store.written) == 800
     finally:
         pipeline.stop()
-    assert pipeline.spool.depth == 0
+    assert pipeline.durable.spool.depth == 0
 
 
 class _EncodingStore(_GatedStore):
@@ -286,7 +306,7 @@ def test_a_refused_encoded_request_is_written_again_reading_by_reading(tmp_path:
     pipeline = _pipeline(tmp_path, fleet, store, acks, writers=1)
     pipeline.start()
     try:
-        pipeline.submit_many(_deliveries(fleet, 9))  # three readings of each sensor
+        pipeline.intake.submit_many(_deliveries(fleet, 9))  # three readings of each sensor
         wait_until(lambda: len(acks.mids) == 9, 5, "every message acknowledged")
     finally:
         pipeline.stop()
@@ -295,4 +315,4 @@ def test_a_refused_encoded_request_is_written_again_reading_by_reading(tmp_path:
         s.sensor_id for s in fleet.sensors for _ in range(3) if s.sensor_id != refused
     )
     assert [r.reason for r in store.rejected] == [RejectReason.STORE_REJECTED] * 3
-    assert pipeline.spool.depth == 0
+    assert pipeline.durable.spool.depth == 0

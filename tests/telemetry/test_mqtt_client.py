@@ -17,7 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from telemetry.ingest import Delivery, ack_refs
+from telemetry.intake import Delivery, ack_refs
 from telemetry.mqtt import BrokerAddress, MqttSubscriber
 from telemetry.mqtt_client import BURST_BYTES, READ_CHUNK, BufferedSocket, LeanClient
 from tests.waiting import wait_until
