@@ -84,6 +84,8 @@ class Pipeline:
         self._handoff: deque[Chunk] = deque()
         self._handoff_cond = threading.Condition()
         self._worker_done = False
+        self._busy_writers = 0
+        """Writers storing a chunk now (read without the lock: a hint for batching)."""
         spool = durable.spool
         metrics.spool_depth.set_function(lambda: spool.depth)
         metrics.spool_bytes.set_function(lambda: spool.pending_bytes)
@@ -114,7 +116,7 @@ class Pipeline:
 
     def _run(self) -> None:
         try:
-            while (batch := self.intake.take()) is not None:
+            while (batch := self.intake.take(fill=self._writers_busy)) is not None:
                 try:
                     for chunk in self.validator.chunks(batch, self.intake.batch_size):
                         self._hand_off(chunk)
@@ -135,6 +137,11 @@ class Pipeline:
             self._handoff.append(chunk)
             self._handoff_cond.notify_all()
 
+    def _writers_busy(self) -> bool:
+        """Whether a batch is worth filling: every writer is storing a chunk, so the next
+        write starts only when one of them has finished anyway."""
+        return self._busy_writers >= self.writers
+
     def _write_loop(self) -> None:
         while True:
             with self._handoff_cond:
@@ -143,8 +150,14 @@ class Pipeline:
                         return
                     self._handoff_cond.wait()
                 chunk = self._handoff.popleft()
+                self._busy_writers += 1
                 self._handoff_cond.notify_all()
-            self._commit(chunk)
+            try:
+                self._commit(chunk)
+            finally:
+                with self._handoff_cond:
+                    self._busy_writers -= 1
+                self.intake.wake()
 
     # -- the work ---------------------------------------------------------------------------
     def _commit(self, chunk: Chunk) -> None:

@@ -3,8 +3,11 @@
 ``submit_many`` is called from the MQTT network thread with the messages of one read and
 only queues (no I/O there); ``wait_for_room`` tells that thread to stop reading while the
 intake is full (by count or by payload bytes), so a broker that sends past the Receive
-Maximum cannot fill memory. ``take`` hands the ingest worker the next batch: at once when it
-is full or the intake is full, else when the oldest message has waited ``batch_interval_s``.
+Maximum cannot fill memory. ``take`` hands the ingest worker the next batch. Batching adapts
+to load: while the caller says a batch is worth filling (the store writers are all busy),
+``take`` waits for a full batch, at most until the oldest message has waited
+``batch_interval_s``; otherwise (a writer is free) it hands over what is queued at once, so a
+reading on a quiet pipeline is written, acknowledged and judged without waiting for company.
 """
 
 from __future__ import annotations
@@ -93,17 +96,23 @@ class Intake:
             len(self._queue) < self.max_queued and self._queued_bytes < self.max_queued_bytes
         )
 
-    def take(self) -> list[Delivery] | None:
+    def take(self, fill: Callable[[], bool] = lambda: True) -> list[Delivery] | None:
         """The next batch of at most ``batch_size`` deliveries, in arrival order; None once
-        stopping with nothing left. Waits for a full batch up to ``batch_interval_s`` after
-        the oldest message arrived, unless the intake is full (then no more can come)."""
+        stopping with nothing left. While ``fill()`` is true it waits for a full batch, up to
+        ``batch_interval_s`` after the oldest message arrived, unless the intake is full (then
+        no more can come); :meth:`wake` makes it look at ``fill`` again."""
         with self._cond:
             while not self._queue:
                 if self._stopping:
                     return None
                 self._cond.wait()
             deadline = self._oldest + self.batch_interval_s
-            while len(self._queue) < self.batch_size and not self._stopping and self._has_room():
+            while (
+                len(self._queue) < self.batch_size
+                and not self._stopping
+                and self._has_room()
+                and fill()
+            ):
                 remaining = deadline - self._monotonic()
                 if remaining <= 0:
                     break
@@ -115,6 +124,11 @@ class Intake:
                 self._oldest = self._monotonic()
             self._cond.notify_all()  # room for the reader waiting in wait_for_room
             return batch
+
+    def wake(self) -> None:
+        """Have a waiting :meth:`take` check its ``fill`` again (a writer became free)."""
+        with self._cond:
+            self._cond.notify_all()
 
     def stop(self) -> None:
         """Take no more deliveries; ``take`` hands out what is queued, then None."""

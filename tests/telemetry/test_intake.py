@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 from telemetry.intake import Delivery, Intake
@@ -54,3 +55,29 @@ def test_stop_hands_out_what_is_queued_then_nothing() -> None:
     assert [d.mid for d in intake.take() or []] == [0, 1]
     assert intake.take() is None
     assert intake.wait_for_room(0.0)  # a stopping intake never holds the reader
+
+
+def test_a_free_writer_takes_what_is_queued_at_once() -> None:
+    """Adaptive batching: nothing waits for company while a writer is free."""
+    intake = Intake(batch_size=100, batch_interval_s=3600.0, monotonic=FakeMonotonic())
+    intake.submit_many(deliveries(2))
+    assert [d.mid for d in intake.take(fill=lambda: False) or []] == [0, 1]
+
+
+def test_a_batch_filling_while_writers_are_busy_goes_when_one_frees() -> None:
+    intake = Intake(batch_size=100, batch_interval_s=3600.0, monotonic=FakeMonotonic())
+    busy = threading.Event()
+    busy.set()
+    taken: list[list[Delivery] | None] = []
+    intake.submit_many(deliveries(2))
+    worker = threading.Thread(target=lambda: taken.append(intake.take(fill=busy.is_set)))
+    worker.start()
+    intake.submit_many(deliveries(3, start=2))  # joins the batch being filled
+    busy.clear()
+    intake.wake()  # a writer finished
+    worker.join(10)
+    assert not worker.is_alive()
+    [batch] = taken
+    assert batch is not None
+    assert [d.mid for d in batch][:2] == [0, 1]  # taken without waiting out the hour
+    assert len(batch) + len(intake) == 5
