@@ -199,6 +199,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     first = fleet.shelters[0]
     print(
         f"\nShelterWatch is running on the embedded default ({settings.database_url}).\n"
+        f"  web app:        {base}/ (log in with an account below)\n"
         f"  API docs:       {base}/docs\n"
         f"  live readings:  {base}/api/v1/shelters/{first}/telemetry/latest\n"
         f"  MQTT broker:    {broker.url} (devices publish to shelters/<code>/<sensor>/telemetry)\n"

@@ -45,7 +45,6 @@ def seed(state: AppState, fleet: Fleet, login_file: Path) -> bool:
     with unit_of_work(state.sessions) as session:
         if session.scalar(select(func.count()).select_from(User)):
             return False
-        password = secrets.token_urlsafe(9)
         lines = []
 
         def person(
@@ -56,6 +55,7 @@ def seed(state: AppState, fleet: Fleet, login_file: Path) -> bool:
             real_name: str = "",
             phone: str | None = None,
         ) -> User:
+            password = secrets.token_urlsafe(12)  # one per account: none opens another
             user, key = create_user(
                 session,
                 UserCreate(
