@@ -47,7 +47,7 @@ from inspection.schemas import MAX_DB_INT, check_text
 
 log = logging.getLogger(__name__)
 
-SPOOL_IN_MEMORY = 1024 * 1024
+SPOOL_IN_MEMORY = 256 * 1024
 MAX_FIELDS = 8
 MAX_FIELD_BYTES = 16 * 1024
 PART_OVERHEAD = 4 * 1024
@@ -282,6 +282,7 @@ async def receive_form(request: Request, state: AppState) -> UploadForm:
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_FIELDS * MAX_FIELD_BYTES:
+                refused(state, "field_too_large")
                 raise ApiError(413, "field_too_large", "the form's fields are too large")
         pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         return UploadForm(fields=dict(pairs[:MAX_FIELDS]))
