@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import Engine, create_engine, select, text
@@ -221,9 +222,11 @@ def bare_db(db_url: str, tmp_path: Path) -> Iterator[Engine]:
 
 def test_the_migration_keeps_old_rows_readable(bare_db: Engine) -> None:
     cfg = alembic_config(bare_db.url.render_as_string(hide_password=False))
+    before = ScriptDirectory.from_config(cfg).get_revision("uploads_1").down_revision
+    assert isinstance(before, str)
     with bare_db.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "webshell_1")
+        command.upgrade(cfg, before)
     now = datetime(2026, 5, 1, tzinfo=UTC)
     with bare_db.begin() as conn:
         conn.execute(

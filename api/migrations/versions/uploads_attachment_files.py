@@ -9,7 +9,7 @@ display only: existing ones are reduced to their last path segment without contr
 characters.
 
 Revision ID: uploads_1
-Revises: webshell_1
+Revises: auth_1
 
 """
 import unicodedata
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 
 revision: str = 'uploads_1'
-down_revision: Union[str, Sequence[str], None] = 'webshell_1'
+down_revision: Union[str, Sequence[str], None] = 'auth_1'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
