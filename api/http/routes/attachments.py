@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Annotated, Any, BinaryIO
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Path
+from fastapi import APIRouter, Header
 from fastapi.responses import Response, StreamingResponse
 
 from api.http.deps import ActorDep, SessionDep, StateDep
@@ -22,6 +22,7 @@ from api.http.uploads import limits_of
 from api.state import AppState
 from inspection import attachments, media
 from inspection.models import Attachment
+from inspection.schemas import RowId
 
 router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"])
 
@@ -33,7 +34,6 @@ _NOT_FOUND = {
     "description": "`attachment_not_found` (none, or out of your scope), `no_thumbnail` "
     "(a PDF), `file_unavailable` (stored before uploads were checked, and fails them now)"
 }
-AttachmentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _decoding(state: AppState, needed: bool) -> AbstractContextManager[Any]:
@@ -86,7 +86,7 @@ def _unchanged(etag: str, if_none_match: str | None) -> Response | None:
     },
 )
 def get_file(
-    attachment_id: AttachmentId,
+    attachment_id: RowId,
     session: SessionDep,
     actor: ActorDep,
     state: StateDep,
@@ -115,7 +115,7 @@ def get_file(
     },
 )
 def get_thumbnail(
-    attachment_id: AttachmentId,
+    attachment_id: RowId,
     session: SessionDep,
     actor: ActorDep,
     state: StateDep,
