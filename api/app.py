@@ -17,6 +17,7 @@ from api.http.auth import LoginMetrics
 from api.http.probes import Checks, Component, add_probes, lifespan
 from api.http.routes import (
     alerts,
+    attachments,
     auth,
     exchange,
     followups,
@@ -63,7 +64,18 @@ def create_app(
     app.state.sw = state
     app.state.login_metrics = LoginMetrics(state.metrics)
     errors.install(app)
-    for module in (auth, users, shelters, signs, followups, stats, exchange, telemetry, alerts):
+    for module in (
+        auth,
+        users,
+        shelters,
+        signs,
+        followups,
+        attachments,
+        stats,
+        exchange,
+        telemetry,
+        alerts,
+    ):
         app.include_router(module.router)
     app.include_router(users.audit_router)
     app.include_router(auth.me_router)

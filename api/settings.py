@@ -43,7 +43,20 @@ class Settings(BaseSettings):
         "means the first found of Debian's fonts-wqy-microhei, fonts-wqy-zenhei, "
         "fonts-arphic-uming.",
     )
-    upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    upload_max_files_per_request: int = Field(default=10, ge=1, le=100)
+    upload_max_files_per_inspection: int = Field(default=30, ge=1, le=1000)
+    upload_max_files_per_finding: int = Field(default=10, ge=1, le=1000)
+    upload_max_pixels: int = Field(
+        default=40_000_000,
+        ge=1_000_000,
+        le=89_000_000,
+        description="Largest image accepted, in pixels (width × height): bounds the memory a "
+        "decode takes, whatever the file's size.",
+    )
+    files_dir: Path | None = Field(
+        default=None, description="Where photos and evidence are kept; unset: var_dir/files."
+    )
     import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     tick_interval_seconds: int = Field(default=300, ge=0)
 
@@ -142,6 +155,9 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def resolved_files_dir(self) -> Path:
+        return self.files_dir if self.files_dir is not None else self.var_dir / "files"
 
     def resolved_spool_dir(self) -> Path:
         return self.spool_dir if self.spool_dir is not None else self.var_dir / "spool"

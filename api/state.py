@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.settings import Settings
+from inspection.files import FileStore
 from inspection.grading import FollowupPolicy
 from telemetry.ports import ReadingStore, RejectStore
 
@@ -19,6 +21,10 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+DECODE_SLOTS = 2
+"""Uploaded images decoded at once in one process: each can take a few hundred MB."""
 
 
 @dataclass
@@ -30,5 +36,19 @@ class AppState:
     signing_key: str
     readings: ReadingStore
     rejects: RejectStore
+    files: FileStore
     clock: Clock = utc_now
     metrics: CollectorRegistry = field(default_factory=CollectorRegistry)
+    decode_slots: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(DECODE_SLOTS)
+    )
+    upload_refusals: Counter = field(init=False)
+    """Uploaded files and upload requests refused, by error code."""
+
+    def __post_init__(self) -> None:
+        self.upload_refusals = Counter(
+            "shelterwatch_uploads_refused",
+            "uploaded files or upload requests refused, by error code",
+            ["reason"],
+            registry=self.metrics,
+        )

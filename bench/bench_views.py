@@ -47,6 +47,7 @@ from api.http.auth import issue_token
 from api.settings import Settings
 from api.state import AppState
 from inspection.access import SYSTEM
+from inspection.files import DirectoryFileStore
 from inspection.grading import FollowupPolicy
 from inspection.models import (
     Finding,
@@ -108,6 +109,7 @@ def _state(url: str, var_dir: Path) -> AppState:
         signing_key=SECRET,
         readings=SqlReadingStore(engine),
         rejects=SqlRejectStore(engine, 1000),
+        files=DirectoryFileStore(settings.resolved_files_dir()),
     )
 
 

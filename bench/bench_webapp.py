@@ -42,6 +42,7 @@ from api.state import AppState, utc_now
 from api.web import shell_files
 from inspection import registry
 from inspection.access import SYSTEM
+from inspection.files import DirectoryFileStore
 from inspection.grading import FollowupPolicy
 from inspection.models import Role
 from inspection.schemas import ShelterCreate, UserCreate
@@ -129,6 +130,7 @@ def build(workdir: Path, shelters: int) -> AppState:
         clock=utc_now,
         readings=SqlReadingStore(engine),
         rejects=SqlRejectStore(engine, 1000),
+        files=DirectoryFileStore(settings.resolved_files_dir()),
     )
     now = utc_now()
     with state.sessions() as session:

@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session
 
 from inspection import audit, notify
 from inspection.access import Actor, shelter_scope
-from inspection.attachments import Upload, store
+from inspection.attachments import AttachmentLimits, StoredFile, check_room, record
 from inspection.errors import Conflict, Forbidden, InvalidInput, NotFound
 from inspection.followups import close_settled, recompute_class
 from inspection.models import Finding, FindingStatus, Role, Shelter, User
 
 VERIFIER_ROLES = (Role.ADMIN, Role.DISTRICT_OFFICER, Role.INSPECTOR)
 FIX_REPORTER_ROLES = (Role.ADMIN, Role.MANAGER)
+PURPOSE = "fix"
 
 
 def finding_in_scope(session: Session, finding_id: int, actor: Actor) -> tuple[Finding, Shelter]:
@@ -32,37 +33,50 @@ def finding_in_scope(session: Session, finding_id: int, actor: Actor) -> tuple[F
     return row[0], row[1]
 
 
-def report_fix(
-    session: Session,
-    finding_id: int,
-    note: str,
-    evidence: list[Upload],
-    *,
-    actor: Actor,
-    now: datetime,
-    max_bytes: int,
-) -> Finding:
-    """The manager (or the city office) reports a fix, with at least one file as evidence."""
+def _check_fix(session: Session, finding_id: int, actor: Actor) -> tuple[Finding, Shelter]:
     finding, shelter = finding_in_scope(session, finding_id, actor)
     if actor.role not in FIX_REPORTER_ROLES:
         raise Forbidden("only the shelter's manager reports a fix", code="role_forbidden")
     if finding.status != FindingStatus.OPEN:
         raise Conflict(f"finding {finding_id} is {finding.status}, not open", code="bad_state")
+    return finding, shelter
+
+
+def plan_fix(
+    session: Session, finding_id: int, files: int, *, actor: Actor, limits: AttachmentLimits
+) -> None:
+    """Check that ``actor`` may report a fix of the finding with ``files`` files of evidence,
+    before they are accepted into the file store; :func:`report_fix` checks again."""
+    _check_fix(session, finding_id, actor)
+    if not files:
+        raise InvalidInput(
+            "a fix needs evidence: attach at least one photo or file", code="evidence_required"
+        )
+    check_room(session, adding=files, limits=limits, purpose=PURPOSE, finding_id=finding_id)
+
+
+def report_fix(
+    session: Session,
+    finding_id: int,
+    note: str,
+    evidence: list[StoredFile],
+    *,
+    actor: Actor,
+    now: datetime,
+    limits: AttachmentLimits,
+) -> Finding:
+    """The manager (or the city office) reports a fix, with at least one file as evidence
+    (accepted into the file store already)."""
+    session.execute(select(Finding.id).where(Finding.id == finding_id).with_for_update())
+    finding, shelter = _check_fix(session, finding_id, actor)
     if not evidence:
         raise InvalidInput(
             "a fix needs evidence: attach at least one photo or file", code="evidence_required"
         )
+    check_room(session, adding=len(evidence), limits=limits, purpose=PURPOSE, finding_id=finding.id)
     before = audit.snapshot(finding)
-    for upload in evidence:
-        store(
-            session,
-            upload,
-            purpose="fix",
-            actor=actor,
-            now=now,
-            max_bytes=max_bytes,
-            finding_id=finding.id,
-        )
+    for stored in evidence:
+        record(session, stored, purpose=PURPOSE, actor=actor, now=now, finding_id=finding.id)
     finding.status = FindingStatus.FIX_REPORTED.value
     finding.fix_reported_by = actor.id
     finding.fix_reported_at = now

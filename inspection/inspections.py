@@ -6,20 +6,18 @@ it corrects, whose still-open findings it supersedes. Photos attach afterwards.
 Submissions from phones are retried after a lost answer, so both steps are idempotent: a
 submission under a key (:func:`inspection.resubmission.submit_once`) stores one inspection
 however often it is sent, and a photo whose bytes are already attached to the same
-inspection (and finding) is not stored again (:func:`add_photos`).
+inspection (and finding) is not stored again (:func:`inspection.photos.add_photos`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from inspection import audit, drafts, followups, registry
+from inspection import attachments, audit, drafts, followups, registry
 from inspection.access import Actor, shelter_scope
-from inspection.attachments import Upload, store
 from inspection.catalogue import Catalogue, load_catalogue
 from inspection.errors import Forbidden, InvalidInput, NotFound
 from inspection.grading import (
@@ -255,77 +253,13 @@ def list_inspections(
     return list(rows), total
 
 
-def add_photos(
-    session: Session,
-    inspection_id: int,
-    uploads: list[Upload],
-    *,
-    finding_id: int | None,
-    actor: Actor,
-    now: datetime,
-    max_bytes: int,
-) -> list[Attachment]:
-    """Attach photos to a submitted inspection (by its inspector or the city office). A file
-    whose bytes an earlier request already attached to the inspection (under the same
-    ``finding_id``) is answered with that attachment instead of a second copy, so a retried
-    upload is harmless."""
-    inspection = get_inspection(session, inspection_id, actor=actor)
-    if not (actor.id == inspection.inspector_id or actor.role == Role.ADMIN):
-        raise Forbidden(
-            "only the inspection's inspector attaches its photos", code="role_forbidden"
-        )
-    if not uploads:
-        raise InvalidInput("no file in the request", code="no_file")
-    if finding_id is not None:
-        finding = session.get(Finding, finding_id)
-        if finding is None or finding.inspection_id != inspection.id:
-            raise InvalidInput(
-                f"finding {finding_id} is not part of inspection {inspection.id}",
-                code="bad_finding",
-            )
-    kept = {
-        a.sha256: a
-        for a in session.scalars(
-            select(Attachment).where(
-                Attachment.inspection_id == inspection.id,
-                Attachment.finding_id.is_(None)
-                if finding_id is None
-                else Attachment.finding_id == finding_id,
-            )
-        )
-    }
-    rows: list[Attachment] = []
-    added: list[int] = []
-    for upload in uploads:
-        row = kept.get(hashlib.sha256(upload.data).hexdigest())
-        if row is None:  # a retried upload finds the photo it already stored
-            row = store(
-                session,
-                upload,
-                purpose="inspection",
-                actor=actor,
-                now=now,
-                max_bytes=max_bytes,
-                inspection_id=inspection.id,
-                finding_id=finding_id,
-            )
-            added.append(row.id)
-        rows.append(row)
-    if added:
-        audit.record(
-            session,
-            actor,
-            "inspection.photos",
-            "inspection",
-            inspection.id,
-            at=now,
-            after={"attachments": added},
-        )
-    return rows
-
-
 def finding_read(
-    finding: Finding, catalogue: Catalogue, *, now: datetime, due_at: datetime | None = None
+    finding: Finding,
+    catalogue: Catalogue,
+    *,
+    now: datetime,
+    due_at: datetime | None = None,
+    attachments: list[AttachmentRead] | None = None,
 ) -> FindingRead:
     item = catalogue.get(finding.item_code) or load_catalogue().get(finding.item_code)
     is_open = finding.status != FindingStatus.CLOSED
@@ -347,6 +281,7 @@ def finding_read(
         closed_at=finding.closed_at,
         due_at=due_at if is_open else None,
         overdue=bool(is_open and due_at is not None and now > due_at),
+        attachments=attachments or [],
     )
 
 
@@ -386,6 +321,7 @@ def inspection_read(session: Session, inspection: Inspection, *, now: datetime) 
     photos = session.scalars(
         select(Attachment).where(Attachment.inspection_id == loaded.id).order_by(Attachment.id)
     ).all()
+    files = attachments.reads_by_finding(session, [f.id for f in loaded.findings])
     return InspectionRead(
         id=loaded.id,
         shelter_code=loaded.shelter.code,
@@ -398,7 +334,8 @@ def inspection_read(session: Session, inspection: Inspection, *, now: datetime) 
         late_reason=loaded.late_reason,
         corrects=loaded.corrects_id,
         findings=[
-            finding_read(f, catalogue, now=now, due_at=due.get(f.id)) for f in loaded.findings
+            finding_read(f, catalogue, now=now, due_at=due.get(f.id), attachments=files[f.id])
+            for f in loaded.findings
         ],
         followups=followups.reads(session, [(f, loaded.shelter) for f in fus], now=now),
         photos=[AttachmentRead.model_validate(p) for p in photos],
@@ -417,7 +354,11 @@ def open_findings(session: Session, shelter: Shelter, *, now: datetime) -> list[
     ).all()
     catalogue = load_catalogue()
     due = _due_dates(session, [f.id for f in rows])
-    return [finding_read(f, catalogue, now=now, due_at=due.get(f.id)) for f in rows]
+    files = attachments.reads_by_finding(session, [f.id for f in rows])
+    return [
+        finding_read(f, catalogue, now=now, due_at=due.get(f.id), attachments=files[f.id])
+        for f in rows
+    ]
 
 
 def shelter_detail(session: Session, shelter: Shelter, *, now: datetime) -> ShelterDetail:
@@ -439,4 +380,11 @@ def shelter_detail(session: Session, shelter: Shelter, *, now: datetime) -> Shel
 def finding_view(session: Session, finding: Finding, *, now: datetime) -> FindingRead:
     """One finding as read, with the deadline of the follow-up covering it."""
     due = _due_dates(session, [finding.id])
-    return finding_read(finding, load_catalogue(), now=now, due_at=due.get(finding.id))
+    files = attachments.reads_by_finding(session, [finding.id])
+    return finding_read(
+        finding,
+        load_catalogue(),
+        now=now,
+        due_at=due.get(finding.id),
+        attachments=files[finding.id],
+    )

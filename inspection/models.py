@@ -253,7 +253,9 @@ class Finding(Base):
 
 
 class Attachment(Base):
-    """A photo or file: inspection evidence or the evidence of a reported fix."""
+    """A photo or file: inspection evidence or the evidence of a reported fix. The bytes live
+    in the file store (``inspection.files``) under ``file_key``; rows stored before that kept
+    them in ``data`` and have no ``file_key``."""
 
     __tablename__ = "attachments"
 
@@ -262,10 +264,17 @@ class Attachment(Base):
     finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id"), index=True)
     purpose: Mapped[str] = mapped_column(String(16))  # "inspection" | "fix"
     filename: Mapped[str] = mapped_column(String(255))
+    """The client's name for the file, sanitised, for display only."""
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(BigInteger)
+    """Bytes of the file as stored (after re-encoding)."""
     sha256: Mapped[str] = mapped_column(String(64))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    """SHA-256 of the file as uploaded: a re-sent file is recognised by it."""
+    file_key: Mapped[str | None] = mapped_column(String(64))
+    thumbnail_key: Mapped[str | None] = mapped_column(String(64))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime]
 

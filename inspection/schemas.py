@@ -24,6 +24,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StringConstraints,
+    computed_field,
     field_validator,
 )
 
@@ -225,15 +226,34 @@ class Verification(_Input):
     note: Text = ""
 
 
+ATTACHMENT_PATH = "/api/v1/attachments/{id}"
+"""Where the API serves an attachment's file (``/thumbnail`` appended: its thumbnail)."""
+_IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+
+
 class AttachmentRead(_Output):
     id: int
-    filename: str
+    filename: str = Field(description="the client's file name, sanitised; for display only")
     content_type: str
-    size: int
-    sha256: str
+    size: int = Field(description="bytes of the file as stored (images are re-encoded)")
+    sha256: str = Field(description="SHA-256 of the file as uploaded (a re-sent file is known)")
+    width: int | None = None
+    height: int | None = None
     purpose: str
     finding_id: int | None
     uploaded_at: datetime
+
+    @computed_field(description="the file, for those who may see the shelter")  # type: ignore[prop-decorator]
+    @property
+    def url(self) -> str:
+        return ATTACHMENT_PATH.format(id=self.id)
+
+    @computed_field(description="a JPEG of at most 320 px a side; null for a PDF")  # type: ignore[prop-decorator]
+    @property
+    def thumbnail_url(self) -> str | None:
+        if self.content_type not in _IMAGE_TYPES:
+            return None
+        return ATTACHMENT_PATH.format(id=self.id) + "/thumbnail"
 
 
 class FindingRead(_Output):
@@ -254,6 +274,10 @@ class FindingRead(_Output):
     closed_at: datetime | None
     due_at: datetime | None = None
     overdue: bool = False
+    attachments: list[AttachmentRead] = Field(
+        default_factory=list,
+        description="photos of the finding at inspection and the evidence of its fixes",
+    )
 
 
 class FollowupRead(_Output):

@@ -28,6 +28,7 @@ from api.http.auth import issue_token
 from api.settings import Settings
 from api.state import AppState
 from inspection.access import SYSTEM
+from inspection.files import DirectoryFileStore
 from inspection.grading import FollowupPolicy
 from inspection.models import Role, User
 from inspection.schemas import UserCreate
@@ -164,6 +165,7 @@ def state(settings: Settings, engine: Engine, clock: FakeClock) -> AppState:
         clock=clock,
         readings=SqlReadingStore(engine),
         rejects=SqlRejectStore(engine, 1000),
+        files=DirectoryFileStore(settings.resolved_files_dir()),
     )
 
 

@@ -30,6 +30,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from inspection import attachments
 from inspection.catalogue import load_catalogue
 from inspection.inspections import finding_read
 from inspection.models import (
@@ -217,9 +218,12 @@ def _open_findings(
         .order_by(Finding.shelter_id, Finding.severity.desc(), Finding.id)
     ).all()
     catalogue = load_catalogue()
+    files = attachments.reads_by_finding(session, [finding.id for finding, _ in rows])
     out: dict[int, list[FindingRead]] = defaultdict(list)
     for finding, due_at in rows:
-        out[finding.shelter_id].append(finding_read(finding, catalogue, now=now, due_at=due_at))
+        out[finding.shelter_id].append(
+            finding_read(finding, catalogue, now=now, due_at=due_at, attachments=files[finding.id])
+        )
     return out
 
 

@@ -25,6 +25,7 @@ from api.processes.telemetry_wiring import IngestService, build_reading_store, b
 from api.settings import Settings
 from api.state import AppState
 from inspection.errors import InspectionError
+from inspection.files import DirectoryFileStore
 from inspection.grading import FollowupPolicy
 from inspection.models import Role
 
@@ -51,6 +52,7 @@ def build_state(settings: Settings, *, migrate: bool | None = None) -> AppState:
         signing_key=settings.signing_key(),
         readings=build_reading_store(settings, engine),
         rejects=build_reject_store(settings, engine),
+        files=DirectoryFileStore(settings.resolved_files_dir()),
     )
 
 

@@ -15,10 +15,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from api.web.docs import install_docs
 from api.web.security import SecurityHeaders
+from inspection.media import ACCEPTED_TYPES
 
 STATIC = Path(__file__).parent / "static"
 SW_TEMPLATE = Path(__file__).parent / "sw.js"
@@ -80,5 +81,10 @@ def install(app: FastAPI) -> None:
         return FileResponse(STATIC / "manifest.webmanifest", media_type="application/manifest+json")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(
+        GZipMiddleware,
+        minimum_size=1024,
+        # photos and PDFs are compressed already: gzip would spend CPU to gain nothing
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, *ACCEPTED_TYPES),
+    )
     app.add_middleware(SecurityHeaders)

@@ -20,8 +20,8 @@ import inspection.users
 from api.state import AppState
 from inspection.models import ClassChange, Notification, Role
 from tests.conftest import Login, UserFactory
+from tests.images import PNG
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 INSPECTED_AT = "2026-06-01T09:30:00+08:00"  # 01:30 UTC, half an hour before the test clock
 DISTRICT_A = "黄浦区"
 DISTRICT_B = "静安区"

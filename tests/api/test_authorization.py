@@ -38,6 +38,7 @@ class Target:
     fix_to_reject: int
     key_supervision: int
     referral: int
+    evidence: int
 
 
 @dataclass
@@ -53,7 +54,18 @@ def _target(api: Api, who: Login, fixer: Login, code: str) -> Target:
     for finding in (door, vent):
         assert api.fix(fixer, finding).status_code == 200
     kinds = {f["kind"]: f["id"] for f in body["followups"]}
-    return Target(code, body["id"], rust, door, vent, kinds["key_supervision"], kinds["referral"])
+    read = api.client.get(f"/api/v1/inspections/{body['id']}", headers=api.admin.headers).json()
+    [evidence] = read["findings"][1]["attachments"]
+    return Target(
+        code,
+        body["id"],
+        rust,
+        door,
+        vent,
+        kinds["key_supervision"],
+        kinds["referral"],
+        evidence["id"],
+    )
 
 
 @pytest.fixture
@@ -100,6 +112,8 @@ ENDPOINTS: dict[str, tuple[str, str, str | None]] = {
     "finding.reject": ("POST", "/api/v1/findings/{fix_to_reject}/reject", "note"),
     "stats": ("GET", "/api/v1/stats/compliance", None),
     "notice.pdf": ("GET", "/api/v1/notices/{key_supervision}.pdf", None),
+    "attachment.get": ("GET", "/api/v1/attachments/{evidence}", None),
+    "attachment.thumbnail": ("GET", "/api/v1/attachments/{evidence}/thumbnail", None),
     "export.register": ("GET", "/api/v1/exports/shelters.csv", None),
     "export.ledger": ("GET", "/api/v1/exports/ledger.csv", None),
 }
@@ -137,6 +151,8 @@ def _expected_for(role: str) -> dict[str, Any]:
         "inspection.get": 200,
         "followups.list": 200,
         "notice.pdf": 200,
+        "attachment.get": 200,
+        "attachment.thumbnail": 200,
     }
     no = (403, _R)
     table: dict[str, dict[str, Any]] = {
@@ -232,6 +248,8 @@ OBJECT_ENDPOINTS = {
     "finding.verify": "finding_not_found",
     "finding.reject": "finding_not_found",
     "notice.pdf": "followup_not_found",
+    "attachment.get": "attachment_not_found",
+    "attachment.thumbnail": "attachment_not_found",
 }
 # The role gate of these endpoints answers before any lookup: the same 403 whether the
 # object exists or not, so it tells nothing either.
@@ -247,7 +265,7 @@ OTHERS = {"officer": "SB", "inspector": "SB2", "assigned": "SA", "manager": "SB"
 def test_out_of_scope_is_not_found(world: World, client: TestClient, role: str) -> None:
     login = world.logins[role]
     other = world.targets[OTHERS[role]]
-    missing = Target(f"NOPE-{MISSING}", *([MISSING] * 6))
+    missing = Target(f"NOPE-{MISSING}", *([MISSING] * 7))
     got = {n: _outcome(_call(client, n, other, login.headers)) for n in OBJECT_ENDPOINTS}
     absent = {n: _outcome(_call(client, n, missing, login.headers)) for n in OBJECT_ENDPOINTS}
     expected = {
@@ -262,8 +280,8 @@ def test_out_of_scope_is_not_found(world: World, client: TestClient, role: str) 
 def test_missing_objects_are_not_found_for_see_all_roles(
     world: World, client: TestClient, role: str
 ) -> None:
-    missing = Target(f"NOPE-{MISSING}", *([MISSING] * 6))
-    for name in ("shelter.get", "inspection.get", "notice.pdf", "sensors.get"):
+    missing = Target(f"NOPE-{MISSING}", *([MISSING] * 7))
+    for name in ("shelter.get", "inspection.get", "notice.pdf", "sensors.get", "attachment.get"):
         r = _call(client, name, missing, world.logins[role].headers)
         assert _outcome(r) == (404, OBJECT_ENDPOINTS[name]), name
 

@@ -6,8 +6,7 @@ from fastapi.testclient import TestClient
 
 from inspection.models import Role
 from tests.conftest import FakeClock, UserFactory
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+from tests.images import PNG
 
 
 def test_class3_inspection_fix_and_verify(

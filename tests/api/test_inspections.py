@@ -28,6 +28,7 @@ from tests.api.conftest import (
 )
 from tests.api.conftest import at as _at
 from tests.conftest import FakeClock, Login, UserFactory
+from tests.images import webp
 
 # ---------------------------------------------------------------- validation
 
@@ -254,17 +255,24 @@ def test_photos_attach_to_the_inspection(world: World, client: TestClient) -> No
         world.inspector,
         body["id"],
         ("a.png", PNG, "image/png"),
-        ("b.png", PNG, "image/png"),
+        ("b.webp", webp(), "image/webp"),
+        ("again.png", PNG, "image/png"),  # the same bytes: the same attachment
         finding_id=str(finding_id),
     )
     assert r.status_code == 201, r.text
     rows = r.json()
-    assert [(p["filename"], p["size"], p["purpose"], p["finding_id"]) for p in rows] == [
-        ("a.png", len(PNG), "inspection", finding_id),
-        ("b.png", len(PNG), "inspection", finding_id),
+    assert [
+        (p["filename"], p["content_type"], p["width"], p["purpose"], p["finding_id"]) for p in rows
+    ] == [
+        ("a.png", "image/png", 40, "inspection", finding_id),
+        ("b.webp", "image/webp", 40, "inspection", finding_id),
+        ("a.png", "image/png", 40, "inspection", finding_id),
     ]
+    assert rows[2]["id"] == rows[0]["id"]
+    assert [p["url"] for p in rows[:2]] == [f"/api/v1/attachments/{p['id']}" for p in rows[:2]]
     read = client.get(f"/api/v1/inspections/{body['id']}", headers=world.manager.headers).json()
-    assert [p["id"] for p in read["photos"]] == [p["id"] for p in rows]
+    assert [p["id"] for p in read["photos"]] == [p["id"] for p in rows[:2]]
+    assert [p["id"] for p in read["findings"][0]["attachments"]] == [p["id"] for p in rows[:2]]
 
 
 @pytest.mark.parametrize(

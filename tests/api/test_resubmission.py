@@ -19,6 +19,7 @@ from inspection.resubmission import submit_once
 from inspection.schemas import InspectionCreate
 from tests.api.conftest import CODE, DISTRICT_A, INSPECTED_AT, PNG, World, error_of
 from tests.conftest import Login, UserFactory
+from tests.images import png
 from tests.waiting import wait_until
 
 KEY = "3f1c9a52-7d1e-4d8b-9a7e-0c2b4e6f8a10"
@@ -92,7 +93,7 @@ def test_a_refused_submission_leaves_the_key_free(world: World, client: TestClie
 def test_a_resent_photo_is_stored_once(world: World, client: TestClient, db: Session) -> None:
     inspection = _send(client, world.inspector, BODY).json()
     finding = inspection["findings"][0]["id"]
-    other = PNG + b"\x01"
+    other = png(seed=1)
 
     def upload(data: bytes, finding_id: int | None = finding) -> Any:
         r = client.post(

@@ -31,6 +31,7 @@ from api.settings import Settings
 from api.state import AppState, utc_now
 from inspection import registry
 from inspection.access import SYSTEM
+from inspection.files import DirectoryFileStore
 from inspection.grading import FollowupPolicy
 from inspection.models import Role
 from inspection.schemas import ShelterCreate, UserCreate
@@ -126,6 +127,7 @@ def site(db_url: str, engine: Engine, tmp_path: Path) -> Iterator[Site]:
         clock=utc_now,
         readings=SqlReadingStore(engine),
         rejects=SqlRejectStore(engine, 1000),
+        files=DirectoryFileStore(settings.resolved_files_dir()),
     )
     codes = _seed(state)
     sock = _free_socket()

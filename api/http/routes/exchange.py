@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import Response
 
 from api.http.deps import NowDep, OfficerDep, SessionDep, StateDep, require
-from api.http.uploads import read_uploads
+from api.http.uploads import read_file
 from inspection import tabular
 from inspection.access import Actor
 from inspection.models import Role
@@ -32,10 +32,8 @@ def import_shelters(
 ) -> tabular.ImportReport:
     """Every row is checked first; unless ``only_valid``, one bad row imports nothing and the
     report names each bad row and why."""
-    [upload] = read_uploads([file], max_bytes=state.settings.import_max_bytes)
-    return tabular.import_shelters(
-        session, upload.filename, upload.data, actor=actor, now=now, only_valid=only_valid
-    )
+    name, data = read_file(file, max_bytes=state.settings.import_max_bytes)
+    return tabular.import_shelters(session, name, data, actor=actor, now=now, only_valid=only_valid)
 
 
 def _file(rows_bytes: bytes, fmt: str, name: str) -> Response:

@@ -1,17 +1,24 @@
-"""Inspections by id, their photos, the follow-up list, closing findings, notices as PDF."""
+"""Inspections by id, attaching their photos, the follow-up list, closing findings with
+evidence, notices as PDF."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
-from pydantic import AfterValidator
+from fastapi import APIRouter, Query
 
+from api.db import unit_of_work
 from api.http.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
 from api.http.pdf import PDF_RESPONSES, PdfResponse, pdf_response
 from api.http.schemas import Page
-from api.http.uploads import read_uploads
-from inspection import fixes, followups, inspections
+from api.http.uploads import (
+    UPLOAD_ERRORS,
+    UploadFormDep,
+    accept_files,
+    limits_of,
+    multipart_body,
+)
+from inspection import attachments, fixes, followups, inspections, photos
 from inspection.documents.fonts import load_font
 from inspection.documents.notice import notice_document, render_notice_pdf
 from inspection.followups import FollowupFilter
@@ -24,7 +31,6 @@ from inspection.schemas import (
     ReferralOutcome,
     RowId,
     Verification,
-    check_text,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["inspections"])
@@ -39,31 +45,48 @@ def get_inspection(
 
 
 @router.post(
-    "/inspections/{inspection_id}/photos", response_model=list[AttachmentRead], status_code=201
+    "/inspections/{inspection_id}/photos",
+    response_model=list[AttachmentRead],
+    status_code=201,
+    openapi_extra=multipart_body(
+        finding_id={"type": "integer", "description": "the finding the photos show"}
+    ),
+    responses=UPLOAD_ERRORS,
 )
 def add_photos(
     inspection_id: RowId,
-    session: SessionDep,
     actor: ActorDep,
+    form: UploadFormDep,
+    session: SessionDep,
     now: NowDep,
     state: StateDep,
-    files: Annotated[list[UploadFile] | None, File(description="JPEG, PNG, WebP or PDF")] = None,
-    finding_id: Annotated[RowId | None, Form()] = None,
 ) -> list[AttachmentRead]:
-    """Attach photos to a submitted inspection, optionally to one of its findings. Sending
-    a file again (a retry) answers with the attachment already stored for those bytes."""
-    limit = state.settings.upload_max_bytes
-    # No file is the service's ``no_file`` error, not a generic validation error.
-    rows = inspections.add_photos(
+    """Attach photos (JPEG, PNG, WebP; PDF files too) to a submitted inspection, optionally
+    to one of its findings. Images are decoded and re-encoded without their metadata (EXIF
+    GPS position included), upright; the file name is kept for display only. At most
+    `SHELTERWATCH_UPLOAD_MAX_FILES_PER_REQUEST` files per request, per inspection and per
+    finding as configured. Sending a file again (a retry) answers with the attachment
+    already stored for those bytes."""
+    limits = limits_of(state)
+    finding_id = form.int_field("finding_id")
+    shas = [u.sha256 for u in form.uploads]
+    with unit_of_work(state.sessions, read_only=True) as check:
+        new = photos.plan_photos(
+            check, inspection_id, shas, finding_id=finding_id, actor=actor, limits=limits
+        )
+    firsts = {u.sha256: u for u in reversed(form.uploads)}
+    stored = accept_files(state, [firsts[sha] for sha in new])
+    rows = photos.add_photos(
         session,
         inspection_id,
-        read_uploads(files or [], max_bytes=limit),
+        shas,
+        {s.upload_sha256: s for s in stored},
         finding_id=finding_id,
         actor=actor,
         now=now,
-        max_bytes=limit,
+        limits=limits,
     )
-    return [AttachmentRead.model_validate(r) for r in rows]
+    return [attachments.read(r) for r in rows]
 
 
 @router.get("/followups", response_model=Page[FollowupRead], tags=["followups"])
@@ -111,30 +134,31 @@ def _finding_read(
     return inspections.finding_view(session, finding, now=now)
 
 
-@router.post("/findings/{finding_id}/fix", response_model=FindingRead, tags=["findings"])
+@router.post(
+    "/findings/{finding_id}/fix",
+    response_model=FindingRead,
+    tags=["findings"],
+    openapi_extra=multipart_body(
+        note={"type": "string", "maxLength": 4000, "description": "what was done"}
+    ),
+    responses=UPLOAD_ERRORS,
+)
 def report_fix(
     finding_id: RowId,
-    session: SessionDep,
     actor: ActorDep,
+    form: UploadFormDep,
+    session: SessionDep,
     now: NowDep,
     state: StateDep,
-    files: Annotated[
-        list[UploadFile] | None, File(description="photos or files showing the fix")
-    ] = None,
-    note: Annotated[str, Form(max_length=4000), AfterValidator(check_text)] = "",
 ) -> FindingRead:
-    """The manager reports a fix with evidence; someone else verifies or rejects it."""
-    limit = state.settings.upload_max_bytes
-    # No file is the service's ``evidence_required`` error, not a generic validation error.
-    fixes.report_fix(
-        session,
-        finding_id,
-        note,
-        read_uploads(files or [], max_bytes=limit),
-        actor=actor,
-        now=now,
-        max_bytes=limit,
-    )
+    """The manager reports a fix with evidence (photos as for inspections, or PDF files);
+    someone else verifies or rejects it."""
+    limits = limits_of(state)
+    note = form.text_field("note", max_length=4000)
+    with unit_of_work(state.sessions, read_only=True) as check:
+        fixes.plan_fix(check, finding_id, len(form.uploads), actor=actor, limits=limits)
+    stored = accept_files(state, form.uploads)
+    fixes.report_fix(session, finding_id, note, stored, actor=actor, now=now, limits=limits)
     return _finding_read(session, finding_id, actor, now)
 
 
