@@ -226,6 +226,22 @@ def test_verify_rules(
     assert r.json()["status"] == "closed"
 
 
+def test_followups_list_their_findings_when_asked(
+    world: World, two_findings: tuple[int, int]
+) -> None:
+    door, rust = two_findings
+    assert world.api.fix(world.manager, door, note="换了门铰").status_code == 200
+    [plain] = world.api.followups()["items"]
+    assert plain["findings"] is None
+    assert plain["shelter_name"]
+    [ledger] = world.api.followups(with_findings="true")["items"]
+    assert [f["id"] for f in ledger["findings"]] == ledger["finding_ids"] == [door, rust]
+    by_id = {f["id"]: f for f in ledger["findings"]}
+    assert (by_id[door]["status"], by_id[door]["fix_note"]) == ("fix_reported", "换了门铰")
+    assert by_id[rust]["status"] == "open"
+    assert by_id[rust]["due_at"] == ledger["due_at"]
+
+
 def test_reject_sends_the_fix_back(
     world: World, client: TestClient, db: Session, two_findings: tuple[int, int]
 ) -> None:
