@@ -1,4 +1,5 @@
-"""Photos and files kept as evidence, with type and size limits.
+"""Photos and files kept as evidence, with type and size limits, and read back by those who
+may see their shelter.
 
 The declared content type must agree with the file's leading bytes, so a renamed
 executable is not stored as a "photo".
@@ -10,11 +11,12 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from inspection.access import Actor
-from inspection.errors import InvalidInput
-from inspection.models import Attachment
+from inspection.access import Actor, shelter_scope
+from inspection.errors import InvalidInput, NotFound
+from inspection.models import Attachment, Finding, Inspection, Shelter
 
 _MAGIC: dict[str, tuple[bytes, ...]] = {
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -80,4 +82,20 @@ def store(
     )
     session.add(row)
     session.flush()
+    return row
+
+
+def get_attachment(session: Session, attachment_id: int, *, actor: Actor) -> Attachment:
+    """The attachment with its bytes, when ``actor`` may see the shelter of its inspection or
+    finding; else :class:`NotFound`, as if it did not exist."""
+    shelter_id = func.coalesce(Finding.shelter_id, Inspection.shelter_id)
+    row = session.scalar(
+        select(Attachment)
+        .outerjoin(Finding, Attachment.finding_id == Finding.id)
+        .outerjoin(Inspection, Attachment.inspection_id == Inspection.id)
+        .join(Shelter, Shelter.id == shelter_id)
+        .where(Attachment.id == attachment_id, shelter_scope(actor))
+    )
+    if row is None:
+        raise NotFound(f"no attachment {attachment_id}", code="attachment_not_found")
     return row

@@ -15,7 +15,7 @@ import hashlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 
 from inspection import audit, drafts, followups, registry
 from inspection.access import Actor, shelter_scope
@@ -440,13 +440,27 @@ def findings_by_id(
     session: Session, finding_ids: list[int], *, now: datetime
 ) -> dict[int, FindingRead]:
     """The findings of ``finding_ids`` as read, each with the deadline of the live follow-up
-    covering it, in two queries whatever their number."""
+    covering it and the evidence of its reported fixes, in three queries whatever their
+    number."""
     if not finding_ids:
         return {}
     rows = session.scalars(select(Finding).where(Finding.id.in_(finding_ids))).all()
     due = _due_dates(session, [f.id for f in rows])
+    evidence: dict[int, list[AttachmentRead]] = {f.id: [] for f in rows}
+    for attachment in session.scalars(
+        select(Attachment)
+        .options(defer(Attachment.data))
+        .where(Attachment.finding_id.in_(finding_ids), Attachment.purpose == "fix")
+        .order_by(Attachment.id)
+    ):
+        evidence[attachment.finding_id or 0].append(AttachmentRead.model_validate(attachment))
     catalogue = load_catalogue()
-    return {f.id: finding_read(f, catalogue, now=now, due_at=due.get(f.id)) for f in rows}
+    return {
+        f.id: finding_read(f, catalogue, now=now, due_at=due.get(f.id)).model_copy(
+            update={"fix_evidence": evidence[f.id]}
+        )
+        for f in rows
+    }
 
 
 def finding_view(session: Session, finding: Finding, *, now: datetime) -> FindingRead:

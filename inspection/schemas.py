@@ -254,6 +254,12 @@ class FindingRead(_Output):
     closed_at: datetime | None
     due_at: datetime | None = None
     overdue: bool = False
+    fix_evidence: list[AttachmentRead] | None = Field(
+        default=None,
+        description="the files sent with reported fixes, oldest first (GET "
+        "/api/v1/followups?with_findings=true; null elsewhere); each is read at "
+        "GET /api/v1/attachments/{id}",
+    )
 
 
 class FollowupRead(_Output):

@@ -18,6 +18,7 @@ from tests.api.conftest import (
     CODE,
     DISTRICT_A,
     DISTRICT_B,
+    PNG,
     Api,
     World,
     class_changes,
@@ -227,7 +228,7 @@ def test_verify_rules(
 
 
 def test_followups_list_their_findings_when_asked(
-    world: World, two_findings: tuple[int, int]
+    world: World, client: TestClient, two_findings: tuple[int, int], make_user: UserFactory
 ) -> None:
     door, rust = two_findings
     assert world.api.fix(world.manager, door, note="换了门铰").status_code == 200
@@ -240,6 +241,19 @@ def test_followups_list_their_findings_when_asked(
     assert (by_id[door]["status"], by_id[door]["fix_note"]) == ("fix_reported", "换了门铰")
     assert by_id[rust]["status"] == "open"
     assert by_id[rust]["due_at"] == ledger["due_at"]
+    assert by_id[rust]["fix_evidence"] == []
+    [evidence] = by_id[door]["fix_evidence"]
+    assert (evidence["purpose"], evidence["content_type"]) == ("fix", "image/png")
+    url = f"/api/v1/attachments/{evidence['id']}"
+    r = client.get(url, headers=world.officer.headers)
+    assert r.status_code == 200
+    assert (r.headers["content-type"], r.content) == ("image/png", PNG)
+    elsewhere = make_user(Role.DISTRICT_OFFICER, district=DISTRICT_B)
+    assert error_of(client.get(url, headers=elsewhere.headers)) == (404, "attachment_not_found")
+    assert error_of(client.get("/api/v1/attachments/999999", headers=world.officer.headers)) == (
+        404,
+        "attachment_not_found",
+    )
 
 
 def test_reject_sends_the_fix_back(

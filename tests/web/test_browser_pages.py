@@ -256,6 +256,13 @@ def test_a_manager_reports_a_fix_that_an_officer_verifies(
     card = css(browser, f"li.followup[data-number='{monitored.notice_number}']")
     assert "二类" in card.text and "剩余" in card.text
     css(browser, ".followup .pdf-link")
+    wait(  # the photo of the fix, fetched with the officer's token
+        browser,
+        "the photo of the fix",
+        lambda d: d.execute_script(
+            "const i = document.querySelector('.evidence img'); return i && i.naturalWidth > 0"
+        ),
+    )
     check_page(browser, site, screenshots, "30-followups")
     verify = f"button.verify[data-finding='{monitored.finding_id}']"
     card.find_element(By.CSS_SELECTOR, verify).click()

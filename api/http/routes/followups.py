@@ -1,10 +1,11 @@
-"""Inspections by id, their photos, the follow-up list, closing findings, notices as PDF."""
+"""Inspections by id, their photos, attachments read back, the follow-up list, closing
+findings, notices as PDF."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from pydantic import AfterValidator
 
 from api.http.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
@@ -12,6 +13,7 @@ from api.http.pdf import PDF_RESPONSES, PdfResponse, pdf_response
 from api.http.schemas import Page
 from api.http.uploads import read_uploads
 from inspection import fixes, followups, inspections
+from inspection.attachments import ALLOWED_TYPES, get_attachment
 from inspection.documents.fonts import load_font
 from inspection.documents.notice import notice_document, render_notice_pdf
 from inspection.followups import FollowupFilter
@@ -64,6 +66,29 @@ def add_photos(
         max_bytes=limit,
     )
     return [AttachmentRead.model_validate(r) for r in rows]
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the file as stored (JPEG, PNG, WebP or PDF)",
+            "content": {
+                t: {"schema": {"type": "string", "format": "binary"}} for t in ALLOWED_TYPES
+            },
+        },
+        404: {"description": "no such attachment, or not in the caller's scope"},
+    },
+)
+def attachment(attachment_id: int, session: SessionDep, actor: ActorDep) -> Response:
+    """A photo or file of an inspection or of a reported fix, for whoever may see its shelter."""
+    row = get_attachment(session, attachment_id, actor=actor)
+    return Response(
+        row.data,
+        media_type=row.content_type,
+        headers={"Content-Disposition": "inline", "Cache-Control": "private, max-age=3600"},
+    )
 
 
 @router.get("/followups", response_model=Page[FollowupRead], tags=["followups"])

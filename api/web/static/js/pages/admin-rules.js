@@ -5,7 +5,7 @@
 
 import { api, ApiError } from '../api.js';
 import { number } from '../format.js';
-import { extend, t } from '../i18n.js';
+import { extend, has, t } from '../i18n.js';
 import { field, h, mount, notice } from '../ui.js';
 import { refusal } from './admin-users.js';
 
@@ -41,6 +41,10 @@ extend({
     'rules.saved': '已保存 {n} 项调整，约一分钟内生效。',
     'rules.failed': '未能保存：{message}',
     'rules.hint': '留空的项沿用更大范围的值。',
+    'rules.metric.humidity': '湿度（%）',
+    'rules.metric.temperature': '温度（°C）',
+    'rules.metric.dew_margin': '温度与露点差（°C）',
+    'rules.metric.fire_level': '火险等级',
   },
   en: {
     'rules.title': 'Alert rules',
@@ -73,10 +77,15 @@ extend({
     'rules.saved': '{n} override(s) saved; they apply within about a minute.',
     'rules.failed': 'Not saved: {message}',
     'rules.hint': 'An empty field keeps the value of the broader scope.',
+    'rules.metric.humidity': 'humidity (%)',
+    'rules.metric.temperature': 'temperature (°C)',
+    'rules.metric.dew_margin': 'temperature above dew point (°C)',
+    'rules.metric.fire_level': 'fire-risk level',
   },
 });
 
 const SCOPES = ['shelter', 'zone', 'sensor', 'class'];
+const OPS = { ge: '≥', gt: '>', le: '≤', lt: '<' };
 const SEVERITIES = ['info', 'warning', 'critical'];
 
 function duration(seconds) {
@@ -101,8 +110,8 @@ function defaultsView(data) {
             h(
               'div.small',
               t('rules.default.line', {
-                metric: r.metric,
-                op: r.op,
+                metric: has(`rules.metric.${r.metric}`) ? t(`rules.metric.${r.metric}`) : r.metric,
+                op: OPS[r.op] || r.op,
                 enter: number(r.enter, 2),
                 clear: number(r.clear, 2),
                 sustain: duration(r.sustain_s),

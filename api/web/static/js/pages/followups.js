@@ -4,7 +4,7 @@
 // manager reported is verified or rejected here (POST /api/v1/findings/{id}/verify|reject)
 // by someone other than who reported it; the API's refusal is shown as it says.
 
-import { api, ApiError, currentUser, download, query } from '../api.js';
+import { api, ApiError, currentUser, download, query, request } from '../api.js';
 import { classLabel, date, dateTime, deadline } from '../format.js';
 import { extend, t } from '../i18n.js';
 import { errorView, field, h, mount, notice } from '../ui.js';
@@ -40,6 +40,8 @@ extend({
     'fu.rejected': '已退回，问题重新待整改。',
     'fu.same_person': '核验人必须是报告整改者以外的人：请由其他人员核验。',
     'fu.error': '未能完成：{message}',
+    'fu.evidence': '整改照片 {n}',
+    'fu.evidence.file': '整改材料 {n}（{name}）',
   },
   en: {
     'fu.title': 'Follow-ups',
@@ -71,6 +73,8 @@ extend({
     'fu.rejected': 'Sent back: the finding is open again.',
     'fu.same_person': 'The verifier must be someone other than who reported the fix: ask a colleague to verify.',
     'fu.error': 'Not done: {message}',
+    'fu.evidence': 'Photo of the fix {n}',
+    'fu.evidence.file': 'Evidence {n} ({name})',
   },
 });
 
@@ -116,6 +120,37 @@ function decision(f, kind, done) {
   return { open, form };
 }
 
+/** The files sent with the fix: photos shown (fetched with the token), other files saved. */
+function evidenceView(files) {
+  return h(
+    'div.previews.evidence',
+    files.map((a, i) => {
+      const path = `/api/v1/attachments/${a.id}`;
+      if (!a.content_type.startsWith('image/')) {
+        return h(
+          'a.button',
+          {
+            href: path,
+            onclick: (event) => {
+              event.preventDefault();
+              download(path, a.filename).catch(() => {});
+            },
+          },
+          t('fu.evidence.file', { n: i + 1, name: a.filename }),
+        );
+      }
+      const img = h('img', { alt: t('fu.evidence', { n: i + 1 }) });
+      request('GET', path, { raw: true, headers: { Accept: a.content_type } })
+        .then((r) => r.blob())
+        .then((blob) => {
+          img.src = URL.createObjectURL(blob);
+        })
+        .catch(() => {});
+      return h('figure.preview', img);
+    }),
+  );
+}
+
 function findingItem(f, canVerify, done) {
   const verifying = canVerify && f.status === 'fix_reported';
   const verify = verifying ? decision(f, 'verify', done) : null;
@@ -129,6 +164,7 @@ function findingItem(f, canVerify, done) {
     f.fix_reported_at && f.status === 'fix_reported'
       ? h('div.small.muted', t('fu.reported', { time: dateTime(f.fix_reported_at), note: f.fix_note || '–' }))
       : null,
+    f.status === 'fix_reported' && f.fix_evidence && f.fix_evidence.length ? evidenceView(f.fix_evidence) : null,
     verifying ? h('div.actions', verify.open, reject.open) : null,
     verify ? verify.form : null,
     reject ? reject.form : null,
