@@ -224,6 +224,10 @@ def test_a_manager_acknowledges_an_alert_and_reads_the_charts(
     browser.get(f"{site.base}/#/my")
     css(browser, ".shelter-card")
     assert OUT_OF_SCOPE not in browser.find_element(By.TAG_NAME, "main").text
+    css(browser, "#lang-switch").click()
+    text_of(browser, "h1", "My shelters")
+    text_of(browser, ".shelter-card", "level 5 red · extreme")
+    check_page(browser, site, screenshots, "26-my-shelters-en")
 
 
 def test_a_manager_reports_a_fix_that_an_officer_verifies(
