@@ -36,7 +36,7 @@ extend({
     'my.none': 'No shelter is in your charge',
     'my.count': '{n} shelter(s)',
     'my.open': 'Details',
-    'my.charts': 'Temperature, humidity and fire-risk charts',
+    'my.charts': 'Charts',
     'my.findings': 'Findings to fix',
     'my.findings.none': 'Nothing to fix',
     'readiness.ready': 'Ready',
