@@ -81,7 +81,7 @@ def add_photos(
         404: {"description": "no such attachment, or not in the caller's scope"},
     },
 )
-def attachment(attachment_id: int, session: SessionDep, actor: ActorDep) -> Response:
+def attachment(attachment_id: RowId, session: SessionDep, actor: ActorDep) -> Response:
     """A photo or file of an inspection or of a reported fix, for whoever may see its shelter."""
     row = get_attachment(session, attachment_id, actor=actor)
     return Response(
