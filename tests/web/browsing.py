@@ -8,6 +8,7 @@ import base64
 from pathlib import Path
 from typing import Any
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -34,6 +35,20 @@ def css(driver: WebDriver, selector: str, timeout: float = WAIT) -> WebElement:
 
     found: WebElement = wait(driver, selector, shown, timeout)
     return found
+
+
+def click(driver: WebDriver, selector: str) -> None:
+    """Click the shown element matching ``selector``, finding it again if the page redrew it
+    in between (the header is redrawn when the user's details arrive)."""
+
+    def clicked(d: WebDriver) -> bool:
+        try:
+            css(d, selector).click()
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    wait(driver, f"a click on {selector}", clicked)
 
 
 def text_of(driver: WebDriver, selector: str, contains: str) -> None:

@@ -40,7 +40,7 @@ from telemetry.alert_store import NewAlert
 from telemetry.readings import Reading
 from telemetry.sql_models import AlertRow, AlertRuleRow
 from telemetry.sql_store import SqlReadingStore
-from tests.web.browsing import check_page, css, log_in, log_out, text_of, wait
+from tests.web.browsing import check_page, click, css, log_in, log_out, text_of, wait
 from tests.web.conftest import (
     ADMIN,
     DISTRICT,
@@ -256,7 +256,7 @@ def test_a_manager_reports_a_fix_that_an_officer_verifies(
     log_out(browser)
 
     log_in(browser, site, OFFICER, landing="nav a[href='#/followups']")
-    css(browser, "nav a[href='#/followups']").click()
+    click(browser, "nav a[href='#/followups']")
     card = css(browser, f"li.followup[data-number='{monitored.notice_number}']")
     assert "二类" in card.text and "剩余" in card.text
     css(browser, ".followup .pdf-link")
@@ -292,7 +292,7 @@ def test_the_city_office_administers_users_shelters_sensors_and_rules(
     site: Site, browser: WebDriver, screenshots: Path, monitored: Monitored
 ) -> None:
     log_in(browser, site, ADMIN, landing="nav a[href='#/admin']")
-    css(browser, "nav a[href='#/admin']").click()
+    click(browser, "nav a[href='#/admin']")
     css(browser, "#exports button")
     css(browser, "#signs input[name=district]")
     check_page(browser, site, screenshots, "40-admin")
@@ -304,7 +304,7 @@ def test_the_city_office_administers_users_shelters_sensors_and_rules(
     css(browser, "#user-display_name").send_keys("孙检查")
     Select(css(browser, "#user-role")).select_by_value("inspector")
     css(browser, "#user-district").send_keys(DISTRICT)
-    css(browser, "#user-password").send_keys("a-long-password-1")
+    css(browser, "#user-password").send_keys("Rx7-kettle-Quasar-92")
     check_page(browser, site, screenshots, "41-admin-users-new")
     css(browser, "#user-form button[type=submit]").click()
     text_of(browser, ".notice-ok", "已创建账号 inspector-sun")
