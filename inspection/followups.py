@@ -358,6 +358,7 @@ def reads(
             number=f.number,
             kind=FollowupKind(f.kind),
             shelter_code=s.code,
+            shelter_name=s.name,
             district=s.district,
             class_level=f.class_level,
             status=FollowupStatus(f.status),

@@ -285,6 +285,7 @@ class FollowupRead(_Output):
     number: str
     kind: FollowupKind
     shelter_code: str
+    shelter_name: str
     district: str
     class_level: int
     status: FollowupStatus
@@ -299,6 +300,11 @@ class FollowupRead(_Output):
     overdue: bool
     finding_ids: list[int]
     outcome: dict[str, Any] | None
+    findings: list[FindingRead] | None = Field(
+        default=None,
+        description="the findings of ``finding_ids`` (GET /api/v1/followups?with_findings=true); "
+        "null when not asked for",
+    )
 
 
 class InspectionRead(_Output):

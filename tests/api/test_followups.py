@@ -226,6 +226,36 @@ def test_verify_rules(
     assert r.json()["status"] == "closed"
 
 
+def test_followups_list_their_findings_when_asked(
+    world: World, client: TestClient, two_findings: tuple[int, int], make_user: UserFactory
+) -> None:
+    door, rust = two_findings
+    assert world.api.fix(world.manager, door, note="换了门铰").status_code == 200
+    [plain] = world.api.followups()["items"]
+    assert plain["findings"] is None
+    assert plain["shelter_name"]
+    [ledger] = world.api.followups(with_findings="true")["items"]
+    assert [f["id"] for f in ledger["findings"]] == ledger["finding_ids"] == [door, rust]
+    by_id = {f["id"]: f for f in ledger["findings"]}
+    assert (by_id[door]["status"], by_id[door]["fix_note"]) == ("fix_reported", "换了门铰")
+    assert by_id[rust]["status"] == "open"
+    assert by_id[rust]["due_at"] == ledger["due_at"]
+    assert [a for a in by_id[rust]["attachments"] if a["purpose"] == "fix"] == []
+    [evidence] = [a for a in by_id[door]["attachments"] if a["purpose"] == "fix"]
+    assert evidence["content_type"] == "image/png"
+    url = f"/api/v1/attachments/{evidence['id']}"
+    r = client.get(url, headers=world.officer.headers)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "image/png"
+    assert r.content.startswith(b"\x89PNG")  # re-encoded on upload, still a PNG
+    elsewhere = make_user(Role.DISTRICT_OFFICER, district=DISTRICT_B)
+    assert error_of(client.get(url, headers=elsewhere.headers)) == (404, "attachment_not_found")
+    assert error_of(client.get("/api/v1/attachments/999999", headers=world.officer.headers)) == (
+        404,
+        "attachment_not_found",
+    )
+
+
 def test_reject_sends_the_fix_back(
     world: World, client: TestClient, db: Session, two_findings: tuple[int, int]
 ) -> None:

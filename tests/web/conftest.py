@@ -45,16 +45,31 @@ CHROMEDRIVER = Path(os.environ.get("SHELTERWATCH_CHROMEDRIVER", "/usr/bin/chrome
 PHONE = {"width": 390, "height": 844}
 DISTRICT = "黄浦区"
 INSPECTOR = "inspector-wang"
+MANAGER = "manager-li"
+OFFICER = "officer-zhou"
+ADMIN = "admin-chen"
+OTHER_MANAGER = "manager-zhao"
 OUT_OF_SCOPE = "JA-001"
+"""Another district's shelter, managed by OTHER_MANAGER: out of everyone else's scope but the
+city office's."""
+PEOPLE = (
+    (INSPECTOR, Role.INSPECTOR, DISTRICT, "王检查"),
+    (MANAGER, Role.MANAGER, None, "李工程长"),
+    (OFFICER, Role.DISTRICT_OFFICER, DISTRICT, "周科长"),
+    (ADMIN, Role.ADMIN, None, "陈管理"),
+    (OTHER_MANAGER, Role.MANAGER, None, "赵工程长"),
+)
 
 
 @dataclass(frozen=True)
 class Site:
-    """The running app: its base URL, its database and the inspector's shelters."""
+    """The running app: its base URL, its database, the inspector's shelters and the app's
+    state (to seed what the app would receive from elsewhere: readings, alerts)."""
 
     base: str
     engine: Engine
     shelters: tuple[str, ...]
+    state: AppState
 
 
 def _free_socket() -> socket.socket:
@@ -68,15 +83,16 @@ def _seed(state: AppState) -> tuple[str, ...]:
     now = state.clock()
     codes = ("HP-001", "HP-002")
     with state.sessions() as session:
-        for name, role in ((INSPECTOR, Role.INSPECTOR), ("manager-li", Role.MANAGER)):
+        for name, role, district, display_name in PEOPLE:
             create_user(
                 session,
                 UserCreate(
                     username=name,
                     role=role,
-                    district=DISTRICT if role == Role.INSPECTOR else None,
+                    district=district,
                     password=PASSWORD,
-                    display_name="王检查" if role == Role.INSPECTOR else "李工程长",
+                    display_name=display_name,
+                    phone="13800000000" if role == Role.MANAGER else None,
                 ),
                 actor=SYSTEM,
                 now=now,
@@ -89,7 +105,7 @@ def _seed(state: AppState) -> tuple[str, ...]:
                     name=f"黄浦区第{number}号人防工程（示范小区地下车库）",
                     district=DISTRICT,
                     address=f"黄浦区示范路{number}号地下一层",
-                    manager="manager-li",
+                    manager=MANAGER,
                     inspector=INSPECTOR,
                     wartime_function="人员掩蔽",
                     peacetime_use="停车场",
@@ -98,9 +114,14 @@ def _seed(state: AppState) -> tuple[str, ...]:
                 actor=SYSTEM,
                 now=now,
             )
-        registry.create_shelter(  # another district, nobody's: out of the inspector's scope
+        registry.create_shelter(  # another district and manager: out of the others' scope
             session,
-            ShelterCreate(code=OUT_OF_SCOPE, name="静安区第1号人防工程", district="静安区"),
+            ShelterCreate(
+                code=OUT_OF_SCOPE,
+                name="静安区第1号人防工程",
+                district="静安区",
+                manager=OTHER_MANAGER,
+            ),
             actor=SYSTEM,
             now=now,
         )
@@ -139,7 +160,7 @@ def site(db_url: str, engine: Engine, tmp_path: Path) -> Iterator[Site]:
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     wait_until(lambda: server.started, 60, "the server to start")
-    yield Site(f"http://127.0.0.1:{port}", engine, codes)
+    yield Site(f"http://127.0.0.1:{port}", engine, codes, state)
     server.should_exit = True
     thread.join(timeout=60)
     sock.close()

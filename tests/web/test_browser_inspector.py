@@ -13,62 +13,15 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inspection.models import Attachment, Finding, Followup, Inspection
 from tests.conftest import PASSWORD
-from tests.web.conftest import INSPECTOR, OUT_OF_SCOPE, PHONE, Site
+from tests.web.browsing import check_page, css, text_of, wait
+from tests.web.conftest import INSPECTOR, OUT_OF_SCOPE, Site
 
 pytestmark = pytest.mark.browser
-
-WAIT = 90  # seconds: conditions are waited for, never slept on
-
-
-def wait(driver: WebDriver, what: str, check: Any, timeout: float = WAIT) -> Any:
-    return WebDriverWait(driver, timeout).until(check, message=f"waiting for {what}")
-
-
-def css(driver: WebDriver, selector: str, timeout: float = WAIT) -> WebElement:
-    """The first element matching ``selector`` once it is displayed."""
-
-    def shown(d: WebDriver) -> WebElement | bool:
-        for el in d.find_elements(By.CSS_SELECTOR, selector):
-            if el.is_displayed():
-                return el
-        return False
-
-    found: WebElement = wait(driver, selector, shown, timeout)
-    return found
-
-
-def text_of(driver: WebDriver, selector: str, contains: str) -> None:
-    wait(
-        driver,
-        f"{selector} to read {contains!r}",
-        lambda d: any(contains in e.text for e in d.find_elements(By.CSS_SELECTOR, selector)),
-    )
-
-
-def check_page(driver: WebDriver, site: Site, shots: Path, name: str) -> None:
-    """The page fits the phone, loaded nothing from elsewhere, broke no policy; photographed."""
-    width = driver.execute_script("return document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{name}: {width}px wide"
-    urls: list[str] = driver.execute_script(
-        "return performance.getEntriesByType('navigation').concat("
-        "performance.getEntriesByType('resource')).map(e => e.name)"
-    )
-    foreign = [u for u in urls if not u.startswith((site.base, "blob:", "data:"))]
-    assert not foreign, f"{name}: loaded from another origin: {foreign}"
-    problems = [
-        e["message"]
-        for e in driver.get_log("browser")
-        if "Content Security Policy" in e["message"] or "Uncaught" in e["message"]
-    ]
-    assert not problems, f"{name}: {problems}"
-    driver.save_screenshot(str(shots / f"{name}.png"))
 
 
 def count(site: Site, model: type[Any]) -> int:

@@ -101,8 +101,12 @@ def list_followups(
     overdue: bool | None = None,
     kind: FollowupKind | None = None,
     shelter: str | None = None,
+    with_findings: Annotated[
+        bool, Query(description="include each follow-up's findings (``findings``)")
+    ] = False,
 ) -> Page[FollowupRead]:
-    """Notices, ledger entries, key supervision and referrals the caller may see, by deadline."""
+    """Notices, ledger entries, key supervision and referrals the caller may see, by deadline;
+    with ``with_findings`` each with its findings (status, deadline, the reported fix)."""
     flt = FollowupFilter(
         status=status,
         class_level=class_level,
@@ -114,6 +118,14 @@ def list_followups(
     rows, total = followups.list_followups(
         session, flt, actor=actor, now=now, limit=page.limit, offset=page.offset
     )
+    if with_findings:
+        found = inspections.findings_by_id(
+            session, [i for row in rows for i in row.finding_ids], now=now
+        )
+        rows = [
+            row.model_copy(update={"findings": [found[i] for i in row.finding_ids if i in found]})
+            for row in rows
+        ]
     return Page[FollowupRead](items=rows, total=total, limit=page.limit, offset=page.offset)
 
 

@@ -138,7 +138,8 @@ export function query(params) {
 
 /**
  * Download a file the API serves only to a logged-in user (a notice PDF, an export): fetched
- * with the token, then saved from a blob: URL under `filename`.
+ * with the token, then saved from a blob: URL under `filename`. Returns the Response (its
+ * headers, e.g. X-Total-Count).
  */
 export async function download(path, filename) {
   const response = await request('GET', path, { raw: true, headers: { Accept: '*/*' } });
@@ -150,4 +151,5 @@ export async function download(path, filename) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60000);
+  return response;
 }

@@ -87,3 +87,22 @@ export function deadline(due, now = new Date()) {
 export function classLabel(value) {
   return value ? t(`class.${value}`) : t('class.ungraded');
 }
+
+/** 14:05 in the city's zone (chart axes of a day). */
+export function clock(value) {
+  const p = parts(value);
+  return p ? `${p.hour}:${p.minute}` : '';
+}
+
+/** 12月2日 (zh) or 2 Dec (en) in the city's zone (chart axes of a week or a month). */
+export function dayMonth(value) {
+  const p = parts(value);
+  if (!p) return '';
+  return lang() === 'zh' ? `${Number(p.month)}月${Number(p.day)}日` : `${Number(p.day)} ${MONTHS[Number(p.month) - 1]}`;
+}
+
+/** The city's calendar day of an instant, as YYYY-MM-DD (to group hours by day). */
+export function dayKey(value) {
+  const p = parts(value);
+  return p ? `${p.year}-${p.month.padStart(2, '0')}-${p.day.padStart(2, '0')}` : '';
+}

@@ -8,12 +8,19 @@ export const ROUTES = [
   { path: '/shelters', page: 'shelters', roles: ['inspector', 'district_officer', 'admin'], nav: 'nav.shelters' },
   { path: '/shelters/:code', page: 'shelter', roles: PEOPLE },
   { path: '/shelters/:code/inspect', page: 'inspect', roles: ['inspector', 'admin'] },
+  { path: '/shelters/:code/charts', page: 'charts', roles: PEOPLE },
   { path: '/inspections/:id', page: 'inspection', roles: PEOPLE },
   { path: '/outbox', page: 'outbox', roles: ['inspector', 'admin'], nav: 'nav.outbox' },
   { path: '/my', page: 'my', roles: ['manager'], nav: 'nav.my' },
+  { path: '/my/:code', page: 'my', roles: ['manager', 'admin'] },
   { path: '/dashboard', page: 'dashboard', roles: ['district_officer', 'admin'], nav: 'nav.dashboard' },
   { path: '/followups', page: 'followups', roles: ['district_officer', 'admin', 'inspector'], nav: 'nav.followups' },
   { path: '/admin', page: 'admin', roles: ['admin'], nav: 'nav.admin' },
+  { path: '/admin/users', page: 'admin-users', roles: ['admin'] },
+  { path: '/admin/shelters', page: 'admin-shelters', roles: ['admin'] },
+  { path: '/admin/new-shelter', page: 'admin-shelter', roles: ['admin'] },
+  { path: '/admin/shelters/:code', page: 'admin-shelter', roles: ['admin'] },
+  { path: '/admin/rules', page: 'admin-rules', roles: ['admin'] },
 ];
 
 /** The route matching `path` and its parameters, or null. */

@@ -9,7 +9,7 @@ import { dateTime } from '../format.js';
 import { extend, lang, t } from '../i18n.js';
 import { catalogue, shelter } from '../inspector.js';
 import { enqueue, flush } from '../outbox.js';
-import { prepare } from '../photos.js';
+import { picker } from '../photos.js';
 import { field, h, mount, notice } from '../ui.js';
 
 extend({
@@ -22,8 +22,6 @@ extend({
     'inspect.fixed': '现场已整改',
     'inspect.fixed.hint': '一般问题（S1）现场整改并拍照后视为已关闭',
     'inspect.photos': '拍照',
-    'inspect.photo.alt': '照片 {n}',
-    'inspect.photo.remove': '删除照片 {n}',
     'inspect.illegal': '违法行为',
     'inspect.general': '整体情况',
     'inspect.general.note': '检查说明',
@@ -46,8 +44,6 @@ extend({
     'inspect.fixed': 'Fixed on the spot',
     'inspect.fixed.hint': 'An S1 fixed on the spot, with a photo, counts as closed',
     'inspect.photos': 'Take photo',
-    'inspect.photo.alt': 'Photo {n}',
-    'inspect.photo.remove': 'Remove photo {n}',
     'inspect.illegal': 'illegal act',
     'inspect.general': 'Overall',
     'inspect.general.note': 'Inspection note',
@@ -82,46 +78,6 @@ const drafts = new Map();
 function draftFor(code) {
   if (!drafts.has(code)) drafts.set(code, { startedAt: new Date(), findings: {}, note: '', photos: [] });
   return drafts.get(code);
-}
-
-let pickers = 0;
-
-function photoPicker(label, list, onChange) {
-  pickers += 1;
-  const input = h('input.photo-input', { type: 'file', id: `photo-${pickers}`, accept: 'image/*', capture: 'environment', multiple: true });
-  const previews = h('div.previews');
-  function show() {
-    mount(
-      previews,
-      list.map((p, i) =>
-        h(
-          'figure.preview',
-          h('img', { src: p.url, alt: t('inspect.photo.alt', { n: i + 1 }) }),
-          h('button.link', {
-            type: 'button',
-            'aria-label': t('inspect.photo.remove', { n: i + 1 }),
-            onclick: () => {
-              URL.revokeObjectURL(p.url);
-              list.splice(i, 1);
-              show();
-              onChange();
-            },
-          }, '✕'),
-        ),
-      ),
-    );
-  }
-  input.addEventListener('change', async () => {
-    for (const file of Array.from(input.files || [])) {
-      const ready = await prepare(file);
-      list.push({ ...ready, url: URL.createObjectURL(ready.blob) });
-    }
-    input.value = '';
-    show();
-    onChange();
-  });
-  show();
-  return h('div.field.photo-field', input, h('label.button.photo-label', { for: input.id }, label), previews);
 }
 
 function itemBlock(entry, draft, onChange) {
@@ -159,7 +115,7 @@ function itemBlock(entry, draft, onChange) {
       f.severity === 'S1'
         ? h('div.field', h('label.check', { for: fixed.id }, fixed, h('span', t('inspect.fixed'))), h('p.hint', t('inspect.fixed.hint')))
         : null,
-      photoPicker(t('inspect.photos'), f.photos, onChange),
+      picker(t('inspect.photos'), f.photos, onChange),
     );
   }
 
@@ -254,7 +210,7 @@ export async function render(root, params) {
         'fieldset.area',
         h('legend', t('inspect.general')),
         field(t('inspect.general.note'), note),
-        photoPicker(t('inspect.general.photos'), draft.photos, update),
+        picker(t('inspect.general.photos'), draft.photos, update),
       ),
       summary,
       message,

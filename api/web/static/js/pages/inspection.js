@@ -28,10 +28,6 @@ extend({
     'result.closed': '现场已整改',
     'result.photos': '照片 {n} 张',
     'result.inspector': '检查人',
-    'kind.notice': '整改通知书',
-    'kind.ledger': '问题台账',
-    'kind.key_supervision': '重点督导',
-    'kind.referral': '移交执法',
   },
   en: {
     'result.title': 'Inspection result',
@@ -52,10 +48,6 @@ extend({
     'result.closed': 'fixed on the spot',
     'result.photos': '{n} photo(s)',
     'result.inspector': 'Inspector',
-    'kind.notice': 'Rectification notice (整改通知书)',
-    'kind.ledger': 'Problem ledger (问题台账)',
-    'kind.key_supervision': 'Key supervision (重点督导)',
-    'kind.referral': 'Referral to law enforcement (移交执法)',
   },
 });
 

@@ -1,0 +1,281 @@
+// The follow-ups (整改, #/followups): notices, ledger entries, key supervision and referrals
+// in the caller's scope (GET /api/v1/followups?with_findings=true), filtered by status,
+// overdue and class, each with its deadline, its notice as PDF and its findings. A fix the
+// manager reported is verified or rejected here (POST /api/v1/findings/{id}/verify|reject)
+// by someone other than who reported it; the API's refusal is shown as it says.
+
+import { api, ApiError, currentUser, download, query, request } from '../api.js';
+import { classLabel, date, dateTime, deadline } from '../format.js';
+import { extend, t } from '../i18n.js';
+import { errorView, field, h, mount, notice } from '../ui.js';
+
+extend({
+  zh: {
+    'fu.title': '整改跟踪',
+    'fu.filters': '筛选',
+    'fu.status': '状态',
+    'fu.status.open': '进行中',
+    'fu.status.escalated': '已升级',
+    'fu.status.closed': '已关闭',
+    'fu.status.all': '全部',
+    'fu.class': '类别',
+    'fu.class.all': '全部类别',
+    'fu.overdue': '只看逾期',
+    'fu.apply': '查看',
+    'fu.count': '共 {n} 项',
+    'fu.more': '只显示前 {n} 项，请用筛选缩小范围',
+    'fu.none': '没有符合条件的整改事项',
+    'fu.due': '整改期限',
+    'fu.tracker': '跟踪人',
+    'fu.pdf': '通知书（PDF）',
+    'fu.findings': '问题',
+    'fu.reported': '{time} 报告已整改：{note}',
+    'fu.verify': '核验通过',
+    'fu.reject': '退回整改',
+    'fu.verify.note': '核验意见',
+    'fu.reject.note': '退回原因（必填）',
+    'fu.verify.submit': '确认核验通过',
+    'fu.reject.submit': '确认退回',
+    'fu.verified': '已核验通过，问题已关闭。',
+    'fu.rejected': '已退回，问题重新待整改。',
+    'fu.same_person': '核验人必须是报告整改者以外的人：请由其他人员核验。',
+    'fu.error': '未能完成：{message}',
+    'fu.evidence': '整改照片 {n}',
+    'fu.evidence.file': '整改材料 {n}（{name}）',
+  },
+  en: {
+    'fu.title': 'Follow-ups',
+    'fu.filters': 'Filter',
+    'fu.status': 'Status',
+    'fu.status.open': 'Open',
+    'fu.status.escalated': 'Escalated',
+    'fu.status.closed': 'Closed',
+    'fu.status.all': 'All',
+    'fu.class': 'Class',
+    'fu.class.all': 'Every class',
+    'fu.overdue': 'Overdue only',
+    'fu.apply': 'Show',
+    'fu.count': '{n} item(s)',
+    'fu.more': 'Only the first {n} are shown; narrow the filter',
+    'fu.none': 'Nothing matches',
+    'fu.due': 'Deadline',
+    'fu.tracker': 'Tracked by',
+    'fu.pdf': 'Notice (PDF)',
+    'fu.findings': 'Findings',
+    'fu.reported': 'fix reported {time}: {note}',
+    'fu.verify': 'Verify',
+    'fu.reject': 'Reject',
+    'fu.verify.note': 'Verification note',
+    'fu.reject.note': 'Why it is rejected (required)',
+    'fu.verify.submit': 'Confirm: the fix holds',
+    'fu.reject.submit': 'Send it back',
+    'fu.verified': 'Verified: the finding is closed.',
+    'fu.rejected': 'Sent back: the finding is open again.',
+    'fu.same_person': 'The verifier must be someone other than who reported the fix: ask a colleague to verify.',
+    'fu.error': 'Not done: {message}',
+    'fu.evidence': 'Photo of the fix {n}',
+    'fu.evidence.file': 'Evidence {n} ({name})',
+  },
+});
+
+const LIMIT = 100;
+const VERIFIERS = ['admin', 'district_officer', 'inspector'];
+
+function explain(err) {
+  if (err instanceof ApiError && err.code === 'same_person') return `${t('fu.same_person')}（${err.message}）`;
+  return t('fu.error', { message: err.message });
+}
+
+function decision(f, kind, done) {
+  const note = h('textarea', { id: `${kind}-note-${f.id}`, maxlength: 4000, rows: 2, required: kind === 'reject' });
+  const message = h('div');
+  const submit = h(`button.primary.${kind}-submit`, { type: 'submit' }, t(`fu.${kind}.submit`));
+  const form = h(
+    'form.verify-form',
+    {
+      hidden: true,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        submit.disabled = true;
+        mount(message);
+        try {
+          await api.post(`/api/v1/findings/${f.id}/${kind}`, { note: note.value.trim() });
+          done(t(kind === 'verify' ? 'fu.verified' : 'fu.rejected'));
+        } catch (err) {
+          submit.disabled = false;
+          mount(message, notice('error', explain(err)));
+        }
+      },
+    },
+    field(t(`fu.${kind}.note`), note),
+    message,
+    h('div.actions', submit),
+  );
+  const open = h(`button.${kind}`, { type: 'button', 'aria-expanded': 'false', dataset: { finding: String(f.id) } }, t(`fu.${kind}`));
+  open.addEventListener('click', () => {
+    form.hidden = !form.hidden;
+    open.setAttribute('aria-expanded', String(!form.hidden));
+    if (!form.hidden) note.focus();
+  });
+  return { open, form };
+}
+
+/** The files sent with the fix: photos shown (fetched with the token), other files saved. */
+// The files sent with a finding's reported fixes (its attachments of purpose "fix").
+function fixEvidence(finding) {
+  return (finding.attachments || []).filter((a) => a.purpose === 'fix');
+}
+
+function evidenceView(files) {
+  return h(
+    'div.previews.evidence',
+    files.map((a, i) => {
+      const path = `/api/v1/attachments/${a.id}`;
+      if (!a.content_type.startsWith('image/')) {
+        return h(
+          'a.button',
+          {
+            href: path,
+            onclick: (event) => {
+              event.preventDefault();
+              download(path, a.filename).catch(() => {});
+            },
+          },
+          t('fu.evidence.file', { n: i + 1, name: a.filename }),
+        );
+      }
+      const img = h('img', { alt: t('fu.evidence', { n: i + 1 }) });
+      request('GET', path, { raw: true, headers: { Accept: a.content_type } })
+        .then((r) => r.blob())
+        .then((blob) => {
+          img.src = URL.createObjectURL(blob);
+        })
+        .catch(() => {});
+      return h('figure.preview', img);
+    }),
+  );
+}
+
+function findingItem(f, canVerify, done) {
+  const verifying = canVerify && f.status === 'fix_reported';
+  const verify = verifying ? decision(f, 'verify', done) : null;
+  const reject = verifying ? decision(f, 'reject', done) : null;
+  return h(
+    'li.finding',
+    { dataset: { finding: String(f.id), status: f.status } },
+    h('div.row-head', h('span.row-title', f.title), h(`span.pill.sev-${f.severity}`, f.severity)),
+    f.note ? h('div.small', f.note) : null,
+    h('div.small', t(`finding.status.${f.status}`)),
+    f.fix_reported_at && f.status === 'fix_reported'
+      ? h('div.small.muted', t('fu.reported', { time: dateTime(f.fix_reported_at), note: f.fix_note || '–' }))
+      : null,
+    f.status === 'fix_reported' && fixEvidence(f).length ? evidenceView(fixEvidence(f)) : null,
+    verifying ? h('div.actions', verify.open, reject.open) : null,
+    verify ? verify.form : null,
+    reject ? reject.form : null,
+  );
+}
+
+function followupCard(fu, canVerify, done) {
+  const due = deadline(fu.due_at);
+  const open = fu.status === 'open';
+  const fact = (label, value, cls) => [h('dt', label), h('dd', { class: cls || false }, value)];
+  return h(
+    'li.card.followup',
+    { dataset: { followup: String(fu.id), number: fu.number } },
+    h('div.row-head', h('h2', t(`kind.${fu.kind}`)), h(`span.pill.class-${fu.class_level}`, classLabel(fu.class_level))),
+    h('p', h('strong.notice-number', fu.number)),
+    h('p', h('a', { href: `#/shelters/${encodeURIComponent(fu.shelter_code)}` }, fu.shelter_name), h('span.muted', ` · ${fu.shelter_code} · ${fu.district}`)),
+    h(
+      'dl.facts',
+      fact(t('fu.status'), t(`fu.status.${fu.status}`)),
+      fact(t('fu.due'), open ? `${date(fu.due_at)}（${due.text}）` : date(fu.due_at), open && due.overdue ? 'overdue' : ''),
+      fu.tracker ? fact(t('fu.tracker'), fu.tracker) : [],
+    ),
+    fu.kind === 'referral'
+      ? null
+      : h(
+          'p',
+          h(
+            'a.button.pdf-link',
+            {
+              href: `/api/v1/notices/${fu.id}.pdf`,
+              onclick: (event) => {
+                event.preventDefault();
+                download(`/api/v1/notices/${fu.id}.pdf`, `${fu.number}.pdf`).catch(() => {});
+              },
+            },
+            t('fu.pdf'),
+          ),
+        ),
+    fu.findings && fu.findings.length
+      ? [h('h3', t('fu.findings')), h('ul.list.findings', fu.findings.map((f) => findingItem(f, canVerify, done)))]
+      : null,
+  );
+}
+
+function filters(q) {
+  const status = h(
+    'select',
+    { name: 'status' },
+    ['open', 'escalated', 'closed', 'all'].map((v) => h('option', { value: v, selected: v === (q.get('status') || 'open') }, t(`fu.status.${v}`))),
+  );
+  const cls = h(
+    'select',
+    { name: 'class' },
+    h('option', { value: '' }, t('fu.class.all')),
+    [2, 3, 4].map((v) => h('option', { value: String(v), selected: q.get('class') === String(v) }, classLabel(v))),
+  );
+  const overdue = h('input', { type: 'checkbox', name: 'overdue', id: 'fu-overdue', checked: q.get('overdue') === 'true' });
+  const form = h(
+    'form.filters',
+    {
+      'aria-label': t('fu.filters'),
+      onsubmit: (event) => {
+        event.preventDefault();
+        const next = new URLSearchParams();
+        next.set('status', status.value);
+        if (cls.value) next.set('class', cls.value);
+        if (overdue.checked) next.set('overdue', 'true');
+        location.hash = `#/followups?${next}`;
+      },
+    },
+    h('div.filter-row', field(t('fu.status'), status), field(t('fu.class'), cls)),
+    h('div.field', h('label.check', { for: overdue.id }, overdue, h('span', t('fu.overdue')))),
+    h('div.actions', h('button', { type: 'submit' }, t('fu.apply'))),
+  );
+  return form;
+}
+
+export async function render(root, params) {
+  const q = params.query;
+  const canVerify = VERIFIERS.includes(currentUser().role);
+  const flash = h('div', { role: 'status', 'aria-live': 'polite' });
+  const list = h('div');
+
+  async function load(message) {
+    const status = q.get('status') || 'open';
+    const page = await api.get(
+      `/api/v1/followups${query({
+        with_findings: 'true',
+        status: status === 'all' ? null : status,
+        class: q.get('class'),
+        overdue: q.get('overdue') === 'true' ? 'true' : null,
+        limit: LIMIT,
+      })}`,
+    );
+    const done = (text) => load(text).catch((err) => mount(list, errorView(err, () => load())));
+    mount(flash, message ? notice('ok', message) : null);
+    mount(
+      list,
+      h('p.muted', t('fu.count', { n: page.total })),
+      page.total > page.items.length ? notice('info', t('fu.more', { n: page.items.length })) : null,
+      page.items.length
+        ? h('ul.list.followups#followup-list', page.items.map((fu) => followupCard(fu, canVerify, done)))
+        : notice('info', t('fu.none')),
+    );
+  }
+
+  await load();
+  mount(root, h('h1', t('fu.title')), filters(q), flash, list);
+}

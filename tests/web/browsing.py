@@ -1,0 +1,109 @@
+"""What the browser tests do with a page: wait for a condition (never a fixed sleep), find a
+shown element, log in, and check a page (it fits the phone, loaded nothing from another
+origin, broke no policy) before photographing it."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.conftest import PASSWORD
+from tests.web.conftest import PHONE, Site
+
+WAIT = 90  # seconds: conditions are waited for, never slept on
+
+
+def wait(driver: WebDriver, what: str, check: Any, timeout: float = WAIT) -> Any:
+    return WebDriverWait(driver, timeout).until(check, message=f"waiting for {what}")
+
+
+def css(driver: WebDriver, selector: str, timeout: float = WAIT) -> WebElement:
+    """The first element matching ``selector`` once it is displayed."""
+
+    def shown(d: WebDriver) -> WebElement | bool:
+        for el in d.find_elements(By.CSS_SELECTOR, selector):
+            if el.is_displayed():
+                return el
+        return False
+
+    found: WebElement = wait(driver, selector, shown, timeout)
+    return found
+
+
+def click(driver: WebDriver, selector: str) -> None:
+    """Click the shown element matching ``selector``, finding it again if the page redrew it
+    in between (the header is redrawn when the user's details arrive)."""
+
+    def clicked(d: WebDriver) -> bool:
+        try:
+            css(d, selector).click()
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    wait(driver, f"a click on {selector}", clicked)
+
+
+def text_of(driver: WebDriver, selector: str, contains: str) -> None:
+    wait(
+        driver,
+        f"{selector} to read {contains!r}",
+        lambda d: any(contains in e.text for e in d.find_elements(By.CSS_SELECTOR, selector)),
+    )
+
+
+def check_page(driver: WebDriver, site: Site, shots: Path, name: str) -> None:
+    """The page fits the phone, loaded nothing from elsewhere, broke no policy; photographed."""
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{name}: {width}px wide"
+    urls: list[str] = driver.execute_script(
+        "return performance.getEntriesByType('navigation').concat("
+        "performance.getEntriesByType('resource')).map(e => e.name)"
+    )
+    foreign = [u for u in urls if not u.startswith((site.base, "blob:", "data:"))]
+    assert not foreign, f"{name}: loaded from another origin: {foreign}"
+    problems = [
+        e["message"]
+        for e in driver.get_log("browser")
+        if "Content Security Policy" in e["message"] or "Uncaught" in e["message"]
+    ]
+    assert not problems, f"{name}: {problems}"
+    screenshot(driver, shots / f"{name}.png")
+
+
+def screenshot(driver: WebDriver, path: Path) -> None:
+    """The whole page, not only what the phone's screen shows (at most 4 screens long)."""
+    metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+    size = metrics["cssContentSize"]
+    clip = {
+        "x": 0,
+        "y": 0,
+        "width": PHONE["width"],
+        "height": min(size["height"], 4 * PHONE["height"]),
+        "scale": 1,
+    }
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
+def log_in(driver: WebDriver, site: Site, username: str, *, landing: str) -> None:
+    """Log in from the login page as ``username`` and wait for ``landing`` (a selector)."""
+    driver.get(site.base + "/#/login")
+    css(driver, "input[name=username]").send_keys(username)
+    driver.find_element(By.CSS_SELECTOR, "input[name=password]").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    css(driver, landing)
+
+
+def log_out(driver: WebDriver) -> None:
+    css(driver, "#logout").click()
+    css(driver, "input[name=username]")

@@ -1,0 +1,392 @@
+"""The manager's, the follow-up and the city office's screens in the real headless Chromium:
+a manager acknowledges an alert, reads the charts, reports a fix with a photo that an officer
+then verifies from the follow-ups; a manager never sees another manager's shelter; the city
+office creates a user and a shelter, a sensor and an alert-rule override, and meets the
+API's refusal when verifying a fix it reported itself. Every page is checked to fit a 390 px
+screen and to load nothing from another origin, and is photographed."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inspection import fixes, inspections, registry
+from inspection.access import SYSTEM, Actor
+from inspection.attachments import Upload
+from inspection.models import (
+    Attachment,
+    Finding,
+    FindingStatus,
+    Followup,
+    Role,
+    Sensor,
+    Shelter,
+    User,
+)
+from inspection.schemas import FindingIn, InspectionCreate, SensorCreate
+from inspection.users import by_username
+from telemetry import alert_store
+from telemetry.alert_rules import Severity
+from telemetry.alert_store import NewAlert
+from telemetry.readings import Reading
+from telemetry.sql_models import AlertRow, AlertRuleRow
+from telemetry.sql_store import SqlReadingStore
+from tests.web.browsing import check_page, click, css, log_in, log_out, text_of, wait
+from tests.web.conftest import (
+    ADMIN,
+    DISTRICT,
+    INSPECTOR,
+    MANAGER,
+    OFFICER,
+    OUT_OF_SCOPE,
+    Site,
+    png,
+)
+
+pytestmark = pytest.mark.browser
+
+SENSORS = ("HP1-A", "HP1-B")
+
+
+@dataclass(frozen=True)
+class Monitored:
+    """What the fixture seeded on the first shelter."""
+
+    code: str
+    alert_id: int
+    finding_id: int
+    notice_number: str
+
+
+def _actor(session: Session, username: str) -> Actor:
+    user = by_username(session, username)
+    assert user is not None
+    return Actor(id=user.id, username=user.username, role=Role(user.role), district=user.district)
+
+
+@pytest.fixture
+def monitored(site: Site) -> Monitored:
+    """Two sensors on the first shelter with a week of hourly readings and their live values,
+    an active humidity alert, and an inspection whose rust finding started a notice."""
+    state = site.state
+    now = state.clock()
+    code = site.shelters[0]
+    with state.sessions() as session:
+        for number, sensor in enumerate(SENSORS):
+            registry.add_sensor(
+                session,
+                code,
+                SensorCreate(sensor_id=sensor, zone=f"{'AB'[number]}区", expected_interval_s=3600),
+                actor=SYSTEM,
+                now=now - timedelta(days=8),
+            )
+        session.commit()
+    readings = [
+        Reading(
+            shelter_code=code,
+            sensor_id=sensor,
+            ts=now - timedelta(hours=hour),
+            temperature=round(18 + 3 * math.sin(hour / 4) + number, 2),
+            humidity=round(70 + 8 * math.cos(hour / 6), 1),
+            fire_risk=round((hour * 7 + number * 20) % 95, 1),
+        )
+        for hour in range(1, 7 * 24)
+        for number, sensor in enumerate(SENSORS)
+    ]
+    SqlReadingStore(site.engine).write(readings)
+    with state.sessions() as session:
+        alert_store.upsert_live(
+            session,
+            [
+                {
+                    "sensor_id": sensor,
+                    "shelter_code": code,
+                    "last_seen_ms": int((now - timedelta(minutes=5)).timestamp() * 1000),
+                    "temperature": 21.5 + number,
+                    "humidity": 82.0,
+                    "fire_risk": 45.0 + number * 40,
+                    "dew_point": None,
+                    "battery": None,
+                    "updated_at_ms": int(now.timestamp() * 1000),
+                }
+                for number, sensor in enumerate(SENSORS)
+            ],
+        )
+        alert = alert_store.raise_alert(
+            session,
+            NewAlert(
+                sensor_id=SENSORS[0],
+                shelter_code=code,
+                district=DISTRICT,
+                zone="A区",
+                rule="humidity_warning",
+                severity=Severity.WARNING,
+                message="湿度超过75%持续24小时（当前值 82）",
+                value=82.0,
+                threshold=75.0,
+                late=False,
+                raised_at=now - timedelta(hours=1),
+                condition_since=now - timedelta(hours=25),
+            ),
+        )
+        assert alert is not None
+        inspection = inspections.submit(
+            session,
+            code,
+            InspectionCreate(
+                inspected_at=now - timedelta(days=1),
+                findings=[FindingIn(item="EQ-RUST", note="防护密闭门门框锈蚀")],
+            ),
+            actor=_actor(session, INSPECTOR),
+            now=now,
+            policy=state.policy,
+            tz=state.settings.timezone,
+        )
+        finding = session.scalars(
+            select(Finding).where(Finding.inspection_id == inspection.id)
+        ).one()
+        followup = session.scalars(select(Followup)).one()
+        session.commit()
+        return Monitored(code, alert.id, finding.id, followup.number)
+
+
+def _finding(site: Site, finding_id: int) -> Finding:
+    with Session(site.engine) as session:
+        found = session.get(Finding, finding_id)
+        assert found is not None
+        session.expunge(found)
+        return found
+
+
+def test_a_manager_acknowledges_an_alert_and_reads_the_charts(
+    site: Site, browser: WebDriver, screenshots: Path, monitored: Monitored
+) -> None:
+    log_in(browser, site, MANAGER, landing=".shelter-card")
+    text_of(browser, "h1", "我的工程")
+    cards = browser.find_elements(By.CSS_SELECTOR, ".shelter-card")
+    assert sorted(c.get_attribute("data-code") for c in cards) == sorted(site.shelters)
+    card = css(browser, f".shelter-card[data-code='{monitored.code}']")
+    assert "二类" in card.text
+    # the fire-risk level in words beside its colour; the deadline in days
+    assert "3级 黄 · 中" in card.text and "5级 红 · 极高" in card.text
+    assert "剩余" in card.text
+    check_page(browser, site, screenshots, "20-my-shelters")
+
+    css(browser, f"button.ack[data-alert='{monitored.alert_id}']").click()
+    text_of(browser, ".notice-ok", "告警已确认")
+    text_of(browser, f"li.alert[data-alert='{monitored.alert_id}']", "已确认")
+    assert not browser.find_elements(By.CSS_SELECTOR, "button.ack")
+    with Session(site.engine) as session:
+        row = session.get(AlertRow, monitored.alert_id)
+        assert row is not None
+        assert (row.status, row.acknowledged_by) == ("acknowledged", MANAGER)
+
+    browser.get(f"{site.base}/#/my/{monitored.code}")
+    css(browser, f"li.alert[data-alert='{monitored.alert_id}'] button.resolve")
+    check_page(browser, site, screenshots, "21-my-shelter")
+    css(browser, ".shelter-card a.button[href$='/charts']").click()
+    for chart in ("temperature", "humidity", "fire_risk", "completeness"):
+        css(browser, f"#chart-{chart}[data-ready=true] canvas")
+    text_of(browser, ".chart-card", "传感器 HP1-A：最低")
+    text_of(browser, ".chart-card", "最高火险")
+    check_page(browser, site, screenshots, "22-charts-day")
+    css(browser, ".segmented a[href$='range=week']").click()
+    wait(
+        browser,
+        "the week's charts",
+        lambda d: (
+            d.find_elements(By.CSS_SELECTOR, ".segmented a[aria-current][href$=week]")
+            and d.find_elements(By.CSS_SELECTOR, "#chart-temperature[data-ready=true]")
+        ),
+    )
+    check_page(browser, site, screenshots, "23-charts-week")
+    vendored = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(n => n.includes('/static/vendor/'))"
+    )
+    assert [u.rsplit("/", 1)[1] for u in vendored] == ["echarts.simple.min.js"]
+
+    # another manager's shelter: not found, on every screen that names it
+    for path in (f"/my/{OUT_OF_SCOPE}", f"/shelters/{OUT_OF_SCOPE}/charts"):
+        browser.get(f"{site.base}/#{path}")
+        text_of(browser, "h1", "未找到")
+        assert "静安区" not in browser.find_element(By.TAG_NAME, "main").text
+    check_page(browser, site, screenshots, "24-my-not-found")
+    browser.get(f"{site.base}/#/my")
+    css(browser, ".shelter-card")
+    assert OUT_OF_SCOPE not in browser.find_element(By.TAG_NAME, "main").text
+    css(browser, "#lang-switch").click()
+    text_of(browser, "h1", "My shelters")
+    text_of(browser, ".shelter-card", "level 5 red · extreme")
+    check_page(browser, site, screenshots, "26-my-shelters-en")
+
+
+def test_a_manager_reports_a_fix_that_an_officer_verifies(
+    site: Site, browser: WebDriver, screenshots: Path, monitored: Monitored, photo: Path
+) -> None:
+    log_in(browser, site, MANAGER, landing=".shelter-card")
+    item = css(browser, f"li.finding[data-finding='{monitored.finding_id}']")
+    item.find_element(By.CSS_SELECTOR, "button.report-fix").click()
+    form = item.find_element(By.CSS_SELECTOR, "form.fix-form")
+    form.find_element(By.CSS_SELECTOR, "button.fix-submit").click()
+    text_of(browser, "form.fix-form .notice-error", "请至少拍一张")  # a fix needs a photo
+    form.find_element(By.CSS_SELECTOR, "textarea").send_keys("门框除锈并重新刷漆")
+    form.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(photo))
+    wait(browser, "the preview", lambda d: form.find_elements(By.CSS_SELECTOR, ".preview img"))
+    check_page(browser, site, screenshots, "25-report-fix")
+    form.find_element(By.CSS_SELECTOR, "button.fix-submit").click()
+    text_of(browser, ".notice-ok", "整改已提交")
+    text_of(browser, f"li.finding[data-finding='{monitored.finding_id}']", "已报整改，待核验")
+    finding = _finding(site, monitored.finding_id)
+    assert (finding.status, finding.fix_note) == (FindingStatus.FIX_REPORTED, "门框除锈并重新刷漆")
+    with Session(site.engine) as session:
+        evidence = session.scalars(
+            select(Attachment).where(Attachment.finding_id == monitored.finding_id)
+        ).one()
+        assert (evidence.purpose, evidence.data) == ("fix", photo.read_bytes())
+    log_out(browser)
+
+    log_in(browser, site, OFFICER, landing="nav a[href='#/followups']")
+    click(browser, "nav a[href='#/followups']")
+    card = css(browser, f"li.followup[data-number='{monitored.notice_number}']")
+    assert "二类" in card.text and "剩余" in card.text
+    css(browser, ".followup .pdf-link")
+    wait(  # the photo of the fix, fetched with the officer's token
+        browser,
+        "the photo of the fix",
+        lambda d: d.execute_script(
+            "const i = document.querySelector('.evidence img'); return i && i.naturalWidth > 0"
+        ),
+    )
+    check_page(browser, site, screenshots, "30-followups")
+    verify = f"button.verify[data-finding='{monitored.finding_id}']"
+    card.find_element(By.CSS_SELECTOR, verify).click()
+    css(browser, "form.verify-form textarea").send_keys("现场核验，已除锈")
+    css(browser, "button.verify-submit").click()
+    text_of(browser, ".notice-ok", "已核验通过")
+    finding = _finding(site, monitored.finding_id)
+    assert finding.status == FindingStatus.CLOSED
+    with Session(site.engine) as session:
+        officer = by_username(session, OFFICER)
+        assert officer is not None and finding.verified_by == officer.id
+        followup = session.scalars(select(Followup)).one()
+        assert followup.status == "closed"
+    # the closed follow-up leaves the open list, and is among the closed ones
+    text_of(browser, "main", "没有符合条件的整改事项")
+    Select(css(browser, "select[name=status]")).select_by_value("closed")
+    css(browser, "form.filters button[type=submit]").click()
+    css(browser, f"li.followup[data-number='{monitored.notice_number}']")
+    check_page(browser, site, screenshots, "31-followups-closed")
+
+
+def test_the_city_office_administers_users_shelters_sensors_and_rules(
+    site: Site, browser: WebDriver, screenshots: Path, monitored: Monitored
+) -> None:
+    log_in(browser, site, ADMIN, landing="nav a[href='#/admin']")
+    click(browser, "nav a[href='#/admin']")
+    css(browser, "#exports button")
+    css(browser, "#signs input[name=district]")
+    check_page(browser, site, screenshots, "40-admin")
+
+    css(browser, "a[href='#/admin/users']").click()
+    css(browser, "#user-list")
+    css(browser, "details.new-user summary").click()
+    css(browser, "#user-username").send_keys("inspector-sun")
+    css(browser, "#user-display_name").send_keys("孙检查")
+    Select(css(browser, "#user-role")).select_by_value("inspector")
+    css(browser, "#user-district").send_keys(DISTRICT)
+    css(browser, "#user-password").send_keys("Rx7-kettle-Quasar-92")
+    check_page(browser, site, screenshots, "41-admin-users-new")
+    css(browser, "#user-form button[type=submit]").click()
+    text_of(browser, ".notice-ok", "已创建账号 inspector-sun")
+    css(browser, "#user-list li[data-username='inspector-sun']")
+    with Session(site.engine) as session:
+        user = session.scalars(select(User).where(User.username == "inspector-sun")).one()
+        assert (user.role, user.district, user.display_name) == ("inspector", DISTRICT, "孙检查")
+    check_page(browser, site, screenshots, "42-admin-users")
+
+    browser.get(f"{site.base}/#/admin/shelters")
+    css(browser, "#admin-shelter-list")
+    check_page(browser, site, screenshots, "43-admin-shelters")
+    css(browser, "#new-shelter").click()
+    css(browser, "#shelter-code").send_keys("HP-101")
+    css(browser, "#shelter-name").send_keys("黄浦区第101号人防工程")
+    css(browser, "#shelter-district").send_keys(DISTRICT)
+    css(browser, "#shelter-manager").send_keys(MANAGER)
+    css(browser, "#shelter-inspector").send_keys("inspector-sun")
+    css(browser, "#shelter-area_m2").send_keys("1200")
+    check_page(browser, site, screenshots, "44-admin-shelter-new")
+    css(browser, "#save-shelter").click()
+    css(browser, "#sensor-form")
+    text_of(browser, "h1", "黄浦区第101号人防工程")
+    css(browser, "#sensor-id").send_keys("HP101-A")
+    css(browser, "#sensor-zone").send_keys("主通道")
+    css(browser, "#add-sensor").click()
+    text_of(browser, ".notice-ok", "已登记传感器 HP101-A")
+    text_of(browser, "#sensor-list", "主通道")
+    address = css(browser, "#shelter-address")
+    address.send_keys("黄浦区示范路101号")
+    css(browser, "#save-shelter").click()
+    text_of(browser, ".notice-ok", "已保存")
+    check_page(browser, site, screenshots, "45-admin-shelter-edit")
+    with Session(site.engine) as session:
+        shelter = session.scalars(select(Shelter).where(Shelter.code == "HP-101")).one()
+        assert (shelter.district, shelter.address, shelter.area_m2) == (
+            DISTRICT,
+            "黄浦区示范路101号",
+            1200,
+        )
+        manager = by_username(session, MANAGER)
+        assert manager is not None and shelter.manager_id == manager.id
+        sensor = session.scalars(select(Sensor).where(Sensor.shelter_id == shelter.id)).one()
+        assert (sensor.sensor_id, sensor.zone) == ("HP101-A", "主通道")
+
+    browser.get(f"{site.base}/#/admin/rules")
+    css(browser, "#add-override").click()
+    block = css(browser, "fieldset.override")
+    Select(block.find_element(By.NAME, "rule")).select_by_value("humidity_warning")
+    Select(block.find_element(By.NAME, "scope")).select_by_value("shelter")
+    block.find_element(By.NAME, "scope_value").send_keys("HP-101")
+    block.find_element(By.NAME, "enter").send_keys("60")
+    block.find_element(By.NAME, "clear").send_keys("70")  # clears above where it enters
+    css(browser, "#save-rules").click()
+    text_of(browser, "fieldset.override .notice-error", "clear 70 is above enter 60")
+    block.find_element(By.NAME, "clear").clear()
+    block.find_element(By.NAME, "clear").send_keys("55")
+    css(browser, "#save-rules").click()
+    text_of(browser, ".notice-ok", "已保存 1 项调整")
+    check_page(browser, site, screenshots, "46-admin-rules")
+    with Session(site.engine) as session:
+        rows = session.scalars(select(AlertRuleRow)).all()
+        assert [(r.rule, r.scope, r.scope_value) for r in rows] == [
+            ("humidity_warning", "shelter", "HP-101")
+        ]
+
+    # the city office reported this fix itself: the API's refusal to let it verify is shown
+    state = site.state
+    with state.sessions() as session:
+        fixes.report_fix(
+            session,
+            monitored.finding_id,
+            "已除锈",
+            [Upload("fix.png", "image/png", png())],
+            actor=_actor(session, ADMIN),
+            now=state.clock(),
+            max_bytes=state.settings.upload_max_bytes,
+        )
+        session.commit()
+    browser.get(f"{site.base}/#/followups")
+    css(browser, f"button.verify[data-finding='{monitored.finding_id}']").click()
+    css(browser, "button.verify-submit").click()
+    text_of(browser, "form.verify-form .notice-error", "核验人必须是报告整改者以外的人")
+    check_page(browser, site, screenshots, "47-followups-same-person")
+    assert _finding(site, monitored.finding_id).status == FindingStatus.FIX_REPORTED
