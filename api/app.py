@@ -20,6 +20,7 @@ from api.http.routes import (
     auth,
     exchange,
     followups,
+    outbox,
     shelters,
     signs,
     stats,
@@ -63,7 +64,18 @@ def create_app(
     app.state.sw = state
     app.state.login_metrics = LoginMetrics(state.metrics)
     errors.install(app)
-    for module in (auth, users, shelters, signs, followups, stats, exchange, telemetry, alerts):
+    for module in (
+        auth,
+        users,
+        shelters,
+        signs,
+        followups,
+        stats,
+        exchange,
+        telemetry,
+        alerts,
+        outbox,
+    ):
         app.include_router(module.router)
     app.include_router(users.audit_router)
     app.include_router(auth.me_router)
