@@ -21,6 +21,7 @@ from api.http.routes import (
     auth,
     exchange,
     followups,
+    outbox,
     shelters,
     signs,
     stats,
@@ -75,6 +76,7 @@ def create_app(
         exchange,
         telemetry,
         alerts,
+        outbox,
     ):
         app.include_router(module.router)
     app.include_router(users.audit_router)

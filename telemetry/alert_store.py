@@ -1,7 +1,14 @@
-"""Alerts in the relational database: raising (at most one open per sensor and rule, by a
-partial unique index), clearing, acknowledging, resolving, escalating, and the persisted
-evaluation state. Every function works inside the caller's session and flushes, so the
-caller's transaction also carries the notifications a transition queues (outbox).
+"""Alerts in the relational database: raising, moving between a condition's tiers,
+clearing, acknowledging, resolving, escalating; and the sensors' live values the evaluator
+keeps. Every function works inside the caller's session and flushes, so the caller's
+transaction also carries the notifications a transition queues (outbox). The evaluator's
+timers and the rule overrides are in :mod:`telemetry.condition_store`.
+
+One alert per sensor and condition *holds* at a time (``condition_holds``, enforced by a
+partial unique index, also across several ingesters): from its raise until the evaluator sees
+the condition clear. Its severity and rule (the tier that holds) move with the condition. An
+alert resolved by hand stays resolved and keeps holding, so the condition raises no new alert
+until it clears, unless it turns graver than the alert was when resolved.
 """
 
 from __future__ import annotations
@@ -10,19 +17,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from sqlalchemy import Select, Table, bindparam, delete, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from telemetry.alert_rules import Override, Scope, Severity
-from telemetry.alert_state import RuleState
-from telemetry.sql_models import AlertRow, AlertRuleRow, AlertStateRow, SensorLiveRow
+from telemetry.alert_rules import Severity
+from telemetry.sql_models import AlertRow, SensorLiveRow
 
 OPEN = ("active", "acknowledged")
-STATE = cast(Table, AlertStateRow.__table__)
 
 
 class AlertStatus(StrEnum):
@@ -39,6 +44,8 @@ class EventKind(StrEnum):
     RESOLVED = "resolved"
     ESCALATED = "escalated"
     RENOTIFY = "renotify"
+    SEVERITY_RAISED = "severity_raised"
+    SEVERITY_LOWERED = "severity_lowered"
 
 
 def to_ms(ts: datetime) -> int:
@@ -51,20 +58,30 @@ def from_ms(ms: int | None) -> datetime | None:
 
 @dataclass(frozen=True, slots=True)
 class AlertView:
+    """An alert as the API shows it and the platform's alert topic carries it: the one list
+    of its fields."""
+
     id: int
     sensor_id: str
     shelter_code: str
     district: str
     zone: str
+    condition: str
     rule: str
+    """The tier that holds (or held last), e.g. ``humidity_critical``."""
     severity: str
     status: str
     message: str
     value: float | None
+    """The value at the last change: raised, severity moved, cleared."""
     threshold: float | None
+    """The enter threshold of the tier in ``rule``."""
     late: bool
     raised_at: datetime
     condition_since: datetime
+    severity_since: datetime
+    condition_holds: bool
+    """True until the condition clears, also after the alert is resolved by hand."""
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     cleared_at: datetime | None
@@ -80,6 +97,7 @@ class AlertView:
             shelter_code=row.shelter_code,
             district=row.district,
             zone=row.zone,
+            condition=row.condition,
             rule=row.rule,
             severity=row.severity,
             status=row.status,
@@ -89,6 +107,8 @@ class AlertView:
             late=row.late,
             raised_at=_dt(row.raised_at_ms),
             condition_since=_dt(row.condition_since_ms),
+            severity_since=_dt(row.severity_since_ms),
+            condition_holds=row.condition_holds,
             acknowledged_at=from_ms(row.acknowledged_at_ms),
             acknowledged_by=row.acknowledged_by,
             cleared_at=from_ms(row.cleared_at_ms),
@@ -125,6 +145,7 @@ class NewAlert:
     shelter_code: str
     district: str
     zone: str
+    condition: str
     rule: str
     severity: Severity
     message: str
@@ -136,13 +157,14 @@ class NewAlert:
 
 
 def raise_alert(session: Session, new: NewAlert) -> AlertView | None:
-    """Insert an active alert; None when an open one already exists for (sensor, rule)."""
+    """Insert an active alert; None when one already holds for (sensor, condition)."""
     now_ms = to_ms(new.raised_at)
     row = AlertRow(
         sensor_id=new.sensor_id,
         shelter_code=new.shelter_code,
         district=new.district,
         zone=new.zone,
+        condition=new.condition,
         rule=new.rule,
         severity=new.severity.value,
         status=AlertStatus.ACTIVE.value,
@@ -152,6 +174,8 @@ def raise_alert(session: Session, new: NewAlert) -> AlertView | None:
         late=new.late,
         raised_at_ms=now_ms,
         condition_since_ms=to_ms(new.condition_since),
+        severity_since_ms=now_ms,
+        condition_holds=True,
         escalation_level=0,
         updated_at_ms=now_ms,
         resolve_note="",
@@ -165,18 +189,89 @@ def raise_alert(session: Session, new: NewAlert) -> AlertView | None:
     return AlertView.of(row)
 
 
-def clear_alert(session: Session, sensor_id: str, rule: str, *, at: datetime) -> AlertView | None:
-    """Clear the open alert of (sensor, rule); None when there is none (already cleared)."""
-    row = session.scalar(
+def _holding(session: Session, sensor_id: str, condition: str) -> AlertRow | None:
+    return session.scalar(
         select(AlertRow)
-        .where(AlertRow.sensor_id == sensor_id, AlertRow.rule == rule, AlertRow.status.in_(OPEN))
+        .where(
+            AlertRow.sensor_id == sensor_id,
+            AlertRow.condition == condition,
+            AlertRow.condition_holds,
+        )
         .with_for_update()
     )
+
+
+def hold(session: Session, new: NewAlert) -> AlertEvent | None:
+    """Make the alert of (sensor, condition) stand at the tier of ``new``, and say what
+    happened, if anything worth announcing:
+
+    - no alert holds: ``new`` is raised (RAISED);
+    - an open one holds at another severity: its tier, severity, value, threshold and message
+      become those of ``new`` (SEVERITY_RAISED or SEVERITY_LOWERED); a rise makes an
+      acknowledged alert active again, and escalation counts from it;
+    - one resolved by hand holds: nothing, unless ``new`` is graver than it was when
+      resolved; then that one is let go and ``new`` is raised (RAISED).
+    """
+    row = _holding(session, new.sensor_id, new.condition)
+    if row is not None and row.status not in OPEN:
+        if new.severity.rank <= Severity(row.severity).rank:
+            return None  # handled by hand at this severity
+        row.condition_holds = False
+        session.flush()
+        row = None
     if row is None:
+        raised = raise_alert(session, new)
+        return None if raised is None else AlertEvent(EventKind.RAISED, raised, late=new.late)
+    before = Severity(row.severity).rank
+    after = new.severity.rank
+    if row.rule == new.rule and before == after:
+        return None
+    now_ms = to_ms(new.raised_at)
+    row.rule = new.rule
+    row.severity = new.severity.value
+    row.value = new.value
+    row.threshold = new.threshold
+    row.message = new.message
+    row.updated_at_ms = now_ms
+    if before == after:
+        session.flush()
+        return None
+    row.severity_since_ms = now_ms
+    if after > before and row.status == AlertStatus.ACKNOWLEDGED:
+        row.status = AlertStatus.ACTIVE.value
+        row.acknowledged_at_ms = None
+        row.acknowledged_by = None
+    session.flush()
+    kind = EventKind.SEVERITY_RAISED if after > before else EventKind.SEVERITY_LOWERED
+    return AlertEvent(kind, AlertView.of(row), late=new.late, sequence=now_ms)
+
+
+def clear_alert(
+    session: Session,
+    sensor_id: str,
+    condition: str,
+    *,
+    at: datetime,
+    value: float | None = None,
+    message: str | None = None,
+) -> AlertView | None:
+    """The condition no longer holds: let its alert go. An open one is cleared (with the
+    value and message that cleared it, when given) and returned; None when there was none or
+    it had been resolved by hand (nothing to announce)."""
+    row = _holding(session, sensor_id, condition)
+    if row is None:
+        return None
+    row.condition_holds = False
+    if row.status not in OPEN:
+        session.flush()
         return None
     row.status = AlertStatus.CLEARED.value
     row.cleared_at_ms = to_ms(at)
     row.updated_at_ms = to_ms(at)
+    if value is not None:
+        row.value = value
+    if message is not None:
+        row.message = message
     session.flush()
     return AlertView.of(row)
 
@@ -198,7 +293,8 @@ def acknowledge(session: Session, alert_id: int, *, by: str, at: datetime) -> Al
 def resolve(
     session: Session, alert_id: int, *, by: str, note: str, at: datetime
 ) -> AlertView | None:
-    """Close an open alert by hand with a note; the condition's timer starts again."""
+    """Close an open alert by hand with a note. It keeps holding while its condition does
+    (see :func:`hold`), so the condition raises no new alert until it has cleared."""
     row = session.get(AlertRow, alert_id, with_for_update=True)
     if row is None or row.status not in OPEN:
         return None
@@ -207,11 +303,6 @@ def resolve(
     row.resolve_note = note
     row.cleared_at_ms = to_ms(at)
     row.updated_at_ms = to_ms(at)
-    session.execute(
-        update(AlertStateRow)
-        .where(AlertStateRow.sensor_id == row.sensor_id, AlertStateRow.rule == row.rule)
-        .values(pending_since_ms=None)
-    )
     session.flush()
     return AlertView.of(row)
 
@@ -286,31 +377,6 @@ def unacknowledged_critical(session: Session) -> list[AlertRow]:
     )
 
 
-# -- evaluation state -----------------------------------------------------------------------
-
-
-def load_states(session: Session) -> dict[tuple[str, str], RuleState]:
-    """Every persisted timer, with ``active`` set where an open alert exists."""
-    states: dict[tuple[str, str], RuleState] = {}
-    for row in session.scalars(select(AlertStateRow)):
-        states[(row.sensor_id, row.rule)] = RuleState(row.pending_since_ms, False, row.last_ts_ms)
-    for sensor_id, rule in session.execute(
-        select(AlertRow.sensor_id, AlertRow.rule).where(AlertRow.status.in_(OPEN))
-    ):
-        states.setdefault((sensor_id, rule), RuleState()).active = True
-    return states
-
-
-def open_keys(session: Session) -> set[tuple[str, str]]:
-    """(sensor, rule) of every open alert."""
-    return {
-        (sensor_id, rule)
-        for sensor_id, rule in session.execute(
-            select(AlertRow.sensor_id, AlertRow.rule).where(AlertRow.status.in_(OPEN))
-        )
-    }
-
-
 def _upsert(
     session: Session,
     table: Any,
@@ -330,63 +396,6 @@ def _upsert(
         index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in update_cols}
     )
     session.connection().execute(stmt, list(rows))
-
-
-def save_timers(
-    session: Session,
-    started: Sequence[tuple[str, str, int]],
-    stopped: Sequence[tuple[str, str, int]],
-) -> None:
-    """Persist timers in two statements: ``started`` (sensor, rule, since) keep an earlier
-    start another process already recorded; ``stopped`` (sensor, rule, at) clear theirs."""
-    conn = session.connection()
-    if started:
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(AlertStateRow)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["sensor_id", "rule"],
-            set_={
-                "pending_since_ms": func.coalesce(
-                    AlertStateRow.pending_since_ms, stmt.excluded.pending_since_ms
-                ),
-                "last_ts_ms": stmt.excluded.last_ts_ms,
-            },
-        )
-        conn.execute(
-            stmt,
-            [
-                {"sensor_id": s_id, "rule": rule, "pending_since_ms": since, "last_ts_ms": since}
-                for s_id, rule, since in started
-            ],
-        )
-    if stopped:
-        stmt_u = (
-            update(STATE)
-            .where(
-                STATE.c.sensor_id == bindparam("s_id"),
-                STATE.c.rule == bindparam("s_rule"),
-            )
-            .values(pending_since_ms=None, last_ts_ms=bindparam("s_at"))
-        )
-        conn.execute(
-            stmt_u, [{"s_id": s_id, "s_rule": rule, "s_at": at} for s_id, rule, at in stopped]
-        )
-
-
-def pending_since(session: Session, sensor_id: str, rule: str) -> int | None:
-    return session.scalar(
-        select(AlertStateRow.pending_since_ms).where(
-            AlertStateRow.sensor_id == sensor_id, AlertStateRow.rule == rule
-        )
-    )
-
-
-def reset_pending(session: Session, sensor_id: str, rule: str, ts_ms: int) -> None:
-    session.execute(
-        update(AlertStateRow)
-        .where(AlertStateRow.sensor_id == sensor_id, AlertStateRow.rule == rule)
-        .values(pending_since_ms=None, last_ts_ms=ts_ms)
-    )
 
 
 def upsert_live(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -409,45 +418,3 @@ def live_rows(session: Session, shelter_codes: Iterable[str] | None = None) -> l
     if shelter_codes is not None:
         q = q.where(SensorLiveRow.shelter_code.in_(list(shelter_codes)))
     return list(session.scalars(q))
-
-
-# -- rule overrides -------------------------------------------------------------------------
-
-
-def load_overrides(session: Session) -> list[Override]:
-    return [
-        Override(
-            rule=r.rule,
-            scope=Scope(r.scope),
-            scope_value=r.scope_value,
-            enter=r.enter,
-            clear=r.clear,
-            sustain_s=r.sustain_s,
-            severity=Severity(r.severity) if r.severity else None,
-            enabled=r.enabled,
-        )
-        for r in session.scalars(select(AlertRuleRow).order_by(AlertRuleRow.id))
-    ]
-
-
-def replace_overrides(
-    session: Session, overrides: Sequence[Override], *, by: str, at: datetime
-) -> None:
-    """Make the stored overrides exactly ``overrides``."""
-    session.execute(delete(AlertRuleRow))
-    session.add_all(
-        AlertRuleRow(
-            rule=o.rule,
-            scope=o.scope.value,
-            scope_value=o.scope_value,
-            enter=o.enter,
-            clear=o.clear,
-            sustain_s=o.sustain_s,
-            severity=o.severity.value if o.severity else None,
-            enabled=o.enabled,
-            updated_at_ms=to_ms(at),
-            updated_by=by,
-        )
-        for o in overrides
-    )
-    session.flush()

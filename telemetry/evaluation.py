@@ -1,10 +1,11 @@
 """Alert evaluation and live state beside the ingestion path.
 
 The pipeline hands every stored batch to :meth:`AlertEvaluator.observe`, which only queues it;
-a thread of its own judges each reading against the rules of its sensor (on measurement time)
-and keeps the newest values per sensor. What changed is written in one transaction: an
-alert raised or cleared (with the notifications the sink queues for it) at once, timers that
-only started or stopped within ``TIMER_DELAY_S``, live values about once a second. A
+a thread of its own judges each reading against the conditions of its sensor (on measurement
+time, see :mod:`telemetry.alert_state`) and keeps the newest values per sensor. What changed is
+written in one transaction: an alert raised, moved to another tier or cleared (with the
+notifications the sink queues for it) at once, timers that only started or stopped within
+``TIMER_DELAY_S``, live values about once a second. A
 transition is kept in memory and retried until that transaction commits, so a database
 outage delays alerts without losing them. A reading older than ``late_after`` raises or
 clears as usual but is marked late and pages nobody.
@@ -23,9 +24,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from telemetry import alert_store
-from telemetry.alert_rules import AlertRule, RuleBook, Target, getter
-from telemetry.alert_state import RuleState, Transition, step
+from telemetry import alert_store, condition_store
+from telemetry.alert_rules import CONDITIONS, TIERS, AlertRule, Condition, RuleBook, Target, getter
+from telemetry.alert_state import NONE, ConditionState, Transition, step
 from telemetry.alert_store import AlertEvent, AlertSink, EventKind, NewAlert, to_ms
 from telemetry.ports import SensorDirectory
 from telemetry.readings import Reading
@@ -36,27 +37,34 @@ log = logging.getLogger(__name__)
 _Resolved = tuple[
     tuple[
         Callable[[Reading], float | None],
-        tuple[tuple[AlertRule, float, float, tuple[str, str]], ...],
+        tuple[tuple[Condition, float, float, tuple[str, str]], ...],
     ],
     ...,
 ]
-"""A sensor's rules grouped by the function that reads their value, each rule with the
-closed range of values that enter it (:meth:`AlertRule.entry_range`) and its key in
+"""A sensor's conditions grouped by the function that reads their value, each with the closed
+range of values that enter one of its tiers (:meth:`Condition.entry_range`) and its key in
 ``states``."""
 
 
 TIMER_DELAY_S = 0.1
 """Longest wait before a timer that only started or stopped is written (see run_once)."""
-_ALERTING = frozenset({Transition.RAISE, Transition.CLEAR})
+_TIMERS = frozenset({Transition.PENDING, Transition.RESET})
 
 
 @dataclass(frozen=True, slots=True)
 class _Op:
     transition: Transition
-    rule: AlertRule
+    condition: Condition
+    tier: int
     reading: Reading
     value: float
     late: bool
+    ms: int
+    """See :data:`telemetry.alert_state.Change`."""
+
+    @property
+    def rule(self) -> AlertRule:
+        return self.condition.tiers[self.tier]
 
 
 class AlertEvaluator:
@@ -88,12 +96,12 @@ class AlertEvaluator:
         freshly booted machine, so "never" is ``None``, not 0.0."""
         self.rulebook = RuleBook()
         self._rules_loaded_at: float | None = None
-        self.states: dict[tuple[str, str], RuleState] = {}
+        self.states: dict[tuple[str, str], ConditionState] = {}
         self._states_loaded = False
         self._queue: deque[tuple[Sequence[Reading], datetime]] = deque()
         self._ops: list[_Op] = []
         self._stateful: set[str] = set()
-        """Sensors with an entry in ``states``: the others skip the per-rule state lookup."""
+        """Sensors with an entry in ``states``: the others skip the per-condition lookup."""
         self._live: dict[str, Reading] = {}
         self._rule_cache: dict[str, tuple[int | None, RuleBook, _Resolved]] = {}
         self._dirty_live: set[str] = set()
@@ -110,7 +118,7 @@ class AlertEvaluator:
         self._flushed_at: float | None = None
         self._timers_at: float | None = None
         self._urgent = False
-        """An alert is to be raised or cleared: written at once, not with the timers."""
+        """An alert is to be raised, moved or cleared: written at once, not with the timers."""
 
     # -- intake ---------------------------------------------------------------------------
     def observe(self, readings: Sequence[Reading], *, now: datetime) -> None:
@@ -141,7 +149,7 @@ class AlertEvaluator:
     def run_once(self, *, hold_timers: bool = False) -> None:
         """Evaluate everything queued and write the outcome; safe to call from tests.
 
-        Alerts raised or cleared are written at once. With ``hold_timers`` (the thread's
+        Alerts raised, moved or cleared are written at once. With ``hold_timers`` (the thread's
         loop), timers that only started or stopped wait up to ``TIMER_DELAY_S`` to be written
         together: a backlog drained at thousands of readings a second would otherwise cost a
         transaction per batch."""
@@ -188,45 +196,50 @@ class AlertEvaluator:
     def _ensure_loaded(self) -> None:
         if not self._states_loaded:
             with self.sessions() as session:
-                self.states = alert_store.load_states(session)
-            self._stateful = {sensor for sensor, _rule in self.states}
+                self.states = condition_store.load_states(session)
+            self._stateful = {sensor for sensor, _condition in self.states}
             self._states_loaded = True
         loaded_at = self._rules_loaded_at
         if loaded_at is None or self.monotonic() - loaded_at >= self.rules_refresh_s:
             with self.sessions() as session:
-                self.rulebook = RuleBook(alert_store.load_overrides(session))
+                self.rulebook = RuleBook(condition_store.load_overrides(session))
                 if not self._ops:
-                    self._reconcile(alert_store.open_keys(session))
+                    self._reconcile(condition_store.holding(session))
             self._rules_loaded_at = self.monotonic()
 
-    def _reconcile(self, open_now: set[tuple[str, str]]) -> None:
-        """Follow what others did to alerts: one resolved by hand (or cleared by another
-        process) is no longer active here, so its timer starts again."""
+    def _reconcile(self, holding: dict[tuple[str, str], str]) -> None:
+        """Follow what other ingesters did to alerts: the level of a condition is that of the
+        alert that holds for it (an alert resolved by hand still holds), none without one."""
+        for key in holding:
+            if key not in self.states and key[1] in CONDITIONS:
+                self.states[key] = ConditionState.of(CONDITIONS[key[1]])
+                self._stateful.add(key[0])
         for key, state in self.states.items():
-            if state.active and key not in open_now:
-                state.active = False
-                state.pending_since_ms = None
-            elif not state.active and key in open_now:
-                state.active = True
+            tier = TIERS.get(holding.get(key, ""))
+            level = NONE if tier is None else tier[1]
+            if state.level != level:
+                state.level = level
+                for i in range(level + 1):
+                    state.pending[i] = None  # held (or implied) now
 
     def reload_rules(self) -> None:
         self._rules_loaded_at = None
 
     # -- judging --------------------------------------------------------------------------
     def _rules(self, r: Reading) -> _Resolved:
-        """The rules of a reading's sensor with their value getters, cached per sensor and
-        current class (the cache is dropped when the rules are reloaded)."""
+        """The conditions of a reading's sensor with their value getters, cached per sensor
+        and current class (the cache is dropped when the rules are reloaded)."""
         placement = self.directory.get(r.sensor_id)
         klass = placement.current_class if placement else None
         cached = self._rule_cache.get(r.sensor_id)
         if cached is not None and cached[0] == klass and cached[1] is self.rulebook:
             return cached[2]
-        rules = self.rulebook.rules_for(Target(r.sensor_id, r.shelter_code, r.zone, klass))
-        by_metric: dict[str, list[tuple[AlertRule, float, float, tuple[str, str]]]] = {}
-        for rule in rules:
-            low, high = rule.entry_range()
-            key = (r.sensor_id, rule.code)
-            by_metric.setdefault(rule.metric, []).append((rule, low, high, key))
+        target = Target(r.sensor_id, r.shelter_code, r.zone, klass)
+        by_metric: dict[str, list[tuple[Condition, float, float, tuple[str, str]]]] = {}
+        for condition in self.rulebook.conditions_for(target):
+            low, high = condition.entry_range()
+            key = (r.sensor_id, condition.code)
+            by_metric.setdefault(condition.metric, []).append((condition, low, high, key))
         resolved = tuple((getter(metric), tuple(group)) for metric, group in by_metric.items())
         self._rule_cache[r.sensor_id] = (klass, self.rulebook, resolved)
         return resolved
@@ -252,20 +265,22 @@ class AlertEvaluator:
                 value = get(r)
                 if value is None:
                     continue
-                for rule, low, high, key in group:
+                for condition, low, high, key in group:
                     state = states.get(key) if has_state else None
                     if state is None:
                         if not low <= value <= high:
                             continue  # the common case: nothing pending, nothing to remember
-                        state = states[key] = RuleState()
+                        state = states[key] = ConditionState.of(condition)
                         stateful.add(sensor)
                         has_state = True
                     ts_ms = to_ms(r.ts)
-                    transition = step(rule, state, value, ts_ms)
-                    if transition is not None:
-                        self._ops.append(_Op(transition, rule, r, value, ts_ms < late_before_ms))
-                        if transition in _ALERTING:
-                            self._urgent = True
+                    changes = step(condition, state, value, ts_ms)
+                    if changes is not None:
+                        late = ts_ms < late_before_ms
+                        for transition, tier, ms in changes:
+                            self._ops.append(_Op(transition, condition, tier, r, value, late, ms))
+                            if transition not in _TIMERS:
+                                self._urgent = True
 
     @staticmethod
     def _live_row(r: Reading, now_ms: int) -> dict[str, Any]:
@@ -293,11 +308,10 @@ class AlertEvaluator:
         with self.sessions.begin() as session:
             timers: dict[tuple[str, str], tuple[bool, int]] = {}
             for op in ops:
-                if op.transition in (Transition.PENDING, Transition.RESET):
+                if op.transition in _TIMERS:
                     # Timers are saved together, in order with the alerts they lead to.
                     key = (op.reading.sensor_id, op.rule.code)
-                    ts_ms = to_ms(op.reading.ts)
-                    timers[key] = (op.transition is Transition.PENDING, ts_ms)
+                    timers[key] = (op.transition is Transition.PENDING, op.ms)
                     continue
                 self._save_timers(session, timers)
                 self._apply(session, op)
@@ -307,7 +321,7 @@ class AlertEvaluator:
                     session, [self._live_row(self._live[s], now_ms) for s in sorted(dirty)]
                 )
         del self._ops[: len(ops)]
-        self._urgent = any(op.transition in _ALERTING for op in self._ops)
+        self._urgent = any(op.transition not in _TIMERS for op in self._ops)
         self._dirty_live -= dirty
         self.flushes += 1
         if self._emitted and self.on_events is not None:
@@ -317,7 +331,7 @@ class AlertEvaluator:
     @staticmethod
     def _save_timers(session: Session, timers: dict[tuple[str, str], tuple[bool, int]]) -> None:
         if timers:
-            alert_store.save_timers(
+            condition_store.save_timers(
                 session,
                 [(s, r, ts) for (s, r), (started, ts) in timers.items() if started],
                 [(s, r, ts) for (s, r), (started, ts) in timers.items() if not started],
@@ -325,34 +339,49 @@ class AlertEvaluator:
             timers.clear()
 
     def _apply(self, session: Session, op: _Op) -> None:
-        r, rule = op.reading, op.rule
+        r, condition, tier = op.reading, op.condition, op.rule
         ts_ms = to_ms(r.ts)
-        if op.transition is Transition.RAISE:
-            since = alert_store.pending_since(session, r.sensor_id, rule.code)
-            since_ms = ts_ms if since is None else since
-            raised = alert_store.raise_alert(
+        if op.transition is Transition.CLEAR:
+            cleared = alert_store.clear_alert(
                 session,
-                NewAlert(
-                    sensor_id=r.sensor_id,
-                    shelter_code=r.shelter_code,
-                    district=r.district,
-                    zone=r.zone,
-                    rule=rule.code,
-                    severity=rule.severity,
-                    message=f"{rule.title}（当前值 {op.value:g}）",
-                    value=op.value,
-                    threshold=rule.enter,
-                    late=op.late,
-                    raised_at=self.clock(),
-                    condition_since=datetime.fromtimestamp(since_ms / 1000, r.ts.tzinfo),
-                ),
+                r.sensor_id,
+                condition.code,
+                at=self.clock(),
+                value=op.value,
+                message=f"{tier.title}：已解除（当前值 {op.value:g}）",
             )
-            alert_store.reset_pending(session, r.sensor_id, rule.code, ts_ms)
-            if raised is not None:
-                self.sink.on_event(session, AlertEvent(EventKind.RAISED, raised, late=op.late))
-                self._emitted += 1
-        elif op.transition is Transition.CLEAR:
-            cleared = alert_store.clear_alert(session, r.sensor_id, rule.code, at=self.clock())
             if cleared is not None:
-                self.sink.on_event(session, AlertEvent(EventKind.CLEARED, cleared, late=op.late))
-                self._emitted += 1
+                self._emit(session, AlertEvent(EventKind.CLEARED, cleared, late=op.late))
+            return
+        held = [t.code for t in condition.tiers[: op.tier + 1]]
+        since_ms = ts_ms
+        if op.transition is Transition.RAISE:
+            # Another ingester may have seen the condition begin earlier.
+            stored = condition_store.pending_since(session, r.sensor_id, held)
+            since_ms = op.ms if stored is None else min(stored, op.ms)
+        event = alert_store.hold(
+            session,
+            NewAlert(
+                sensor_id=r.sensor_id,
+                shelter_code=r.shelter_code,
+                district=r.district,
+                zone=r.zone,
+                condition=condition.code,
+                rule=tier.code,
+                severity=tier.severity,
+                message=f"{tier.title}（当前值 {op.value:g}）",
+                value=op.value,
+                threshold=tier.enter,
+                late=op.late,
+                raised_at=self.clock(),
+                condition_since=datetime.fromtimestamp(since_ms / 1000, r.ts.tzinfo),
+            ),
+        )
+        if op.transition is not Transition.FALL:
+            condition_store.reset_pending(session, r.sensor_id, held, ts_ms)
+        if event is not None:
+            self._emit(session, event)
+
+    def _emit(self, session: Session, event: AlertEvent) -> None:
+        self.sink.on_event(session, event)
+        self._emitted += 1

@@ -7,7 +7,7 @@ reading overwrites itself.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -68,20 +68,22 @@ class SensorLiveRow(Base):
 
 
 class AlertRow(Base):
-    """An alert on one sensor and rule: active → acknowledged → cleared, or resolved by hand.
+    """An alert on one sensor and condition: active → acknowledged → cleared, or resolved by
+    hand; its ``rule`` and ``severity`` are those of the condition's tier that holds.
 
-    At most one open (active or acknowledged) alert per (sensor, rule), enforced by a partial
-    unique index so that several ingester processes cannot raise two."""
+    At most one alert per (sensor, condition) holds (``condition_holds``: from its raise until
+    the condition clears, also when resolved by hand before), enforced by a partial unique
+    index so that several ingester processes cannot raise two."""
 
     __tablename__ = "alerts"
     __table_args__ = (
         Index(
-            "uq_alerts_open_sensor_rule",
+            "uq_alerts_holding_sensor_condition",
             "sensor_id",
-            "rule",
+            "condition",
             unique=True,
-            postgresql_where=text("status IN ('active', 'acknowledged')"),
-            sqlite_where=text("status IN ('active', 'acknowledged')"),
+            postgresql_where=text("condition_holds"),
+            sqlite_where=text("condition_holds = 1"),
         ),
         Index("ix_alerts_shelter_status", "shelter_code", "status"),
         Index("ix_alerts_status_severity", "status", "severity"),
@@ -92,6 +94,7 @@ class AlertRow(Base):
     shelter_code: Mapped[str] = mapped_column(String(64))
     district: Mapped[str] = mapped_column(String(64), default="")
     zone: Mapped[str] = mapped_column(String(64), default="")
+    condition: Mapped[str] = mapped_column(String(40), server_default="")
     rule: Mapped[str] = mapped_column(String(40))
     severity: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
@@ -101,6 +104,9 @@ class AlertRow(Base):
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     raised_at_ms: Mapped[int] = mapped_column(BigInteger, index=True)
     condition_since_ms: Mapped[int] = mapped_column(BigInteger)
+    severity_since_ms: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    """When the alert reached its present severity (escalation counts from it)."""
+    condition_holds: Mapped[bool] = mapped_column(Boolean, server_default=false())
     acknowledged_at_ms: Mapped[int | None] = mapped_column(BigInteger)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     cleared_at_ms: Mapped[int | None] = mapped_column(BigInteger)
@@ -112,8 +118,8 @@ class AlertRow(Base):
 
 
 class AlertStateRow(Base):
-    """How long a condition has held for one (sensor, rule): survives an ingester restart and
-    is shared by several ingester processes."""
+    """How long one tier (``rule``) of a condition has been entered on one sensor: survives
+    an ingester restart and is shared by several ingester processes."""
 
     __tablename__ = "alert_state"
 
@@ -125,8 +131,8 @@ class AlertStateRow(Base):
 
 
 class AlertRuleRow(Base):
-    """An override of a default alert rule for a scope: a shelter, a zone name, a sensor,
-    or shelters of a current class."""
+    """An override of one tier (``rule``) of a default condition for a scope: a shelter, a
+    zone name, a sensor, or shelters of a current class."""
 
     __tablename__ = "alert_rules"
     __table_args__ = (Index("uq_alert_rules_scope", "rule", "scope", "scope_value", unique=True),)

@@ -2,10 +2,11 @@
 and re-notification. Runs in the API process beside the inspection tick; idempotent.
 
 Offline: no reading for ``3 ×`` a sensor's expected interval raises ``sensor_offline`` (sensor
-health, not a condition), cleared when readings come back. Escalation: an active critical
-alert not acknowledged ``escalate_after`` after it was raised goes to the district officers,
-and after twice that to the city office. Every ``renotify`` interval an unacknowledged
-critical alert is sent again to everyone told so far.
+health, not a condition), cleared when readings come back; one resolved by hand stays resolved
+until then. Escalation: an active critical alert not acknowledged ``escalate_after`` after it
+became critical goes to the district officers, and after twice that to the city office.
+Every ``renotify`` interval an unacknowledged critical alert is sent again to everyone told so
+far.
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ class AlertTickReport:
 
 def _offline(session: Session, sink: AlertSink, now: datetime, report: AlertTickReport) -> None:
     live = {row.sensor_id: row.last_seen_ms for row in alert_store.live_rows(session)}
-    open_offline = set(
+    holding = set(
         session.scalars(
             select(AlertRow.sensor_id).where(
-                AlertRow.rule == OFFLINE_RULE, AlertRow.status.in_(alert_store.OPEN)
+                AlertRow.condition == OFFLINE_RULE, AlertRow.condition_holds
             )
         )
     )
@@ -56,7 +57,7 @@ def _offline(session: Session, sink: AlertSink, now: datetime, report: AlertTick
         last_ms = live.get(sensor.sensor_id)
         reference_ms = last_ms if last_ms is not None else to_ms(sensor.created_at)
         silent = now_ms - reference_ms > limit_ms
-        if silent and sensor.sensor_id not in open_offline:
+        if silent and sensor.sensor_id not in holding:
             since = datetime.fromtimestamp(reference_ms / 1000, UTC)
             raised = alert_store.raise_alert(
                 session,
@@ -65,6 +66,7 @@ def _offline(session: Session, sink: AlertSink, now: datetime, report: AlertTick
                     shelter_code=shelter.code,
                     district=shelter.district,
                     zone=sensor.zone,
+                    condition=OFFLINE_RULE,
                     rule=OFFLINE_RULE,
                     severity=Severity.WARNING,
                     message=f"传感器离线：超过{OFFLINE_FACTOR}个上报周期无数据（最后数据 "
@@ -79,7 +81,7 @@ def _offline(session: Session, sink: AlertSink, now: datetime, report: AlertTick
             if raised is not None:
                 report.offline_raised += 1
                 sink.on_event(session, AlertEvent(EventKind.RAISED, raised))
-        elif not silent and sensor.sensor_id in open_offline:
+        elif not silent and sensor.sensor_id in holding:
             cleared = alert_store.clear_alert(session, sensor.sensor_id, OFFLINE_RULE, at=now)
             if cleared is not None:
                 report.offline_cleared += 1
@@ -97,7 +99,7 @@ def _escalate(
 ) -> None:
     now_ms = to_ms(now)
     for row in alert_store.unacknowledged_critical(session):
-        age_ms = now_ms - row.raised_at_ms
+        age_ms = now_ms - row.severity_since_ms
         target = (
             2
             if age_ms >= 2 * after.total_seconds() * 1000
@@ -115,7 +117,7 @@ def _escalate(
                     EventKind.ESCALATED, alert_store.AlertView.of(row), level=row.escalation_level
                 ),
             )
-        last = row.last_notified_at_ms or row.raised_at_ms
+        last = max(row.last_notified_at_ms or row.raised_at_ms, row.severity_since_ms)
         if now_ms - last >= renotify.total_seconds() * 1000:
             sequence = int((now_ms - row.raised_at_ms) // (renotify.total_seconds() * 1000))
             row.last_notified_at_ms = now_ms

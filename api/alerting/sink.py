@@ -2,7 +2,8 @@
 inside the transaction that made the transition (so none is lost or doubled).
 
 Who hears: on raise the shelter's manager (工程长); an unacknowledged critical alert escalates
-to the district officers, then the city office; a clearance goes to everyone who was told.
+to the district officers, then the city office; a rise in severity and a clearance go to
+everyone who was told; a step down in severity goes to the platform only.
 A warning-level notice goes out at most once per rule and shelter per window (default 12 h).
 Late (backfilled) transitions page nobody. Every transition is also published for the
 smart-city platform on ``shelters/{code}/alerts``.
@@ -10,9 +11,12 @@ smart-city platform on ``shelters/{code}/alerts``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,7 +32,12 @@ from telemetry.alert_rules import Severity
 from telemetry.alert_store import AlertEvent, AlertView, EventKind
 
 AckUrl = Callable[[int, int], str | None]
-HUMIDITY_RULES = ("humidity_warning", "humidity_critical")
+HUMIDITY = "humidity"
+"""The condition whose raise drafts a ``HUMIDITY-UNCONTROLLED`` finding."""
+_LINKED = frozenset(
+    {EventKind.RAISED, EventKind.SEVERITY_RAISED, EventKind.ESCALATED, EventKind.RENOTIFY}
+)
+"""Events whose messages to people carry an acknowledgement link."""
 _KIND_TEXT = {
     EventKind.RAISED: "告警",
     EventKind.CLEARED: "告警解除",
@@ -36,29 +45,34 @@ _KIND_TEXT = {
     EventKind.RESOLVED: "告警已处理",
     EventKind.ESCALATED: "告警升级",
     EventKind.RENOTIFY: "告警未确认提醒",
+    EventKind.SEVERITY_RAISED: "告警级别升高",
+    EventKind.SEVERITY_LOWERED: "告警级别降低",
 }
 
 
+@functools.cache
+def _alert_adapter() -> TypeAdapter[AlertView]:
+    return TypeAdapter(AlertView)
+
+
+def alert_json(view: AlertView) -> dict[str, Any]:
+    """The alert as JSON, exactly as the API answers it."""
+    data: dict[str, Any] = _alert_adapter().dump_python(view, mode="json")
+    return data
+
+
 def alert_payload(event: AlertEvent) -> dict[str, object]:
+    """The platform's message about one transition: the alert's fields as the API shows them
+    (:func:`alert_json`), ``event``, ``late`` for the transition (a late reading's), and
+    ``alert_id``, ``shelter`` and ``sensor`` as the topic's first subscribers read them."""
     a = event.alert
     return {
+        **alert_json(a),
         "event": event.kind.value,
+        "late": event.late,
         "alert_id": a.id,
         "shelter": a.shelter_code,
         "sensor": a.sensor_id,
-        "zone": a.zone,
-        "district": a.district,
-        "rule": a.rule,
-        "severity": a.severity,
-        "status": a.status,
-        "value": a.value,
-        "threshold": a.threshold,
-        "message": a.message,
-        "late": event.late,
-        "raised_at": a.raised_at.isoformat(),
-        "escalation_level": a.escalation_level,
-        "cleared_at": a.cleared_at.isoformat() if a.cleared_at else None,
-        "acknowledged_by": a.acknowledged_by,
     }
 
 
@@ -121,6 +135,7 @@ class OutboxAlertSink:
             at=now,
             after={
                 "status": a.status,
+                "condition": a.condition,
                 "rule": a.rule,
                 "severity": a.severity,
                 "sensor": a.sensor_id,
@@ -142,7 +157,7 @@ class OutboxAlertSink:
         )
         if platform is not None and self.feed is not None:
             self._stage(session, platform, topic, now)
-        if event.kind is EventKind.RAISED and a.rule in HUMIDITY_RULES and shelter is not None:
+        if event.kind is EventKind.RAISED and a.condition == HUMIDITY and shelter is not None:
             drafts.propose(
                 session,
                 shelter,
@@ -160,11 +175,7 @@ class OutboxAlertSink:
             window = int(now.timestamp() // self.warning_window.total_seconds())
             key = f"alert-warning:{a.shelter_code}:{a.rule}:{window}"
         for user in recipients:
-            link = (
-                self.ack_url(a.id, user.id)
-                if event.kind in (EventKind.RAISED, EventKind.ESCALATED, EventKind.RENOTIFY)
-                else None
-            )
+            link = self.ack_url(a.id, user.id) if event.kind in _LINKED else None
             notify.queue(
                 session,
                 dedupe_key=key,
@@ -192,9 +203,14 @@ class OutboxAlertSink:
             *(officers if a.escalation_level >= 1 else []),
             *(city if a.escalation_level >= 2 else []),
         ]
-        if event.kind in (EventKind.CLEARED, EventKind.RESOLVED, EventKind.RENOTIFY):
+        if event.kind in (
+            EventKind.CLEARED,
+            EventKind.RESOLVED,
+            EventKind.RENOTIFY,
+            EventKind.SEVERITY_RAISED,
+        ):
             return level_people
-        return []
+        return []  # acknowledged, severity lowered: the platform hears of it, nobody else
 
     @staticmethod
     def _subject(event: AlertEvent, shelter: Shelter | None) -> str:

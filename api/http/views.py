@@ -81,31 +81,9 @@ class SensorLive(BaseModel):
     battery: float | None
 
 
-class AlertOut(BaseModel):
-    id: int
-    sensor_id: str
-    shelter_code: str
-    district: str
-    zone: str
-    rule: str
-    severity: str
-    status: str
-    message: str
-    value: float | None
-    threshold: float | None
-    late: bool
-    raised_at: datetime
-    condition_since: datetime
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
-    cleared_at: datetime | None
-    resolved_by: str | None
-    resolve_note: str
-    escalation_level: int
-
-    @classmethod
-    def of(cls, view: AlertView) -> AlertOut:
-        return cls.model_validate(view, from_attributes=True)
+AlertOut = AlertView
+"""An alert in responses: the fields of :class:`telemetry.alert_store.AlertView`, the same
+list the platform's alert topic carries (:func:`api.alerting.sink.alert_payload`)."""
 
 
 class ShelterSummary(BaseModel):
@@ -337,7 +315,7 @@ def _collect(
                     (x.last_seen for x in shelter_sensors if x.last_seen is not None),
                     default=None,
                 ),
-                "open_alerts": [AlertOut.of(a) for a in shelter_alerts],
+                "open_alerts": shelter_alerts,
             }
         )
     return out

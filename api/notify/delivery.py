@@ -3,10 +3,12 @@ through the channels, retrying with backoff.
 
 Lifecycle: a ``pending`` notification gets one :class:`Delivery` per target of its
 recipient's channel profile (and one ``mqtt`` delivery to ``payload["mqtt_topic"]`` when
-set); with no target at all it becomes ``sent`` with ``last_error = "no channel"`` and stays
-visible in the app. A delivery is ``pending`` until ``delivered`` or ``dead`` (a refusal, or
-``max_attempts`` failures); failures wait :data:`BACKOFF`. When no delivery of a notification
-is pending any more, the notification is ``sent`` (at least one delivered) or ``dead``.
+set); with no target this server can use it is ``undeliverable``, its ``last_error`` saying
+why (no channel on the recipient's profile, none configured here, an inactive recipient), and
+admins see it in the outbox view. A delivery is ``pending`` until ``delivered`` or ``dead``
+(a refusal, or ``max_attempts`` failures); failures wait :data:`BACKOFF`. When no delivery of
+a notification is pending any more, the notification is ``sent`` (at least one delivered) or
+``dead``.
 
 Concurrency: a delivery is claimed in a short transaction (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, so workers never share one; SQLite runs a single worker) that moves its
@@ -45,6 +47,7 @@ from api.notify.channels import (
     WeComChannel,
     close_channels,
 )
+from api.notify.metrics import NO_CHANNEL, NotifyMetrics
 from api.settings import Settings
 from api.state import AppState
 from inspection.models import Delivery, DeliveryAttempt, Notification, User
@@ -61,7 +64,8 @@ BACKOFF = (
     timedelta(hours=6),
 )
 LEASE = timedelta(minutes=1)
-NO_CHANNEL = "no channel"
+UNDELIVERABLE = "undeliverable"
+"""The status of a notification no channel can carry."""
 
 
 def backoff(failures: int) -> timedelta:
@@ -70,19 +74,33 @@ def backoff(failures: int) -> timedelta:
     return BACKOFF[min(max(failures, 1), len(BACKOFF)) - 1]
 
 
-def _targets(session: Session, notification: Notification) -> list[tuple[str, str]]:
+def _targets(session: Session, notification: Notification) -> tuple[list[tuple[str, str]], str]:
+    """The (channel, target) pairs of a notification, and why there are none when so."""
     found: list[tuple[str, str]] = []
+    why = "no recipient and no topic"
     if notification.recipient_id is not None:
         user = session.get(User, notification.recipient_id)
-        if user is not None and user.active:
+        if user is None or not user.active:
+            why = "recipient is inactive"
+        else:
             try:
                 found += ChannelProfile.parse(user.channels).targets(user.email)
+                why = "recipient has no channel"
             except ValidationError:
                 log.warning("user %s has an invalid channel profile; not delivered", user.id)
+                why = "recipient's channel profile is invalid"
     topic = notification.payload.get("mqtt_topic")
     if isinstance(topic, str) and topic:
         found.append(("mqtt", topic))
-    return found
+    return found, why
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One :func:`plan` run: deliveries created, notifications found undeliverable."""
+
+    deliveries: int = 0
+    undeliverable: int = 0
 
 
 def plan(
@@ -91,11 +109,11 @@ def plan(
     *,
     available: Collection[str] | None = None,
     system_only: bool = False,
-) -> int:
-    """Create the deliveries of every pending notification that has none yet; returns how
-    many were created. ``available`` limits planning to the channels this server has
-    configured (default: all); ``system_only`` plans only messages for system channels
-    (no person recipient), as the ingester's fast path does. Idempotent: planned
+) -> Planned:
+    """Create the deliveries of every pending notification that has none yet. ``available``
+    limits planning to the channels this server has configured (default: all); a notification
+    left with no channel is ``undeliverable``; ``system_only`` plans only messages for system
+    channels (no person recipient), as the ingester's fast path does. Idempotent: planned
     notifications are skipped and the ``(notification, channel, target)`` constraint
     ignores a row another worker added."""
     has_delivery = exists().where(Delivery.notification_id == Notification.id)
@@ -108,17 +126,18 @@ def plan(
     if system_only:
         query = query.where(Notification.recipient_id.is_(None))
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    created = 0
+    created = undeliverable = 0
     for notification in session.scalars(query).all():
-        targets = [
-            (channel, target)
-            for channel, target in _targets(session, notification)
-            if available is None or channel in available
-        ]
+        found, why = _targets(session, notification)
+        targets = [(c, t) for c, t in found if available is None or c in available]
         if not targets:
-            notification.status = "sent"
-            notification.sent_at = now
-            notification.last_error = NO_CHANNEL
+            if found:
+                why = "no channel of the recipient is configured here: " + ", ".join(
+                    sorted({c for c, _t in found})
+                )
+            notification.status = UNDELIVERABLE
+            notification.last_error = why
+            undeliverable += 1
             continue
         rows = [
             {
@@ -138,7 +157,7 @@ def plan(
         )
         created += len(result.all())
     session.flush()
-    return created
+    return Planned(created, undeliverable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,10 +340,12 @@ def deliver_due(
     limit: int = 50,
     links: AckLinks | None = None,
     only_these_channels: bool = False,
+    metrics: NotifyMetrics | None = None,
 ) -> DeliveryReport:
     """Send up to ``limit`` deliveries due at ``now``, one claim, send and record at a time;
     ``links`` adds an acknowledgement link to person-bound messages of an alert (payload
-    ``alert_id``). Safe to run in several workers at once on PostgreSQL."""
+    ``alert_id``); ``metrics`` counts each attempt by channel and outcome. Safe to run in
+    several workers at once on PostgreSQL."""
     counts = {"delivered": 0, "retrying": 0, "dead": 0}
     attempted = 0
     for _ in range(limit):
@@ -340,6 +361,8 @@ def deliver_due(
         attempted += 1
         if state in counts:
             counts[state] += 1
+            if metrics is not None:
+                metrics.count(job.channel, state)
         if not outcome[0]:
             log.warning(
                 "delivery %s via %s: %s (%s)", job.delivery_id, job.channel, outcome[1], state
@@ -361,24 +384,30 @@ class DeliveryWorker(threading.Thread):
         interval_s: float,
         *,
         system_only: bool = False,
+        metrics: NotifyMetrics | None = None,
     ) -> None:
         super().__init__(name="shelterwatch-delivery", daemon=True)
         self.state = state
         self.channels = dict(channels)
         self.interval_s = interval_s
         self.system_only = system_only
+        self.metrics = metrics
         settings = state.settings
         self.links = AckLinks(settings.public_base_url, state.signing_key, settings.ack_link_hours)
         self._stop_event = threading.Event()
 
     def run_once(self) -> DeliveryReport:
         with unit_of_work(self.state.sessions) as session:
-            plan(
+            planned = plan(
                 session,
                 self.state.clock(),
                 available=self.channels.keys(),
                 system_only=self.system_only,
             )
+        if self.metrics is not None:
+            self.metrics.count(NO_CHANNEL, UNDELIVERABLE, planned.undeliverable)
+        if planned.undeliverable:
+            log.warning("%d notifications are undeliverable (no channel)", planned.undeliverable)
         return deliver_due(
             self.state.sessions,
             self.channels,
@@ -387,6 +416,7 @@ class DeliveryWorker(threading.Thread):
             limit=self.batch,
             links=self.links,
             only_these_channels=self.system_only,
+            metrics=self.metrics,
         )
 
     def run(self) -> None:

@@ -91,6 +91,7 @@ def server_components(state: AppState, broker: BrokerEndpoint) -> list[Component
     from api.alerting.jobs import run_alert_tick
     from api.alerting.sink import sink_for
     from api.notify.delivery import DeliveryWorker, build_channels
+    from api.notify.metrics import NotifyMetrics
     from api.processes.scheduler import Periodic, run_tick
 
     settings = state.settings
@@ -104,7 +105,10 @@ def server_components(state: AppState, broker: BrokerEndpoint) -> list[Component
     components += [
         Periodic("alert-tick", lambda: run_alert_tick(state, sink), ALERT_TICK_SECONDS),
         DeliveryWorker(
-            state, build_channels(channel_settings, broker.url), settings.delivery_interval_seconds
+            state,
+            build_channels(channel_settings, broker.url),
+            settings.delivery_interval_seconds,
+            metrics=NotifyMetrics(state.metrics),
         ),
     ]
     return components

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import inspection.users
+from api.alerting.sink import OutboxAlertSink, build_sink
 from api.state import AppState
 from inspection.models import ClassChange, Notification, Role
 from tests.conftest import Login, UserFactory
@@ -132,6 +133,44 @@ def world(api: Api, make_user: UserFactory) -> World:
     officer_b = make_user(Role.DISTRICT_OFFICER, district=DISTRICT_B)
     api.shelter(CODE, manager=manager)
     return World(api, manager, inspector, officer, officer_b)
+
+
+@pytest.fixture
+def people(client: TestClient, make_user: UserFactory) -> dict[str, Login]:
+    """Shelter SH-1 of 黄浦区 with its manager and sensor SH-1-S1 (zone 滤毒室, every 60 s);
+    an admin and a district officer of 黄浦区 (the alert-evaluation tests)."""
+    admin = make_user(Role.ADMIN)
+    manager = make_user(Role.MANAGER)
+    officer = make_user(Role.DISTRICT_OFFICER, district="黄浦区")
+    r = client.post(
+        "/api/v1/shelters",
+        headers=admin.headers,
+        json={
+            "code": "SH-1",
+            "name": "一号工程",
+            "district": "黄浦区",
+            "manager": manager.username,
+        },
+    )
+    assert r.status_code == 201, r.text
+    r = client.post(
+        "/api/v1/shelters/SH-1/sensors",
+        headers=admin.headers,
+        json={"sensor_id": "SH-1-S1", "zone": "滤毒室", "expected_interval_s": 60},
+    )
+    assert r.status_code == 201, r.text
+    return {"admin": admin, "manager": manager, "officer": officer}
+
+
+@pytest.fixture
+def sink(state: AppState) -> OutboxAlertSink:
+    return build_sink(
+        clock=state.clock,
+        signing_key=state.signing_key,
+        base_url="http://sw.test",
+        link_hours=24,
+        warning_hours=12,
+    )
 
 
 def at(text: str) -> datetime:

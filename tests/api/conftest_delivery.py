@@ -178,7 +178,7 @@ class TopicSubscriber:
 
 def plan_all(sessions: sessionmaker[Session], clock: FakeClock) -> int:
     with sessions() as session:
-        created = plan(session, clock())
+        created = plan(session, clock()).deliveries
         session.commit()
     return created
 

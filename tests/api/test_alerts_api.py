@@ -229,6 +229,21 @@ def test_ack_and_resolve_queue_platform_message_and_audit(
     assert error_of(city.post("officer_a", f"/api/v1/alerts/{a2}/ack")) == (409, "alert_not_active")
 
 
+def test_the_platform_message_carries_every_field_of_the_api(city: City, db: Session) -> None:
+    a1 = city.alerts["a1"].id
+    r = city.post("m1", f"/api/v1/alerts/{a1}/ack")
+    assert r.status_code == 200, r.text
+    item = r.json()
+    [payload] = _platform_payloads(db, "alert_acknowledged")
+    assert {key: payload.get(key) for key in item} == item
+    assert (payload["event"], payload["alert_id"], payload["shelter"], payload["sensor"]) == (
+        "acknowledged",
+        a1,
+        "SA1",
+        "SA1-S1",
+    )
+
+
 # -- acknowledgement links ------------------------------------------------------------------
 
 
@@ -338,11 +353,12 @@ def test_alert_rules_read_replace_and_audit(city: City, db: Session) -> None:
         "temperature_low",
         "temperature_high",
         "condensation",
-        "fire_risk_critical",
         "fire_risk_warning",
+        "fire_risk_critical",
     ]
     assert rules["defaults"][0] == {
         "code": "humidity_warning",
+        "condition": "humidity",
         "title": "湿度超过75%持续24小时",
         "metric": "humidity",
         "op": "ge",

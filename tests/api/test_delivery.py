@@ -33,7 +33,8 @@ from api.notify.channels import (
     WeComChannel,
     close_channels,
 )
-from api.notify.delivery import DeliveryWorker, build_channels, plan
+from api.notify.delivery import DeliveryWorker, build_channels
+from api.notify.metrics import NotifyMetrics
 from api.settings import Settings
 from api.state import AppState
 from inspection.models import User
@@ -283,20 +284,39 @@ def test_plan_is_idempotent_and_keeps_secrets_out(
     assert not [d for d in rows if HOOK_SECRET in d.target or DING_SECRET in d.target]
 
 
-def test_recipient_without_channels_is_sent_with_no_channel(
-    sessions: sessionmaker[Session], clock: FakeClock
+def test_recipient_without_a_usable_channel_is_undeliverable_and_counted(
+    state: AppState, receiver: Receiver, http: httpx.Client, clock: FakeClock
 ) -> None:
+    sessions = state.sessions
     bare = add_person(sessions, "mgr-bare", now=clock())
     mail_only = add_person(sessions, "mgr-mail", now=clock(), email="a@example.cn")
+    hooked = hook_user(sessions, receiver, clock)
     first = add_notification(sessions, "n1", now=clock(), recipient_id=bare)
     second = add_notification(sessions, "n2", now=clock(), recipient_id=mail_only)
-    with sessions() as session:
-        assert plan(session, clock(), available={"webhook"}) == 0
-        session.commit()
-    for nid in (first, second):
+    third = add_notification(sessions, "n3", now=clock(), recipient_id=hooked)
+    # A server with webhooks only (no SMTP): mail cannot reach anyone.
+    worker = DeliveryWorker(
+        state,
+        {"webhook": WebhookChannel(5.0, http)},
+        interval_s=60,
+        metrics=NotifyMetrics(state.metrics),
+    )
+    worker.run_once()
+    expected = {
+        first: ("undeliverable", "recipient has no channel"),
+        second: ("undeliverable", "no channel of the recipient is configured here: email"),
+        third: ("sent", ""),
+    }
+    for nid, (status, error) in expected.items():
         found = notification(sessions, nid)
-        assert (found.status, found.last_error, found.sent_at) == ("sent", "no channel", clock())
-    assert deliveries(sessions) == []
+        assert (found.status, found.last_error) == (status, error), nid
+    assert [d.channel for d in deliveries(sessions)] == ["webhook"]
+
+    def counted(channel: str, outcome: str) -> float | None:
+        labels = {"channel": channel, "outcome": outcome}
+        return state.metrics.get_sample_value("shelterwatch_notifications_total", labels)
+
+    assert (counted("none", "undeliverable"), counted("webhook", "delivered")) == (2.0, 1.0)
 
 
 def test_target_removed_from_profile_or_unconfigured_channel_is_dead(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.http.views import Readiness, readiness
 from inspection.models import Role
 from telemetry import alert_store
-from telemetry.alert_rules import Severity
+from telemetry.alert_rules import TIERS, Severity
 from telemetry.alert_store import AlertView, NewAlert, to_ms
 from tests.api.conftest import CODE, DISTRICT_A, INSPECTED_AT, Api, World, at
 from tests.conftest import FakeClock, UserFactory
@@ -81,6 +81,7 @@ def put_alert(
             shelter_code=code,
             district=district,
             zone=zone,
+            condition=TIERS[rule][0] if rule in TIERS else rule,
             rule=rule,
             severity=severity,
             message=f"{rule} 测试",
@@ -210,6 +211,7 @@ def test_overview_is_exact(world: World, db: Session, clock: FakeClock) -> None:
                 "shelter_code": CODE,
                 "district": DISTRICT_A,
                 "zone": "滤毒室",
+                "condition": "humidity",
                 "rule": "humidity_warning",
                 "severity": "warning",
                 "status": "active",
@@ -219,6 +221,8 @@ def test_overview_is_exact(world: World, db: Session, clock: FakeClock) -> None:
                 "late": False,
                 "raised_at": iso(now),
                 "condition_since": iso(now - timedelta(hours=1)),
+                "severity_since": iso(now),
+                "condition_holds": True,
                 "acknowledged_at": None,
                 "acknowledged_by": None,
                 "cleared_at": None,

@@ -1,6 +1,6 @@
-"""The alert rules: the defaults (docs/monitoring.md) and the overrides the city office sets per
-shelter, zone, sensor or class. Part of the ``alerts`` routes (included by
-:mod:`api.http.routes.alerts`).
+"""The alert rules: the tiers of the default conditions (docs/monitoring.md) and the overrides
+the city office sets per shelter, zone, sensor or class (an override addresses one tier by its
+code). Part of the ``alerts`` routes (included by :mod:`api.http.routes.alerts`).
 
 The ingester re-reads the overrides about once a minute, so a change applies to readings that
 arrive after that.
@@ -29,12 +29,13 @@ from inspection.access import Actor
 from inspection.errors import InvalidInput
 from inspection.models import Role
 from inspection.schemas import check_text
-from telemetry import alert_store
+from telemetry import condition_store
 from telemetry.alert_rules import (
     DEFAULT_RULES,
     OFFLINE_FACTOR,
     OFFLINE_RULE,
     SCOPE_PRECEDENCE,
+    TIERS,
     AlertRule,
     Op,
     Override,
@@ -51,6 +52,7 @@ _RANK = {scope: i for i, scope in enumerate(SCOPE_PRECEDENCE)}
 
 class RuleOut(BaseModel):
     code: str
+    condition: str = Field(description="the condition this is a tier of, e.g. humidity")
     title: str
     metric: str
     op: str
@@ -67,7 +69,7 @@ class OverrideIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    rule: str = Field(description="a default rule's code, e.g. humidity_warning")
+    rule: str = Field(description="a tier's code, e.g. humidity_warning")
     scope: Scope
     scope_value: Annotated[
         str,
@@ -185,6 +187,7 @@ def _rules(overrides: list[Override]) -> RulesResponse:
         defaults=[
             RuleOut(
                 code=r.code,
+                condition=TIERS[r.code][0],
                 title=r.title,
                 metric=r.metric,
                 op=r.op.value,
@@ -205,7 +208,7 @@ def _rules(overrides: list[Override]) -> RulesResponse:
 @router.get("", response_model=RulesResponse)
 def get_rules(session: SessionDep, _actor: RuleReader) -> RulesResponse:
     """The default rules and the stored overrides (city office and district officers)."""
-    return _rules(alert_store.load_overrides(session))
+    return _rules(condition_store.load_overrides(session))
 
 
 @router.put("", response_model=RulesResponse)
@@ -218,9 +221,9 @@ def put_rules(
     """Replace every override with this list (city office); audit-logged with before and
     after."""
     valid = validate(overrides)
-    before = alert_store.load_overrides(session)
-    alert_store.replace_overrides(session, valid, by=actor.username, at=now)
-    after = alert_store.load_overrides(session)
+    before = condition_store.load_overrides(session)
+    condition_store.replace_overrides(session, valid, by=actor.username, at=now)
+    after = condition_store.load_overrides(session)
     audit.record(
         session,
         actor,

@@ -20,7 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.alerting.sink import sink_for
+from api.alerting.sink import alert_json, sink_for
 from api.http import ack_page
 from api.http.deps import (
     PEOPLE,
@@ -124,9 +124,7 @@ def list_alerts(
         status=status, severity=severity, district=district, shelter=shelter, shelters=scope
     )
     views, total = alert_store.list_alerts(session, flt, limit=page.limit, offset=page.offset)
-    return Page[AlertOut](
-        items=[AlertOut.of(v) for v in views], total=total, limit=page.limit, offset=page.offset
-    )
+    return Page[AlertOut](items=views, total=total, limit=page.limit, offset=page.offset)
 
 
 @_alerts.post("/alerts/{alert_id}/ack", response_model=AlertOut)
@@ -142,7 +140,7 @@ def acknowledge(
     sink_for(state).on_event(
         session, AlertEvent(EventKind.ACKNOWLEDGED, view, actor=actor.username)
     )
-    return AlertOut.of(view)
+    return view
 
 
 @_alerts.post("/alerts/{alert_id}/resolve", response_model=AlertOut)
@@ -161,7 +159,7 @@ def resolve(
     if view is None:
         raise ApiError(409, "alert_not_open", f"alert {alert_id} is not open")
     sink_for(state).on_event(session, AlertEvent(EventKind.RESOLVED, view, actor=actor.username))
-    return AlertOut.of(view)
+    return view
 
 
 class _Refused(Exception):
@@ -219,7 +217,7 @@ def ack_link_page(
     except _Refused as exc:
         return ack_page.refusal(request, exc.status, exc.code, exc.message, exc.text)
     if ack_page.wants_json(request):
-        return JSONResponse(AlertOut.of(view).model_dump(mode="json"), headers=ack_page.HEADERS)
+        return JSONResponse(alert_json(view), headers=ack_page.HEADERS)
     active = view.status == alert_store.AlertStatus.ACTIVE
     return ack_page.alert_page(
         view,
@@ -259,7 +257,7 @@ def ack_link(
         session, AlertEvent(EventKind.ACKNOWLEDGED, acked, actor=actor.username)
     )
     if ack_page.wants_json(request):
-        return JSONResponse(AlertOut.of(acked).model_dump(mode="json"), headers=ack_page.HEADERS)
+        return JSONResponse(alert_json(acked), headers=ack_page.HEADERS)
     return ack_page.alert_page(
         acked, shelter.name, tz=state.settings.timezone, action=None, note="已确认，谢谢。"
     )
