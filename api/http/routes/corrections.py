@@ -16,7 +16,7 @@ from api.http.schemas import Page
 from inspection import corrections, inspections
 from inspection.access import Actor
 from inspection.models import CorrectionStatus, Role
-from inspection.schemas import CorrectionDecision, CorrectionRead, InspectionRead
+from inspection.schemas import CorrectionDecision, CorrectionRead, InspectionRead, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["corrections"])
 Reviewer = Annotated[Actor, Depends(require(Role.ADMIN, Role.DISTRICT_OFFICER, Role.INSPECTOR))]
@@ -39,7 +39,7 @@ def list_corrections(
 
 @router.post("/inspections/{inspection_id}/approve", response_model=InspectionRead)
 def approve(
-    inspection_id: int,
+    inspection_id: RowId,
     session: SessionDep,
     actor: OfficerDep,
     now: NowDep,
@@ -62,7 +62,7 @@ def approve(
 
 @router.post("/inspections/{inspection_id}/reject", response_model=InspectionRead)
 def reject(
-    inspection_id: int,
+    inspection_id: RowId,
     data: CorrectionDecision,
     session: SessionDep,
     actor: OfficerDep,
