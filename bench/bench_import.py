@@ -44,6 +44,7 @@ from api.http.auth import issue_token
 from api.settings import Settings
 from api.state import AppState
 from inspection.access import SYSTEM
+from inspection.files import DirectoryFileStore
 from inspection.grading import FollowupPolicy
 from inspection.models import Role
 from inspection.schemas import UserCreate
@@ -115,20 +116,22 @@ def app_state(var: Path) -> AppState:
     url = f"sqlite:///{var / 'bench.db'}"
     engine = build_engine(url)
     upgrade(engine)
+    settings = Settings(
+        database_url=url,
+        var_dir=var,
+        secret_key=SECRET,
+        tick_interval_seconds=0,
+        _env_file=None,
+    )  # type: ignore[call-arg]
     return AppState(
-        settings=Settings(
-            database_url=url,
-            var_dir=var,
-            secret_key=SECRET,
-            tick_interval_seconds=0,
-            _env_file=None,
-        ),  # type: ignore[call-arg]
+        settings=settings,
         engine=engine,
         sessions=session_factory(engine),
         policy=FollowupPolicy(),
         signing_key=SECRET,
         readings=SqlReadingStore(engine),
         rejects=SqlRejectStore(engine, 1000),
+        files=DirectoryFileStore(settings.resolved_files_dir()),
     )
 
 
