@@ -58,6 +58,10 @@ class Settings(BaseSettings):
         default=None, description="Where photos and evidence are kept; unset: var_dir/files."
     )
     import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    import_max_rows: int = Field(default=50_000, ge=1)
+    """Rows after the header of an import, empty ones included."""
+    import_max_seconds: float = Field(default=30.0, gt=0)
+    """Reading and checking an import, before it is written."""
     tick_interval_seconds: int = Field(default=300, ge=0)
 
     # Logins (see inspection/logins.py): free failures, then locks doubling from the first

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +39,8 @@ class AppState:
     rejects: RejectStore
     files: FileStore
     clock: Clock = utc_now
+    monotonic: Callable[[], float] = time.monotonic
+    """Measures intervals (an import's time limit); tests move it by hand."""
     metrics: CollectorRegistry = field(default_factory=CollectorRegistry)
     decode_slots: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(DECODE_SLOTS)

@@ -1,6 +1,6 @@
 """Run the benchmarks one after another: bench_payload, bench_line_protocol, bench_broker (if
-present), bench_ingest (``--quick`` unless ``--full``) and bench_webapp. Each prints its own
-figures and ratios.
+present), bench_ingest (``--quick`` unless ``--full``), bench_webapp and bench_import. Each
+prints its own figures and ratios.
 
 Run: ``python bench/run_all.py [--full]``. Exits non-zero if any benchmark failed.
 """
@@ -26,6 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs.append(["bench_broker.py"])
     runs.append(["bench_ingest.py"] + ([] if args.full else ["--quick"]))
     runs.append(["bench_webapp.py"])
+    runs.append(["bench_import.py"])
     failed = []
     for script, *flags in runs:
         print(f"\n=== {script} {' '.join(flags)}".rstrip(), flush=True)

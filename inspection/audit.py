@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -36,6 +37,36 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def values(row: dict[str, Any]) -> dict[str, Any]:
+    """Column values about to be written, as :func:`snapshot` gives them for a row."""
+    return {k: _jsonable(v) for k, v in row.items() if k not in _SKIPPED}
+
+
+def _entry(
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: str | int,
+    at: datetime,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> dict[str, Any]:
+    if before is not None and after is not None:
+        changed = {k for k in after if before.get(k) != after.get(k)}
+        before = {k: before.get(k) for k in changed}
+        after = {k: after[k] for k in changed}
+    return {
+        "at": at,
+        "actor_id": actor.id or None,
+        "actor": actor.username,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "before": before,
+        "after": after,
+    }
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -48,22 +79,26 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append an entry; only changed keys are kept when both sides are given."""
-    if before is not None and after is not None:
-        changed = {k for k in after if before.get(k) != after.get(k)}
-        before = {k: before.get(k) for k in changed}
-        after = {k: after[k] for k in changed}
-    entry = AuditEntry(
-        at=at,
-        actor_id=actor.id or None,
-        actor=actor.username,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        before=before,
-        after=after,
-    )
+    entry = AuditEntry(**_entry(actor, action, entity, entity_id, at, before, after))
     session.add(entry)
     return entry
+
+
+def record_many(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity: str,
+    changes: Iterable[tuple[str | int, dict[str, Any] | None, dict[str, Any] | None]],
+    *,
+    at: datetime,
+) -> int:
+    """Append one entry per (entity id, before, after) in one bulk INSERT, executed now (a
+    bulk write audits itself without an object per row); returns how many."""
+    rows = [_entry(actor, action, entity, i, at, before, after) for i, before, after in changes]
+    if rows:
+        session.execute(insert(AuditEntry), rows)
+    return len(rows)
 
 
 def entries(

@@ -8,6 +8,7 @@ escalation steps come from a :class:`FollowupPolicy` so a city can change them.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -65,6 +66,41 @@ def class_for(findings: Iterable[GradedFinding], floor: int | None = None) -> in
     highest = max((int(f.severity) for f in findings if f.open), default=0)
     graded = 1 + highest
     return max(graded, floor) if floor is not None else graded
+
+
+@dataclass(frozen=True, slots=True)
+class Weakening:
+    """A finding in force that a correction removes (``after`` None) or lowers."""
+
+    finding_id: int
+    item: str
+    before: Severity
+    after: Severity | None
+
+
+def weakenings(
+    in_force: Iterable[tuple[int, str, Severity]], proposed_open: Iterable[tuple[str, Severity]]
+) -> list[Weakening]:
+    """What a correction takes away from the findings in force ((id, item, severity)), given
+    its own findings left open at grading ((item, severity)): per item, the heaviest finding
+    in force is matched with the correction's heaviest, and so on; a finding in force left
+    without a match is removed, one matched with a lighter severity is lowered. A correction
+    that adds or raises only, or restates, takes nothing away (an empty list)."""
+    offered: defaultdict[str, list[Severity]] = defaultdict(list)
+    for item, severity in proposed_open:
+        offered[item].append(severity)
+    held: defaultdict[str, list[tuple[int, Severity]]] = defaultdict(list)
+    for finding_id, item, severity in in_force:
+        held[item].append((finding_id, severity))
+    out: list[Weakening] = []
+    for item, findings in held.items():
+        mine = sorted(offered[item], reverse=True)
+        ordered = sorted(findings, key=lambda pair: (-pair[1], pair[0]))
+        for index, (finding_id, before) in enumerate(ordered):
+            after = mine[index] if index < len(mine) else None
+            if after is None or after < before:
+                out.append(Weakening(finding_id, item, before, after))
+    return sorted(out, key=lambda w: w.finding_id)
 
 
 class Class2Policy(BaseModel):

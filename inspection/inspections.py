@@ -1,7 +1,9 @@
 """Submitting inspections: validate findings against the catalogue, grade, start follow-up.
 
 A submitted inspection is immutable; a correction is a new inspection that names the one
-it corrects, whose still-open findings it supersedes. Photos attach afterwards.
+it corrects, whose findings still in force it supersedes, at once or, when it removes or
+lowers findings, once an officer approves it (:mod:`inspection.corrections`). Photos attach
+afterwards.
 
 Submissions from phones are retried after a lost answer, so both steps are idempotent: a
 submission under a key (:func:`inspection.resubmission.submit_once`) stores one inspection
@@ -16,9 +18,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from inspection import attachments, audit, drafts, followups, registry
+from inspection import attachments, audit, corrections, drafts, followups, registry
 from inspection.access import Actor, shelter_scope
 from inspection.catalogue import Catalogue, load_catalogue
+from inspection.effect import FindingSpec, take_effect
 from inspection.errors import Forbidden, InvalidInput, NotFound
 from inspection.grading import (
     FollowupPolicy,
@@ -53,13 +56,13 @@ from inspection.users import by_username
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 INSPECTOR_ROLES = (Role.INSPECTOR, Role.ADMIN)
+CORRECTOR_ROLES = (*INSPECTOR_ROLES, Role.DISTRICT_OFFICER)
+"""A correction may also come from an officer of the district (:mod:`inspection.corrections`)."""
 TRACKER_ROLES = (Role.INSPECTOR, Role.DISTRICT_OFFICER, Role.ADMIN)
 
 
-def _validated_findings(
-    data: InspectionCreate, catalogue: Catalogue
-) -> list[tuple[str, Severity, bool, str, bool]]:
-    rows: list[tuple[str, Severity, bool, str, bool]] = []
+def _validated_findings(data: InspectionCreate, catalogue: Catalogue) -> list[FindingSpec]:
+    rows: list[FindingSpec] = []
     problems: list[dict[str, object]] = []
     for index, item in enumerate(data.findings):
         entry = catalogue.get(item.item)
@@ -73,7 +76,7 @@ def _validated_findings(
             problems.append({"index": index, "item": item.item, "error": str(exc)})
             continue
         is_open = finding_is_open_at_grading(severity, item.fixed_on_spot)
-        rows.append((entry.code, severity, entry.illegal_act, item.note, is_open))
+        rows.append(FindingSpec(entry.code, severity, entry.illegal_act, item.note, is_open))
     if problems:
         raise InvalidInput("some findings are not valid", code="invalid_findings", details=problems)
     return rows
@@ -93,10 +96,13 @@ def submit(
     """Grade and store an inspection by ``actor``; creates its follow-up, issued at the
     visit and numbered in the year of the visit in ``tz``, and recomputes the shelter's
     class. An inspection entered more than ``policy.late_entry_days`` after the visit needs
-    a reason, which is kept with it. ``idempotency`` (key, request hash) is kept with it for
-    :func:`submit_once`."""
+    a reason, which is kept with it. A correction (``data.corrects``) is checked and recorded
+    by :mod:`inspection.corrections`: one that removes or lowers findings is stored pending
+    and changes nothing until an officer approves it. ``idempotency`` (key, request hash) is
+    kept with it for :func:`submit_once`."""
     shelter = registry.get_shelter(session, code, actor=actor)
-    if actor.role not in INSPECTOR_ROLES:
+    submitters = CORRECTOR_ROLES if data.corrects is not None else INSPECTOR_ROLES
+    if actor.role not in submitters:
         raise Forbidden("only inspectors submit inspections", code="role_forbidden")
     if data.inspected_at > now + MAX_CLOCK_SKEW:
         raise InvalidInput("inspected_at is in the future", code="future_time")
@@ -108,20 +114,18 @@ def submit(
             code="late_reason_required",
         )
     catalogue = load_catalogue()
-    rows = _validated_findings(data, catalogue)
+    specs = _validated_findings(data, catalogue)
     tracker: User | None = None
     if data.tracker:
         tracker = by_username(session, data.tracker)
         if tracker is None or tracker.role not in TRACKER_ROLES:
             raise InvalidInput(f"{data.tracker!r} cannot track a ledger entry", code="bad_tracker")
-    corrected: Inspection | None = None
+    review: corrections.Review | None = None
     if data.corrects is not None:
-        corrected = session.get(Inspection, data.corrects)
-        if corrected is None or corrected.shelter_id != shelter.id:
-            raise InvalidInput(
-                f"inspection {data.corrects} is not of this shelter", code="bad_correction"
-            )
-    graded = class_for(GradedFinding(sev, is_open) for _, sev, _, _, is_open in rows)
+        review = corrections.review(
+            session, data.corrects, shelter, specs, data.correction_reason, actor=actor
+        )
+    graded = class_for(GradedFinding(s.severity, s.open) for s in specs)
     inspection = Inspection(
         shelter_id=shelter.id,
         inspector_id=actor.id,
@@ -131,29 +135,11 @@ def submit(
         catalogue_version=catalogue.version,
         note=data.note,
         late_reason=data.late_reason,
-        corrects_id=corrected.id if corrected else None,
+        corrects_id=review.corrected.id if review else None,
         idempotency_key=idempotency[0] if idempotency else None,
         request_hash=idempotency[1] if idempotency else None,
     )
     session.add(inspection)
-    session.flush()
-    findings = [
-        Finding(
-            inspection_id=inspection.id,
-            shelter_id=shelter.id,
-            item_code=item_code,
-            severity=int(sev),
-            illegal_act=illegal,
-            note=note,
-            fixed_on_spot=not is_open,
-            status=FindingStatus.OPEN.value if is_open else FindingStatus.CLOSED.value,
-            draft=False,
-            created_at=now,
-            closed_at=None if is_open else now,
-        )
-        for item_code, sev, illegal, note, is_open in rows
-    ]
-    session.add_all(findings)
     session.flush()
     audit.record(
         session,
@@ -162,68 +148,35 @@ def submit(
         "inspection",
         inspection.id,
         at=now,
-        after={**audit.snapshot(inspection), "findings": [f.item_code for f in findings]},
+        after={**audit.snapshot(inspection), "findings": [s.item_code for s in specs]},
     )
-    if corrected is not None:
-        _supersede(session, corrected, inspection, actor=actor, now=now)
-    else:  # a correction restates a visit; the drafts were the visit's to settle
-        drafts.settle(
+    if review is not None:
+        corrections.record(
             session,
+            inspection,
             shelter,
-            inspection.id,
-            {f.item_code for f in findings},
-            inspected_at=data.inspected_at,
+            review,
+            specs,
+            reason=data.correction_reason,
+            tracker=tracker,
             actor=actor,
             now=now,
         )
-    manager = session.get(User, shelter.manager_id) if shelter.manager_id else None
-    followups.create_for_inspection(
+        if review.needs_approval:
+            return inspection
+    take_effect(
         session,
         inspection,
         shelter,
-        findings,
-        policy=policy,
+        specs,
+        corrected=review.corrected if review else None,
         tracker=tracker,
-        manager=manager,
         actor=actor,
         now=now,
+        policy=policy,
         tz=tz,
     )
-    followups.recompute_class(
-        session,
-        shelter,
-        reason="inspection",
-        ref=f"inspection:{inspection.id}",
-        actor=actor,
-        now=now,
-    )
     return inspection
-
-
-def _supersede(
-    session: Session, old: Inspection, new: Inspection, *, actor: Actor, now: datetime
-) -> None:
-    stale = session.scalars(
-        select(Finding).where(
-            Finding.inspection_id == old.id, Finding.status != FindingStatus.CLOSED.value
-        )
-    ).all()
-    for finding in stale:
-        finding.status = FindingStatus.CLOSED.value
-        finding.closed_at = now
-        finding.verify_note = f"superseded by corrected inspection {new.id}"
-        audit.record(
-            session,
-            actor,
-            "finding.superseded",
-            "finding",
-            finding.id,
-            at=now,
-            after={"status": finding.status, "by_inspection": new.id},
-        )
-    shelter = session.get(Shelter, old.shelter_id)
-    if shelter is not None:
-        followups.close_settled(session, shelter, actor=actor, now=now)
 
 
 def get_inspection(session: Session, inspection_id: int, *, actor: Actor) -> Inspection:
@@ -333,6 +286,7 @@ def inspection_read(session: Session, inspection: Inspection, *, now: datetime) 
         note=loaded.note,
         late_reason=loaded.late_reason,
         corrects=loaded.corrects_id,
+        correction=corrections.read_of(session, loaded, loaded.shelter),
         findings=[
             finding_read(f, catalogue, now=now, due_at=due.get(f.id), attachments=files[f.id])
             for f in loaded.findings

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -75,6 +76,13 @@ class FindingStatus(StrEnum):
     OPEN = "open"
     FIX_REPORTED = "fix_reported"
     CLOSED = "closed"
+
+
+class CorrectionStatus(StrEnum):
+    APPLIED = "applied"  # removed or lowered nothing: in effect from submission
+    PENDING = "pending"  # removes or lowers findings: waits for an officer's approval
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 class FollowupKind(StrEnum):
@@ -250,6 +258,40 @@ class Finding(Base):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="finding", lazy="raise", order_by="Attachment.id"
     )
+
+
+class Correction(Base):
+    """The review state of an inspection that corrects another (see
+    :mod:`inspection.corrections`): one row per correcting inspection. While ``pending`` its
+    findings exist only as ``proposed``; approval turns them into findings."""
+
+    __tablename__ = "corrections"
+    __table_args__ = (
+        CheckConstraint(
+            f"status IN ({_enum_values(CorrectionStatus)})", name="ck_corrections_status"
+        ),
+        Index(
+            "uq_corrections_one_pending",
+            "corrects_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), primary_key=True)
+    corrects_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """The findings in force it removes or lowers: what an approver judges."""
+    proposed: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """The correction's findings as validated (item, severity, illegal act, note, open)."""
+    tracker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(Text, default="")
 
 
 class Attachment(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
@@ -28,14 +28,21 @@ class ShelterFilter:
     q: str | None = None
 
 
+def role_problem(user: User | None, username: str, role: Role) -> str | None:
+    """Why ``user`` (looked up as ``username``) cannot be named as a shelter's ``role``
+    (manager or inspector), or None when it can."""
+    if user is None or user.role != role or not user.active:
+        return f"{username!r} is not a user with role {role.value}"
+    return None
+
+
 def _user_with_role(session: Session, username: str | None, role: Role) -> User | None:
     if username is None or username == "":
         return None
     user = by_username(session, username)
-    if user is None or user.role != role or not user.active:
-        raise InvalidInput(
-            f"{username!r} is not a user with role {role.value}", code="unknown_user"
-        )
+    problem = role_problem(user, username, role)
+    if problem is not None:
+        raise InvalidInput(problem, code="unknown_user")
     return user
 
 
@@ -59,6 +66,13 @@ def to_read(shelter: Shelter) -> ShelterRead:
     )
 
 
+def new_shelter_values(data: ShelterCreate, *, now: datetime) -> dict[str, Any]:
+    """The columns of a new, ungraded shelter of ``data``, without its manager and inspector,
+    which the caller sets once it has checked them."""
+    fields = data.model_dump(exclude={"manager", "inspector"})
+    return {**fields, "created_at": now, "updated_at": now, "current_class": None}
+
+
 def create_shelter(
     session: Session, data: ShelterCreate, *, actor: Actor, now: datetime
 ) -> Shelter:
@@ -66,8 +80,7 @@ def create_shelter(
         raise Forbidden("you may register shelters only in your own district")
     if session.scalar(select(Shelter.id).where(Shelter.code == data.code)) is not None:
         raise Conflict(f"shelter {data.code!r} exists", code="shelter_exists")
-    fields = data.model_dump(exclude={"manager", "inspector"})
-    shelter = Shelter(**fields, created_at=now, updated_at=now, current_class=None)
+    shelter = Shelter(**new_shelter_values(data, now=now))
     shelter.manager = _user_with_role(session, data.manager, Role.MANAGER)
     shelter.inspector = _user_with_role(session, data.inspector, Role.INSPECTOR)
     session.add(shelter)

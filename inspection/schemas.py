@@ -28,7 +28,14 @@ from pydantic import (
     field_validator,
 )
 
-from inspection.models import FindingStatus, FollowupKind, FollowupStatus, Role, UnitStatus
+from inspection.models import (
+    CorrectionStatus,
+    FindingStatus,
+    FollowupKind,
+    FollowupStatus,
+    Role,
+    UnitStatus,
+)
 
 CODE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_DB_INT = 2**63 - 1
@@ -220,6 +227,11 @@ class InspectionCreate(_Input):
     corrects: Annotated[StrictInt, Ge(1), Le(MAX_DB_INT)] | None = Field(
         default=None, description="id of an inspection this corrects"
     )
+    correction_reason: Text = Field(
+        default="",
+        description="why a correction removes or lowers findings in force (required then; "
+        "such a correction waits for an officer's approval)",
+    )
 
 
 class Verification(_Input):
@@ -307,6 +319,49 @@ class FollowupRead(_Output):
     )
 
 
+class WeakeningRead(_Output):
+    """A finding in force that a correction removes (``after`` null) or lowers."""
+
+    finding_id: int
+    item: str
+    before: str
+    after: str | None
+
+
+class ProposedFindingRead(_Output):
+    item: str
+    title: str
+    severity: str
+    illegal_act: bool
+    note: str
+    fixed_on_spot: bool
+
+
+class CorrectionRead(_Output):
+    """The review state of a correcting inspection: ``applied`` (took effect at once),
+    ``pending`` (removes or lowers findings; waits for an officer other than its author),
+    ``approved`` or ``rejected``."""
+
+    inspection_id: int
+    corrects: int
+    shelter_code: str
+    district: str
+    author: str
+    submitted_at: datetime
+    graded_class: int
+    status: CorrectionStatus
+    reason: str
+    changes: list[WeakeningRead]
+    proposed_findings: list[ProposedFindingRead]
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str
+
+
+class CorrectionDecision(_Input):
+    note: Text = ""
+
+
 class InspectionRead(_Output):
     id: int
     shelter_code: str
@@ -318,6 +373,9 @@ class InspectionRead(_Output):
     note: str
     late_reason: str
     corrects: int | None
+    correction: CorrectionRead | None = None
+    """Set on an inspection that corrects another: its review state. While ``pending`` the
+    inspection has no findings or follow-ups yet; they are in ``proposed_findings``."""
     findings: list[FindingRead]
     followups: list[FollowupRead]
     photos: list[AttachmentRead]

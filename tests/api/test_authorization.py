@@ -105,6 +105,9 @@ ENDPOINTS: dict[str, tuple[str, str, str | None]] = {
     "inspections.list": ("GET", "/api/v1/shelters/{code}/inspections", None),
     "inspection.get": ("GET", "/api/v1/inspections/{inspection}", None),
     "photos.post": ("POST", "/api/v1/inspections/{inspection}/photos", "files"),
+    "corrections.list": ("GET", "/api/v1/corrections", None),
+    "correction.approve": ("POST", "/api/v1/inspections/{inspection}/approve", "note"),
+    "correction.reject": ("POST", "/api/v1/inspections/{inspection}/reject", "note"),
     "followups.list": ("GET", "/api/v1/followups", None),
     "outcome.post": ("POST", "/api/v1/followups/{referral}/outcome", "outcome"),
     "finding.fix": ("POST", "/api/v1/findings/{open_finding}/fix", "files"),
@@ -155,6 +158,7 @@ def _expected_for(role: str) -> dict[str, Any]:
         "attachment.thumbnail": 200,
     }
     no = (403, _R)
+    nc = (409, "not_a_correction")
     table: dict[str, dict[str, Any]] = {
         # endpoint:        admin, officer, inspector, assigned, manager, platform
         "users.list": dict(zip(ROLES, [200, no, no, no, no, no], strict=True)),
@@ -164,6 +168,10 @@ def _expected_for(role: str) -> dict[str, Any]:
         "sensors.post": dict(zip(ROLES, [201, 201, no, no, no, no], strict=True)),
         "inspections.post": dict(zip(ROLES, [201, no, 201, 201, no, no], strict=True)),
         "photos.post": dict(zip(ROLES, [201, no, 201, 201, no, no], strict=True)),
+        "corrections.list": dict(zip(ROLES, [200, 200, 200, 200, no, no], strict=True)),
+        # the target is an ordinary inspection: nothing to decide on
+        "correction.approve": dict(zip(ROLES, [nc, nc, no, no, no, no], strict=True)),
+        "correction.reject": dict(zip(ROLES, [nc, nc, no, no, no, no], strict=True)),
         "outcome.post": dict(zip(ROLES, [200, 200, no, no, no, no], strict=True)),
         "finding.fix": dict(zip(ROLES, [200, no, no, no, 200, no], strict=True)),
         "finding.verify": dict(zip(ROLES, [200, 200, 200, 200, no, no], strict=True)),
@@ -243,6 +251,8 @@ OBJECT_ENDPOINTS = {
     "inspections.list": "shelter_not_found",
     "inspection.get": "inspection_not_found",
     "photos.post": "inspection_not_found",
+    "correction.approve": "inspection_not_found",
+    "correction.reject": "inspection_not_found",
     "outcome.post": "followup_not_found",
     "finding.fix": "finding_not_found",
     "finding.verify": "finding_not_found",
@@ -253,11 +263,14 @@ OBJECT_ENDPOINTS = {
 }
 # The role gate of these endpoints answers before any lookup: the same 403 whether the
 # object exists or not, so it tells nothing either.
-GATED = {
-    "inspector": {"shelter.patch", "sensors.post", "outcome.post"},
-    "assigned": {"shelter.patch", "sensors.post", "outcome.post"},
-    "manager": {"shelter.patch", "sensors.post", "outcome.post"},
+_OFFICERS_ONLY = {
+    "shelter.patch",
+    "sensors.post",
+    "outcome.post",
+    "correction.approve",
+    "correction.reject",
 }
+GATED = {"inspector": _OFFICERS_ONLY, "assigned": _OFFICERS_ONLY, "manager": _OFFICERS_ONLY}
 OTHERS = {"officer": "SB", "inspector": "SB2", "assigned": "SA", "manager": "SB"}
 
 

@@ -213,9 +213,14 @@ def test_correction_supersedes_the_earlier_findings(
     world: World, client: TestClient, db: Session
 ) -> None:
     first = world.api.inspect(world.inspector, CODE, "STRUCT-CRACK", "DOOR-NOT-CLOSING")
-    second = world.api.inspect(world.inspector, CODE, "EQ-RUST", corrects=first["id"])
+    second = world.api.inspect(
+        world.inspector, CODE, "EQ-RUST", corrects=first["id"], correction_reason="误记"
+    )
     assert second["corrects"] == first["id"]
     assert second["graded_class"] == 2
+    assert world.api.current_class(CODE) == 4  # it takes findings away: an officer approves
+    r = client.post(f"/api/v1/inspections/{second['id']}/approve", headers=world.officer.headers)
+    assert r.status_code == 200, r.text
     assert world.api.current_class(CODE) == 2
 
     old = client.get(f"/api/v1/inspections/{first['id']}", headers=world.api.admin.headers).json()
@@ -224,7 +229,7 @@ def test_correction_supersedes_the_earlier_findings(
     assert [f["status"] for f in old["followups"]] == ["closed"]
     detail = client.get(f"/api/v1/shelters/{CODE}", headers=world.manager.headers).json()
     assert [f["item"] for f in detail["open_findings"]] == ["EQ-RUST"]
-    assert class_changes(db) == [(None, 4, "inspection"), (4, 2, "inspection")]
+    assert class_changes(db) == [(None, 4, "inspection"), (4, 2, "correction")]
 
 
 def test_correction_of_another_shelters_inspection_is_refused(world: World) -> None:

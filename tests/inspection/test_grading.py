@@ -17,10 +17,12 @@ from inspection.grading import (
     FollowupPolicy,
     GradedFinding,
     Severity,
+    Weakening,
     class_for,
     deadlines_for,
     effective_severity,
     finding_is_open_at_grading,
+    weakenings,
 )
 
 S1, S2, S3 = Severity.S1, Severity.S2, Severity.S3
@@ -284,3 +286,50 @@ def test_catalogue_unknown_code_and_version() -> None:
     assert load_catalogue().get("NO-SUCH-ITEM") is None
     with pytest.raises(KeyError):
         load_catalogue("1999.1")
+
+
+@pytest.mark.parametrize(
+    ("in_force", "proposed", "expected"),
+    [
+        pytest.param([], [], [], id="nothing-either-side"),
+        pytest.param([], [("EQ-RUST", S1)], [], id="adds"),
+        pytest.param([(1, "EQ-RUST", S1)], [("EQ-RUST", S1)], [], id="restates"),
+        pytest.param([(1, "EQ-RUST", S1)], [("EQ-RUST", S2)], [], id="raises"),
+        pytest.param(
+            [(1, "EQ-RUST", S1)], [("EQ-RUST", S1), ("VENT-FAULT", S2)], [], id="restates-and-adds"
+        ),
+        pytest.param(
+            [(1, "EQ-RUST", S1)], [], [Weakening(1, "EQ-RUST", S1, None)], id="removes-all"
+        ),
+        pytest.param(
+            [(1, "DOOR", S2), (2, "EQ-RUST", S1)],
+            [("EQ-RUST", S3)],
+            [Weakening(1, "DOOR", S2, None)],
+            id="removes-one-raises-another",
+        ),
+        pytest.param(
+            [(1, "DOOR", S3)], [("DOOR", S2)], [Weakening(1, "DOOR", S3, S2)], id="lowers"
+        ),
+        pytest.param(
+            [(1, "DOOR", S2)], [("VENT", S3)], [Weakening(1, "DOOR", S2, None)], id="swaps-item"
+        ),
+        pytest.param(
+            [(1, "EQ-RUST", S1), (2, "EQ-RUST", S2)],
+            [("EQ-RUST", S2)],
+            [Weakening(1, "EQ-RUST", S1, None)],
+            id="one-of-two-alike-removed",
+        ),
+        pytest.param(
+            [(1, "EQ-RUST", S2), (2, "EQ-RUST", S2)],
+            [("EQ-RUST", S3), ("EQ-RUST", S1)],
+            [Weakening(2, "EQ-RUST", S2, S1)],
+            id="heaviest-matched-first",
+        ),
+    ],
+)
+def test_weakenings(
+    in_force: list[tuple[int, str, Severity]],
+    proposed: list[tuple[str, Severity]],
+    expected: list[Weakening],
+) -> None:
+    assert weakenings(in_force, proposed) == expected

@@ -1,9 +1,12 @@
-"""Register import from CSV/xlsx and register/ledger export, on a real migrated database."""
+"""Register import from CSV/xlsx (reading within bounds, creating and updating by code,
+scope, a register that changes under the import) and register/ledger export, on a real
+migrated database."""
 
 from __future__ import annotations
 
 import csv
 import io
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,17 +16,27 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from inspection.access import SYSTEM, Actor
-from inspection.errors import InvalidInput
+from inspection.errors import Conflict, InvalidInput
 from inspection.models import Finding, Followup, FollowupFinding, Role, Shelter, User
+from inspection.register_file import (
+    MAX_ROWS,
+    ReadLimits,
+    RowResult,
+    read_register_file,
+)
+from inspection.register_import import (
+    OUT_OF_REACH,
+    ImportReport,
+    apply_import,
+    import_register,
+    plan_import,
+)
 from inspection.registry import create_shelter
 from inspection.schemas import ShelterCreate, UserCreate
 from inspection.tabular import (
     LEDGER_COLUMNS,
-    MAX_ROWS,
     REGISTER_COLUMNS,
-    import_shelters,
     ledger_rows,
-    parse_shelter_file,
     register_rows,
     to_csv,
     to_xlsx,
@@ -43,6 +56,33 @@ def _user(session: Session, username: str, role: Role, **extra: Any) -> User:
 def _seed_people(session: Session) -> None:
     _user(session, "mgr_li", Role.MANAGER, display_name="李工", phone="13800000001")
     _user(session, "insp_wang", Role.INSPECTOR)
+
+
+def import_shelters(
+    session: Session,
+    filename: str,
+    content: bytes,
+    *,
+    actor: Actor,
+    now: datetime,
+    only_valid: bool,
+    dry_run: bool = False,
+) -> ImportReport:
+    """The import with ``session`` for both of its transactions."""
+    return import_register(
+        filename,
+        content,
+        read=lambda: nullcontext(session),
+        write=lambda: nullcontext(session),
+        actor=actor,
+        now=now,
+        only_valid=only_valid,
+        dry_run=dry_run,
+    )
+
+
+def parse_shelter_file(filename: str, content: bytes, **limits: int) -> list[RowResult]:
+    return read_register_file(filename, content, limits=ReadLimits(**limits)).rows
 
 
 def _shelter(session: Session, code: str, **fields: Any) -> Shelter:
@@ -143,15 +183,24 @@ def test_any_bad_row_stops_the_whole_import_and_every_reason_is_reported(
     report = import_shelters(
         session, "bad.csv", _csv(BAD_FILE), actor=SYSTEM, now=NOW, only_valid=False
     )
-    assert (report.imported, report.rejected, report.applied) == (0, 5, False)
+    assert (report.imported, report.rejected, report.applied) == (0, 4, False)
     assert _bad_rows(report.errors) == {
         3: ("BAD-LAT", ["latitude: Input should be less than or equal to 90"]),
         4: ("NO-NAME", ["name: is required"]),
         5: ("OK-1", ["code: 'OK-1' repeats row 2"]),
         6: ("BAD-MGR", ["'ghost' is not a user with role manager"]),
-        7: ("TAKEN", ["shelter 'TAKEN' exists"]),
     }
+    assert [(r.row, r.action) for r in report.rows] == [
+        (2, "create"),
+        (3, "error"),
+        (4, "error"),
+        (5, "error"),
+        (6, "error"),
+        (7, "update"),
+        (8, "create"),
+    ]
     assert sorted(_shelters(session)) == ["TAKEN"]
+    assert _shelters(session)["TAKEN"].name == "工程TAKEN"
 
 
 def test_only_valid_imports_the_good_rows_and_reports_the_bad(session: Session) -> None:
@@ -160,25 +209,50 @@ def test_only_valid_imports_the_good_rows_and_reports_the_bad(session: Session) 
     report = import_shelters(
         session, "bad.csv", _csv(BAD_FILE), actor=SYSTEM, now=NOW, only_valid=True
     )
-    assert (report.imported, report.rejected, report.applied) == (2, 5, True)
-    assert sorted(_bad_rows(report.errors)) == [3, 4, 5, 6, 7]
+    assert (report.imported, report.rejected, report.applied) == (3, 4, True)
+    assert (report.created, report.updated) == (2, 1)
+    assert sorted(_bad_rows(report.errors)) == [3, 4, 5, 6]
     shelters = _shelters(session)
     assert sorted(shelters) == ["OK-1", "OK-2", "TAKEN"]
     assert shelters["OK-1"].name == "好工程一"
     assert shelters["OK-1"].manager is not None
     assert shelters["OK-1"].manager.username == "mgr_li"
+    assert shelters["TAKEN"].name == "已登记"
 
 
 def test_district_officer_may_import_only_into_their_district(session: Session) -> None:
     officer = _user(session, "do_east", Role.DISTRICT_OFFICER, district="东城区")
     actor = Actor(id=officer.id, username="do_east", role=Role.DISTRICT_OFFICER, district="东城区")
-    content = _csv("编号,名称,区\nE-1,东城工程,东城区\nW-1,西城工程,西城区\n")
+    _shelter(session, "W-2", district="西城区")
+    content = _csv(
+        "编号,名称,区\nE-1,东城工程,东城区\nW-1,西城工程,西城区\nW-2,东城工程二,东城区\n"
+    )
     report = import_shelters(session, "r.csv", content, actor=actor, now=NOW, only_valid=True)
-    assert (report.imported, report.rejected) == (1, 1)
-    assert _bad_rows(report.errors) == {
-        3: ("W-1", ["you may register shelters only in your own district"])
-    }
-    assert sorted(_shelters(session)) == ["E-1"]
+    assert (report.imported, report.rejected) == (1, 2)
+    assert _bad_rows(report.errors) == {3: ("W-1", [OUT_OF_REACH]), 4: ("W-2", [OUT_OF_REACH])}
+    assert sorted(_shelters(session)) == ["E-1", "W-2"]
+    assert _shelters(session)["W-2"].district == "西城区"
+
+
+def test_a_register_changed_since_the_check_is_not_written(session: Session) -> None:
+    _shelter(session, "A-1", district="东城区")
+    content = _csv("code,name,district\nA-1,改名,东城区\nA-2,新,东城区\n")
+    plan = plan_import(session, read_register_file("r.csv", content), actor=SYSTEM)
+    assert [r.action for r in plan.rows] == ["update", "create"]
+    _shelter(session, "A-2", district="东城区")  # registered meanwhile
+    with pytest.raises(Conflict) as refused:
+        apply_import(session, plan, filename="r.csv", actor=SYSTEM, now=NOW)
+    assert refused.value.code == "register_changed"
+    assert _shelters(session)["A-1"].name == "工程A-1"
+
+    plan = plan_import(session, read_register_file("r.csv", content), actor=SYSTEM)
+    assert [r.action for r in plan.rows] == ["update", "update"]
+    a1 = _shelters(session)["A-1"]
+    a1.address, a1.updated_at = "edited meanwhile", NOW + timedelta(minutes=1)
+    session.flush()
+    with pytest.raises(Conflict):
+        apply_import(session, plan, filename="r.csv", actor=SYSTEM, now=NOW)
+    assert _shelters(session)["A-1"].name == "工程A-1"
 
 
 def test_chinese_headers_in_a_gb18030_csv(session: Session) -> None:
@@ -264,6 +338,52 @@ def test_more_rows_than_the_limit_are_refused() -> None:
     with pytest.raises(InvalidInput) as refused:
         parse_shelter_file("big.csv", "\n".join(lines).encode())
     assert refused.value.code == "too_many_rows"
+
+
+@pytest.mark.parametrize("filename", ["r.csv", "r.xlsx"])
+def test_empty_rows_count_toward_the_row_limit(filename: str) -> None:
+    rows: list[list[object]] = [
+        ["code", "name", "district"],
+        *[[] for _ in range(5)],
+        ["A", "甲", "东城区"],
+    ]
+    content = (
+        _xlsx(rows)
+        if filename.endswith("xlsx")
+        else _csv("\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    )
+    assert [r.code for r in parse_shelter_file(filename, content, max_rows=6)] == ["A"]
+    with pytest.raises(InvalidInput) as refused:
+        parse_shelter_file(filename, content, max_rows=5)
+    assert refused.value.code == "too_many_rows"
+
+
+def test_an_xlsx_that_unpacks_too_large_is_refused_before_reading() -> None:
+    content = _xlsx([["code", "name", "district"], ["A", "甲" * 2000, "东城区"]])
+    assert len(parse_shelter_file("r.xlsx", content, max_unpacked_bytes=10**6)) == 1
+    with pytest.raises(InvalidInput) as refused:
+        parse_shelter_file("r.xlsx", content, max_unpacked_bytes=len(content))
+    assert refused.value.code == "file_too_large_unpacked"
+
+
+def test_an_update_changes_only_what_differs(session: Session) -> None:
+    _seed_people(session)
+    _shelter(session, "DC-1", district="东城区", address="旧", manager="mgr_li", area_m2=10)
+    content = _csv(
+        "code,name,district,address,area_m2,manager,inspector,active\n"
+        "DC-1,工程DC-1,东城区,旧,10,mgr_li,insp_wang,是\n"
+    )
+    report = import_shelters(session, "r.csv", content, actor=SYSTEM, now=NOW, only_valid=False)
+    [row] = report.rows
+    assert (row.action, [(c.field, c.before, c.after) for c in row.changes]) == (
+        "update",
+        [("inspector", None, "insp_wang")],
+    )
+    shelter = _shelters(session)["DC-1"]
+    assert shelter.inspector is not None and shelter.inspector.username == "insp_wang"
+    assert shelter.updated_at == NOW
+    again = import_shelters(session, "r.csv", content, actor=SYSTEM, now=NOW, only_valid=False)
+    assert [r.action for r in again.rows] == ["unchanged"]
 
 
 def _seed_register(session: Session) -> None:

@@ -1,17 +1,26 @@
-"""Bulk import of shelters from CSV/Excel, and exports of the register and ledger."""
+"""Bulk import of shelters from CSV/Excel, and exports of the register and ledger.
+
+The import reads and checks the file, then the register in a read-only transaction, and only
+then opens the write transaction, committed before the report is sent
+(:func:`inspection.register_import.import_register`).
+"""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import Response
 
+from api.db import unit_of_work
 from api.http.deps import NowDep, OfficerDep, SessionDep, StateDep, require
 from api.http.uploads import read_file
-from inspection import tabular
+from inspection import register_import, tabular
 from inspection.access import Actor
 from inspection.models import Role
+from inspection.register_file import Deadline, ReadLimits
+from inspection.register_import import ImportReport
 
 router = APIRouter(prefix="/api/v1", tags=["import and export"])
 Exporter = Annotated[Actor, Depends(require(Role.ADMIN, Role.DISTRICT_OFFICER, Role.PLATFORM))]
@@ -21,19 +30,35 @@ _MEDIA = {
 }
 
 
-@router.post("/imports/shelters", response_model=tabular.ImportReport)
+@router.post("/imports/shelters", response_model=ImportReport)
 def import_shelters(
-    session: SessionDep,
     actor: OfficerDep,
     now: NowDep,
     state: StateDep,
     file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or .xlsx")],
     only_valid: Annotated[bool, Form(description="import the good rows, report the bad")] = False,
-) -> tabular.ImportReport:
-    """Every row is checked first; unless ``only_valid``, one bad row imports nothing and the
-    report names each bad row and why."""
+    dry_run: Annotated[
+        bool, Form(description="only report what each row would do; write nothing")
+    ] = False,
+) -> ImportReport:
+    """Create shelters of new codes and update those of registered codes. Every row is
+    checked first: unless ``only_valid``, one bad row imports nothing; the report says of
+    each row whether it creates, updates (with the fields it changes), leaves unchanged, or
+    is refused and why. The file is read and checked within a time and a row limit before
+    the register is written, in one short transaction."""
     name, data = read_file(file, max_bytes=state.settings.import_max_bytes)
-    return tabular.import_shelters(session, name, data, actor=actor, now=now, only_valid=only_valid)
+    return register_import.import_register(
+        name,
+        data,
+        read=partial(unit_of_work, state.sessions, read_only=True),
+        write=partial(unit_of_work, state.sessions),
+        actor=actor,
+        now=now,
+        only_valid=only_valid,
+        dry_run=dry_run,
+        limits=ReadLimits(max_rows=state.settings.import_max_rows),
+        deadline=Deadline(state.monotonic, state.settings.import_max_seconds),
+    )
 
 
 def _file(rows_bytes: bytes, fmt: str, name: str) -> Response:
