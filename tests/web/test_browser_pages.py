@@ -130,6 +130,7 @@ def monitored(site: Site) -> Monitored:
                 shelter_code=code,
                 district=DISTRICT,
                 zone="A区",
+                condition="humidity",
                 rule="humidity_warning",
                 severity=Severity.WARNING,
                 message="湿度超过75%持续24小时（当前值 82）",

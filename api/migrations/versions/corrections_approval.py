@@ -6,7 +6,7 @@ when. At most one pending correction per corrected inspection. Corrections store
 this revision took effect at once: they are recorded as applied.
 
 Revision ID: corrections_1
-Revises: uploads_1
+Revises: alerts_1
 
 """
 from typing import Sequence, Union
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision: str = 'corrections_1'
-down_revision: Union[str, Sequence[str], None] = 'uploads_1'
+down_revision: Union[str, Sequence[str], None] = 'alerts_1'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
