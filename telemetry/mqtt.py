@@ -29,12 +29,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from telemetry.access import TELEMETRY_FILTER
 from telemetry.intake import AckRef, Delivery
 from telemetry.mqtt_client import LeanClient
 
 log = logging.getLogger(__name__)
 
-TELEMETRY_TOPIC = "shelters/+/+/telemetry"
+TELEMETRY_TOPIC = TELEMETRY_FILTER
 SESSION_EXPIRY_S = 7 * 24 * 3600
 _PUBACK_TYPE: Final = 0x40
 _PUBACK: Final = struct.Struct("!BBH")
