@@ -140,8 +140,7 @@ class DynsecAdmin:
             protocol=MQTTProtocolVersion.MQTTv5,
         )
         client.username_pw_set(self.address.username, self.address.password)
-        if self.address.tls:
-            client.tls_set()
+        self.address.secure(client)
         client.on_connect = exchange.on_connect
         client.on_subscribe = exchange.on_subscribe
         client.on_message = exchange.on_message

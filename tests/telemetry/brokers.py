@@ -4,7 +4,8 @@ dynamic-security plugin, and a plain paho client that records what happens to it
 `DynsecMosquitto` runs a second ``mosquitto`` on a free loopback port from a generated
 configuration in a temporary directory (never the system broker on 1883): anonymous access
 off, the plugin loaded, its file initialised with an admin account by ``mosquitto_ctrl dynsec
-init``, no persistence.
+init``, no persistence; with ``tls_dir`` (made by ``scripts/make-ca``) its one listener speaks
+TLS only.
 """
 
 from __future__ import annotations
@@ -47,19 +48,26 @@ def mosquitto_available() -> bool:
 class DynsecMosquitto:
     """A mosquitto with the dynamic-security plugin on a free port; a context manager."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, tls_dir: Path | None = None) -> None:
         self.workdir = workdir
+        self.tls_dir = tls_dir
         self.port = 0
         self.admin_password = secrets.token_urlsafe(16)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def admin(self) -> BrokerAddress:
-        return BrokerAddress("127.0.0.1", self.port, ADMIN, self.admin_password)
+        return self.login(ADMIN, self.admin_password)
 
     @property
     def address(self) -> BrokerAddress:
-        return BrokerAddress("127.0.0.1", self.port)
+        return self.login(None, None)
+
+    def login(self, username: str | None, password: str | None) -> BrokerAddress:
+        if self.tls_dir is None:
+            return BrokerAddress("127.0.0.1", self.port, username, password)
+        ca = str(self.tls_dir / "ca.pem")
+        return BrokerAddress("127.0.0.1", self.port, username, password, tls=True, ca_file=ca)
 
     @property
     def log(self) -> str:
@@ -81,6 +89,7 @@ class DynsecMosquitto:
                 [
                     "per_listener_settings false",
                     f"listener {self.port} 127.0.0.1",
+                    *self._tls_lines(),
                     "allow_anonymous false",
                     f"plugin {DYNSEC_PLUGIN}",
                     f"plugin_opt_config_file {state}",
@@ -111,6 +120,15 @@ class DynsecMosquitto:
             return True
 
         wait_until(listening, 10, f"mosquitto on port {self.port}")
+
+    def _tls_lines(self) -> list[str]:
+        if self.tls_dir is None:
+            return []
+        return [
+            f"cafile {self.tls_dir / 'ca.pem'}",
+            f"certfile {self.tls_dir / 'broker.pem'}",
+            f"keyfile {self.tls_dir / 'broker.key'}",
+        ]
 
     def stop(self) -> None:
         process, self._process = self._process, None
@@ -157,6 +175,7 @@ class Probe:
             self.client.username_pw_set(*login)
         if will is not None:
             self.client.will_set(will[0], will[1], qos=1)
+        address.secure(self.client)
         self.connack: ReasonCode | None = None
         self.answered = threading.Event()
         self.dropped = threading.Event()
