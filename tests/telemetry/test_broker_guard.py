@@ -12,7 +12,7 @@ from amqtt.adapters import BufferReader
 from amqtt.broker import Broker
 from amqtt.mqtt.connect import ConnectPacket
 
-from telemetry.broker import _Recording, _Replay
+from telemetry.broker_guard import _Recording, _Replay
 
 
 def _string(text: str) -> bytes:
