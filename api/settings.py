@@ -84,7 +84,14 @@ class Settings(BaseSettings):
 
     # Telemetry
     mqtt_url: str | None = None
-    mqtt_client_id: str = "shelterwatch-ingest"
+    mqtt_admin_url: SecretStr | None = Field(
+        default=None,
+        description="mqtt://user:password@host:port of the broker's dynamic-security admin "
+        "account; set, registering a sensor creates its broker account through the plugin.",
+    )
+    mqtt_client_id: str = Field(
+        default="shelterwatch-ingest", pattern=r"^shelterwatch-[A-Za-z0-9_.-]{1,64}$"
+    )
     mqtt_protocol: Literal["5", "3.1.1"] = "5"
     mqtt_shared_group: str | None = None
     mqtt_receive_maximum: int = Field(default=5000, ge=1, le=65535)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.settings import Settings
 from inspection.files import FileStore
 from inspection.grading import FollowupPolicy
-from telemetry.ports import ReadingStore, RejectStore
+from telemetry.ports import DeviceCredentials, ReadingStore, RejectStore
 
 Clock = Callable[[], datetime]
 
@@ -45,6 +45,8 @@ class AppState:
     decode_slots: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(DECODE_SLOTS)
     )
+    devices: DeviceCredentials | None = None
+    """Where sensors' broker accounts are issued; None when the operator keeps them."""
     upload_refusals: Counter = field(init=False)
     """Uploaded files and upload requests refused, by error code."""
 

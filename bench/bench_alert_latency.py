@@ -177,7 +177,7 @@ def main() -> int:
         env = ingester_env(
             pg_url=pg_url,
             broker_port=broker.port,
-            client_id="bench-latency",
+            client_id="shelterwatch-latency",
             influx_db=influx_db,
             workdir=res.workdir,
         )

@@ -16,12 +16,14 @@ broker is started in-process on a free port.
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -30,16 +32,32 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from telemetry.access import AccountRole, service_account
 from telemetry.broker import EmbeddedBroker
+from telemetry.broker_access import AccessTable
 from telemetry.mqtt import BrokerAddress
 from telemetry.sim_model import Fleet
 
 N = 20_000
 WINDOW = 100
 MOSQUITTO = BrokerAddress("127.0.0.1", 1883)
+INGESTER = ("shelterwatch-ingest", "bench-ingester")
+SIMULATOR = ("shelterwatch-simulator", "bench-simulator")
 
 
-def _client(client_id: str, protocol: str, *, clean: bool = True) -> mqtt.Client:
+def _accounts(var: str) -> AccessTable:
+    return AccessTable(
+        Path(var) / "mqtt-accounts.json",
+        [
+            service_account(INGESTER[0], AccountRole.INGESTER, INGESTER[1]),
+            service_account(SIMULATOR[0], AccountRole.SIMULATOR, SIMULATOR[1]),
+        ],
+    )
+
+
+def _client(
+    client_id: str, protocol: str, address: BrokerAddress, *, clean: bool = True
+) -> mqtt.Client:
     v5 = protocol == "5"
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
@@ -47,6 +65,8 @@ def _client(client_id: str, protocol: str, *, clean: bool = True) -> mqtt.Client
         protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
         clean_session=None if v5 else clean,
     )
+    if address.username:
+        client.username_pw_set(address.username, address.password)
     client.max_inflight_messages_set(WINDOW)
     client.max_queued_messages_set(0)
     return client
@@ -69,7 +89,7 @@ class Counter:
 
     def connect(self, *, clean: bool = False) -> None:
         clean_start = clean or not self.persistent
-        client = _client(self.client_id, self.protocol, clean=clean_start)
+        client = _client(self.client_id, self.protocol, self.address, clean=clean_start)
         client.on_connect = self._on_connect
         client.on_subscribe = lambda *_: self.subscribed.set()
         client.on_message = self._on_message
@@ -143,7 +163,7 @@ def _publish(
     With a ``receiver``, also at most `WINDOW` published but not yet received, so that a
     slower subscriber is never overrun (Mosquitto drops what exceeds a client's queue).
     """
-    client = _client(f"bench-pub-{uuid.uuid4().hex[:10]}", protocol)
+    client = _client(f"bench-pub-{uuid.uuid4().hex[:10]}", protocol, address)
     up = threading.Event()
 
     def on_connect(_c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
@@ -178,7 +198,9 @@ class Stream:
     publish_per_s: float
 
 
-def stream(label: str, address: BrokerAddress, protocol: str) -> Stream:
+def stream(
+    label: str, address: BrokerAddress, protocol: str, publisher: BrokerAddress | None = None
+) -> Stream:
     prefix = f"BENCH{uuid.uuid4().hex[:6]}"
     messages = _messages(prefix)
     counter = Counter(address, f"shelters/{prefix}-001/+/telemetry", protocol, persistent=False)
@@ -186,7 +208,7 @@ def stream(label: str, address: BrokerAddress, protocol: str) -> Stream:
     if not counter.subscribed.wait(10):
         raise RuntimeError(f"{label}: no SUBACK")
     started = time.perf_counter()
-    publish_s = _publish(address, protocol, messages, counter)
+    publish_s = _publish(publisher or address, protocol, messages, counter)
     complete = counter.wait_count(N, 60)
     counter.disconnect()
     got = len(counter.payloads)
@@ -196,7 +218,11 @@ def stream(label: str, address: BrokerAddress, protocol: str) -> Stream:
 
 
 def backlog(
-    label: str, address: BrokerAddress, protocol: str, broker: EmbeddedBroker | None = None
+    label: str,
+    address: BrokerAddress,
+    protocol: str,
+    broker: EmbeddedBroker | None = None,
+    publisher: BrokerAddress | None = None,
 ) -> None:
     prefix = f"BENCH{uuid.uuid4().hex[:6]}"
     messages = _messages(prefix)
@@ -206,7 +232,7 @@ def backlog(
         raise RuntimeError(f"{label}: no SUBACK")
     counter.disconnect()
     time.sleep(0.5)
-    _publish(address, protocol, messages)
+    _publish(publisher or address, protocol, messages)
     if broker is not None:
         deadline = time.monotonic() + 60
         while (s := broker.session(counter.client_id)) is None or s.queued < N:
@@ -236,10 +262,16 @@ def backlog(
 
 def main() -> None:
     print(f"{N:,} QoS 1 messages, one publisher -> one subscriber, window {WINDOW}")
-    with EmbeddedBroker(port=0) as broker:
-        amqtt_address = BrokerAddress("127.0.0.1", broker.port)
-        results = [stream("amqtt 0.12 (MQTT 3.1.1)", amqtt_address, "3.1.1")]
-        backlog("amqtt backlog", amqtt_address, "3.1.1", broker)
+    # The embedded broker admits only accounts: the subscriber is the ingester, the publisher
+    # the simulator (both checked on every message, as in use).
+    with (
+        tempfile.TemporaryDirectory() as var,
+        EmbeddedBroker(port=0, access=_accounts(var)) as broker,
+    ):
+        subscriber = BrokerAddress("127.0.0.1", broker.port, *INGESTER)
+        publisher = BrokerAddress("127.0.0.1", broker.port, *SIMULATOR)
+        results = [stream("amqtt 0.12 (MQTT 3.1.1)", subscriber, "3.1.1", publisher)]
+        backlog("amqtt backlog", subscriber, "3.1.1", broker, publisher)
     results.append(stream("Mosquitto (MQTT 3.1.1)", MOSQUITTO, "3.1.1"))
     results.append(stream("Mosquitto (MQTT 5)", MOSQUITTO, "5"))
     backlog("Mosquitto backlog (MQTT 5)", MOSQUITTO, "5")

@@ -233,7 +233,7 @@ def ingest_launch(
     shared_group: str | None = None,
 ) -> Launch:
     assert res.broker is not None
-    client_id = f"bench-ingest-{uuid.uuid4().hex[:8]}"
+    client_id = f"shelterwatch-bench-{uuid.uuid4().hex[:8]}"
     env_extra = dict(extra)
     topic = harness.TOPIC_FILTER
     if shared_group:

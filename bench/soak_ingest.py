@@ -83,7 +83,7 @@ def soak(args: argparse.Namespace, res: Resources) -> list[Sample]:
     broker = res.start_broker()
     pg_url, sensors = res.pg_fleet(args.sensors)
     db = res.influx_db("soak")
-    client_id = f"bench-soak-{uuid.uuid4().hex[:8]}"
+    client_id = f"shelterwatch-soak-{uuid.uuid4().hex[:8]}"
     harness.create_session(broker.port, client_id, harness.TOPIC_FILTER)
     env = harness.ingester_env(
         pg_url=pg_url,

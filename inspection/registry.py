@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
@@ -14,7 +14,13 @@ from inspection import audit
 from inspection.access import Actor, can_manage_register, shelter_scope
 from inspection.errors import Conflict, Forbidden, InvalidInput, NotFound
 from inspection.models import Role, Sensor, Shelter, User
-from inspection.schemas import SensorCreate, ShelterCreate, ShelterRead, ShelterUpdate
+from inspection.schemas import (
+    SensorCreate,
+    SensorUpdate,
+    ShelterCreate,
+    ShelterRead,
+    ShelterUpdate,
+)
 from inspection.users import by_username
 
 
@@ -197,6 +203,71 @@ def add_sensor(
         after=audit.snapshot(sensor),
     )
     return sensor
+
+
+def get_sensor(session: Session, code: str, sensor_id: str, *, actor: Actor) -> Sensor:
+    """The sensor of a shelter ``actor`` may see; else :class:`NotFound`."""
+    shelter = get_shelter(session, code, actor=actor)
+    sensor = session.scalar(
+        select(Sensor).where(Sensor.shelter_id == shelter.id, Sensor.sensor_id == sensor_id)
+    )
+    if sensor is None:
+        raise NotFound(f"no sensor {sensor_id!r} in shelter {code!r}", code="sensor_not_found")
+    return sensor
+
+
+class SensorUpdated(NamedTuple):
+    sensor: Sensor
+    shelter_code: str
+    """Where the sensor is now."""
+    placed: bool
+    """It moved to another shelter or came back from retirement."""
+
+
+def update_sensor(
+    session: Session,
+    code: str,
+    sensor_id: str,
+    data: SensorUpdate,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> SensorUpdated:
+    """Change a sensor's zone or interval, move it to another shelter (``data.shelter``),
+    retire it (``active=False``) or bring it back; the actor must manage the register of
+    both shelters' districts (audited)."""
+    shelter = get_shelter(session, code, actor=actor)
+    sensor = get_sensor(session, code, sensor_id, actor=actor)
+    if not can_manage_register(actor, shelter.district):
+        raise Forbidden("you may not edit the sensors of this shelter")
+    changes = data.model_dump(exclude_unset=True)
+    for key in ("zone", "expected_interval_s", "active", "shelter"):
+        if key in changes and changes[key] is None:
+            raise InvalidInput(f"{key} cannot be null", code="null_field")
+    before = audit.snapshot(sensor)
+    target = shelter
+    target_code = changes.pop("shelter", code)
+    if target_code != code:
+        target = get_shelter(session, target_code, actor=actor)
+        if not can_manage_register(actor, target.district):
+            raise Forbidden("you may not move sensors into this shelter")
+        sensor.shelter_id = target.id
+    placed = target is not shelter or (changes.get("active") is True and not sensor.active)
+    for key, value in changes.items():
+        setattr(sensor, key, value)
+    sensor.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "sensor.update",
+        "sensor",
+        sensor.sensor_id,
+        at=now,
+        before=before,
+        after=audit.snapshot(sensor),
+    )
+    return SensorUpdated(sensor, target.code, placed and sensor.active)
 
 
 def list_sensors(session: Session, code: str, *, actor: Actor) -> list[Sensor]:

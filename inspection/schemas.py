@@ -195,6 +195,13 @@ class SensorCreate(_Input):
     expected_interval_s: StrictInt = Field(default=600, ge=1, le=7 * 86400)
 
 
+class SensorUpdate(_Input):
+    shelter: Code | None = Field(default=None, description="code of the shelter it moves to")
+    zone: str | None = Field(default=None, max_length=64)
+    expected_interval_s: int | None = Field(default=None, ge=1, le=7 * 86400)
+    active: bool | None = Field(default=None, description="false retires the sensor")
+
+
 class SensorRead(_Output):
     sensor_id: str
     zone: str

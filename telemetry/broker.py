@@ -4,6 +4,12 @@
 so synchronous code (paho clients, the simulator, pytest) can use it like an external broker.
 It is not meant for production: the city's deployment uses Mosquitto.
 
+Access: no anonymous client. Every client logs in with an account of an
+`telemetry.broker_access.AccessTable` and may publish, subscribe and receive only as
+`telemetry.access` allows its role, as on Mosquitto with the dynamic-security plugin. An
+account that changes or goes has its connection dropped within ``ACCESS_POLL_S``; its next
+packet is judged by the new rules in any case.
+
 What amqtt is (measured with amqtt 0.12.1, paho-mqtt 2.2, Python 3.11, on a loaded 2-core VM)
     - MQTT 3.1.1 only. A client must connect with protocol "3.1.1"; an MQTT 5 CONNECT is
       refused ("Unsupported protocol version"). `telemetry.mqtt.MqttSubscriber` and
@@ -12,7 +18,11 @@ What amqtt is (measured with amqtt 0.12.1, paho-mqtt 2.2, Python 3.11, on a load
       messages while the client is away, but only sessions amqtt does not mark "anonymous":
       its stock ``AnonymousAuthPlugin`` marks *every* session it admits (even one with a
       user name), and amqtt drops such a session within a second of its disconnect and
-      queues nothing for it. This broker therefore admits clients through `OpenAccessAuth`.
+      queues nothing for it. This broker admits clients through
+      `telemetry.broker_guard.AccountAuth`, which does not.
+    - It admits anonymous clients, authenticates only after it has looked up (and possibly
+      wiped or taken over) the session a CONNECT names, and broadcasts wills unchecked:
+      `telemetry.broker_guard` makes it admit accounts only (and says what it overrides).
     - The offline queue is an unbounded in-memory ``asyncio.Queue`` per session: no count or
       byte limit (Mosquitto: ``max_queued_messages``, 1,000 by default), lost on restart. On
       reconnect all of it is sent at once, without flow control, each message with the
@@ -42,23 +52,14 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
 
-from amqtt.broker import Broker
-from amqtt.plugins.base import BaseAuthPlugin
+from telemetry.broker_access import AccessTable
+from telemetry.broker_guard import AccountAuth, GuardedBroker
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S: Final = 10.0
-
-
-class OpenAccessAuth(BaseAuthPlugin):  # type: ignore[misc]  # amqtt ships no type hints
-    """amqtt auth plugin admitting every client, keeping persistent sessions persistent.
-
-    Unlike amqtt's ``AnonymousAuthPlugin`` it leaves ``session.is_anonymous`` False, so
-    amqtt keeps a disconnected clean_session=False session and queues its messages.
-    """
-
-    async def authenticate(self, *, session: Any) -> bool:
-        return True
+ACCESS_POLL_S: Final = 0.5
+"""How often the broker looks for changed accounts to drop their connections."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +75,17 @@ class SessionInfo:
 
 
 class EmbeddedBroker:
-    """amqtt broker in a background thread; anonymous access, loopback by default.
+    """amqtt broker in a background thread, admitting the accounts of ``access``; loopback
+    by default.
 
     ``port=0`` binds a free port chosen by the OS; `port` then gives the real one once
     started. Use as a context manager, or call `start` and `stop`.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 1883, *, access: AccessTable) -> None:
         self.host = host
         self.port = port
+        self.access = access
         self._loop: asyncio.AbstractEventLoop | None = None
         self._broker: Any = None
         self._thread: threading.Thread | None = None
@@ -183,7 +186,10 @@ class EmbeddedBroker:
                     "max_connections": 0,
                 },
             },
-            "plugins": {f"{OpenAccessAuth.__module__}.{OpenAccessAuth.__qualname__}": {}},
+            "plugins": {
+                f"{plugin.__module__}.{plugin.__qualname__}": {"access": self.access}
+                for plugin in (AccountAuth,)
+            },
         }
 
     def _run(self) -> None:
@@ -204,13 +210,23 @@ class EmbeddedBroker:
             loop.close()
 
     async def _boot(self) -> None:
-        broker = Broker(self._config())
+        broker = GuardedBroker(self._config(), self.access)
         await broker.start()
         self._broker = broker
         if self.port == 0:
             # amqtt has no public accessor for the bound socket.
             server = broker._servers["default"].instance
             self.port = server.sockets[0].getsockname()[1]
+        self.access.drain_changed()
+        asyncio.get_running_loop().create_task(self._drop_changed(broker))
+
+    async def _drop_changed(self, broker: GuardedBroker) -> None:
+        """Drop the connections of accounts that changed or went (cancelled at stop)."""
+        while True:
+            await asyncio.sleep(ACCESS_POLL_S)
+            for username in self.access.drain_changed():
+                if await broker.disconnect_user(username):
+                    log.info("dropped the connection of %s: its account changed", username)
 
     def _abort(self, timeout: float = STOP_TIMEOUT_S) -> None:
         thread, loop = self._thread, self._loop

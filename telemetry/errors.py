@@ -4,7 +4,9 @@ TelemetryError            (base; stable ``code``)
 ├── StoreUnavailable      the store cannot be reached now; retry later, spool meanwhile
 ├── StoreRejected         the store refused the data itself; retrying will not help
 ├── SpoolFull             the local spool reached its size bound
-└── InvalidQuery          a read request asks for something not allowed or too large
+├── InvalidQuery          a read request asks for something not allowed or too large
+├── BrokerAdminUnavailable  the broker's account administration cannot be reached or failed
+└── AccountConflict       a broker account of that name exists and is not the sensor's
 """
 
 from __future__ import annotations
@@ -34,3 +36,11 @@ class SpoolFull(TelemetryError):
 
 class InvalidQuery(TelemetryError):
     code = "invalid_query"
+
+
+class BrokerAdminUnavailable(TelemetryError):
+    code = "broker_unavailable"
+
+
+class AccountConflict(TelemetryError):
+    code = "broker_account_conflict"

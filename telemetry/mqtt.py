@@ -18,10 +18,10 @@ import logging
 import struct
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -29,12 +29,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from telemetry.access import TELEMETRY_FILTER
 from telemetry.intake import AckRef, Delivery
 from telemetry.mqtt_client import LeanClient
 
 log = logging.getLogger(__name__)
 
-TELEMETRY_TOPIC = "shelters/+/+/telemetry"
+TELEMETRY_TOPIC = TELEMETRY_FILTER
 SESSION_EXPIRY_S = 7 * 24 * 3600
 _PUBACK_TYPE: Final = 0x40
 _PUBACK: Final = struct.Struct("!BBH")
@@ -46,23 +47,42 @@ class BrokerAddress:
     host: str
     port: int
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     tls: bool = False
+    ca_file: str | None = None
+    """PEM file of the CA that signed the broker's certificate (``mqtts://…?ca=``); None
+    trusts the system's CAs."""
 
     @classmethod
     def parse(cls, url: str) -> BrokerAddress:
-        """``mqtt://user:password@host:port`` (or ``mqtts://`` for TLS)."""
+        """``mqtt://user:password@host:port``, or ``mqtts://user:password@host:port`` for
+        TLS, with ``?ca=/path/ca.pem`` when the broker's certificate is signed by a CA of the
+        operator's own (``scripts/make-ca`` makes one for tests and pilots)."""
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts", "tcp"):
             raise ValueError(f"MQTT URL must start with mqtt:// or mqtts://, not {url!r}")
         tls = parts.scheme == "mqtts"
+        query = parse_qs(parts.query)
+        unknown = set(query) - {"ca"}
+        if unknown:
+            raise ValueError(f"MQTT URL: unknown parameter(s) {sorted(unknown)}; only ca=")
+        ca = query.get("ca", [None])[-1]
+        if ca is not None and not tls:
+            raise ValueError("MQTT URL: ca= is for mqtts:// only")
         return cls(
             host=parts.hostname or "127.0.0.1",
             port=parts.port or (8883 if tls else 1883),
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             tls=tls,
+            ca_file=ca,
         )
+
+    def secure(self, client: mqtt.Client) -> None:
+        """For ``mqtts://``: TLS, the broker's certificate checked against ``ca_file`` (or the
+        system's CAs) and against the host name connected to. Call before connecting."""
+        if self.tls:
+            client.tls_set(ca_certs=self.ca_file)
 
 
 class MqttSubscriber:
@@ -109,8 +129,7 @@ class MqttSubscriber:
         )
         if address.username:
             self.client.username_pw_set(address.username, address.password)
-        if address.tls:
-            self.client.tls_set()
+        address.secure(self.client)
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         # Outgoing in-flight limit (our PUBACKs are not limited by it; alert publishes are).
         self.client.max_inflight_messages_set(100)

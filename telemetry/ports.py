@@ -140,3 +140,32 @@ class SensorDirectory(Protocol):
     """Where sensors are: the ingester's view of the register."""
 
     def get(self, sensor_id: str) -> Placement | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceLogin:
+    """What a sensor connects with: shown once, never stored in clear."""
+
+    username: str
+    password: str
+    client_id: str
+    topic: str
+    """The one topic it may publish to."""
+
+
+class DeviceCredentials(Protocol):
+    """The broker accounts of sensors (Mosquitto's dynamic-security plugin, or the embedded
+    broker's account table). Changes apply at once, without restarting the broker."""
+
+    def issue(self, sensor_id: str, shelter_code: str) -> DeviceLogin:
+        """Create or replace the sensor's account: a new password, and the right to publish
+        on its own telemetry topic in ``shelter_code`` only; a connection it holds is
+        dropped. Raises :class:`AccountConflict` when the name belongs to an account that
+        is not this sensor's, :class:`BrokerAdminUnavailable` when the broker cannot be
+        told."""
+        ...
+
+    def revoke(self, sensor_id: str) -> None:
+        """Remove the sensor's account and drop its connection; nothing happens when it has
+        none. Raises as :meth:`issue` does."""
+        ...

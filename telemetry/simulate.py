@@ -278,8 +278,7 @@ class Simulator:
         )
         if self.address.username:
             client.username_pw_set(self.address.username, self.address.password)
-        if self.address.tls:
-            client.tls_set()
+        self.address.secure(client)
         # paho does work proportional to the in-flight count on every PUBACK: with paho 2.2
         # against Mosquitto, 100 in flight published ~13,000 msgs/s, 1,000 only ~5,000.
         client.max_inflight_messages_set(max(self.max_pending, 20))

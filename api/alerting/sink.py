@@ -28,6 +28,7 @@ from api.state import AppState
 from inspection import audit, drafts, notify
 from inspection.access import SYSTEM, Actor
 from inspection.models import Delivery, Notification, Role, Shelter, User
+from telemetry.access import alert_topic
 from telemetry.alert_rules import Severity
 from telemetry.alert_store import AlertEvent, AlertView, EventKind
 
@@ -144,7 +145,7 @@ class OutboxAlertSink:
             },
         )
         payload = alert_payload(event)
-        topic = f"shelters/{a.shelter_code}/alerts"
+        topic = alert_topic(a.shelter_code)
         platform = notify.queue_unaddressed(
             session,
             dedupe_key=f"alert:{a.id}:{event.kind.value}:{event.sequence}:platform",

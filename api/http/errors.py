@@ -21,7 +21,7 @@ from inspection.errors import (
     NotFound,
     Unavailable,
 )
-from telemetry.errors import InvalidQuery, TelemetryError
+from telemetry.errors import AccountConflict, InvalidQuery, TelemetryError
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TelemetryError)
     async def _telemetry_error(_request: Request, exc: TelemetryError) -> JSONResponse:
-        status = 422 if isinstance(exc, InvalidQuery) else 503
+        status = 503
+        if isinstance(exc, InvalidQuery):
+            status = 422
+        elif isinstance(exc, AccountConflict):
+            status = 409
         return JSONResponse(error_body(exc.code, exc.message), status)
 
     @app.exception_handler(RequestValidationError)

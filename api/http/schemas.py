@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from inspection.models import Role
+from inspection.schemas import SensorRead
 
 T = TypeVar("T")
 
@@ -44,3 +45,22 @@ class ErrorResponse(BaseModel):
     """The body of every error answer."""
 
     error: ErrorDetail
+
+
+class MqttLogin(BaseModel):
+    """A sensor's broker login, returned once; only its hash is kept."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    username: str
+    password: str
+    client_id: str = Field(description="the device must connect with this client id")
+    topic: str = Field(description="the only topic it may publish to")
+
+
+class SensorWithLogin(SensorRead):
+    mqtt: MqttLogin | None = Field(
+        default=None,
+        description="Set when the sensor got a new broker login (registered, moved, back from "
+        "retirement) and this installation manages broker accounts; shown once.",
+    )

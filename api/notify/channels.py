@@ -389,8 +389,7 @@ class MqttChannel:
             )
             if self.address.username:
                 client.username_pw_set(self.address.username, self.address.password)
-            if self.address.tls:
-                client.tls_set()
+            self.address.secure(client)
             client.reconnect_delay_set(min_delay=1, max_delay=30)
             client.on_publish = self._on_publish
             client.connect_async(self.address.host, self.address.port, keepalive=30)

@@ -5,6 +5,8 @@ shelterwatch db upgrade                    apply database migrations
 shelterwatch user create NAME --role R     create a user (prints a platform API key)
 shelterwatch user rotate-key NAME          a new API key for a platform account
 shelterwatch tick                          one pass of reminders and escalations
+shelterwatch broker setup                  roles and default access on Mosquitto (dynsec)
+shelterwatch broker account NAME --role R  a system broker account (prints its password)
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from pydantic import ValidationError
 
 from api import logs
 from api.db import build_engine, session_factory, unit_of_work, upgrade
+from api.devices import build_device_credentials, embedded_url
 from api.http.probes import Component
+from api.processes import broker_admin
 from api.processes.telemetry_wiring import IngestService, build_reading_store, build_reject_store
 from api.settings import Settings
 from api.state import AppState
@@ -28,6 +32,8 @@ from inspection.errors import InspectionError
 from inspection.files import DirectoryFileStore
 from inspection.grading import FollowupPolicy
 from inspection.models import Role
+from telemetry.access import AccountRole
+from telemetry.errors import TelemetryError
 
 # Each command imports what only it needs inside its function: the ingester then never loads
 # the HTTP routes, the spreadsheet and PDF libraries or the embedded broker, which keeps its
@@ -53,13 +59,15 @@ def build_state(settings: Settings, *, migrate: bool | None = None) -> AppState:
         readings=build_reading_store(settings, engine),
         rejects=build_reject_store(settings, engine),
         files=DirectoryFileStore(settings.resolved_files_dir()),
+        devices=build_device_credentials(settings),
     )
 
 
 @dataclass(frozen=True)
 class BrokerEndpoint:
     """Where this process's MQTT clients connect: ``SHELTERWATCH_MQTT_URL`` with the configured
-    protocol, or the embedded broker on loopback (which speaks MQTT 3.1.1)."""
+    protocol, or the embedded broker on loopback (which speaks MQTT 3.1.1), logged in as the
+    system's account of ``role`` there."""
 
     url: str
     protocol: str
@@ -67,11 +75,17 @@ class BrokerEndpoint:
     """The port of the embedded broker, when there is no configured one."""
 
     @classmethod
-    def of(cls, settings: Settings, broker_port: int | None = None) -> BrokerEndpoint:
+    def of(
+        cls,
+        settings: Settings,
+        broker_port: int | None = None,
+        *,
+        role: AccountRole = AccountRole.INGESTER,
+    ) -> BrokerEndpoint:
         if settings.mqtt_url:
             return cls(settings.mqtt_url, settings.mqtt_protocol, None)
         port = broker_port or settings.embedded_broker_port
-        return cls(f"mqtt://127.0.0.1:{port}", "3.1.1", port)
+        return cls(embedded_url(settings.signing_key(), port, role), "3.1.1", port)
 
 
 def served_at(settings: Settings, host: str, port: int) -> Settings:
@@ -134,9 +148,11 @@ def ingest_components(
     settings = state.settings
     components: list[Component] = []
     if broker.embedded_port is not None:
+        from api.devices import embedded_access
         from telemetry.broker import EmbeddedBroker
 
-        components.append(EmbeddedBroker("127.0.0.1", broker.embedded_port))
+        access = embedded_access(settings.var_dir, state.signing_key)
+        components.append(EmbeddedBroker("127.0.0.1", broker.embedded_port, access=access))
     # The platform's alert feed leaves from here as soon as a transition commits.
     feed = PlatformFeed(
         state.sessions,
@@ -198,7 +214,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     broker = BrokerEndpoint.of(settings, args.broker_port)
     components, service = ingest_components(state, broker)
     if not args.no_simulator:
-        components.append(SimulatorComponent(broker.url, fleet, protocol=broker.protocol))
+        simulator = BrokerEndpoint.of(settings, args.broker_port, role=AccountRole.SIMULATOR)
+        components.append(SimulatorComponent(simulator.url, fleet, protocol=broker.protocol))
     components.extend(server_components(state, broker))
     app = create_app(state, components=components, extra_checks=[service.checks])
     base = f"http://{args.host}:{args.port}"
@@ -208,7 +225,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         f"  web app:        {base}/ (log in with an account below)\n"
         f"  API docs:       {base}/docs\n"
         f"  live readings:  {base}/api/v1/shelters/{first}/telemetry/latest\n"
-        f"  MQTT broker:    {broker.url} (devices publish to shelters/<code>/<sensor>/telemetry)\n"
+        f"  MQTT broker:    {_broker_line(settings, broker)}\n"
         f"  logins ({'new' if seeded else 'from the first run'}): {login_file}\n"
         + "".join(f"    {line}\n" for line in login_file.read_text(encoding="utf-8").splitlines())
         + "  Log in: POST /api/v1/auth/token (form: username, password), then send\n"
@@ -222,13 +239,26 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _broker_line(settings: Settings, broker: BrokerEndpoint) -> str:
+    """Where devices publish, and the platform's login on the embedded broker."""
+    if broker.embedded_port is None:
+        return f"{broker.url} (devices publish to shelters/<code>/<sensor>/telemetry)"
+    platform = BrokerEndpoint.of(settings, broker.embedded_port, role=AccountRole.PLATFORM)
+    return (
+        f"mqtt://127.0.0.1:{broker.embedded_port}; each sensor logs in with what its "
+        f"registration answers;\n                  the platform subscribes to "
+        f"shelters/+/alerts as {platform.url} (client id = user name)"
+    )
+
+
 def _simulate(settings: Settings, args: argparse.Namespace) -> int:
-    """Publish simulated readings to a broker (SHELTERWATCH_MQTT_URL or the embedded one)."""
+    """Publish simulated readings to a broker (SHELTERWATCH_MQTT_URL, or the embedded one as
+    its simulator account)."""
     from telemetry.mqtt import BrokerAddress
     from telemetry.sim_model import Fleet
     from telemetry.simulate import Simulator
 
-    url = BrokerEndpoint.of(settings).url
+    url = BrokerEndpoint.of(settings, role=AccountRole.SIMULATOR).url
     fleet = Fleet.generate(
         args.shelters, args.sensors, seed=args.seed, prefix=args.prefix, interval_s=args.interval
     )
@@ -397,8 +427,9 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--host", default="127.0.0.1", help="health/metrics address")
     ingest.add_argument("--port", type=int, default=9108, help="health/metrics port")
     ingest.set_defaults(func=_ingest)
-    db = sub.add_parser("db", help="database tasks")
-    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub = sub.add_parser("db", help="database tasks").add_subparsers(
+        dest="db_command", required=True
+    )
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
     user = sub.add_parser("user", help="user tasks")
     user_sub = user.add_subparsers(dest="user_command", required=True)
@@ -423,6 +454,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("tick", help="send due reminders and escalate overdue follow-ups").set_defaults(
         func=_tick
     )
+    broker_admin.add_commands(sub)
     return p
 
 
@@ -436,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(settings.log_level, json_lines=settings.log_json, levels=settings.log_levels)
     try:
         code: int = args.func(settings, args)
-    except (InspectionError, ValidationError) as exc:
+    except (InspectionError, TelemetryError, ValidationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return code

@@ -214,7 +214,7 @@ def ingester(
 ) -> Iterator[IngesterProcess]:
     """The ingester is stopped before ``pg_engine`` empties the tables (it depends on it for
     that order): a live ingester's queries and that TRUNCATE could deadlock."""
-    client_id = f"it-ingest-{uuid.uuid4().hex[:8]}"
+    client_id = f"shelterwatch-it-{uuid.uuid4().hex[:8]}"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SHELTERWATCH_")},
         "SHELTERWATCH_DATABASE_URL": pg_url,

@@ -24,7 +24,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from telemetry.access import AccountRole, service_account
 from telemetry.broker import EmbeddedBroker
+from telemetry.broker_access import AccessTable
 from telemetry.intake import Delivery, ack_refs
 from telemetry.mqtt import BrokerAddress, MqttSubscriber
 from telemetry.payload import parse_payload
@@ -42,6 +44,8 @@ from tests.waiting import wait_until
 SUMMER = datetime(2025, 7, 1, tzinfo=UTC)
 WINTER = datetime(2025, 1, 15, tzinfo=UTC)
 MOSQUITTO = BrokerAddress("127.0.0.1", 1883)
+INGESTER = ("shelterwatch-ingest", "ingester-password")
+SIMULATOR = ("shelterwatch-simulator", "simulator-password")
 
 
 def _run_id() -> str:
@@ -231,7 +235,14 @@ def _take(items: Iterator[Any], n: int) -> list[Any]:
 class _Collector:
     """Plain paho QoS 1 subscriber to one topic filter, MQTT 5 clean start or 3.1.1."""
 
-    def __init__(self, address: BrokerAddress, topic: str, *, v5: bool = True) -> None:
+    def __init__(
+        self,
+        address: BrokerAddress,
+        topic: str,
+        *,
+        v5: bool = True,
+        login: tuple[str, str] | None = None,
+    ) -> None:
         self.topic = topic
         self.messages: list[tuple[str, bytes]] = []
         self.subscribed = threading.Event()
@@ -241,6 +252,8 @@ class _Collector:
             client_id=f"test-collector-{_run_id()}",
             protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
         )
+        if login is not None:
+            self.client.username_pw_set(*login)
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
@@ -293,9 +306,24 @@ def thread_check() -> Iterator[None]:
     wait_until(lambda: set(threading.enumerate()) <= before, 5.0, "threads to end")
 
 
+def _accounts(directory: Path) -> AccessTable:
+    """The embedded broker's system accounts these tests log in with."""
+    return AccessTable(
+        directory / "mqtt-accounts.json",
+        [
+            service_account(INGESTER[0], AccountRole.INGESTER, INGESTER[1]),
+            service_account(SIMULATOR[0], AccountRole.SIMULATOR, SIMULATOR[1]),
+        ],
+    )
+
+
+def _as(broker: EmbeddedBroker, login: tuple[str, str]) -> BrokerAddress:
+    return BrokerAddress("127.0.0.1", broker.port, *login)
+
+
 @pytest.fixture
-def broker(thread_check: None) -> Iterator[EmbeddedBroker]:
-    with EmbeddedBroker(port=0) as running:
+def broker(thread_check: None, tmp_path: Path) -> Iterator[EmbeddedBroker]:
+    with EmbeddedBroker(port=0, access=_accounts(tmp_path)) as running:
         assert running.running
         assert running.port != 0
         yield running
@@ -304,7 +332,7 @@ def broker(thread_check: None) -> Iterator[EmbeddedBroker]:
 
 def test_persistent_session_gets_all_500_after_reconnect(broker: EmbeddedBroker) -> None:
     fleet = Fleet.generate(1, 5, 21, prefix=f"S{_run_id()}")
-    address = BrokerAddress("127.0.0.1", broker.port)
+    address = _as(broker, INGESTER)
     topic = f"shelters/{fleet.shelters[0]}/+/telemetry"
     client_id = f"test-ingester-{_run_id()}"
     received: dict[tuple[str, bytes], int] = {}
@@ -337,14 +365,32 @@ def test_persistent_session_gets_all_500_after_reconnect(broker: EmbeddedBroker)
         "the broker to see the disconnect",
     )
 
-    sim = Simulator(address, fleet=fleet, protocol="3.1.1", rate_per_s=5000.0)
-    stats = sim.run(count=500)
-    assert (stats.messages, stats.readings, stats.malformed) == (500, 500, 0)
-    wait_until(
-        lambda: (s := broker.session(client_id)) is not None and s.queued == 500,
-        10,
-        "500 queued messages",
+    # amqtt drops what it acknowledged but has not yet handed on when the publisher
+    # disconnects, so this publisher stays until the broker has queued every message.
+    sim = Simulator(_as(broker, SIMULATOR), fleet=fleet, protocol="3.1.1")
+    publisher = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"test-pub-{_run_id()}",
+        protocol=MQTTProtocolVersion.MQTTv311,
     )
+    publisher.username_pw_set(*SIMULATOR)
+    publisher.connect("127.0.0.1", broker.port)
+    publisher.loop_start()
+    try:
+        sent = [
+            publisher.publish(m.topic, m.payload, qos=1)
+            for m in sim.backlog(500, 1, datetime.now(UTC) - timedelta(hours=1), 1000)
+        ]
+        for info in sent:
+            info.wait_for_publish(10)
+        wait_until(
+            lambda: (s := broker.session(client_id)) is not None and s.queued == 500,
+            10,
+            "500 queued messages",
+        )
+    finally:
+        publisher.disconnect()
+        publisher.loop_stop()
     assert received == {}
 
     second = subscriber()
@@ -364,10 +410,12 @@ def test_malformed_messages_rotate_through_every_kind(
     broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
     fleet = Fleet.generate(1, 2, 2, prefix=f"M{_run_id()}")
-    address = BrokerAddress("127.0.0.1", broker.port)
-    collector = _Collector(address, f"shelters/{fleet.shelters[0]}/+/telemetry", v5=False)
+    topic = f"shelters/{fleet.shelters[0]}/+/telemetry"
+    collector = _Collector(_as(broker, INGESTER), topic, v5=False, login=INGESTER)
     try:
-        sim = Simulator(address, fleet=fleet, protocol="3.1.1", batch=4, malformed_every=2)
+        sim = Simulator(
+            _as(broker, SIMULATOR), fleet=fleet, protocol="3.1.1", batch=4, malformed_every=2
+        )
         stats = sim.publish_backlog(40, step_ms=1000)
         # 10 messages of 4 readings, a broken one before each but the first.
         assert (stats.readings, stats.messages, stats.malformed) == (40, 19, 9)
@@ -384,21 +432,19 @@ def test_malformed_messages_rotate_through_every_kind(
 
 def test_amqtt_refuses_mqtt_5(broker: EmbeddedBroker) -> None:
     fleet = Fleet.generate(1, 1, 0, prefix=f"V{_run_id()}")
-    sim = Simulator(BrokerAddress("127.0.0.1", broker.port), fleet=fleet, protocol="5")
+    sim = Simulator(_as(broker, SIMULATOR), fleet=fleet, protocol="5")
     with pytest.raises(SimulatorError, match="refused"):
         sim.publish_backlog(1)
 
 
 def test_start_on_a_port_in_use_raises(broker: EmbeddedBroker) -> None:
     with pytest.raises(RuntimeError, match="port in use"):
-        EmbeddedBroker(port=broker.port).start()
+        EmbeddedBroker(port=broker.port, access=broker.access).start()
 
 
 def test_stop_from_another_thread_ends_a_live_run(broker: EmbeddedBroker) -> None:
     fleet = Fleet.generate(1, 2, 0, prefix=f"L{_run_id()}")
-    sim = Simulator(
-        BrokerAddress("127.0.0.1", broker.port), fleet=fleet, protocol="3.1.1", time_scale=120.0
-    )
+    sim = Simulator(_as(broker, SIMULATOR), fleet=fleet, protocol="3.1.1", time_scale=120.0)
     result: list[Any] = []
     runner = threading.Thread(target=lambda: result.append(sim.run()), daemon=True)
     runner.start()
@@ -410,10 +456,13 @@ def test_stop_from_another_thread_ends_a_live_run(broker: EmbeddedBroker) -> Non
     assert 3 <= result[0].readings <= 10
 
 
-def _unacked_then_reconnect(address: BrokerAddress) -> list[tuple[bytes, bool]]:
+def _unacked_then_reconnect(
+    address: BrokerAddress, publisher_login: tuple[str, str] | None = None
+) -> list[tuple[bytes, bool]]:
     """What a 3.1.1 persistent session gets after reconnecting, having left one message
-    delivered but unacknowledged. The session is removed from the broker afterwards."""
-    client_id, topic = f"test-unacked-{_run_id()}", f"test/unacked/{_run_id()}"
+    delivered but unacknowledged. The session is removed from the broker afterwards. The
+    subscriber logs in as ``address`` says; the publisher with ``publisher_login``."""
+    client_id, topic = f"test-unacked-{_run_id()}", f"shelters/U{_run_id()}/s1/telemetry"
     got: list[tuple[bytes, bool, int]] = []
 
     def session(clean: bool) -> mqtt.Client:
@@ -424,6 +473,8 @@ def _unacked_then_reconnect(address: BrokerAddress) -> list[tuple[bytes, bool]]:
             clean_session=clean,
             manual_ack=True,
         )
+        if address.username:
+            client.username_pw_set(address.username, address.password)
         subscribed = threading.Event()
         client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
         client.on_subscribe = lambda *_: subscribed.set()
@@ -439,6 +490,8 @@ def _unacked_then_reconnect(address: BrokerAddress) -> list[tuple[bytes, bool]]:
 
     first = session(clean=False)
     publisher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv311)
+    if publisher_login is not None:
+        publisher.username_pw_set(*publisher_login)
     publisher.connect(address.host, address.port)
     publisher.loop_start()
     publisher.publish(topic, b"unacked", qos=1).wait_for_publish(10)
@@ -462,12 +515,14 @@ def _unacked_then_reconnect(address: BrokerAddress) -> list[tuple[bytes, bool]]:
         pytest.param(False, id="mosquitto", marks=pytest.mark.mqtt),
     ],
 )
-def test_unacknowledged_message_at_disconnect(use_amqtt: bool, thread_check: None) -> None:
+def test_unacknowledged_message_at_disconnect(
+    use_amqtt: bool, thread_check: None, tmp_path: Path
+) -> None:
     """amqtt 0.12 cancels a delivery's PUBACK wait when the client goes and forgets the
     message; MQTT 3.1.1 (4.4) and Mosquitto resend it, flagged DUP, on reconnect."""
     if use_amqtt:
-        with EmbeddedBroker(port=0) as broker:
-            redelivered = _unacked_then_reconnect(BrokerAddress("127.0.0.1", broker.port))
+        with EmbeddedBroker(port=0, access=_accounts(tmp_path)) as broker:
+            redelivered = _unacked_then_reconnect(_as(broker, INGESTER), SIMULATOR)
         assert redelivered == []
     else:
         assert _unacked_then_reconnect(MOSQUITTO) == [(b"unacked", True)]

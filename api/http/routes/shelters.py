@@ -6,20 +6,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
+from api import devices
 from api.http.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
-from api.http.schemas import Page
+from api.http.schemas import MqttLogin, Page, SensorWithLogin
 from inspection import inspections, registry, resubmission
+from inspection.models import Sensor
 from inspection.registry import ShelterFilter
 from inspection.schemas import (
     InspectionCreate,
     InspectionRead,
     SensorCreate,
     SensorRead,
+    SensorUpdate,
     ShelterCreate,
     ShelterDetail,
     ShelterRead,
     ShelterUpdate,
 )
+from telemetry.ports import DeviceLogin
 
 router = APIRouter(prefix="/api/v1/shelters", tags=["shelters"])
 
@@ -80,11 +84,53 @@ def update(
     return inspections.shelter_detail(session, shelter, now=now)
 
 
-@router.post("/{code}/sensors", response_model=SensorRead, status_code=201)
+def _with_login(sensor: Sensor, login: DeviceLogin | None) -> SensorWithLogin:
+    out = SensorWithLogin.model_validate(sensor)
+    out.mqtt = None if login is None else MqttLogin.model_validate(login)
+    return out
+
+
+@router.post("/{code}/sensors", response_model=SensorWithLogin, status_code=201)
 def add_sensor(
-    code: str, data: SensorCreate, session: SessionDep, actor: OfficerDep, now: NowDep
-) -> SensorRead:
-    return SensorRead.model_validate(registry.add_sensor(session, code, data, actor=actor, now=now))
+    code: str,
+    data: SensorCreate,
+    session: SessionDep,
+    actor: OfficerDep,
+    now: NowDep,
+    state: StateDep,
+) -> SensorWithLogin:
+    """Register a sensor; the answer carries its MQTT login, shown once."""
+    sensor, login = devices.register_sensor(
+        session, state.devices, code, data, actor=actor, now=now
+    )
+    return _with_login(sensor, login)
+
+
+@router.patch("/{code}/sensors/{sensor_id}", response_model=SensorWithLogin)
+def update_sensor(
+    code: str,
+    sensor_id: str,
+    data: SensorUpdate,
+    session: SessionDep,
+    actor: OfficerDep,
+    now: NowDep,
+    state: StateDep,
+) -> SensorWithLogin:
+    """Change zone or interval, move to another shelter (``shelter``; a new MQTT login,
+    shown once) or retire (``active: false``; its login is revoked at once)."""
+    sensor, login = devices.update_sensor(
+        session, state.devices, code, sensor_id, data, actor=actor, now=now
+    )
+    return _with_login(sensor, login)
+
+
+@router.post("/{code}/sensors/{sensor_id}/credentials", response_model=MqttLogin)
+def renew_credentials(
+    code: str, sensor_id: str, session: SessionDep, actor: OfficerDep, now: NowDep, state: StateDep
+) -> MqttLogin:
+    """A new MQTT password for the sensor, shown once; the old one stops working at once."""
+    login = devices.renew_credentials(session, state.devices, code, sensor_id, actor=actor, now=now)
+    return MqttLogin.model_validate(login)
 
 
 @router.get("/{code}/sensors", response_model=list[SensorRead])
