@@ -19,6 +19,7 @@ from api.http.routes import (
     alerts,
     attachments,
     auth,
+    dashboard,
     exchange,
     followups,
     shelters,
@@ -72,6 +73,7 @@ def create_app(
         followups,
         attachments,
         stats,
+        dashboard,
         exchange,
         telemetry,
         alerts,
@@ -118,5 +120,6 @@ def create_app(
         return out
 
     add_probes(app, state, checks)
-    install_web(app)
+    tiles = state.settings.map_tile_origin
+    install_web(app, image_origins=(tiles,) if tiles else ())
     return app

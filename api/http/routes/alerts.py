@@ -35,7 +35,7 @@ from api.http.deps import (
 from api.http.errors import ApiError
 from api.http.routes import alert_rules, platform
 from api.http.schemas import Page, json_response
-from api.http.view_version import NOT_MODIFIED, etag_matches, page_etag
+from api.http.view_version import NOT_MODIFIED, etag_matches, page_etag, tag
 from api.http.views import AlertOut, ShelterRow, ShelterSummary, shelter_page, shelter_summaries
 from api.notify.ack_links import InvalidAckToken, read_ack_token
 from api.state import AppState
@@ -116,7 +116,7 @@ def overview(code: str, session: SessionDep, actor: ActorDep, now: NowDep) -> Re
     return json_response(shelter_summaries(session, [ShelterRow.of(shelter)], now=now)[0])
 
 
-@_alerts.get("/alerts", response_model=Page[AlertOut])
+@_alerts.get("/alerts", response_model=Page[AlertOut], responses=NOT_MODIFIED)
 def list_alerts(
     session: SessionDep,
     actor: ActorDep,
@@ -128,17 +128,27 @@ def list_alerts(
     severity: Literal["info", "warning", "critical"] | None = None,
     district: str | None = None,
     shelter: str | None = None,
-) -> Page[AlertOut]:
-    """Alerts of the shelters the caller may see, newest first."""
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Alerts of the shelters the caller may see, newest first. With a strong ``ETag`` from
+    the matching alerts' states, so a screen that polls (``status=open``) gets ``304`` until
+    an alert is raised or changes."""
     scope: frozenset[str] | None = None
     if actor.role not in (Role.ADMIN, Role.PLATFORM):
         scope = frozenset(session.scalars(select(Shelter.code).where(shelter_scope(actor))))
     flt = AlertFilter(
         status=status, severity=severity, district=district, shelter=shelter, shelters=scope
     )
+    etag = tag(AlertOut, (alert_store.fingerprint(session, flt), page.limit, page.offset))
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
     views, total = alert_store.list_alerts(session, flt, limit=page.limit, offset=page.offset)
-    return Page[AlertOut](
-        items=[AlertOut.of(v) for v in views], total=total, limit=page.limit, offset=page.offset
+    return json_response(
+        Page[AlertOut](
+            items=[AlertOut.of(v) for v in views], total=total, limit=page.limit, offset=page.offset
+        ),
+        headers=headers,
     )
 
 
