@@ -237,8 +237,8 @@ class AlertFilter:
     severity: str | None = None
     district: str | None = None
     shelter: str | None = None
-    shelters: frozenset[str] | None = None
-    """Limit to these shelters (the caller's scope); None means no limit."""
+    shelters: Select[str] | None = None
+    """Limit to the shelter codes this query selects (the caller's scope); None: no limit."""
 
 
 def _conditions(flt: AlertFilter) -> list[ColumnElement[bool]]:

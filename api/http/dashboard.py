@@ -61,23 +61,25 @@ class Dashboard(BaseModel):
     map: MapSettings
 
 
-class ShelterTile(BaseModel):
-    """One shelter of the grid (or map)."""
+class GridDistrict(BaseModel):
+    """The active shelters of one district by code, as parallel lists (one entry a shelter):
+    about 25 bytes a shelter, so a city of 5,000 is a small answer."""
 
-    code: str
-    name: str
     district: str
-    current_class: int | None
-    alert: AlertLevel | None = Field(description="the worst severity among its open alerts")
-    overdue: bool = Field(description="a live follow-up of it is past its deadline")
-    latitude: float | None
-    longitude: float | None
+    codes: list[str]
+    classes: list[int | None] = Field(description="current class, null: never inspected")
+    alerts: list[AlertLevel | None] = Field(description="the worst of its open alerts")
+    overdue: list[bool] = Field(description="a live follow-up is past its deadline")
+    latitudes: list[float | None] | None = Field(
+        default=None, description="WGS-84 degrees, with ``coordinates=true`` (the map)"
+    )
+    longitudes: list[float | None] | None = None
 
 
 class ShelterGrid(BaseModel):
-    """Every active shelter in scope, by district and code."""
+    """Every active shelter in scope, by district."""
 
-    items: list[ShelterTile]
+    districts: list[GridDistrict]
 
 
 def scope(actor: Actor, district: str | None) -> ColumnElement[bool]:
@@ -118,7 +120,9 @@ _RANK = {level: rank for rank, level in enumerate(_LEVELS, 1)}
 _SEVERITY: dict[int, AlertLevel] = dict(enumerate(_LEVELS, 1))
 
 
-def grid(session: Session, where: ColumnElement[bool], *, now: datetime) -> ShelterGrid:
+def grid(
+    session: Session, where: ColumnElement[bool], *, now: datetime, coordinates: bool
+) -> ShelterGrid:
     """The active shelters matching ``where`` with their worst open alert and whether a
     follow-up is overdue, in one query."""
     worst = (
@@ -140,9 +144,8 @@ def grid(session: Session, where: ColumnElement[bool], *, now: datetime) -> Shel
     )
     rows = session.execute(
         select(
-            Shelter.code,
-            Shelter.name,
             Shelter.district,
+            Shelter.code,
             Shelter.current_class,
             worst.c.rank,
             late.c.shelter_id,
@@ -154,18 +157,26 @@ def grid(session: Session, where: ColumnElement[bool], *, now: datetime) -> Shel
         .where(where, Shelter.active.is_(True))
         .order_by(Shelter.district, Shelter.code)
     ).all()
-    return ShelterGrid.model_construct(
-        items=[
-            ShelterTile.model_construct(
-                code=code,
-                name=name,
-                district=district,
-                current_class=klass,
-                alert=_SEVERITY.get(rank or 0),
-                overdue=late_id is not None,
-                latitude=lat,
-                longitude=lon,
+    districts: list[GridDistrict] = []
+    for district, code, klass, rank, late_id, lat, lon in rows:
+        if not districts or districts[-1].district != district:
+            districts.append(
+                GridDistrict.model_construct(
+                    district=district,
+                    codes=[],
+                    classes=[],
+                    alerts=[],
+                    overdue=[],
+                    latitudes=[] if coordinates else None,
+                    longitudes=[] if coordinates else None,
+                )
             )
-            for code, name, district, klass, rank, late_id, lat, lon in rows
-        ]
-    )
+        d = districts[-1]
+        d.codes.append(code)
+        d.classes.append(klass)
+        d.alerts.append(_SEVERITY.get(rank or 0))
+        d.overdue.append(late_id is not None)
+        if d.latitudes is not None and d.longitudes is not None:
+            d.latitudes.append(lat)
+            d.longitudes.append(lon)
+    return ShelterGrid.model_construct(districts=districts)

@@ -89,6 +89,17 @@ def test_figures_in_each_scope(world: World, db: Session, clock: FakeClock) -> N
         )
 
 
+def tiles(body: dict[str, Any]) -> dict[str, tuple[str, int | None, str | None, bool]]:
+    """The grid's parallel lists as code -> (district, class, alert, overdue)."""
+    return {
+        code: (d["district"], klass, alert, late)
+        for d in body["districts"]
+        for code, klass, alert, late in zip(
+            d["codes"], d["classes"], d["alerts"], d["overdue"], strict=True
+        )
+    }
+
+
 def test_grid_colours_and_its_etag(world: World, db: Session, clock: FakeClock) -> None:
     api = world.api
     api.shelter("A-2", DISTRICT_A)
@@ -99,14 +110,11 @@ def test_grid_colours_and_its_etag(world: World, db: Session, clock: FakeClock) 
 
     r = api.client.get("/api/v1/dashboard/shelters", headers=world.officer.headers)
     assert r.status_code == 200, r.text
-    tiles = {t["code"]: t for t in r.json()["items"]}
-    assert set(tiles) == {CODE, "A-2"}
-    assert (tiles["A-2"]["current_class"], tiles["A-2"]["alert"], tiles["A-2"]["overdue"]) == (
-        3,
-        "warning",
-        False,
-    )
-    assert (tiles[CODE]["current_class"], tiles[CODE]["alert"]) == (None, None)
+    assert tiles(r.json()) == {
+        CODE: (DISTRICT_A, None, None, False),
+        "A-2": (DISTRICT_A, 3, "warning", False),
+    }
+    assert r.json()["districts"][0]["latitudes"] is None
 
     etag = r.headers["etag"]
     again = {"If-None-Match": etag, **world.officer.headers}
@@ -114,7 +122,7 @@ def test_grid_colours_and_its_etag(world: World, db: Session, clock: FakeClock) 
     put_alert(db, "A-2-S1", "A-2", "temperature_high", Severity.CRITICAL, at=clock())
     r = api.client.get("/api/v1/dashboard/shelters", headers=again)
     assert r.status_code == 200 and r.headers["etag"] != etag
-    assert {t["code"]: t["alert"] for t in r.json()["items"]}["A-2"] == "critical"
+    assert tiles(r.json())["A-2"][2] == "critical"
 
     etag = r.headers["etag"]
     clock.advance(days=31)  # the ledger entry of A-2 passes its 30-day deadline
@@ -122,12 +130,18 @@ def test_grid_colours_and_its_etag(world: World, db: Session, clock: FakeClock) 
         "/api/v1/dashboard/shelters", headers={"If-None-Match": etag, **world.officer.headers}
     )
     assert r.status_code == 200
-    assert {t["code"]: t["overdue"] for t in r.json()["items"]}["A-2"] is True
+    assert tiles(r.json())["A-2"][3] is True
 
-    city = get(world, api.admin, "/api/v1/dashboard/shelters")
-    assert [t["code"] for t in city["items"]] == sorted(
-        [CODE, "A-2", "B-1"], key=lambda c: (DISTRICT_B if c == "B-1" else DISTRICT_A, c)
+    r = api.client.patch(
+        "/api/v1/shelters/B-1",
+        headers=api.admin.headers,
+        json={"latitude": 31.2, "longitude": 121.5},
     )
+    assert r.status_code == 200, r.text
+    city = get(world, api.admin, "/api/v1/dashboard/shelters", coordinates="true")
+    assert [d["district"] for d in city["districts"]] == sorted([DISTRICT_A, DISTRICT_B])
+    b = next(d for d in city["districts"] if d["district"] == DISTRICT_B)
+    assert (b["codes"], b["latitudes"], b["longitudes"]) == (["B-1"], [31.2], [121.5])
 
 
 def test_open_alerts_are_polled_with_an_etag(world: World, db: Session, clock: FakeClock) -> None:

@@ -133,9 +133,9 @@ def list_alerts(
     """Alerts of the shelters the caller may see, newest first. With a strong ``ETag`` from
     the matching alerts' states, so a screen that polls (``status=open``) gets ``304`` until
     an alert is raised or changes."""
-    scope: frozenset[str] | None = None
+    scope = None
     if actor.role not in (Role.ADMIN, Role.PLATFORM):
-        scope = frozenset(session.scalars(select(Shelter.code).where(shelter_scope(actor))))
+        scope = select(Shelter.code).where(shelter_scope(actor))
     flt = AlertFilter(
         status=status, severity=severity, district=district, shelter=shelter, shelters=scope
     )

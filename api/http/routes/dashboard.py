@@ -40,14 +40,17 @@ def shelters(
     actor: Reader,
     now: NowDep,
     district: District = None,
+    coordinates: Annotated[bool, Query(description="with latitudes and longitudes")] = False,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Every active shelter in scope with its class, its worst open alert and whether a
-    follow-up is overdue, for the grid by district (or the map: coordinates in WGS-84
-    degrees). With a strong ``ETag``: ``304`` until one of those changes."""
+    follow-up is overdue, for the grid by district (and with ``coordinates`` the map).
+    With a strong ``ETag``: ``304`` until one of those changes."""
     where = dashboard.scope(actor, district) & Shelter.active.is_(True)
     etag = page_etag(session, where, limit=None, offset=0, now=now, model=ShelterGrid, parts=GRID)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    return json_response(dashboard.grid(session, where, now=now), headers=headers)
+    return json_response(
+        dashboard.grid(session, where, now=now, coordinates=coordinates), headers=headers
+    )
