@@ -3,7 +3,7 @@ every UPDATE raises by one, so a page of joined views can be validated (ETag) fr
 over its rows without building it
 
 Revision ID: webdash_1
-Revises: webshell_1
+Revises: uploads_1
 
 """
 from typing import Sequence, Union
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = 'webdash_1'
-down_revision: Union[str, Sequence[str], None] = 'webshell_1'
+down_revision: Union[str, Sequence[str], None] = 'uploads_1'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

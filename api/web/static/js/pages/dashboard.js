@@ -111,6 +111,8 @@ async function history(d, el) {
   const city = d.district === null;
   const rows = d.compliance.history.filter((r) => (city ? r.district === '' : r.district === d.district));
   if (!rows.length) {
+    el.className = '';
+    el.removeAttribute('role');
     mount(el, h('p.muted', t('dash.history.none')));
     return;
   }
@@ -195,7 +197,12 @@ function alertList(box, count) {
                   'a',
                   { href: `#/shelters/${encodeURIComponent(a.shelter_code)}/monitor` },
                   h('div.row-head', h('span.row-title', `${a.shelter_code} · ${a.message || a.rule}`), h(`span.pill.sev-${a.severity}`, t(`dash.sev.${a.severity}`))),
-                  h('div.small.muted', `${a.district} · ${dateTime(a.raised_at)} · ${a.status === 'acknowledged' ? t('dash.acked', { who: a.acknowledged_by || '' }) : ''}`),
+                  h(
+                    'div.small.muted',
+                    [a.district, dateTime(a.raised_at), a.status === 'acknowledged' ? t('dash.acked', { who: a.acknowledged_by || '' }) : null]
+                      .filter(Boolean)
+                      .join(' · '),
+                  ),
                 ),
               ),
             ),
