@@ -20,6 +20,7 @@ from api.http.routes import (
     attachments,
     auth,
     corrections,
+    dashboard,
     exchange,
     followups,
     outbox,
@@ -75,6 +76,7 @@ def create_app(
         attachments,
         corrections,
         stats,
+        dashboard,
         exchange,
         telemetry,
         alerts,
@@ -122,5 +124,6 @@ def create_app(
         return out
 
     add_probes(app, state, checks)
-    install_web(app)
+    tiles = state.settings.map_tile_origin
+    install_web(app, image_origins=(tiles,) if tiles else ())
     return app

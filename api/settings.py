@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -81,6 +82,13 @@ class Settings(BaseSettings):
         "`amqtt=INFO,uvicorn.access=INFO`.",
     )
     log_json: bool = False
+    map_tile_url: str | None = Field(
+        default=None,
+        description="XYZ tile URL template of the city's own map tile server, e.g. "
+        "`https://tiles.example.gov.cn/{z}/{x}/{y}.png`: the office dashboard shows the "
+        "shelters on a map; unset, on a grid by district (nothing is fetched from elsewhere).",
+    )
+    map_attribution: str = Field(default="", max_length=300)
 
     # Telemetry
     mqtt_url: str | None = None
@@ -142,6 +150,26 @@ class Settings(BaseSettings):
                 f"{_MIN_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`)"
             )
         return value
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _tile_template(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value.replace("{", "").replace("}", ""))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("SHELTERWATCH_MAP_TILE_URL must be an http(s) URL")
+        if not all(f"{{{k}}}" in value for k in "zxy"):
+            raise ValueError("SHELTERWATCH_MAP_TILE_URL must hold {z}, {x} and {y}")
+        return value
+
+    @property
+    def map_tile_origin(self) -> str | None:
+        """The origin the map's tiles come from (allowed as an image source), if any."""
+        if self.map_tile_url is None:
+            return None
+        parts = urlsplit(self.map_tile_url.replace("{", "").replace("}", ""))
+        return f"{parts.scheme}://{parts.netloc}"
 
     @field_validator("log_levels", mode="before")
     @classmethod

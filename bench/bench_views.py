@@ -2,15 +2,20 @@
 
 Run: ``python bench/bench_views.py`` (PostgreSQL at ``SHELTERWATCH_BENCH_PG_URL``, default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``; ``--sqlite-only`` skips it).
+``--baseline DIR`` measures a copy of the project before a change as well, on the same
+databases in the same run (``git archive main api inspection telemetry | tar -x -C DIR``);
+the copy's server reads the schema of this tree, which only ever adds columns.
 
 For SQLite and for a fresh PostgreSQL database (migrated with ``api.db.upgrade``) it registers
 5,000 shelters with 2 sensors each, live values for every sensor (2 % stale), open alerts on
 6 % of the shelters, and open findings with their follow-ups on 20 % (a third of them past
-the deadline); one manager has 50 shelters. The API runs under uvicorn in a child process
-on a free port; one httpx client (keep-alive) measures, one request at a time:
+the deadline); one manager has 50 shelters; then the planner's statistics are gathered, as
+autovacuum would. The API runs under uvicorn in a child process on a free port; one httpx
+client (keep-alive) measures, one request at a time:
 
-- ``GET /api/v1/me/shelters?limit=50`` as the manager;
-- ``GET /api/v1/platform/shelters?limit=500`` as the platform, paging through all 5,000.
+- ``GET /api/v1/me/shelters?limit=50`` as the manager, and again with ``If-None-Match``;
+- ``GET /api/v1/platform/shelters?limit=500`` as the platform, paging through all 5,000;
+  then every page again with ``If-None-Match`` of the ETag it answered (a ``304`` each).
 
 The bare figure for each request is the exact SQL that request issues (captured once through
 the same app in-process, parameters included), replayed on a raw DB-API connection with
@@ -26,9 +31,12 @@ import random
 import shutil
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from argparse import SUPPRESS
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,6 +81,8 @@ MANAGED = 50
 PLATFORM_PAGE = 500
 ME_REQUESTS = 400
 PLATFORM_PASSES = 6
+NOT_MODIFIED_ROUNDS = 10
+NOT_MODIFIED_ME = 20
 WARMUP = 20
 DISTRICTS = [f"区{n:02d}" for n in range(16)]
 
@@ -296,12 +306,38 @@ def _serve(url: str, var_dir: str, port: int) -> None:
 
 
 @contextmanager
-def server(url: str, var_dir: Path) -> Iterator[str]:
+def server(url: str, var_dir: Path, project: Path | None = None) -> Iterator[str]:
+    """The API under uvicorn in a child process: this checkout's, or with ``project`` the
+    packages of that copy of the project (its ``api``, ``inspection`` and ``telemetry`` come
+    first on the child's path)."""
     port = free_port()
-    proc = multiprocessing.get_context("spawn").Process(
-        target=_serve, args=(url, str(var_dir), port), daemon=True
-    )
-    proc.start()
+    stop: Callable[[], None]
+    alive: Callable[[], bool]
+    if project is None:
+        proc = multiprocessing.get_context("spawn").Process(
+            target=_serve, args=(url, str(var_dir), port), daemon=True
+        )
+        proc.start()
+        alive = proc.is_alive
+
+        def stop() -> None:
+            proc.terminate()
+            proc.join(10)
+
+    else:
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--serve", url, str(var_dir), str(port)],
+            cwd=project,
+            env={**os.environ, "PYTHONPATH": str(project)},
+        )
+
+        def alive() -> bool:
+            return child.poll() is None
+
+        def stop() -> None:
+            child.terminate()
+            child.wait(10)
+
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -311,13 +347,12 @@ def server(url: str, var_dir: Path) -> Iterator[str]:
                     break
             except httpx.TransportError:
                 pass
-            if time.monotonic() > deadline or not proc.is_alive():
+            if time.monotonic() > deadline or not alive():
                 raise RuntimeError("the API process did not start")
             time.sleep(0.1)
         yield base
     finally:
-        proc.terminate()
-        proc.join(10)
+        stop()
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -389,28 +424,89 @@ def timed(work: Callable[[], object], n: int) -> Timing:
     return Timing(samples)
 
 
-def report(label: str, view: Timing, bare: Timing, extra: str = "") -> None:
-    print(
-        f"  {label:<34} view p50 {view.p50_ms:7.2f} ms  p99 {view.p99_ms:7.2f} ms  "
-        f"{view.per_s:7.1f} req/s | bare SQL p50 {bare.p50_ms:6.2f} ms  "
-        f"p99 {bare.p99_ms:6.2f} ms | ratio p50 {view.p50_ms / bare.p50_ms:5.1f}x {extra}"
-    )
+def report(label: str, view: Timing, bare: Timing | None = None, extra: str = "") -> None:
+    line = f"  {label:<40} p50 {view.p50_ms:7.2f} ms  p99 {view.p99_ms:7.2f} ms"
+    if bare is not None:
+        line += (
+            f" | bare SQL p50 {bare.p50_ms:6.2f} ms  p99 {bare.p99_ms:6.2f} ms"
+            f" | ratio p50 {view.p50_ms / bare.p50_ms:5.1f}x"
+        )
+    print(line + extra)
+
+
+@dataclass
+class Figures:
+    """One contender's timings."""
+
+    me: Timing
+    me_304: Timing | None
+    page: Timing
+    full_pass_s: float
+    page_304: Timing | None
+
+
+@dataclass
+class Requests:
+    me_path: str
+    me_headers: dict[str, str]
+    pages: list[str]
+    pf_headers: dict[str, str]
 
 
 def _platform_pass(
     client: httpx.Client, pages: list[str], headers: dict[str, str]
-) -> tuple[list[float], list[str]]:
+) -> tuple[list[float], list[str | None]]:
     """One pass through every page: per-page seconds and ETags."""
-    samples, etags, seen = [], [], 0
+    samples: list[float] = []
+    etags: list[str | None] = []
+    seen = 0
     for path in pages:
         start = time.perf_counter()
         r = client.get(path, headers=headers)
         samples.append(time.perf_counter() - start)
         assert r.status_code == 200
         seen += len(r.json()["items"])
-        etags.append(r.headers["etag"])
+        etags.append(r.headers.get("etag"))
     assert seen == SHELTERS
     return samples, etags
+
+
+def _not_modified(
+    client: httpx.Client, paths: list[str], etags: list[str | None], headers: dict[str, str]
+) -> Timing | None:
+    """Every path asked again with the ETag it answered, NOT_MODIFIED_ROUNDS times over."""
+    if any(e is None for e in etags):
+        return None  # a contender without ETags
+    samples: list[float] = []
+    for n in range(NOT_MODIFIED_ROUNDS + 1):
+        for path, etag in zip(paths, etags, strict=True):
+            assert etag is not None
+            start = time.perf_counter()
+            r = client.get(path, headers={**headers, "If-None-Match": etag})
+            if n:  # the first round warms up
+                samples.append(time.perf_counter() - start)
+            assert r.status_code == 304, (path, r.status_code)
+    return Timing(samples)
+
+
+def measure(client: httpx.Client, req: Requests) -> Figures:
+    def me() -> None:
+        r = client.get(req.me_path, headers=req.me_headers)
+        assert r.status_code == 200 and len(r.json()["items"]) == MANAGED
+
+    me_timing = timed(me, ME_REQUESTS)
+    me_etag = client.get(req.me_path, headers=req.me_headers).headers.get("etag")
+    _platform_pass(client, req.pages, req.pf_headers)
+    passes = [_platform_pass(client, req.pages, req.pf_headers) for _ in range(PLATFORM_PASSES)]
+    return Figures(
+        me=me_timing,
+        me_304=_not_modified(
+            client, [req.me_path] * NOT_MODIFIED_ME, [me_etag] * NOT_MODIFIED_ME, req.me_headers
+        ),
+        page=Timing([t for samples, _ in passes for t in samples]),
+        full_pass_s=statistics.median(sum(samples) for samples, _ in passes),
+        page_304=_not_modified(client, req.pages, passes[-1][1], req.pf_headers),
+    )
 
 
 def _bare_pass(runs: list[Callable[[], int]]) -> list[float]:
@@ -422,43 +518,35 @@ def _bare_pass(runs: list[Callable[[], int]]) -> list[float]:
     return samples
 
 
-def _measure_platform(
-    client: httpx.Client,
-    engine: Engine,
-    pages: list[str],
-    page_sql: list[list[Statement]],
-    headers: dict[str, str],
-) -> None:
-    _platform_pass(client, pages, headers)
-    view_passes = [_platform_pass(client, pages, headers) for _ in range(PLATFORM_PASSES)]
-    runs = [replay(engine, s) for s in page_sql]
-    _bare_pass(runs)
-    bare_passes = [_bare_pass(runs) for _ in range(PLATFORM_PASSES)]
+def print_figures(figures: Figures, me_bare: Timing, page_bare: Timing, pass_bare: float) -> None:
+    report("GET me/shelters?limit=50", figures.me, me_bare)
+    if figures.me_304 is not None:
+        report("  If-None-Match → 304", figures.me_304)
     report(
         "GET platform/shelters?limit=500",
-        Timing([t for samples, _ in view_passes for t in samples]),
-        Timing([t for samples in bare_passes for t in samples]),
-        f"| full pass of 5,000: view {statistics.median(sum(s) for s, _ in view_passes):.2f} s, "
-        f"bare {statistics.median(sum(s) for s in bare_passes):.3f} s",
+        figures.page,
+        page_bare,
+        f" | full pass of 5,000: view {figures.full_pass_s:.2f} s, bare {pass_bare:.3f} s",
     )
-    first, etag = pages[0], view_passes[-1][1][0]
-
-    def not_modified() -> None:
-        r = client.get(first, headers={**headers, "If-None-Match": etag})
-        assert r.status_code == 304
-
-    cached = timed(not_modified, 50)
-    print(
-        f"  If-None-Match → 304 on a 500-row page: p50 {cached.p50_ms:.2f} ms "
-        f"(the body is still built to hash it)"
-    )
+    if figures.page_304 is not None:
+        report(
+            "  If-None-Match → 304",
+            figures.page_304,
+            extra=f" | {figures.page.p50_ms / figures.page_304.p50_ms:.1f}x faster than the "
+            "page (p50)",
+        )
+    else:
+        print("  (no ETag on these pages)")
 
 
-def run_database(name: str, url: str, var_dir: Path) -> None:
+def run_database(name: str, url: str, var_dir: Path, baseline: Path | None) -> None:
     engine = build_engine(url)
     upgrade(engine)
     started = time.perf_counter()
     seeded = seed(engine, datetime.now(UTC))
+    with engine.connect() as conn:  # statistics, as autovacuum (or sqlite's optimize) keeps
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
     engine.dispose()
     print(
         f"\n{name}: {SHELTERS} shelters, {SHELTERS * SENSORS_PER_SHELTER} sensors, "
@@ -466,31 +554,50 @@ def run_database(name: str, url: str, var_dir: Path) -> None:
         f"(seeded in {time.perf_counter() - started:.1f} s)"
     )
     state = _state(url, var_dir)
-    me_path = f"/api/v1/me/shelters?limit={MANAGED}"
-    me_headers = {"Authorization": f"Bearer {seeded.manager_token}"}
-    pf_headers = {"X-API-Key": seeded.platform_key}
-    pages = [
-        f"/api/v1/platform/shelters?limit={PLATFORM_PAGE}&offset={o}"
-        for o in range(0, SHELTERS, PLATFORM_PAGE)
-    ]
-    me_sql = capture(state, me_path, me_headers)
-    page_sql = [capture(state, p, pf_headers) for p in pages]
-    print(
-        f"  statements per request (authentication included): me/shelters {len(me_sql)}, "
-        f"platform page {sorted({len(s) for s in page_sql})}"
+    req = Requests(
+        me_path=f"/api/v1/me/shelters?limit={MANAGED}",
+        me_headers={"Authorization": f"Bearer {seeded.manager_token}"},
+        pages=[
+            f"/api/v1/platform/shelters?limit={PLATFORM_PAGE}&offset={o}"
+            for o in range(0, SHELTERS, PLATFORM_PAGE)
+        ],
+        pf_headers={"X-API-Key": seeded.platform_key},
     )
-    with server(url, var_dir) as base, httpx.Client(base_url=base, timeout=60) as client:
+    me_sql = capture(state, req.me_path, req.me_headers)
+    page_sql = [capture(state, p, req.pf_headers) for p in req.pages]
+    print(
+        f"  statements per request (authentication and version included): me/shelters "
+        f"{len(me_sql)}, platform page {sorted({len(s) for s in page_sql})}"
+    )
+    me_bare = timed(replay(state.engine, me_sql), ME_REQUESTS)
+    runs = [replay(state.engine, s) for s in page_sql]
+    _bare_pass(runs)
+    bare_passes = [_bare_pass(runs) for _ in range(PLATFORM_PASSES)]
+    page_bare = Timing([t for samples in bare_passes for t in samples])
+    pass_bare = statistics.median(sum(s) for s in bare_passes)
 
-        def me() -> None:
-            r = client.get(me_path, headers=me_headers)
-            assert r.status_code == 200 and len(r.json()["items"]) == MANAGED
-
-        report(
-            "GET me/shelters?limit=50",
-            timed(me, ME_REQUESTS),
-            timed(replay(state.engine, me_sql), ME_REQUESTS),
+    contenders: list[tuple[str, Path | None]] = [("this tree", None)]
+    if baseline is not None:
+        contenders.append((f"baseline {baseline}", baseline))
+    figures: dict[str, Figures] = {}
+    for label, project in contenders:
+        with (
+            server(url, var_dir, project) as base,
+            httpx.Client(base_url=base, timeout=60) as client,
+        ):
+            figures[label] = measure(client, req)
+    for label, got in figures.items():
+        print(f" {label}:")
+        print_figures(got, me_bare, page_bare, pass_bare)
+    if baseline is not None:
+        after, before = figures["this tree"], figures[f"baseline {baseline}"]
+        print(
+            f" after/before p50: me/shelters {after.me.p50_ms / before.me.p50_ms:.2f}, "
+            f"p99 {after.me.p99_ms / before.me.p99_ms:.2f}; platform page "
+            f"{after.page.p50_ms / before.page.p50_ms:.2f}; a 304 against what it cost "
+            f"before (the page built and hashed) "
+            f"{(after.page_304 or after.page).p50_ms / before.page.p50_ms:.3f}"
         )
-        _measure_platform(client, state.engine, pages, page_sql, pf_headers)
     state.engine.dispose()
 
 
@@ -511,13 +618,25 @@ def postgres_database() -> Iterator[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a copy of the project before a change (e.g. `git archive main`): its API is "
+        "measured as well, on the same databases",
+    )
+    parser.add_argument("--serve", nargs=3, metavar=("URL", "VAR_DIR", "PORT"), help=SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        url, var_dir, port = args.serve
+        _serve(url, var_dir, int(port))
+        return
+    baseline = args.baseline.resolve() if args.baseline else None
     work = Path(tempfile.mkdtemp(prefix="sw-bench-views-"))
     try:
-        run_database("SQLite", f"sqlite:///{work / 'views.db'}", work / "var-sqlite")
+        run_database("SQLite", f"sqlite:///{work / 'views.db'}", work / "var-sqlite", baseline)
         if not args.sqlite_only:
             with postgres_database() as url:
-                run_database("PostgreSQL", url, work / "var-pg")
+                run_database("PostgreSQL", url, work / "var-pg", baseline)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -14,7 +14,8 @@ from sqlalchemy.orm import DeclarativeBase, Session
 from inspection.access import Actor
 from inspection.models import AuditEntry
 
-_SKIPPED = {"password_hash", "api_key_hash", "previous_api_key_hash", "data"}
+_SKIPPED = {"password_hash", "api_key_hash", "previous_api_key_hash", "data", "revision"}
+"""Secrets, blobs, and the row revision (a change counter, raised in SQL at each UPDATE)."""
 
 
 def snapshot(obj: DeclarativeBase) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    literal_column,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -102,6 +103,15 @@ def _enum_values(enum: type[StrEnum]) -> str:
     return ", ".join(f"'{member.value}'" for member in enum)
 
 
+def revision_column() -> Mapped[int]:
+    """A counter every UPDATE of the row raises by one (in SQL, so concurrent writers and
+    bulk updates count too); 0 when inserted. A sum over rows changes whenever one of them
+    does, which is how a joined view's page is validated without building it."""
+    return mapped_column(
+        Integer, default=0, server_default="0", onupdate=literal_column("revision") + 1
+    )
+
+
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint(f"role IN ({_enum_values(Role)})", name="ck_users_role"),)
@@ -124,6 +134,7 @@ class User(Base):
     channels: Mapped[dict[str, Any]] = mapped_column(default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    revision: Mapped[int] = revision_column()
 
 
 class LoginThrottle(Base):
@@ -174,6 +185,7 @@ class Shelter(Base):
     class_changed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    revision: Mapped[int] = revision_column()
 
     manager: Mapped[User | None] = relationship(foreign_keys=[manager_id], lazy="raise")
     inspector: Mapped[User | None] = relationship(foreign_keys=[inspector_id], lazy="raise")
@@ -191,6 +203,7 @@ class Sensor(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    revision: Mapped[int] = revision_column()
 
     shelter: Mapped[Shelter] = relationship(back_populates="sensors", lazy="raise")
 
@@ -253,6 +266,7 @@ class Finding(Base):
     verified_at: Mapped[datetime | None]
     verify_note: Mapped[str] = mapped_column(Text, default="")
     closed_at: Mapped[datetime | None]
+    revision: Mapped[int] = revision_column()
 
     inspection: Mapped[Inspection | None] = relationship(back_populates="findings", lazy="raise")
     attachments: Mapped[list[Attachment]] = relationship(
@@ -353,6 +367,7 @@ class Followup(Base):
     escalated_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    revision: Mapped[int] = revision_column()
 
     shelter: Mapped[Shelter] = relationship(lazy="raise")
     tracker: Mapped[User | None] = relationship(lazy="raise")

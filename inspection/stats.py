@@ -1,5 +1,6 @@
 """Compliance statistics: the share of active shelters in class 1, per district and city-wide,
-class distribution, open and overdue follow-ups, and the monthly history.
+class distribution, open and overdue follow-ups, and the monthly history; enforcement
+referrals by outcome, and fixes waiting for verification.
 
 维护管理达标率 = shelters whose current class is 1 / active registered shelters; a shelter
 never inspected counts in the denominator and not in the numerator.
@@ -16,7 +17,15 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from inspection.access import Actor, shelter_scope
-from inspection.models import ComplianceSnapshot, Followup, FollowupStatus, Shelter
+from inspection.models import (
+    ComplianceSnapshot,
+    Finding,
+    FindingStatus,
+    Followup,
+    FollowupKind,
+    FollowupStatus,
+    Shelter,
+)
 
 CITY = ""
 
@@ -161,4 +170,61 @@ def snapshot_month(session: Session, *, now: datetime, tz: str, actor: Actor) ->
     return len(rows)
 
 
-__all__ = ["ComplianceReport", "ComplianceRow", "compliance", "snapshot_month"]
+NO_OUTCOME = "none"
+OUTCOMES = (NO_OUTCOME, "referred", "warning", "fined", "dismissed", "other")
+"""A referral's outcome as an officer recorded it (``ReferralOutcome.status``), or none yet."""
+
+
+class ReferralFigures(BaseModel):
+    """Enforcement referrals (移交执法) of the shelters in scope."""
+
+    total: int
+    open: int
+    by_outcome: dict[str, int]
+    fines_yuan: int
+
+
+def referrals(session: Session, *, actor: Actor, district: str | None = None) -> ReferralFigures:
+    """Referrals by their latest outcome (``none`` until one is recorded), how many are still
+    open, and the fines recorded, in yuan."""
+    query = (
+        select(Followup.status, Followup.outcome)
+        .join(Shelter, Followup.shelter_id == Shelter.id)
+        .where(Followup.kind == FollowupKind.REFERRAL.value, shelter_scope(actor))
+    )
+    if district is not None:
+        query = query.where(Shelter.district == district)
+    by_outcome = dict.fromkeys(OUTCOMES, 0)
+    total = still_open = fines = 0
+    for status, outcome in session.execute(query):
+        total += 1
+        still_open += status != FollowupStatus.CLOSED
+        kind = (outcome or {}).get("status") or NO_OUTCOME
+        by_outcome[kind if kind in by_outcome else "other"] += 1
+        fine = (outcome or {}).get("fine_yuan")
+        fines += fine if isinstance(fine, int) else 0
+    return ReferralFigures(total=total, open=still_open, by_outcome=by_outcome, fines_yuan=fines)
+
+
+def fixes_to_verify(session: Session, *, actor: Actor, district: str | None = None) -> int:
+    """Findings whose fix is reported and waits for someone to verify or reject it."""
+    query = (
+        select(func.count())
+        .select_from(Finding)
+        .join(Shelter, Finding.shelter_id == Shelter.id)
+        .where(Finding.status == FindingStatus.FIX_REPORTED.value, shelter_scope(actor))
+    )
+    if district is not None:
+        query = query.where(Shelter.district == district)
+    return session.scalar(query) or 0
+
+
+__all__ = [
+    "ComplianceReport",
+    "ComplianceRow",
+    "ReferralFigures",
+    "compliance",
+    "fixes_to_verify",
+    "referrals",
+    "snapshot_month",
+]

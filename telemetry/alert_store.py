@@ -19,7 +19,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    case,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -318,25 +324,48 @@ class AlertFilter:
     severity: str | None = None
     district: str | None = None
     shelter: str | None = None
-    shelters: frozenset[str] | None = None
-    """Limit to these shelters (the caller's scope); None means no limit."""
+    shelters: Select[str] | None = None
+    """Limit to the shelter codes this query selects (the caller's scope); None: no limit."""
+
+
+def _conditions(flt: AlertFilter) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if flt.status == "open":
+        out.append(AlertRow.status.in_(OPEN))
+    elif flt.status is not None:
+        out.append(AlertRow.status == flt.status)
+    if flt.severity is not None:
+        out.append(AlertRow.severity == flt.severity)
+    if flt.district is not None:
+        out.append(AlertRow.district == flt.district)
+    if flt.shelter is not None:
+        out.append(AlertRow.shelter_code == flt.shelter)
+    if flt.shelters is not None:
+        out.append(AlertRow.shelter_code.in_(flt.shelters))
+    return out
 
 
 def _filtered(flt: AlertFilter) -> Select[AlertRow]:
-    q = select(AlertRow)
-    if flt.status == "open":
-        q = q.where(AlertRow.status.in_(OPEN))
-    elif flt.status is not None:
-        q = q.where(AlertRow.status == flt.status)
-    if flt.severity is not None:
-        q = q.where(AlertRow.severity == flt.severity)
-    if flt.district is not None:
-        q = q.where(AlertRow.district == flt.district)
-    if flt.shelter is not None:
-        q = q.where(AlertRow.shelter_code == flt.shelter)
-    if flt.shelters is not None:
-        q = q.where(AlertRow.shelter_code.in_(flt.shelters))
-    return q
+    return select(AlertRow).where(*_conditions(flt))
+
+
+def fingerprint_columns() -> list[ColumnElement[Any]]:
+    """Aggregates over alert rows that change whenever one of the rows does: every
+    transition sets ``updated_at_ms``, and the state and escalation level are counted too,
+    for transitions within the same millisecond."""
+    return [
+        func.count(),
+        func.sum(AlertRow.id),
+        func.sum(AlertRow.updated_at_ms),
+        func.sum(AlertRow.escalation_level),
+        func.sum(case((AlertRow.status == AlertStatus.ACKNOWLEDGED.value, 1), else_=0)),
+    ]
+
+
+def fingerprint(session: Session, flt: AlertFilter) -> tuple[Any, ...]:
+    """:func:`fingerprint_columns` over the alerts matching ``flt``: equal fingerprints mean
+    the same alerts in the same states."""
+    return tuple(session.execute(select(*fingerprint_columns()).where(*_conditions(flt))).one())
 
 
 def list_alerts(

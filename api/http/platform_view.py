@@ -96,13 +96,20 @@ class CitySummary(BaseModel):
     completeness: Completeness
 
 
-def _alert_counts(session: Session) -> dict[str, dict[str, int]]:
+def alert_counts(
+    session: Session, where: ColumnElement[bool] | None = None
+) -> dict[str, dict[str, int]]:
+    """Open alerts by status (active, acknowledged) and severity, of the shelters matching
+    ``where`` (a clause on ``Shelter``; None: every alert)."""
     counts = {status: {s.value: 0 for s in Severity} for status in OPEN}
-    for status, severity, n in session.execute(
+    query = (
         select(AlertRow.status, AlertRow.severity, func.count())
         .where(AlertRow.status.in_(OPEN))
         .group_by(AlertRow.status, AlertRow.severity)
-    ):
+    )
+    if where is not None:
+        query = query.join(Shelter, Shelter.code == AlertRow.shelter_code).where(where)
+    for status, severity, n in session.execute(query):
         counts[status][severity] = counts[status].get(severity, 0) + n
     return counts
 
@@ -169,7 +176,7 @@ def city_summary(session: Session, *, actor: Actor, now: datetime) -> CitySummar
     """City-wide figures over active shelters (compliance as :mod:`inspection.stats` counts
     it: class 1 / active, ungraded in the denominator)."""
     report = stats.compliance(session, actor=actor, now=now)
-    alerts = _alert_counts(session)
+    alerts = alert_counts(session)
     sensors, completeness = _sensor_figures(session, now)
     return CitySummary(
         as_of=now,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
+from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from inspection.models import Role
@@ -64,3 +66,10 @@ class SensorWithLogin(SensorRead):
         description="Set when the sensor got a new broker login (registered, moved, back from "
         "retirement) and this installation manages broker accounts; shown once.",
     )
+
+
+def json_response(model: BaseModel, *, headers: Mapping[str, str] | None = None) -> Response:
+    """``model`` serialized once, as the route's ``response_model`` documents it. For large
+    views built from typed rows: returning the model instead makes FastAPI dump it to
+    Python objects, validate those again and serialize the result."""
+    return Response(model.model_dump_json(), media_type="application/json", headers=headers)

@@ -1,7 +1,9 @@
 """The joined per-shelter summary: register row, class, open findings with deadlines, live
 sensor values, open alerts and a readiness verdict, for any number of shelters in a fixed
-number of queries (sensors with their live values, open alerts, open findings with due dates,
-overdue follow-ups: four, whatever the page size).
+number of queries (sensors with their live values, open alerts, live follow-ups with the
+findings they cover, open findings: four, whatever the page size). The summaries are built
+from typed database rows without validating them again; routes send them serialized once
+(:func:`api.http.schemas.json_response`).
 
 A sensor is *offline* when it has an open ``sensor_offline`` alert, or when nothing was heard
 from it for more than 3× its expected interval, counted from its last reading or, if it never
@@ -25,9 +27,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from inspection import attachments
@@ -41,6 +44,7 @@ from inspection.models import (
     FollowupStatus,
     Sensor,
     Shelter,
+    User,
 )
 from inspection.schemas import FindingRead
 from telemetry import alert_store
@@ -163,31 +167,108 @@ def is_online(
     return now - reference <= timedelta(seconds=OFFLINE_FACTOR * interval_s)
 
 
-_COLOURS = {lvl: lvl.colour for lvl in RiskLevel}
+_FIRE_RISK = {lvl: lvl.colour for lvl in RiskLevel}
 
 
 def _fire_risk(value: float | None) -> FireRiskOut | None:
     if value is None:
         return None
     lvl = level(value)
-    return FireRiskOut(index=value, level=int(lvl), colour=_COLOURS[lvl])
+    return FireRiskOut.model_construct(index=value, level=int(lvl), colour=_FIRE_RISK[lvl])
+
+
+class ShelterRow(NamedTuple):
+    """The register fields a summary shows, the manager by username and phone."""
+
+    id: int
+    code: str
+    name: str
+    district: str
+    address: str
+    active: bool
+    latitude: float | None
+    longitude: float | None
+    current_class: int | None
+    class_changed_at: datetime | None
+    manager: str | None
+    manager_phone: str | None
+
+    @classmethod
+    def of(cls, shelter: Shelter) -> ShelterRow:
+        """From a shelter loaded with its manager."""
+        return cls(
+            id=shelter.id,
+            code=shelter.code,
+            name=shelter.name,
+            district=shelter.district,
+            address=shelter.address,
+            active=shelter.active,
+            latitude=shelter.latitude,
+            longitude=shelter.longitude,
+            current_class=shelter.current_class,
+            class_changed_at=shelter.class_changed_at,
+            manager=shelter.manager.username if shelter.manager else None,
+            manager_phone=shelter.manager.phone if shelter.manager else None,
+        )
+
+
+def shelter_page(
+    session: Session, where: ColumnElement[bool], *, limit: int, offset: int
+) -> tuple[list[ShelterRow], int]:
+    """The shelters matching ``where`` (a clause on ``Shelter``), ordered by code, and how
+    many match in all."""
+    total = session.scalar(select(func.count()).select_from(Shelter).where(where)) or 0
+    rows = session.execute(
+        select(
+            Shelter.id,
+            Shelter.code,
+            Shelter.name,
+            Shelter.district,
+            Shelter.address,
+            Shelter.active,
+            Shelter.latitude,
+            Shelter.longitude,
+            Shelter.current_class,
+            Shelter.class_changed_at,
+            User.username,
+            User.phone,
+        )
+        .outerjoin(User, User.id == Shelter.manager_id)
+        .where(where)
+        .order_by(Shelter.code)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [ShelterRow._make(row) for row in rows], total
+
+
+def _open_followups(
+    session: Session, shelter_ids: list[int], *, now: datetime
+) -> tuple[dict[int, datetime], dict[int, int]]:
+    """From the live follow-ups of these shelters, in one query: the deadline of each finding
+    they cover (the earliest, when several do), and per shelter how many are past due. A
+    follow-up covers findings of its own shelter only."""
+    rows = session.execute(
+        select(Followup.id, Followup.shelter_id, Followup.due_at, FollowupFinding.finding_id)
+        .outerjoin(FollowupFinding, FollowupFinding.followup_id == Followup.id)
+        .where(Followup.shelter_id.in_(shelter_ids), Followup.status == FollowupStatus.OPEN.value)
+    ).all()
+    due: dict[int, datetime] = {}
+    overdue: dict[int, set[int]] = defaultdict(set)
+    for followup_id, shelter_id, due_at, finding_id in rows:
+        if finding_id is not None and (finding_id not in due or due_at < due[finding_id]):
+            due[finding_id] = due_at
+        if due_at < now:
+            overdue[shelter_id].add(followup_id)
+    return due, {shelter_id: len(ids) for shelter_id, ids in overdue.items()}
 
 
 def _open_findings(
-    session: Session, shelter_ids: list[int], *, now: datetime
+    session: Session, shelter_ids: list[int], due: dict[int, datetime], *, now: datetime
 ) -> dict[int, list[FindingRead]]:
-    """Open, confirmed findings per shelter (worst first), each with the deadline of the live
-    follow-up covering it, in one query."""
-    due = (
-        select(FollowupFinding.finding_id, func.min(Followup.due_at).label("due_at"))
-        .join(Followup, Followup.id == FollowupFinding.followup_id)
-        .where(Followup.status == FollowupStatus.OPEN.value)
-        .group_by(FollowupFinding.finding_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Finding, due.c.due_at)
-        .outerjoin(due, due.c.finding_id == Finding.id)
+    """Open, confirmed findings per shelter (worst first), each with its deadline."""
+    rows = session.scalars(
+        select(Finding)
         .where(
             Finding.shelter_id.in_(shelter_ids),
             Finding.status != FindingStatus.CLOSED.value,
@@ -196,39 +277,26 @@ def _open_findings(
         .order_by(Finding.shelter_id, Finding.severity.desc(), Finding.id)
     ).all()
     catalogue = load_catalogue()
-    files = attachments.reads_by_finding(session, [finding.id for finding, _ in rows])
+    files = attachments.reads_by_finding(session, [finding.id for finding in rows])
     out: dict[int, list[FindingRead]] = defaultdict(list)
-    for finding, due_at in rows:
+    for finding in rows:
         out[finding.shelter_id].append(
-            finding_read(finding, catalogue, now=now, due_at=due_at, attachments=files[finding.id])
+            finding_read(
+                finding,
+                catalogue,
+                now=now,
+                due_at=due.get(finding.id),
+                attachments=files[finding.id],
+            )
         )
     return out
 
 
-def _overdue_followups(
-    session: Session, shelter_ids: list[int], *, now: datetime
-) -> dict[int, int]:
+def _sensors(
+    session: Session, shelter_ids: list[int], offline_alerts: set[str], *, now: datetime
+) -> dict[int, list[SensorLive]]:
+    """Active sensors per shelter with their live values, in sensor order."""
     rows = session.execute(
-        select(Followup.shelter_id, func.count())
-        .where(
-            Followup.shelter_id.in_(shelter_ids),
-            Followup.status == FollowupStatus.OPEN.value,
-            Followup.due_at < now,
-        )
-        .group_by(Followup.shelter_id)
-    ).all()
-    return {shelter_id: n for shelter_id, n in rows}
-
-
-def _collect(
-    session: Session, shelters: Sequence[Shelter], *, now: datetime
-) -> list[dict[str, object]]:
-    """The summary fields of each shelter, in the order given; ``manager`` must be loaded."""
-    if not shelters:
-        return []
-    ids = [s.id for s in shelters]
-    codes = [s.code for s in shelters]
-    sensors = session.execute(
         select(
             Sensor.shelter_id,
             Sensor.sensor_id,
@@ -243,45 +311,56 @@ def _collect(
             SensorLiveRow.battery,
         )
         .outerjoin(SensorLiveRow, SensorLiveRow.sensor_id == Sensor.sensor_id)
-        .where(Sensor.shelter_id.in_(ids), Sensor.active.is_(True))
+        .where(Sensor.shelter_id.in_(shelter_ids), Sensor.active.is_(True))
         .order_by(Sensor.shelter_id, Sensor.sensor_id)
     ).all()
-    alerts: dict[str, list[AlertView]] = defaultdict(list)
-    offline_alerts: set[str] = set()
-    for view in alert_store.open_alerts_for(session, codes):
-        alerts[view.shelter_code].append(view)
-        if view.rule == OFFLINE_RULE:
-            offline_alerts.add(view.sensor_id)
-    findings = _open_findings(session, ids, now=now)
-    overdue_followups = _overdue_followups(session, ids, now=now)
-
-    by_shelter: dict[int, list[SensorLive]] = defaultdict(list)
-    for row in sensors:
-        last_seen = from_ms(row.last_seen_ms)
-        by_shelter[row.shelter_id].append(
-            SensorLive(
-                sensor_id=row.sensor_id,
-                zone=row.zone,
-                expected_interval_s=row.expected_interval_s,
+    out: dict[int, list[SensorLive]] = defaultdict(list)
+    for shelter_id, sensor_id, zone, interval_s, created_at, seen_ms, t, rh, fr, dp, bat in rows:
+        last_seen = from_ms(seen_ms)
+        out[shelter_id].append(
+            SensorLive.model_construct(
+                sensor_id=sensor_id,
+                zone=zone,
+                expected_interval_s=interval_s,
                 last_seen=last_seen,
                 online=is_online(
                     last_seen=last_seen,
-                    registered_at=row.created_at,
-                    interval_s=row.expected_interval_s,
-                    offline_alert=row.sensor_id in offline_alerts,
+                    registered_at=created_at,
+                    interval_s=interval_s,
+                    offline_alert=sensor_id in offline_alerts,
                     now=now,
                 ),
-                temperature=row.temperature,
-                humidity=row.humidity,
-                fire_risk=_fire_risk(row.fire_risk),
-                dew_point=row.dew_point,
-                battery=row.battery,
+                temperature=t,
+                humidity=rh,
+                fire_risk=_fire_risk(fr),
+                dew_point=dp,
+                battery=bat,
             )
         )
+    return out
 
-    out: list[dict[str, object]] = []
+
+def _collect(
+    session: Session, shelters: Sequence[ShelterRow], *, now: datetime
+) -> list[dict[str, Any]]:
+    """The summary fields of each shelter, in the order given, from five queries (sensors
+    with live values, open alerts, live follow-ups, open findings: whatever the count)."""
+    if not shelters:
+        return []
+    ids = [s.id for s in shelters]
+    alerts: dict[str, list[AlertView]] = defaultdict(list)
+    offline_alerts: set[str] = set()
+    for view in alert_store.open_alerts_for(session, [s.code for s in shelters]):
+        alerts[view.shelter_code].append(view)
+        if view.rule == OFFLINE_RULE:
+            offline_alerts.add(view.sensor_id)
+    sensors = _sensors(session, ids, offline_alerts, now=now)
+    due, overdue_followups = _open_followups(session, ids, now=now)
+    findings = _open_findings(session, ids, due, now=now)
+
+    out: list[dict[str, Any]] = []
     for s in shelters:
-        shelter_sensors = by_shelter.get(s.id, [])
+        shelter_sensors = sensors.get(s.id, [])
         shelter_alerts = alerts.get(s.code, [])
         shelter_findings = findings.get(s.id, [])
         offline = sum(1 for x in shelter_sensors if not x.online)
@@ -300,8 +379,8 @@ def _collect(
                 "district": s.district,
                 "address": s.address,
                 "active": s.active,
-                "manager": s.manager.username if s.manager else None,
-                "manager_phone": s.manager.phone if s.manager else None,
+                "manager": s.manager,
+                "manager_phone": s.manager_phone,
                 "current_class": s.current_class,
                 "class_changed_at": s.class_changed_at,
                 "readiness": verdict,
@@ -322,17 +401,18 @@ def _collect(
 
 
 def shelter_summaries(
-    session: Session, shelters: Sequence[Shelter], *, now: datetime
+    session: Session, shelters: Sequence[ShelterRow], *, now: datetime
 ) -> list[ShelterSummary]:
-    """Summaries of ``shelters`` (loaded with their manager), in the order given."""
-    return [ShelterSummary.model_validate(f) for f in _collect(session, shelters, now=now)]
+    """Summaries of ``shelters``, in the order given. Built from the rows without validating
+    them again: every value comes typed from the database."""
+    return [ShelterSummary.model_construct(**f) for f in _collect(session, shelters, now=now)]
 
 
 def platform_summaries(
-    session: Session, shelters: Sequence[Shelter], *, now: datetime
+    session: Session, shelters: Sequence[ShelterRow], *, now: datetime
 ) -> list[PlatformShelter]:
     """As :func:`shelter_summaries`, with coordinates."""
     return [
-        PlatformShelter.model_validate({**f, "latitude": s.latitude, "longitude": s.longitude})
+        PlatformShelter.model_construct(**f, latitude=s.latitude, longitude=s.longitude)
         for s, f in zip(shelters, _collect(session, shelters, now=now), strict=True)
     ]

@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from api.web.docs import install_docs
-from api.web.security import SecurityHeaders
+from api.web.security import SecurityHeaders, app_policy
 from inspection.media import ACCEPTED_TYPES
 
 STATIC = Path(__file__).parent / "static"
@@ -59,8 +59,9 @@ def service_worker() -> str:
     return header + SW_TEMPLATE.read_text(encoding="utf-8")
 
 
-def install(app: FastAPI) -> None:
-    """Serve the web app and the docs on ``app`` and add gzip and the security headers."""
+def install(app: FastAPI, *, image_origins: tuple[str, ...] = ()) -> None:
+    """Serve the web app and the docs on ``app`` and add gzip and the security headers
+    (``image_origins``: where else images may come from, e.g. the city's map tiles)."""
     worker = service_worker()
     install_docs(app)
 
@@ -87,4 +88,4 @@ def install(app: FastAPI) -> None:
         # photos and PDFs are compressed already: gzip would spend CPU to gain nothing
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, *ACCEPTED_TYPES),
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, policy=app_policy(image_origins))

@@ -10,17 +10,24 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-APP_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "img-src 'self' blob: data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-        "form-action 'self'",
+
+def app_policy(image_origins: tuple[str, ...] = ()) -> str:
+    """The app's policy: same origin only; photos are previewed from ``blob:`` URLs; images
+    also from ``image_origins`` (the city's own map tile server, when one is configured)."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            " ".join(("img-src 'self' blob: data:", *image_origins)),
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        )
     )
-)
-"""The app's policy: same origin only; photos are previewed from ``blob:`` URLs."""
+
+
+APP_POLICY = app_policy()
+"""The policy with no other origin at all."""
 
 HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),

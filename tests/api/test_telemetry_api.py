@@ -258,3 +258,57 @@ def test_the_sql_store_prunes_readings_past_the_retention(
     assert state.readings.prune(T0 + timedelta(minutes=30)) == 3  # S-1 at 0, 10 and 20 min
     counts = state.readings.hourly_counts("SH-1", T0, T0 + timedelta(hours=2))
     assert counts == {("S-1", T0): 3, ("S-1", T0 + timedelta(hours=1)): 6, ("S-2", T0): 1}
+
+
+@pytest.mark.parametrize(
+    ("span", "every", "buckets"),
+    [(timedelta(days=1), "1h", 24), (timedelta(days=7), "6h", 28), (timedelta(days=30), "1d", 31)],
+)
+def test_the_chart_windows_of_a_shelter_page(
+    client: TestClient,
+    world: dict[str, Login],
+    state: AppState,
+    clock: FakeClock,
+    span: timedelta,
+    every: str,
+    buckets: int,
+) -> None:
+    """Day, week and month as the manager's charts ask for them: every sensor at once, one
+    point per bucket that holds readings, month buckets cut at local midnight."""
+    end = T0 + timedelta(days=40)
+    hourly = [
+        Reading("SH-1", "S-2", end - timedelta(hours=h, minutes=5), humidity=70.0 + h % 3)
+        for h in range(24 * 31)
+    ]
+    state.readings.write(hourly)
+    clock.now = end
+    for metric in ("temperature", "humidity", "fire_risk"):
+        r = client.get(
+            "/api/v1/shelters/SH-1/telemetry",
+            headers=world["manager"].headers,
+            params={
+                "metric": metric,
+                "start": (end - span).isoformat(),
+                "end": end.isoformat(),
+                "every": every,
+                "agg": "mean",
+                "tz": "Asia/Shanghai",
+            },
+        )
+        assert r.status_code == 200, r.text
+        points = r.json()["points"]
+        if metric != "humidity":
+            assert points == []  # the world's own readings are 40 days older
+            continue
+        assert {p["sensor_id"] for p in points} == {"S-2"}
+        assert len(points) == buckets
+        assert all(70.0 <= p["value"] <= 72.0 for p in points)
+    r = client.get(
+        "/api/v1/shelters/SH-1/telemetry/completeness",
+        headers=world["manager"].headers,
+        params={"start": (end - span).isoformat(), "end": end.isoformat()},
+    )
+    assert r.status_code == 200, r.text
+    s2 = next(s for s in r.json()["sensors"] if s["sensor_id"] == "S-2")
+    assert len(s2["hours"]) == span // timedelta(hours=1)
+    assert s2["ratio"] == 0.5  # one reading an hour of the two a 30-minute sensor owes

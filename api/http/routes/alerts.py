@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -34,14 +34,14 @@ from api.http.deps import (
 )
 from api.http.errors import ApiError
 from api.http.routes import alert_rules, platform
-from api.http.schemas import Page
-from api.http.views import AlertOut, ShelterSummary, shelter_summaries
+from api.http.schemas import Page, json_response
+from api.http.view_version import NOT_MODIFIED, etag_matches, page_etag, tag
+from api.http.views import AlertOut, ShelterRow, ShelterSummary, shelter_page, shelter_summaries
 from api.notify.ack_links import InvalidAckToken, read_ack_token
 from api.state import AppState
 from inspection import registry
 from inspection.access import Actor, can_see, shelter_scope
 from inspection.models import Role, Shelter, User
-from inspection.registry import ShelterFilter
 from inspection.schemas import RowId, check_text
 from telemetry import alert_store
 from telemetry.alert_store import AlertEvent, AlertFilter, AlertView, EventKind
@@ -76,34 +76,47 @@ def _visible_alert(session: Session, alert_id: int, actor: Actor) -> AlertView:
     return view
 
 
-@_alerts.get("/me/shelters", response_model=Page[ShelterSummary])
+@_alerts.get("/me/shelters", response_model=Page[ShelterSummary], responses=NOT_MODIFIED)
 def my_shelters(
-    session: SessionDep, actor: PersonDep, page: PageDep, now: NowDep
-) -> Page[ShelterSummary]:
+    session: SessionDep,
+    actor: PersonDep,
+    page: PageDep,
+    now: NowDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
     """The caller's shelters with their summary, ordered by code: a manager's own shelters;
     for the other people roles, the shelters in their scope (a district officer's district,
     an inspector's assigned shelters and district, everything for the city office). The
-    platform reads ``/api/v1/platform/shelters`` instead."""
-    rows, total = registry.list_shelters(
-        session, ShelterFilter(), actor=actor, limit=page.limit, offset=page.offset
+    platform reads ``/api/v1/platform/shelters`` instead. With a strong ``ETag``: an
+    ``If-None-Match`` naming it answers ``304`` without building the page."""
+    where = shelter_scope(actor)
+    etag = page_etag(
+        session, where, limit=page.limit, offset=page.offset, now=now, model=ShelterSummary
     )
-    return Page[ShelterSummary](
-        items=shelter_summaries(session, rows, now=now),
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    rows, total = shelter_page(session, where, limit=page.limit, offset=page.offset)
+    return json_response(
+        Page[ShelterSummary].model_construct(
+            items=shelter_summaries(session, rows, now=now),
+            total=total,
+            limit=page.limit,
+            offset=page.offset,
+        ),
+        headers=headers,
     )
 
 
 @_alerts.get("/shelters/{code}/overview", response_model=ShelterSummary)
-def overview(code: str, session: SessionDep, actor: ActorDep, now: NowDep) -> ShelterSummary:
+def overview(code: str, session: SessionDep, actor: ActorDep, now: NowDep) -> Response:
     """One shelter's summary (class, open findings with deadlines, live values per sensor,
     open alerts, readiness); 404 when the caller may not see it."""
     shelter = registry.get_shelter(session, code, actor=actor)
-    return shelter_summaries(session, [shelter], now=now)[0]
+    return json_response(shelter_summaries(session, [ShelterRow.of(shelter)], now=now)[0])
 
 
-@_alerts.get("/alerts", response_model=Page[AlertOut])
+@_alerts.get("/alerts", response_model=Page[AlertOut], responses=NOT_MODIFIED)
 def list_alerts(
     session: SessionDep,
     actor: ActorDep,
@@ -115,16 +128,26 @@ def list_alerts(
     severity: Literal["info", "warning", "critical"] | None = None,
     district: str | None = None,
     shelter: str | None = None,
-) -> Page[AlertOut]:
-    """Alerts of the shelters the caller may see, newest first."""
-    scope: frozenset[str] | None = None
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Alerts of the shelters the caller may see, newest first. With a strong ``ETag`` from
+    the matching alerts' states, so a screen that polls (``status=open``) gets ``304`` until
+    an alert is raised or changes."""
+    scope = None
     if actor.role not in (Role.ADMIN, Role.PLATFORM):
-        scope = frozenset(session.scalars(select(Shelter.code).where(shelter_scope(actor))))
+        scope = select(Shelter.code).where(shelter_scope(actor))
     flt = AlertFilter(
         status=status, severity=severity, district=district, shelter=shelter, shelters=scope
     )
+    etag = tag(Page[AlertOut], (alert_store.fingerprint(session, flt), page.limit, page.offset))
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
     views, total = alert_store.list_alerts(session, flt, limit=page.limit, offset=page.offset)
-    return Page[AlertOut](items=views, total=total, limit=page.limit, offset=page.offset)
+    return json_response(
+        Page[AlertOut](items=views, total=total, limit=page.limit, offset=page.offset),
+        headers=headers,
+    )
 
 
 @_alerts.post("/alerts/{alert_id}/ack", response_model=AlertOut)

@@ -75,7 +75,7 @@ export function setUnauthorizedHandler(handler) {
 
 /**
  * One API call. opts: json (a body sent as JSON), form (FormData or URLSearchParams),
- * headers, raw (return the Response), quiet401 (do not log out on 401), signal.
+ * headers, raw (return the Response, a 304 included), quiet401 (do not log out on 401), signal.
  */
 export async function request(method, path, opts = {}) {
   const headers = new Headers(opts.headers || {});
@@ -96,7 +96,7 @@ export async function request(method, path, opts = {}) {
     if (err && err.name === 'AbortError') throw err;
     throw new NetworkError(err);
   }
-  if (!response.ok) {
+  if (!response.ok && !(opts.raw && response.status === 304)) {
     let code = `http_${response.status}`;
     let message = response.statusText;
     let details = null;
