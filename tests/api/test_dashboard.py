@@ -188,9 +188,9 @@ def test_dashboard_deadline_list_order(world: World, clock: FakeClock) -> None:
     api = world.api
     for code in ("A-2", "A-3"):
         api.shelter(code, DISTRICT_A)
-    api.inspect(world.inspector, "A-2", "EQ-RUST")
+    api.inspect(world.inspector, "A-2", "EQ-RUST", inspected_at=clock.now.isoformat())
     clock.advance(days=2)
-    api.inspect(world.inspector, "A-3", "EQ-RUST")
+    api.inspect(world.inspector, "A-3", "EQ-RUST", inspected_at=clock.now.isoformat())
     clock.advance(days=20)
     items = get(world, world.officer, "/api/v1/dashboard")["overdue"]["items"]
     assert [f["shelter_code"] for f in items] == ["A-2", "A-3"]  # most overdue first

@@ -359,4 +359,4 @@ def test_summary_query_count_does_not_grow_with_shelters(
     for n in range(3, 11):
         add(f"Q-{n:02d}")
     assert queries() == few
-    assert few <= 10
+    assert few <= 11  # a fixed set: shelters, findings and their attachments, sensors, alerts…
