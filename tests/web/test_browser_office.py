@@ -49,6 +49,7 @@ def raise_alert(site: Site, code: str, sensor: str, rule: str, severity: Severit
                 shelter_code=code,
                 district=DISTRICT,
                 zone="滤毒室",
+                condition=rule.removesuffix("_warning").removesuffix("_critical"),
                 rule=rule,
                 severity=severity,
                 message="滤毒室湿度持续超过75%" if rule == "humidity_warning" else "温度过高",
