@@ -18,6 +18,7 @@ from api.db import session_factory
 from api.processes import cli
 from api.settings import Settings
 from api.state import AppState
+from inspection.files import DirectoryFileStore
 from inspection.grading import FollowupPolicy
 from inspection.logins import LoginPolicy
 from inspection.models import Role
@@ -182,6 +183,7 @@ def second_process(settings: Settings, engine: Engine, clock: FakeClock) -> Iter
         clock=clock,
         readings=SqlReadingStore(engine),
         rejects=SqlRejectStore(engine, 1000),
+        files=DirectoryFileStore(settings.resolved_files_dir()),
     )
     with TestClient(create_app(other)) as test_client:
         yield test_client
