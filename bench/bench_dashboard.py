@@ -179,7 +179,7 @@ def seed_dashboard(engine: Engine, now: datetime) -> Readers:
 
 
 def token(user_id: int, now: datetime) -> str:
-    return issue_token(user_id, key=SECRET, now=now, minutes=24 * 60)
+    return issue_token(user_id, version=0, key=SECRET, now=now, minutes=24 * 60)
 
 
 PATHS = {

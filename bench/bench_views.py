@@ -39,13 +39,14 @@ import uuid
 from argparse import SUPPRESS
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, create_engine, event, insert, text
 from sqlalchemy.orm import Session
 
@@ -371,7 +372,8 @@ def capture(state: AppState, path: str, headers: dict[str, str]) -> list[Stateme
 
     event.listen(state.engine, "before_cursor_execute", record)
     try:
-        with TestClient(create_app(state)) as client:
+        # a fresh registry: each app registers its own metrics
+        with TestClient(create_app(replace(state, metrics=CollectorRegistry()))) as client:
             r = client.get(path, headers=headers)
             assert r.status_code == 200, r.text
     finally:

@@ -351,14 +351,21 @@ def _filtered(flt: AlertFilter) -> Select[AlertRow]:
 
 def fingerprint_columns() -> list[ColumnElement[Any]]:
     """Aggregates over alert rows that change whenever one of the rows does: every
-    transition sets ``updated_at_ms``, and the state and escalation level are counted too,
-    for transitions within the same millisecond."""
+    transition sets ``updated_at_ms``, and the state, severity and escalation level are
+    counted too, for changes within the same millisecond."""
     return [
         func.count(),
         func.sum(AlertRow.id),
         func.sum(AlertRow.updated_at_ms),
         func.sum(AlertRow.escalation_level),
         func.sum(case((AlertRow.status == AlertStatus.ACKNOWLEDGED.value, 1), else_=0)),
+        func.sum(
+            case(
+                (AlertRow.severity == Severity.CRITICAL.value, 2),
+                (AlertRow.severity == Severity.WARNING.value, 1),
+                else_=0,
+            )
+        ),
     ]
 
 

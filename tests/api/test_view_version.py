@@ -150,7 +150,7 @@ def test_findings_fixes_and_deadlines(world: World, watcher: Watcher, clock: Fak
     assert r.status_code == 200, r.text
     assert watcher.changed() == BOTH  # back to open: no timestamp of the finding moves
 
-    clock.advance(days=14)  # the notice is due 15 days after the inspection
+    clock.advance(days=13, hours=23)  # the notice is due 15 days after the visit (01:30)
     assert watcher.changed() == NEITHER
     clock.advance(hours=1)
     assert watcher.changed() == BOTH  # overdue now, by the clock alone

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,13 +25,13 @@ from inspection.grading import FollowupPolicy
 from inspection.models import Finding, Role, User
 from inspection.schemas import FindingIn, InspectionCreate, SensorCreate
 from telemetry import alert_store
-from telemetry.alert_rules import Severity
+from telemetry.alert_rules import TIERS, Severity
 from telemetry.alert_store import NewAlert, to_ms
 from telemetry.readings import Reading
 from telemetry.sql_store import SqlReadingStore
 from tests.conftest import PASSWORD
 from tests.web.conftest import ADMIN, DISTRICT, INSPECTOR, MANAGER, OFFICER, Site, png
-from tests.web.test_browser_inspector import check_page, css, text_of, wait
+from tests.web.test_browser_inspector import check_page, css, text_of
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +51,7 @@ def raise_alert(site: Site, code: str, sensor: str, rule: str, severity: Severit
                 shelter_code=code,
                 district=DISTRICT,
                 zone="滤毒室",
-                condition=rule.removesuffix("_warning").removesuffix("_critical"),
+                condition=TIERS[rule][0] if rule in TIERS else rule,
                 rule=rule,
                 severity=severity,
                 message="滤毒室湿度持续超过75%" if rule == "humidity_warning" else "温度过高",
@@ -140,13 +142,28 @@ def office(site: Site) -> Site:
     return site
 
 
+def live(driver: WebDriver, what: str, selector: str, contains: str = "", count: int = 0) -> None:
+    """Wait for a part of the page that polls and redraws itself: elements may be replaced
+    between being found and being read, which is retried, not failed."""
+
+    def seen(d: WebDriver) -> bool:
+        found = d.find_elements(By.CSS_SELECTOR, selector)
+        if count:
+            return len(found) == count
+        return any(e.is_displayed() and contains in e.text for e in found)
+
+    WebDriverWait(driver, 90, ignored_exceptions=(StaleElementReferenceException,)).until(
+        seen, message=f"waiting for {what}"
+    )
+
+
 def log_in(driver: WebDriver, site: Site, username: str) -> None:
     """Log in and open the dashboard."""
     driver.get(site.base + "/")
     css(driver, "input[name=username]").send_keys(username)
     driver.find_element(By.CSS_SELECTOR, "input[name=password]").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    css(driver, "#nav a")
+    live(driver, "the navigation of the logged-in user", "#nav a")
     driver.get(site.base + "/#/dashboard")
     css(driver, "#compliance-rate")
 
@@ -158,18 +175,14 @@ def test_an_officer_sees_the_rate_and_alerts_arriving_live(
     # HP-001 is class 2 (open rust), HP-002 ungraded: 0 of 2 in class 1
     text_of(browser, "#compliance-rate", "0%")
     text_of(browser, "table.rates", DISTRICT)
-    css(browser, "#shelter-grid .cell")
-    css(browser, "#live-alerts li")
+    live(browser, "the grid", "#shelter-grid .cell")
+    live(browser, "the open alert", "#live-alerts li", "滤毒室")
     check_page(browser, office, screenshots, "30-officer-dashboard")
 
     raise_alert(office, office.shelters[0], "HP-001-S1", "temperature_high", Severity.CRITICAL)
-    wait(  # no reload: the list polls with its ETag
-        browser,
-        "the new alert on the open dashboard",
-        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#live-alerts li")) == 2,
-        timeout=60,
-    )
-    css(browser, "#shelter-grid .cell.alert-critical", timeout=60)
+    # no reload: the list and the grid poll with their ETags
+    live(browser, "the new alert on the open dashboard", "#live-alerts li", count=2)
+    live(browser, "the critical outline on the grid", "#shelter-grid .cell.alert-critical")
 
     # the reported fix is verified (the follow-ups screen that does it is tested apart)
     with session_factory(office.engine)() as session:
@@ -190,11 +203,7 @@ def test_the_city_office_sees_every_district(
 ) -> None:
     log_in(browser, office, ADMIN)
     text_of(browser, "table.rates", "静安区")  # JA-001, the site's other district
-    wait(
-        browser,
-        "both districts on the grid",
-        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".grid-district")) == 2,
-    )
+    live(browser, "both districts on the grid", ".grid-district", count=2)
     check_page(browser, office, screenshots, "40-admin-dashboard")
     browser.find_element(By.ID, "lang-switch").click()
     text_of(browser, "h1", "Overview")

@@ -120,7 +120,6 @@ async function history(d, el) {
     await draw(el, {
       animation: false,
       grid: { left: 40, right: 12, top: 12, bottom: 24 },
-      tooltip: { trigger: 'axis', renderMode: 'richText', valueFormatter: (v) => percent(v) },
       xAxis: { type: 'category', data: rows.map((r) => r.month) },
       yAxis: { type: 'value', min: 0, max: 1, axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } },
       series: [{ type: 'line', data: rows.map((r) => r.rate), areaStyle: { opacity: 0.15 } }],
