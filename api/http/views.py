@@ -24,15 +24,18 @@ Readiness (worst verdict wins; every reason that applies is listed in ``readines
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from fastapi import Response
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from api.http.schemas import Page, json_response
+from api.http.view_version import etag_matches, page_etag
 from inspection import attachments
 from inspection.catalogue import load_catalogue
 from inspection.inspections import finding_read
@@ -416,3 +419,30 @@ def platform_summaries(
         PlatformShelter.model_construct(**f, latitude=s.latitude, longitude=s.longitude)
         for s, f in zip(shelters, _collect(session, shelters, now=now), strict=True)
     ]
+
+
+def summary_page(
+    session: Session,
+    where: ColumnElement[bool],
+    *,
+    limit: int,
+    offset: int,
+    now: datetime,
+    model: type[BaseModel],
+    build: Callable[..., Sequence[BaseModel]],
+    if_none_match: str | None,
+) -> Response:
+    """A page of shelter summaries of ``model`` built by ``build(session, rows, now=now)``,
+    with the strong ``ETag`` of its data version: ``If-None-Match`` naming it answers ``304``
+    without building the page."""
+    etag = page_etag(session, where, limit=limit, offset=offset, now=now, model=model)
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    rows, total = shelter_page(session, where, limit=limit, offset=offset)
+    return json_response(
+        Page[model].model_construct(  # type: ignore[valid-type]
+            items=list(build(session, rows, now=now)), total=total, limit=limit, offset=offset
+        ),
+        headers=headers,
+    )

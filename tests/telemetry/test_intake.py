@@ -73,6 +73,8 @@ def test_a_batch_filling_while_writers_are_busy_goes_when_one_frees() -> None:
     worker = threading.Thread(target=lambda: taken.append(intake.take(fill=busy.is_set)))
     worker.start()
     intake.submit_many(deliveries(3, start=2))  # joins the batch being filled
+    worker.join(0.2)
+    assert worker.is_alive()  # filling: the writers are busy and the hour has not passed
     busy.clear()
     intake.wake()  # a writer finished
     worker.join(10)

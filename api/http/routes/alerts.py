@@ -35,8 +35,8 @@ from api.http.deps import (
 from api.http.errors import ApiError
 from api.http.routes import alert_rules, platform
 from api.http.schemas import Page, json_response
-from api.http.view_version import NOT_MODIFIED, etag_matches, page_etag, tag
-from api.http.views import AlertOut, ShelterRow, ShelterSummary, shelter_page, shelter_summaries
+from api.http.view_version import NOT_MODIFIED, etag_matches, tag
+from api.http.views import AlertOut, ShelterRow, ShelterSummary, shelter_summaries, summary_page
 from api.notify.ack_links import InvalidAckToken, read_ack_token
 from api.state import AppState
 from inspection import registry
@@ -89,22 +89,15 @@ def my_shelters(
     an inspector's assigned shelters and district, everything for the city office). The
     platform reads ``/api/v1/platform/shelters`` instead. With a strong ``ETag``: an
     ``If-None-Match`` naming it answers ``304`` without building the page."""
-    where = shelter_scope(actor)
-    etag = page_etag(
-        session, where, limit=page.limit, offset=page.offset, now=now, model=ShelterSummary
-    )
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if etag_matches(if_none_match, etag):
-        return Response(status_code=304, headers=headers)
-    rows, total = shelter_page(session, where, limit=page.limit, offset=page.offset)
-    return json_response(
-        Page[ShelterSummary].model_construct(
-            items=shelter_summaries(session, rows, now=now),
-            total=total,
-            limit=page.limit,
-            offset=page.offset,
-        ),
-        headers=headers,
+    return summary_page(
+        session,
+        shelter_scope(actor),
+        limit=page.limit,
+        offset=page.offset,
+        now=now,
+        model=ShelterSummary,
+        build=shelter_summaries,
+        if_none_match=if_none_match,
     )
 
 

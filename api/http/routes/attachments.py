@@ -9,7 +9,7 @@ address can run nothing in the app's origin.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Annotated, Any, BinaryIO
 from urllib.parse import quote
@@ -76,6 +76,25 @@ def _unchanged(etag: str, if_none_match: str | None) -> Response | None:
     return None
 
 
+def _serve(
+    state: AppState,
+    etag: str,
+    if_none_match: str | None,
+    *,
+    decode: bool,
+    open_stream: Callable[[], tuple[BinaryIO, int | None]],
+    content_type: str,
+    disposition: str,
+) -> Response:
+    """304 when ``If-None-Match`` names ``etag``; else the bytes ``open_stream`` gives (of
+    a known size, or None), opened in a decode slot when an old row must be decoded."""
+    if (unchanged := _unchanged(etag, if_none_match)) is not None:
+        return unchanged
+    with _decoding(state, decode):
+        stream, size = open_stream()
+    return _send(stream, size, content_type, etag, disposition)
+
+
 @router.get(
     "/{attachment_id}",
     response_class=StreamingResponse,
@@ -94,15 +113,17 @@ def get_file(
 ) -> Response:
     """A photo (re-encoded at upload, without its metadata) or a PDF of evidence."""
     row = attachments.get_attachment(session, attachment_id, actor=actor)
-    etag = f'"{row.file_key or row.sha256}"'
-    if (unchanged := _unchanged(etag, if_none_match)) is not None:
-        return unchanged
-    with _decoding(state, row.file_key is None):
-        stream, size = attachments.open_file(
+    return _serve(
+        state,
+        f'"{row.file_key or row.sha256}"',
+        if_none_match,
+        decode=row.file_key is None,
+        open_stream=lambda: attachments.open_file(
             session, row, files=state.files, limits=limits_of(state)
-        )
-    inline = row.content_type in media.IMAGE_FORMATS
-    return _send(stream, size, row.content_type, etag, _disposition(row, inline=inline))
+        ),
+        content_type=row.content_type,
+        disposition=_disposition(row, inline=row.content_type in media.IMAGE_FORMATS),
+    )
 
 
 @router.get(
@@ -123,13 +144,15 @@ def get_thumbnail(
 ) -> Response:
     """A small JPEG of a photo, made when it was uploaded, for lists."""
     row = attachments.get_attachment(session, attachment_id, actor=actor)
-    etag = f'"t-{row.thumbnail_key or row.sha256}"'
-    if (unchanged := _unchanged(etag, if_none_match)) is not None:
-        return unchanged
-    with _decoding(state, row.thumbnail_key is None):
-        stream = attachments.open_thumbnail(
-            session, row, files=state.files, limits=limits_of(state)
-        )
-    return _send(
-        stream, None, "image/jpeg", etag, _disposition(row, inline=True, suffix=".thumb.jpg")
+    return _serve(
+        state,
+        f'"t-{row.thumbnail_key or row.sha256}"',
+        if_none_match,
+        decode=row.thumbnail_key is None,
+        open_stream=lambda: (
+            attachments.open_thumbnail(session, row, files=state.files, limits=limits_of(state)),
+            None,
+        ),
+        content_type="image/jpeg",
+        disposition=_disposition(row, inline=True, suffix=".thumb.jpg"),
     )

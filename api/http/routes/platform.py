@@ -18,9 +18,9 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from api.http import platform_view
 from api.http.deps import NowDep, PageDep, SessionDep, require
 from api.http.platform_view import CitySummary
-from api.http.schemas import Page, json_response
-from api.http.view_version import NOT_MODIFIED, etag_matches, page_etag
-from api.http.views import PlatformShelter, platform_summaries, shelter_page
+from api.http.schemas import Page
+from api.http.view_version import NOT_MODIFIED
+from api.http.views import PlatformShelter, platform_summaries, summary_page
 from inspection.access import Actor, shelter_scope
 from inspection.models import Role
 from telemetry.query import aware_utc
@@ -53,21 +53,15 @@ def shelters(
     if changed_since is not None:
         since = aware_utc(changed_since, name="changed_since")
         where = where & platform_view.changed_since(since)
-    etag = page_etag(
-        session, where, limit=page.limit, offset=page.offset, now=now, model=PlatformShelter
-    )
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if etag_matches(if_none_match, etag):
-        return Response(status_code=304, headers=headers)
-    rows, total = shelter_page(session, where, limit=page.limit, offset=page.offset)
-    return json_response(
-        Page[PlatformShelter].model_construct(
-            items=platform_summaries(session, rows, now=now),
-            total=total,
-            limit=page.limit,
-            offset=page.offset,
-        ),
-        headers=headers,
+    return summary_page(
+        session,
+        where,
+        limit=page.limit,
+        offset=page.offset,
+        now=now,
+        model=PlatformShelter,
+        build=platform_summaries,
+        if_none_match=if_none_match,
     )
 
 
