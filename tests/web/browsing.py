@@ -15,13 +15,18 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import PASSWORD
-from tests.web.conftest import PHONE, Site
+from tests.web.conftest import PHONE
+from tests.web.seeding import Site
 
 WAIT = 90  # seconds: conditions are waited for, never slept on
 
 
 def wait(driver: WebDriver, what: str, check: Any, timeout: float = WAIT) -> Any:
-    return WebDriverWait(driver, timeout).until(check, message=f"waiting for {what}")
+    """Wait for ``check`` to return something true; an element the page redrew while it was
+    being read is a reason to look again, not a failure."""
+    return WebDriverWait(
+        driver, timeout, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(check, message=f"waiting for {what}")
 
 
 def css(driver: WebDriver, selector: str, timeout: float = WAIT) -> WebElement:
@@ -59,10 +64,49 @@ def text_of(driver: WebDriver, selector: str, contains: str) -> None:
     )
 
 
+def live(driver: WebDriver, what: str, selector: str, contains: str = "", count: int = 0) -> None:
+    """Wait for a part of the page that polls and redraws itself: ``count`` elements matching
+    ``selector`` when given, else a shown one whose text holds ``contains``."""
+
+    def seen(d: WebDriver) -> bool:
+        found = d.find_elements(By.CSS_SELECTOR, selector)
+        if count:
+            return len(found) == count
+        return any(e.is_displayed() and contains in e.text for e in found)
+
+    wait(driver, what, seen)
+
+
+OUTSIDE = """
+const width = document.documentElement.clientWidth;
+const scrolls = (el) => {
+  for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+    if (['auto', 'scroll'].includes(getComputedStyle(p).overflowX)) return true;
+  }
+  return false;
+};
+const name = (el) => el.tagName.toLowerCase() + (el.id ? `#${el.id}` : '')
+  + [...el.classList].map((c) => `.${c}`).join('');
+return [...document.body.querySelectorAll('*')].filter((el) => {
+  const r = el.getBoundingClientRect();
+  return r.width > 0 && r.height > 0 && (r.right > width + 0.5 || r.left < -0.5)
+    && getComputedStyle(el).visibility !== 'hidden' && !scrolls(el);
+}).map((el) => {
+  const r = el.getBoundingClientRect();
+  return `${name(el)} at ${Math.round(r.left)}..${Math.round(r.right)}px`;
+});
+"""
+"""The shown elements that reach past the left or right edge of the screen, which the body's
+``overflow-x: hidden`` would cut off rather than scroll; those inside a box that scrolls
+sideways itself (a wide data table, allowed by WCAG 1.4.10) excepted."""
+
+
 def check_page(driver: WebDriver, site: Site, shots: Path, name: str) -> None:
     """The page fits the phone, loaded nothing from elsewhere, broke no policy; photographed."""
     width = driver.execute_script("return document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{name}: {width}px wide"
+    outside = driver.execute_script(OUTSIDE)
+    assert not outside, f"{name}: cut off at the screen's edge: {outside}"
     urls: list[str] = driver.execute_script(
         "return performance.getEntriesByType('navigation').concat("
         "performance.getEntriesByType('resource')).map(e => e.name)"

@@ -1,6 +1,7 @@
 """Fixtures of the browser tests: the app served by a real uvicorn server on a free port,
 the real headless Chromium (Debian's chromium + chromium-driver) driven by Selenium at phone
-size, an inspector with two shelters, and a place for the screenshots of each page.
+size, an inspector with two shelters, the richer scenes of tests/web/seeding.py, and a place
+for the screenshots of each page.
 
 Screenshots go to $SHELTERWATCH_SCREENSHOTS when set, else under the run's temporary
 directory; the path is printed."""
@@ -10,12 +11,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import struct
 import tempfile
 import threading
-import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,47 +27,16 @@ from api.app import create_app
 from api.db import session_factory
 from api.settings import Settings
 from api.state import AppState, utc_now
-from inspection import registry
-from inspection.access import SYSTEM
 from inspection.files import DirectoryFileStore
 from inspection.grading import FollowupPolicy
-from inspection.models import Role
-from inspection.schemas import ShelterCreate, UserCreate
-from inspection.users import create_user
 from telemetry.sql_store import SqlReadingStore, SqlRejectStore
-from tests.conftest import PASSWORD, TEST_SECRET
+from tests.conftest import TEST_SECRET
 from tests.waiting import wait_until
+from tests.web.seeding import Monitored, Site, png, seed_monitored, seed_office, seed_site
 
 CHROMIUM = Path(os.environ.get("SHELTERWATCH_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("SHELTERWATCH_CHROMEDRIVER", "/usr/bin/chromedriver"))
 PHONE = {"width": 390, "height": 844}
-DISTRICT = "黄浦区"
-INSPECTOR = "inspector-wang"
-MANAGER = "manager-li"
-OFFICER = "officer-zhou"
-ADMIN = "admin-chen"
-OTHER_MANAGER = "manager-zhao"
-OUT_OF_SCOPE = "JA-001"
-"""Another district's shelter, managed by OTHER_MANAGER: out of everyone else's scope but the
-city office's."""
-PEOPLE = (
-    (INSPECTOR, Role.INSPECTOR, DISTRICT, "王检查"),
-    (MANAGER, Role.MANAGER, None, "李工程长"),
-    (OFFICER, Role.DISTRICT_OFFICER, DISTRICT, "周科长"),
-    (ADMIN, Role.ADMIN, None, "陈管理"),
-    (OTHER_MANAGER, Role.MANAGER, None, "赵工程长"),
-)
-
-
-@dataclass(frozen=True)
-class Site:
-    """The running app: its base URL, its database, the inspector's shelters and the app's
-    state (to seed what the app would receive from elsewhere: readings, alerts)."""
-
-    base: str
-    engine: Engine
-    shelters: tuple[str, ...]
-    state: AppState
 
 
 def _free_socket() -> socket.socket:
@@ -77,56 +44,6 @@ def _free_socket() -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     return sock
-
-
-def _seed(state: AppState) -> tuple[str, ...]:
-    now = state.clock()
-    codes = ("HP-001", "HP-002")
-    with state.sessions() as session:
-        for name, role, district, display_name in PEOPLE:
-            create_user(
-                session,
-                UserCreate(
-                    username=name,
-                    role=role,
-                    district=district,
-                    password=PASSWORD,
-                    display_name=display_name,
-                    phone="13800000000" if role == Role.MANAGER else None,
-                ),
-                actor=SYSTEM,
-                now=now,
-            )
-        for number, code in enumerate(codes, start=1):
-            registry.create_shelter(
-                session,
-                ShelterCreate(
-                    code=code,
-                    name=f"黄浦区第{number}号人防工程（示范小区地下车库）",
-                    district=DISTRICT,
-                    address=f"黄浦区示范路{number}号地下一层",
-                    manager=MANAGER,
-                    inspector=INSPECTOR,
-                    wartime_function="人员掩蔽",
-                    peacetime_use="停车场",
-                    responsible_unit="示范物业管理有限公司",
-                ),
-                actor=SYSTEM,
-                now=now,
-            )
-        registry.create_shelter(  # another district and manager: out of the others' scope
-            session,
-            ShelterCreate(
-                code=OUT_OF_SCOPE,
-                name="静安区第1号人防工程",
-                district="静安区",
-                manager=OTHER_MANAGER,
-            ),
-            actor=SYSTEM,
-            now=now,
-        )
-        session.commit()
-    return codes
 
 
 @pytest.fixture
@@ -150,7 +67,7 @@ def site(db_url: str, engine: Engine, tmp_path: Path) -> Iterator[Site]:
         rejects=SqlRejectStore(engine, 1000),
         files=DirectoryFileStore(settings.resolved_files_dir()),
     )
-    codes = _seed(state)
+    codes = seed_site(state)
     sock = _free_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(
@@ -209,28 +126,23 @@ def browser() -> Iterator[WebDriver]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def png(width: int = 32, height: int = 24) -> bytes:
-    """A small real PNG (a colour gradient), as a phone camera would give a photo."""
-    rows = b"".join(
-        b"\x00" + b"".join(bytes((x * 8 % 256, y * 10 % 256, 128)) for x in range(width))
-        for y in range(height)
-    )
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
 @pytest.fixture
 def photo(tmp_path: Path) -> Path:
     path = tmp_path / "rust.png"
     path.write_bytes(png())
     return path
+
+
+@pytest.fixture
+def monitored(site: Site) -> Monitored:
+    """Two sensors on the first shelter with a week of hourly readings and their live values,
+    an active humidity alert, and an inspection whose rust finding started a notice."""
+    return seed_monitored(site)
+
+
+@pytest.fixture
+def office(site: Site) -> Site:
+    """On top of the site: a sensor with live values, readings and a warning on HP-001, and
+    a rust finding on HP-001 whose fix the manager has reported with a photo."""
+    seed_office(site)
+    return site

@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.web.conftest import Site
+from tests.web.seeding import Site
 
 pytestmark = pytest.mark.browser
 

@@ -17,9 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inspection.models import Attachment, Finding, Followup, Inspection
-from tests.conftest import PASSWORD
-from tests.web.browsing import check_page, css, text_of, wait
-from tests.web.conftest import INSPECTOR, OUT_OF_SCOPE, Site
+from tests.web.browsing import check_page, css, log_in, text_of, wait
+from tests.web.seeding import INSPECTOR, OUT_OF_SCOPE, Site
 
 pytestmark = pytest.mark.browser
 
@@ -27,16 +26,6 @@ pytestmark = pytest.mark.browser
 def count(site: Site, model: type[Any]) -> int:
     with Session(site.engine) as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
-
-
-def log_in(driver: WebDriver, site: Site, shots: Path | None = None) -> None:
-    driver.get(site.base + "/")
-    css(driver, "input[name=username]").send_keys(INSPECTOR)
-    if shots is not None:
-        check_page(driver, site, shots, "01-login")
-    driver.find_element(By.CSS_SELECTOR, "input[name=password]").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    css(driver, "#shelter-list a")
 
 
 def open_checklist(driver: WebDriver, site: Site, code: str) -> None:
@@ -61,7 +50,10 @@ def mark_rust_with_photo(driver: WebDriver, photo: Path) -> None:
 def test_an_inspector_submits_an_inspection_with_a_photo(
     site: Site, browser: WebDriver, screenshots: Path, photo: Path
 ) -> None:
-    log_in(browser, site, screenshots)
+    browser.get(site.base + "/")
+    css(browser, "input[name=username]")
+    check_page(browser, site, screenshots, "01-login")
+    log_in(browser, site, INSPECTOR, landing="#shelter-list a")
     check_page(browser, site, screenshots, "02-shelters")
     search = css(browser, "#shelter-search")
     search.send_keys(site.shelters[1])
@@ -153,7 +145,7 @@ def _network(driver: WebDriver, *, offline: bool) -> None:
 def test_an_inspection_finished_offline_waits_and_is_stored_once(
     site: Site, browser: WebDriver, screenshots: Path, photo: Path
 ) -> None:
-    log_in(browser, site)
+    log_in(browser, site, INSPECTOR, landing="#shelter-list a")
     open_checklist(browser, site, site.shelters[0])
     wait(
         browser,

@@ -8,9 +8,6 @@ screen and to load nothing from another origin, and is photographed."""
 from __future__ import annotations
 
 import hashlib
-import math
-from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -21,145 +18,23 @@ from selenium.webdriver.support.ui import Select
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspection import inspections, registry
-from inspection.access import SYSTEM, Actor
-from inspection.models import (
-    Attachment,
-    Finding,
-    FindingStatus,
-    Followup,
-    Role,
-    Sensor,
-    Shelter,
-    User,
-)
-from inspection.schemas import FindingIn, InspectionCreate, SensorCreate
+from inspection.models import Attachment, Finding, FindingStatus, Followup, Sensor, Shelter, User
 from inspection.users import by_username
-from telemetry import alert_store
-from telemetry.alert_rules import Severity
-from telemetry.alert_store import NewAlert
-from telemetry.readings import Reading
 from telemetry.sql_models import AlertRow, AlertRuleRow
-from telemetry.sql_store import SqlReadingStore
 from tests.conftest import PASSWORD
 from tests.web.browsing import check_page, click, css, log_in, log_out, text_of, wait
-from tests.web.conftest import (
+from tests.web.seeding import (
     ADMIN,
     DISTRICT,
-    INSPECTOR,
     MANAGER,
     OFFICER,
     OUT_OF_SCOPE,
+    Monitored,
     Site,
     png,
 )
 
 pytestmark = pytest.mark.browser
-
-SENSORS = ("HP1-A", "HP1-B")
-
-
-@dataclass(frozen=True)
-class Monitored:
-    """What the fixture seeded on the first shelter."""
-
-    code: str
-    alert_id: int
-    finding_id: int
-    notice_number: str
-
-
-def _actor(session: Session, username: str) -> Actor:
-    user = by_username(session, username)
-    assert user is not None
-    return Actor(id=user.id, username=user.username, role=Role(user.role), district=user.district)
-
-
-@pytest.fixture
-def monitored(site: Site) -> Monitored:
-    """Two sensors on the first shelter with a week of hourly readings and their live values,
-    an active humidity alert, and an inspection whose rust finding started a notice."""
-    state = site.state
-    now = state.clock()
-    code = site.shelters[0]
-    with state.sessions() as session:
-        for number, sensor in enumerate(SENSORS):
-            registry.add_sensor(
-                session,
-                code,
-                SensorCreate(sensor_id=sensor, zone=f"{'AB'[number]}区", expected_interval_s=3600),
-                actor=SYSTEM,
-                now=now - timedelta(days=8),
-            )
-        session.commit()
-    readings = [
-        Reading(
-            shelter_code=code,
-            sensor_id=sensor,
-            ts=now - timedelta(hours=hour),
-            temperature=round(18 + 3 * math.sin(hour / 4) + number, 2),
-            humidity=round(70 + 8 * math.cos(hour / 6), 1),
-            fire_risk=round((hour * 7 + number * 20) % 95, 1),
-        )
-        for hour in range(1, 7 * 24)
-        for number, sensor in enumerate(SENSORS)
-    ]
-    SqlReadingStore(site.engine).write(readings)
-    with state.sessions() as session:
-        alert_store.upsert_live(
-            session,
-            [
-                {
-                    "sensor_id": sensor,
-                    "shelter_code": code,
-                    "last_seen_ms": int((now - timedelta(minutes=5)).timestamp() * 1000),
-                    "temperature": 21.5 + number,
-                    "humidity": 82.0,
-                    "fire_risk": 45.0 + number * 40,
-                    "dew_point": None,
-                    "battery": None,
-                    "updated_at_ms": int(now.timestamp() * 1000),
-                }
-                for number, sensor in enumerate(SENSORS)
-            ],
-        )
-        alert = alert_store.raise_alert(
-            session,
-            NewAlert(
-                sensor_id=SENSORS[0],
-                shelter_code=code,
-                district=DISTRICT,
-                zone="A区",
-                condition="humidity",
-                rule="humidity_warning",
-                severity=Severity.WARNING,
-                message="湿度超过75%持续24小时（当前值 82）",
-                value=82.0,
-                threshold=75.0,
-                late=False,
-                raised_at=now - timedelta(hours=1),
-                condition_since=now - timedelta(hours=25),
-            ),
-        )
-        assert alert is not None
-        inspection = inspections.submit(
-            session,
-            code,
-            InspectionCreate(
-                inspected_at=now - timedelta(days=1),
-                findings=[FindingIn(item="EQ-RUST", note="防护密闭门门框锈蚀")],
-            ),
-            actor=_actor(session, INSPECTOR),
-            now=now,
-            policy=state.policy,
-            tz=state.settings.timezone,
-        )
-        finding = session.scalars(
-            select(Finding).where(Finding.inspection_id == inspection.id)
-        ).one()
-        followup = session.scalars(select(Followup)).one()
-        session.commit()
-        return Monitored(code, alert.id, finding.id, followup.number)
 
 
 def _finding(site: Site, finding_id: int) -> Finding:

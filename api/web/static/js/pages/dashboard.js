@@ -113,6 +113,7 @@ async function history(d, el) {
   if (!rows.length) {
     el.className = '';
     el.removeAttribute('role');
+    el.removeAttribute('aria-label');
     mount(el, h('p.muted', t('dash.history.none')));
     return;
   }

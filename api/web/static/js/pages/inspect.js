@@ -98,6 +98,8 @@ function itemBlock(entry, draft, onChange) {
     severity.addEventListener('change', () => {
       f.severity = severity.value;
       showDetail();
+      // the redraw replaced the select: keep a keyboard user where they were
+      document.getElementById(severity.id).focus();
     });
     const note = h('textarea', { id: `note-${entry.code}`, name: `note-${entry.code}`, maxlength: 4000, rows: 2 });
     note.value = f.note;

@@ -121,6 +121,7 @@ function findingItem(f, canFix, done) {
 function shelterView(s, { single, canFix, canResolve, done }) {
   const path = `#/my/${encodeURIComponent(s.code)}`;
   const title = single ? h('h1', s.name) : h('h2', h('a', { href: path }, s.name));
+  const part = single ? 'h2' : 'h3';
   const active = s.open_alerts.filter((a) => a.status === 'active').length;
   return h(
     `section.card.shelter-card`,
@@ -134,13 +135,13 @@ function shelterView(s, { single, canFix, canResolve, done }) {
       h(`span.readiness.readiness-${s.readiness}`, t(`readiness.${s.readiness}`)),
       active ? h('span.pill.sev-critical', `${t('alerts.title')} ${active}`) : null,
     ),
-    h('h3', t('alerts.title')),
+    h(`${part}.part`, t('alerts.title')),
     alertsView(s.open_alerts, { canResolve, done }),
-    h('h3', t('my.findings')),
+    h(`${part}.part`, t('my.findings')),
     s.open_findings.length
       ? h('ul.list.findings', s.open_findings.map((f) => findingItem(f, canFix, done)))
       : h('p.muted', t('my.findings.none')),
-    h('h3', t('live.title')),
+    h(`${part}.part`, t('live.title')),
     liveView(s.sensors),
     h(
       'p.links',
