@@ -1,6 +1,6 @@
 """Photos and files kept as evidence: accepting an upload into the file store, the limits on
-how many an inspection and a finding hold, recording the row, and reading one back for those
-who may see its shelter.
+how many an inspection, a finding and a class 4 milestone hold, recording the row, and
+reading one back for those who may see its shelter.
 
 An upload is accepted by ``inspection.media`` (decoded, bounded, re-encoded without metadata)
 and its bytes and thumbnail go to the :class:`~inspection.files.FileStore`; the row keeps the
@@ -29,7 +29,7 @@ from inspection import media
 from inspection.access import Actor, shelter_scope
 from inspection.errors import InvalidInput, NotFound
 from inspection.files import FileStore
-from inspection.models import Attachment, Finding, Inspection, Shelter
+from inspection.models import Attachment, Finding, Followup, Inspection, Shelter
 from inspection.schemas import AttachmentRead
 
 
@@ -54,7 +54,8 @@ class AttachmentLimits:
     per_inspection: int = 30
     """files attached to one inspection, its findings' photos included"""
     per_finding: int = 10
-    """photos of one finding at inspection, and separately files of evidence of its fixes"""
+    """photos of one finding at inspection, and separately files of evidence of its fixes;
+    also the evidence of one class 4 milestone"""
     max_pixels: int = 40_000_000
 
 
@@ -102,9 +103,10 @@ def check_room(
     purpose: str,
     inspection_id: int | None = None,
     finding_id: int | None = None,
+    followup_id: int | None = None,
 ) -> None:
-    """Refuse ``adding`` more files when the inspection or the finding (files of
-    ``purpose``) would then hold more than the limits allow."""
+    """Refuse ``adding`` more files when the inspection, the finding or the follow-up (files
+    of ``purpose``) would then hold more than the limits allow."""
     if adding <= 0:
         return
     checks: list[tuple[str, int, int]] = []
@@ -120,6 +122,13 @@ def check_room(
             )
         )
         checks.append((f"finding {finding_id}", held or 0, limits.per_finding))
+    if followup_id is not None:
+        held = session.scalar(
+            select(func.count(Attachment.id)).where(
+                Attachment.followup_id == followup_id, Attachment.purpose == purpose
+            )
+        )
+        checks.append((f"the {purpose} of follow-up {followup_id}", held or 0, limits.per_finding))
     for what, held_count, limit in checks:
         if held_count + adding > limit:
             raise InvalidInput(
@@ -138,10 +147,12 @@ def record(
     now: datetime,
     inspection_id: int | None = None,
     finding_id: int | None = None,
+    followup_id: int | None = None,
 ) -> Attachment:
     row = Attachment(
         inspection_id=inspection_id,
         finding_id=finding_id,
+        followup_id=followup_id,
         purpose=purpose,
         filename=stored.filename,
         content_type=stored.content_type,
@@ -161,11 +172,12 @@ def record(
 
 def get_attachment(session: Session, attachment_id: int, *, actor: Actor) -> Attachment:
     """The attachment if ``actor`` may see its shelter; otherwise as if it did not exist."""
-    shelter_id = func.coalesce(Inspection.shelter_id, Finding.shelter_id)
+    shelter_id = func.coalesce(Inspection.shelter_id, Finding.shelter_id, Followup.shelter_id)
     row = session.scalar(
         select(Attachment)
         .outerjoin(Inspection, Inspection.id == Attachment.inspection_id)
         .outerjoin(Finding, Finding.id == Attachment.finding_id)
+        .outerjoin(Followup, Followup.id == Attachment.followup_id)
         .join(Shelter, Shelter.id == shelter_id)
         .where(Attachment.id == attachment_id, shelter_scope(actor))
     )
@@ -227,4 +239,21 @@ def reads_by_finding(session: Session, finding_ids: list[int]) -> dict[int, list
     for row in rows:
         if row.finding_id is not None:
             out[row.finding_id].append(read(row))
+    return out
+
+
+def reads_by_followup(
+    session: Session, followup_ids: list[int]
+) -> dict[tuple[int, str], list[AttachmentRead]]:
+    """The evidence of each follow-up's milestones, by (follow-up id, milestone), oldest
+    first."""
+    out: dict[tuple[int, str], list[AttachmentRead]] = defaultdict(list)
+    if not followup_ids:
+        return out
+    rows = session.scalars(
+        select(Attachment).where(Attachment.followup_id.in_(followup_ids)).order_by(Attachment.id)
+    )
+    for row in rows:
+        if row.followup_id is not None:
+            out[(row.followup_id, row.purpose)].append(read(row))
     return out

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session
 
-from inspection import audit, notify, numbering
+from inspection import attachments, audit, notify, numbering
 from inspection.access import Actor, shelter_scope
-from inspection.errors import Conflict, Forbidden, NotFound
+from inspection.errors import NotFound
 from inspection.grading import Deadlines, FollowupPolicy, deadlines_for
 from inspection.models import (
     ClassChange,
@@ -27,11 +27,14 @@ from inspection.models import (
     FollowupKind,
     FollowupStatus,
     Inspection,
-    Role,
+    Milestone,
+    MilestoneRecord,
+    OutcomeRecord,
+    PartyType,
     Shelter,
     User,
 )
-from inspection.schemas import FollowupRead, ReferralOutcome
+from inspection.schemas import AttachmentRead, FollowupRead, MilestoneRead, OutcomeRecordRead
 
 _KIND_FOR_CLASS = {2: FollowupKind.NOTICE, 3: FollowupKind.LEDGER, 4: FollowupKind.KEY_SUPERVISION}
 _LIVE = (FollowupStatus.OPEN.value, FollowupStatus.ESCALATED.value)
@@ -336,7 +339,8 @@ def list_followups(
 def reads(
     session: Session, rows: list[tuple[Followup, Shelter]], *, now: datetime
 ) -> list[FollowupRead]:
-    """Read views of follow-ups with their finding ids and tracker names, in two queries."""
+    """Read views of follow-ups with their finding ids, tracker names, class 4 milestones
+    and referral outcome histories, in a fixed number of queries."""
     ids = [f.id for f, _ in rows]
     links: dict[int, list[int]] = {i: [] for i in ids}
     if ids:
@@ -346,10 +350,29 @@ def reads(
             .order_by(FollowupFinding.finding_id)
         ):
             links[fid].append(finding_id)
-    tracker_ids = {f.tracker_id for f, _ in rows if f.tracker_id}
+    key_ids = [f.id for f, _ in rows if f.kind == FollowupKind.KEY_SUPERVISION]
+    referral_ids = [f.id for f, _ in rows if f.kind == FollowupKind.REFERRAL]
+    done: dict[tuple[int, str], MilestoneRecord] = {}
+    if key_ids:
+        for m in session.scalars(
+            select(MilestoneRecord).where(MilestoneRecord.followup_id.in_(key_ids))
+        ):
+            done[(m.followup_id, m.milestone)] = m
+    history: dict[int, list[OutcomeRecord]] = {i: [] for i in referral_ids}
+    if referral_ids:
+        for r in session.scalars(
+            select(OutcomeRecord)
+            .where(OutcomeRecord.followup_id.in_(referral_ids))
+            .order_by(OutcomeRecord.id)
+        ):
+            history[r.followup_id].append(r)
+    evidence = attachments.reads_by_followup(session, key_ids)
+    user_ids = {f.tracker_id for f, _ in rows if f.tracker_id}
+    user_ids |= {m.recorded_by for m in done.values()}
+    user_ids |= {r.recorded_by for rs in history.values() for r in rs if r.recorded_by}
     names = (
-        dict(session.execute(select(User.id, User.username).where(User.id.in_(tracker_ids))).all())
-        if tracker_ids
+        dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all())
+        if user_ids
         else {}
     )
     return [
@@ -373,9 +396,67 @@ def reads(
             overdue=f.status == FollowupStatus.OPEN and now > f.due_at,
             finding_ids=links[f.id],
             outcome=f.outcome,
+            milestones=_milestones(f, done, evidence, names, now)
+            if f.kind == FollowupKind.KEY_SUPERVISION
+            else [],
+            outcome_history=[
+                OutcomeRecordRead(
+                    id=r.id,
+                    kind=r.kind,
+                    status=r.status,
+                    party_type=PartyType(r.party_type) if r.party_type else None,
+                    fine_yuan=r.fine_yuan,
+                    note=r.note,
+                    reason=r.reason,
+                    recorded_by=names.get(r.recorded_by) if r.recorded_by else None,
+                    recorded_at=r.recorded_at,
+                )
+                for r in history.get(f.id, [])
+            ],
         )
         for f, s in rows
     ]
+
+
+def _milestones(
+    f: Followup,
+    done: dict[tuple[int, str], MilestoneRecord],
+    evidence: dict[tuple[int, str], list[AttachmentRead]],
+    names: dict[int, str],
+    now: datetime,
+) -> list[MilestoneRead]:
+    """Containment and plan (done once recorded), then completion (done when closed)."""
+    is_open = f.status == FollowupStatus.OPEN
+    out: list[MilestoneRead] = []
+    for milestone, due in (
+        (Milestone.CONTAINMENT, f.containment_due_at),
+        (Milestone.PLAN, f.plan_due_at),
+    ):
+        if due is None:
+            continue
+        record = done.get((f.id, milestone.value))
+        out.append(
+            MilestoneRead(
+                milestone=milestone.value,
+                due_at=due,
+                done_at=record.done_at if record else None,
+                overdue=record is None and is_open and now > due,
+                note=record.note if record else "",
+                recorded_by=names.get(record.recorded_by) if record else None,
+                recorded_at=record.recorded_at if record else None,
+                evidence=evidence.get((f.id, milestone.value), []),
+            )
+        )
+    closed = f.status == FollowupStatus.CLOSED
+    out.append(
+        MilestoneRead(
+            milestone="completion",
+            due_at=f.due_at,
+            done_at=f.closed_at if closed else None,
+            overdue=is_open and now > f.due_at,
+        )
+    )
+    return out
 
 
 def get_followup(session: Session, followup_id: int, *, actor: Actor) -> tuple[Followup, Shelter]:
@@ -387,35 +468,3 @@ def get_followup(session: Session, followup_id: int, *, actor: Actor) -> tuple[F
     if row is None:
         raise NotFound(f"no follow-up {followup_id}", code="followup_not_found")
     return row[0], row[1]
-
-
-def record_referral_outcome(
-    session: Session, followup_id: int, outcome: ReferralOutcome, *, actor: Actor, now: datetime
-) -> Followup:
-    """Record what law enforcement decided (warning, fine of 10,000–50,000 yuan, …)."""
-    followup, _shelter = get_followup(session, followup_id, actor=actor)
-    if actor.role not in (Role.ADMIN, Role.DISTRICT_OFFICER):
-        raise Forbidden("only officers record a referral's outcome", code="role_forbidden")
-    if followup.kind != FollowupKind.REFERRAL:
-        raise Conflict(f"{followup.number} is not a referral", code="not_a_referral")
-    before = audit.snapshot(followup)
-    followup.outcome = {
-        **outcome.model_dump(),
-        "recorded_by": actor.username,
-        "recorded_at": now.isoformat(),
-    }
-    if outcome.status != "referred":
-        followup.status = FollowupStatus.CLOSED.value
-        followup.closed_at = now
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "referral.outcome",
-        "followup",
-        followup.number,
-        at=now,
-        before=before,
-        after=audit.snapshot(followup),
-    )
-    return followup

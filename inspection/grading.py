@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class Severity(IntEnum):
@@ -122,6 +122,34 @@ class Class4Policy(BaseModel):
     completion_days: int = Field(default=90, ge=1)
 
 
+class FineRange(BaseModel):
+    """The fines, in whole yuan, that a referral's outcome may record for one party type."""
+
+    min_yuan: int = Field(ge=0)
+    max_yuan: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FineRange:
+        if self.min_yuan > self.max_yuan:
+            raise ValueError("min_yuan is above max_yuan")
+        return self
+
+
+class FinePolicy(BaseModel):
+    """Fines of 人民防空法 art. 49: a unit 10,000–50,000 yuan; an individual where the city's
+    rules allow it (5,000–10,000 yuan by default; ``null``: individuals are not fined)."""
+
+    unit: FineRange = Field(default_factory=lambda: FineRange(min_yuan=10_000, max_yuan=50_000))
+    individual: FineRange | None = Field(
+        default_factory=lambda: FineRange(min_yuan=5_000, max_yuan=10_000)
+    )
+
+    def range_for(self, party_type: str) -> FineRange | None:
+        """The range a party of ``party_type`` (``unit`` or ``individual``) may be fined in;
+        None when it may not be fined."""
+        return self.unit if party_type == "unit" else self.individual
+
+
 class FollowupPolicy(BaseModel):
     """Deadlines and escalation (docs/domain.md, section 6); a city overrides them with a JSON
     file named by ``SHELTERWATCH_POLICY_FILE``."""
@@ -129,6 +157,7 @@ class FollowupPolicy(BaseModel):
     class2: Class2Policy = Field(default_factory=Class2Policy)
     class3: Class3Policy = Field(default_factory=Class3Policy)
     class4: Class4Policy = Field(default_factory=Class4Policy)
+    fines: FinePolicy = Field(default_factory=FinePolicy)
     late_entry_days: int = Field(
         default=7,
         ge=0,

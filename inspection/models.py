@@ -309,7 +309,8 @@ class Correction(Base):
 
 
 class Attachment(Base):
-    """A photo or file: inspection evidence or the evidence of a reported fix. The bytes live
+    """A photo or file: inspection evidence, the evidence of a reported fix or of a class 4
+    milestone. The bytes live
     in the file store (``inspection.files``) under ``file_key``; rows stored before that kept
     them in ``data`` and have no ``file_key``."""
 
@@ -318,7 +319,9 @@ class Attachment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     inspection_id: Mapped[int | None] = mapped_column(ForeignKey("inspections.id"), index=True)
     finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id"), index=True)
-    purpose: Mapped[str] = mapped_column(String(16))  # "inspection" | "fix"
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"), index=True)
+    """Set on the evidence of a class 4 milestone (purpose ``containment`` or ``plan``)."""
+    purpose: Mapped[str] = mapped_column(String(16))  # "inspection" | "fix" | a milestone
     filename: Mapped[str] = mapped_column(String(255))
     """The client's name for the file, sanitised, for display only."""
     content_type: Mapped[str] = mapped_column(String(100))
@@ -367,6 +370,8 @@ class Followup(Base):
     escalated_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """A referral's outcome in force: the latest of its ``referral_outcomes`` records, as
+    ``inspection.followups`` writes it with each record."""
     revision: Mapped[int] = revision_column()
 
     shelter: Mapped[Shelter] = relationship(lazy="raise")
@@ -374,6 +379,61 @@ class Followup(Base):
     findings: Mapped[list[Finding]] = relationship(
         secondary="followup_findings", lazy="raise", order_by="Finding.id"
     )
+
+
+class Milestone(StrEnum):
+    """The milestones of key supervision recorded as done; completion is the follow-up
+    closing when its last finding is verified."""
+
+    CONTAINMENT = "containment"  # 控制险情
+    PLAN = "plan"  # 报送整改方案
+
+
+class MilestoneRecord(Base):
+    """A class 4 milestone recorded as done: when, by whom, with a note (evidence photos are
+    attachments of the follow-up with the milestone as their purpose). At most one per
+    milestone; it is never changed."""
+
+    __tablename__ = "followup_milestones"
+    __table_args__ = (
+        UniqueConstraint("followup_id", "milestone", name="uq_followup_milestones"),
+        CheckConstraint(
+            f"milestone IN ({_enum_values(Milestone)})", name="ck_followup_milestones_milestone"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), index=True)
+    milestone: Mapped[str] = mapped_column(String(16))
+    done_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime]
+
+
+class PartyType(StrEnum):
+    """Who a referral's decision is against (人民防空法 art. 49 fines them differently)."""
+
+    UNIT = "unit"
+    INDIVIDUAL = "individual"
+
+
+class OutcomeRecord(Base):
+    """One record of a referral's outcome: the first recorded (``outcome``) or a later
+    ``correction`` with its reason. Records are only appended; the latest is in force."""
+
+    __tablename__ = "referral_outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "outcome" | "correction"
+    status: Mapped[str] = mapped_column(String(16))
+    party_type: Mapped[str | None] = mapped_column(String(16))
+    fine_yuan: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime]
 
 
 class DocumentSequence(Base):

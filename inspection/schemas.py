@@ -33,6 +33,7 @@ from inspection.models import (
     FindingStatus,
     FollowupKind,
     FollowupStatus,
+    PartyType,
     Role,
     UnitStatus,
 )
@@ -299,6 +300,36 @@ class FindingRead(_Output):
     )
 
 
+class MilestoneRead(_Output):
+    """One milestone of key supervision. ``containment`` and ``plan`` are done when recorded
+    (``done_at`` as reported, who recorded it and when, the note and evidence);
+    ``completion`` is done when the follow-up closes (``done_at`` its closing time)."""
+
+    milestone: str
+    due_at: datetime
+    done_at: datetime | None
+    overdue: bool = Field(description="not done, the follow-up open and the deadline passed")
+    note: str = ""
+    recorded_by: str | None = None
+    recorded_at: datetime | None = None
+    evidence: list[AttachmentRead] = Field(default_factory=list)
+
+
+class OutcomeRecordRead(_Output):
+    """One record of a referral's outcome: ``outcome`` (as first recorded, or recorded while
+    the referral was still with enforcement) or ``correction`` (with its ``reason``)."""
+
+    id: int
+    kind: str
+    status: str
+    party_type: PartyType | None = Field(description="null on records made before it was asked")
+    fine_yuan: int | None
+    note: str
+    reason: str
+    recorded_by: str | None
+    recorded_at: datetime
+
+
 class FollowupRead(_Output):
     id: int
     number: str
@@ -318,7 +349,18 @@ class FollowupRead(_Output):
     closed_at: datetime | None
     overdue: bool
     finding_ids: list[int]
-    outcome: dict[str, Any] | None
+    outcome: dict[str, Any] | None = Field(
+        description="a referral's outcome in force: the latest record of ``outcome_history``"
+    )
+    milestones: list[MilestoneRead] = Field(
+        default_factory=list,
+        description="key supervision: containment, plan and completion, each with its deadline "
+        "and, once done, its record; empty for other kinds",
+    )
+    outcome_history: list[OutcomeRecordRead] = Field(
+        default_factory=list,
+        description="a referral's outcome records, oldest first: the outcome, then corrections",
+    )
     findings: list[FindingRead] | None = Field(
         default=None,
         description="the findings of ``finding_ids`` (GET /api/v1/followups?with_findings=true); "
@@ -422,9 +464,23 @@ class ShelterDetail(ShelterRead):
 
 
 class ReferralOutcome(_Input):
+    """What law enforcement decided. A fine (``fine_yuan``, required with ``fined``) must lie
+    in the city's range for the party type (``FollowupPolicy.fines``)."""
+
     status: str = Field(pattern=r"^(referred|warning|fined|dismissed|other)$")
+    party_type: PartyType = Field(
+        default=PartyType.UNIT, description="who the decision is against: unit or individual"
+    )
     fine_yuan: StrictInt | None = Field(default=None, ge=0, le=1_000_000)
     note: Text = ""
+
+
+class OutcomeCorrection(ReferralOutcome):
+    """A corrected outcome, kept beside the records it corrects."""
+
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=4000)] = Field(
+        description="why the outcome in force is corrected"
+    )
 
 
 class UserUpdate(_Input):

@@ -7,7 +7,9 @@ Class 2 notice: remind the manager N days before; at the deadline tell the distr
 Class 3 ledger: checkpoint to the tracker; remind tracker and manager N days before; at the
 deadline tell the district head; ``escalate_after_overdue_days`` late → class 4.
 Class 4 key supervision: containment, plan and completion deadlines reported to the city
-office and district when missed. Referrals: the city office hears when one is still open.
+office and district when missed; a containment or plan milestone recorded as done
+(``inspection.milestones``) is not reported. Referrals: the city office hears when one is
+still open.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from inspection.models import (
     FollowupKind,
     FollowupStatus,
     Inspection,
+    Milestone,
+    MilestoneRecord,
     Shelter,
     User,
 )
@@ -167,11 +171,16 @@ class _Pass:
             *notify.city_office(self.session),
             *notify.district_officers(self.session, self.shelter.district),
         ]
-        for event, due, what in (
-            ("containment-due", self.f.containment_due_at, "险情控制"),
-            ("plan-due", self.f.plan_due_at, "整改方案"),
+        recorded = set(
+            self.session.scalars(
+                select(MilestoneRecord.milestone).where(MilestoneRecord.followup_id == self.f.id)
+            )
+        )
+        for milestone, event, due, what in (
+            (Milestone.CONTAINMENT, "containment-due", self.f.containment_due_at, "险情控制"),
+            (Milestone.PLAN, "plan-due", self.f.plan_due_at, "整改方案"),
         ):
-            if due is not None and self.now >= due:
+            if due is not None and self.now >= due and milestone.value not in recorded:
                 self.report.deadline_notices += self._send(
                     event,
                     recipients,

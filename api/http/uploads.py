@@ -27,6 +27,7 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from tempfile import SpooledTemporaryFile
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -137,6 +138,23 @@ class UploadForm:
             return check_text(value)
         except ValueError as exc:
             raise _invalid(name, str(exc), "value_error") from exc
+
+    def time_field(self, name: str) -> datetime | None:
+        """An RFC 3339 time with its offset, in UTC; None when the field is absent or empty."""
+        raw = self.fields.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            value = datetime.fromisoformat(raw)
+        except ValueError as exc:
+            raise _invalid(name, "not a time (RFC 3339)", "datetime_parsing") from exc
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise _invalid(
+                name,
+                "time must carry an offset (RFC 3339), e.g. 2026-05-01T09:30:00+08:00",
+                "timezone_aware",
+            )
+        return value.astimezone(UTC)
 
 
 def _invalid(name: str, msg: str, kind: str) -> ApiError:

@@ -393,6 +393,7 @@ def test_referral_outcome_closes_it(
     assert (body["status"], _at(body["closed_at"])) == ("closed", clock.now)
     assert body["outcome"] == {
         "status": "fined",
+        "party_type": "unit",
         "fine_yuan": 20000,
         "note": "罚款两万元",
         "recorded_by": world.officer_b.username,

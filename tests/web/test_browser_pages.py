@@ -1,13 +1,15 @@
 """The manager's, the follow-up and the city office's screens in the real headless Chromium:
 a manager acknowledges an alert, reads the charts, reports a fix with a photo that an officer
-then verifies from the follow-ups; a manager never sees another manager's shelter; the city
-office creates a user and a shelter, a sensor and an alert-rule override, and meets the
-API's refusal when verifying a fix it reported itself. Every page is checked to fit a 390 px
-screen and to load nothing from another origin, and is photographed."""
+then verifies from the follow-ups; a manager records the containment of a class 4 shelter
+with a photo and the officer sees it on the follow-ups; a manager never sees another
+manager's shelter; the city office creates a user and a shelter, a sensor and an alert-rule
+override, and meets the API's refusal when verifying a fix it reported itself. Every page is
+checked to fit a 390 px screen and to load nothing from another origin, and is photographed."""
 
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -18,7 +20,18 @@ from selenium.webdriver.support.ui import Select
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspection.models import Attachment, Finding, FindingStatus, Followup, Sensor, Shelter, User
+from inspection import inspections
+from inspection.models import (
+    Attachment,
+    Finding,
+    FindingStatus,
+    Followup,
+    MilestoneRecord,
+    Sensor,
+    Shelter,
+    User,
+)
+from inspection.schemas import FindingIn, InspectionCreate
 from inspection.users import by_username
 from telemetry.sql_models import AlertRow, AlertRuleRow
 from tests.conftest import PASSWORD
@@ -26,11 +39,13 @@ from tests.web.browsing import check_page, click, css, log_in, log_out, text_of,
 from tests.web.seeding import (
     ADMIN,
     DISTRICT,
+    INSPECTOR,
     MANAGER,
     OFFICER,
     OUT_OF_SCOPE,
     Monitored,
     Site,
+    actor,
     png,
 )
 
@@ -269,3 +284,63 @@ def test_the_city_office_administers_users_shelters_sensors_and_rules(
     text_of(browser, "form.verify-form .notice-error", "核验人必须是报告整改者以外的人")
     check_page(browser, site, screenshots, "47-followups-same-person")
     assert _finding(site, monitored.finding_id).status == FindingStatus.FIX_REPORTED
+
+
+@pytest.fixture
+def key_supervision(site: Site) -> str:
+    """Key supervision of HP-002 (a structural crack found an hour ago): its number."""
+    state = site.state
+    now = state.clock()
+    with Session(site.engine) as session:
+        inspections.submit(
+            session,
+            site.shelters[1],
+            InspectionCreate(
+                inspected_at=now - timedelta(hours=1),
+                findings=[FindingIn(item="STRUCT-CRACK", note="顶板裂缝")],
+            ),
+            actor=actor(session, INSPECTOR),
+            now=now,
+            policy=state.policy,
+            tz=state.settings.timezone,
+        )
+        number = session.scalars(
+            select(Followup.number).where(Followup.kind == "key_supervision")
+        ).one()
+        session.commit()
+    return number
+
+
+def test_a_manager_records_containment_that_an_officer_sees(
+    site: Site, browser: WebDriver, screenshots: Path, key_supervision: str, photo: Path
+) -> None:
+    log_in(browser, site, MANAGER, landing=".shelter-card")
+    browser.get(f"{site.base}/#/my/{site.shelters[1]}")
+    block = css(browser, f".key-supervision[data-number='{key_supervision}']")
+    containment = "li.milestone[data-milestone='containment']"
+    assert "未完成" in block.find_element(By.CSS_SELECTOR, containment).text
+    assert block.find_elements(By.CSS_SELECTOR, "li.milestone[data-milestone='completion']")
+    click(browser, f"{containment} button.record-milestone")
+    form = css(browser, "form.milestone-form[data-milestone='containment']")
+    form.find_element(By.CSS_SELECTOR, "button.milestone-submit").click()
+    text_of(browser, "form.milestone-form .notice-error", "请至少拍一张")
+    form.find_element(By.CSS_SELECTOR, "textarea").send_keys("已设置警戒线并疏散车辆")
+    form.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(photo))
+    wait(browser, "the preview", lambda d: form.find_elements(By.CSS_SELECTOR, ".preview img"))
+    check_page(browser, site, screenshots, "40-record-containment")
+    form.find_element(By.CSS_SELECTOR, "button.milestone-submit").click()
+    text_of(browser, ".notice-ok", "控制险情已记录")
+    css(browser, f"{containment}[data-done='true']")
+    with Session(site.engine) as session:
+        record = session.scalars(select(MilestoneRecord)).one()
+        assert (record.milestone, record.note) == ("containment", "已设置警戒线并疏散车辆")
+    log_out(browser)
+
+    log_in(browser, site, OFFICER, landing="nav a[href='#/followups']")
+    click(browser, "nav a[href='#/followups']")
+    card = css(browser, f"li.followup[data-number='{key_supervision}']")
+    done = card.find_element(By.CSS_SELECTOR, f"{containment}[data-done='true']")
+    assert MANAGER in done.text and "已设置警戒线并疏散车辆" in done.text
+    plan = card.find_element(By.CSS_SELECTOR, "li.milestone[data-milestone='plan']")
+    assert "未完成" in plan.text
+    check_page(browser, site, screenshots, "41-followups-milestones")

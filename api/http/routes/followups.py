@@ -1,9 +1,9 @@
-"""Inspections by id, attaching their photos, the follow-up list, closing findings with
-evidence, notices as PDF."""
+"""Inspections by id, attaching their photos, the follow-up list, class 4 milestones, referral
+outcomes and their corrections, closing findings with evidence, notices as PDF."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -18,16 +18,17 @@ from api.http.uploads import (
     limits_of,
     multipart_body,
 )
-from inspection import attachments, fixes, followups, inspections, photos
+from inspection import attachments, fixes, followups, inspections, milestones, photos, referrals
 from inspection.documents.fonts import load_font
 from inspection.documents.notice import notice_document, render_notice_pdf
 from inspection.followups import FollowupFilter
-from inspection.models import FollowupKind, FollowupStatus
+from inspection.models import FollowupKind, FollowupStatus, Milestone
 from inspection.schemas import (
     AttachmentRead,
     FindingRead,
     FollowupRead,
     InspectionRead,
+    OutcomeCorrection,
     ReferralOutcome,
     RowId,
     Verification,
@@ -129,14 +130,134 @@ def list_followups(
     return Page[FollowupRead](items=rows, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("/followups/{followup_id}/outcome", response_model=FollowupRead, tags=["followups"])
-def referral_outcome(
-    followup_id: RowId, data: ReferralOutcome, session: SessionDep, actor: OfficerDep, now: NowDep
+def _followup_read(
+    session: SessionDep, followup_id: int, actor: ActorDep, now: NowDep
 ) -> FollowupRead:
-    """Record the outcome of an enforcement referral (warning, fine, dismissed, …)."""
-    followup = followups.record_referral_outcome(session, followup_id, data, actor=actor, now=now)
-    _, shelter = followups.get_followup(session, followup.id, actor=actor)
+    followup, shelter = followups.get_followup(session, followup_id, actor=actor)
     return followups.reads(session, [(followup, shelter)], now=now)[0]
+
+
+@router.post(
+    "/followups/{followup_id}/milestones/{milestone}",
+    response_model=FollowupRead,
+    status_code=201,
+    tags=["followups"],
+    openapi_extra=multipart_body(
+        note={"type": "string", "maxLength": 4000, "description": "what was done"},
+        done_at={
+            "type": "string",
+            "format": "date-time",
+            "description": "when it was done, with its offset (default: now); not in the "
+            "future, not before the follow-up was issued",
+        },
+    ),
+    responses={
+        **UPLOAD_ERRORS,
+        409: {
+            "description": "`milestone_recorded` (recorded already), `no_milestones` (not key "
+            "supervision), `bad_state` (the follow-up is not open)"
+        },
+    },
+)
+def record_milestone(
+    followup_id: RowId,
+    milestone: Milestone,
+    actor: ActorDep,
+    form: UploadFormDep,
+    session: SessionDep,
+    now: NowDep,
+    state: StateDep,
+) -> FollowupRead:
+    """Record a milestone of key supervision as done: `containment` (险情控制) or `plan`
+    (整改方案), with a note and at least one photo or file of evidence (as for fixes), by the
+    shelter's manager, an officer of its district or the city office. Once recorded the tick
+    no longer reports it missed; it is never changed (a second record answers 409). Completion
+    is the follow-up closing when its last finding's fix is verified."""
+    limits = limits_of(state)
+    note = form.text_field("note", max_length=4000)
+    done_at = form.time_field("done_at")
+    with unit_of_work(state.sessions, read_only=True) as check:
+        milestones.plan_record(
+            check,
+            followup_id,
+            milestone,
+            len(form.uploads),
+            done_at=done_at,
+            actor=actor,
+            now=now,
+            limits=limits,
+        )
+    stored = accept_files(state, form.uploads)
+    milestones.record_milestone(
+        session,
+        followup_id,
+        milestone,
+        done_at=done_at,
+        note=note,
+        evidence=stored,
+        actor=actor,
+        now=now,
+        limits=limits,
+    )
+    return _followup_read(session, followup_id, actor, now)
+
+
+_OUTCOME_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "`not_a_referral`, `outcome_recorded` (POST /outcome on a closed "
+        "referral: correct it instead), `no_outcome` (nothing to correct)"
+    },
+    422: {
+        "description": "`fine_required`, `fine_out_of_range` (details: the party type and "
+        "its range), `validation_error`"
+    },
+}
+
+
+@router.post(
+    "/followups/{followup_id}/outcome",
+    response_model=FollowupRead,
+    tags=["followups"],
+    responses=_OUTCOME_ERRORS,
+)
+def referral_outcome(
+    followup_id: RowId,
+    data: ReferralOutcome,
+    session: SessionDep,
+    actor: OfficerDep,
+    now: NowDep,
+    state: StateDep,
+) -> FollowupRead:
+    """Record the outcome of an enforcement referral (warning, fine, dismissed, …). `referred`
+    keeps it open; any other outcome closes it and is never overwritten: a second outcome
+    answers 409 `outcome_recorded`, a correction goes to `/outcome/corrections`."""
+    referrals.record_outcome(
+        session, followup_id, data, actor=actor, now=now, fines=state.policy.fines
+    )
+    return _followup_read(session, followup_id, actor, now)
+
+
+@router.post(
+    "/followups/{followup_id}/outcome/corrections",
+    response_model=FollowupRead,
+    status_code=201,
+    tags=["followups"],
+    responses=_OUTCOME_ERRORS,
+)
+def correct_referral_outcome(
+    followup_id: RowId,
+    data: OutcomeCorrection,
+    session: SessionDep,
+    actor: OfficerDep,
+    now: NowDep,
+    state: StateDep,
+) -> FollowupRead:
+    """Correct a referral's recorded outcome, with a reason: a new record in the outcome
+    history that is in force from now; the records before it are kept."""
+    referrals.correct_outcome(
+        session, followup_id, data, actor=actor, now=now, fines=state.policy.fines
+    )
+    return _followup_read(session, followup_id, actor, now)
 
 
 def _finding_read(

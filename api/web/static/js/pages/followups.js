@@ -2,11 +2,13 @@
 // in the caller's scope (GET /api/v1/followups?with_findings=true), filtered by status,
 // overdue and class, each with its deadline, its notice as PDF and its findings. A fix the
 // manager reported is verified or rejected here (POST /api/v1/findings/{id}/verify|reject)
-// by someone other than who reported it; the API's refusal is shown as it says.
+// by someone other than who reported it; the API's refusal is shown as it says. Key
+// supervision shows its milestones and referrals their outcome history (js/milestones.js).
 
 import { api, ApiError, currentUser, download, query, request } from '../api.js';
 import { classLabel, date, dateTime, deadline } from '../format.js';
 import { extend, t } from '../i18n.js';
+import { milestonesView, outcomeView } from '../milestones.js';
 import { errorView, field, h, mount, notice } from '../ui.js';
 
 extend({
@@ -176,7 +178,7 @@ function findingItem(f, canVerify, done) {
   );
 }
 
-function followupCard(fu, canVerify, done) {
+function followupCard(fu, canVerify, role, done) {
   const due = deadline(fu.due_at);
   const open = fu.status === 'open';
   const fact = (label, value, cls) => [h('dt', label), h('dd', { class: cls || false }, value)];
@@ -208,6 +210,8 @@ function followupCard(fu, canVerify, done) {
             t('fu.pdf'),
           ),
         ),
+    milestonesView(fu, role, done),
+    outcomeView(fu, role, done),
     fu.findings && fu.findings.length
       ? [h('h3', t('fu.findings')), h('ul.list.findings', fu.findings.map((f) => findingItem(f, canVerify, done)))]
       : null,
@@ -249,7 +253,8 @@ function filters(q) {
 
 export async function render(root, params) {
   const q = params.query;
-  const canVerify = VERIFIERS.includes(currentUser().role);
+  const role = currentUser().role;
+  const canVerify = VERIFIERS.includes(role);
   const flash = h('div', { role: 'status', 'aria-live': 'polite' });
   const list = h('div');
 
@@ -271,7 +276,7 @@ export async function render(root, params) {
       h('p.muted', t('fu.count', { n: page.total })),
       page.total > page.items.length ? notice('info', t('fu.more', { n: page.items.length })) : null,
       page.items.length
-        ? h('ul.list.followups#followup-list', page.items.map((fu) => followupCard(fu, canVerify, done)))
+        ? h('ul.list.followups#followup-list', page.items.map((fu) => followupCard(fu, canVerify, role, done)))
         : notice('info', t('fu.none')),
     );
   }

@@ -1,11 +1,14 @@
 // The manager's (工程长) screens: "my shelters" (#/my, GET /api/v1/me/shelters) and one of
 // them (#/my/:code, GET /api/v1/shelters/{code}/overview): class and readiness, active alerts
 // to acknowledge or resolve, open findings with their deadlines and a fix to report with
-// photos, live readings with the fire-risk level, and the way to the charts.
+// photos, key supervision's milestones to record (containment, plan: js/milestones.js; from
+// GET /api/v1/followups?shelter=…&kind=key_supervision), live readings with the fire-risk
+// level, and the way to the charts.
 
 import { api, currentUser } from '../api.js';
 import { classLabel, date, dateTime, deadline } from '../format.js';
 import { extend, t } from '../i18n.js';
+import { milestonesView } from '../milestones.js';
 import { alertsView, liveView } from '../monitoring.js';
 import { picker } from '../photos.js';
 import { errorView, field, h, mount, notice } from '../ui.js';
@@ -118,7 +121,19 @@ function findingItem(f, canFix, done) {
   );
 }
 
-function shelterView(s, { single, canFix, canResolve, done }) {
+function keySupervision(items, role, done, part) {
+  if (!items || !items.length) return null;
+  return items.map((fu) =>
+    h(
+      'div.key-supervision',
+      { dataset: { followup: String(fu.id), number: fu.number } },
+      h(`${part}.part`, `${t('kind.key_supervision')} ${fu.number}`),
+      milestonesView(fu, role, done),
+    ),
+  );
+}
+
+function shelterView(s, { single, canFix, canResolve, done, supervision, role }) {
   const path = `#/my/${encodeURIComponent(s.code)}`;
   const title = single ? h('h1', s.name) : h('h2', h('a', { href: path }, s.name));
   const part = single ? 'h2' : 'h3';
@@ -137,6 +152,7 @@ function shelterView(s, { single, canFix, canResolve, done }) {
     ),
     h(`${part}.part`, t('alerts.title')),
     alertsView(s.open_alerts, { canResolve, done }),
+    keySupervision(supervision, role, done, part),
     h(`${part}.part`, t('my.findings')),
     s.open_findings.length
       ? h('ul.list.findings', s.open_findings.map((f) => findingItem(f, canFix, done)))
@@ -165,8 +181,15 @@ export async function render(root, params) {
     };
     let body;
     if (params.code) {
-      const s = await api.get(`/api/v1/shelters/${encodeURIComponent(params.code)}/overview`);
-      body = [h('p', h('a', { href: '#/my' }, `← ${t('my.title')}`)), shelterView(s, { ...opts, single: true })];
+      const code = encodeURIComponent(params.code);
+      const [s, supervision] = await Promise.all([
+        api.get(`/api/v1/shelters/${code}/overview`),
+        api.get(`/api/v1/followups?shelter=${code}&kind=key_supervision&status=open`),
+      ]);
+      body = [
+        h('p', h('a', { href: '#/my' }, `← ${t('my.title')}`)),
+        shelterView(s, { ...opts, single: true, supervision: supervision.items, role: user.role }),
+      ];
     } else {
       const page = await api.get('/api/v1/me/shelters?limit=100');
       body = [
