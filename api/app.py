@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-import time
-import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.db import READ_ONLY
 from api.http import errors
+from api.http.access import AccessLog, HttpMetrics
 from api.http.auth import LoginMetrics
 from api.http.probes import Checks, Component, add_probes, lifespan
 from api.http.routes import (
@@ -30,11 +28,10 @@ from api.http.routes import (
     telemetry,
     users,
 )
+from api.http.view_version import Bodies
 from api.state import AppState
 from api.web import install as install_web
 from telemetry.errors import TelemetryError
-
-log = logging.getLogger("shelterwatch.http")
 
 DESCRIPTION = """
 ShelterWatch keeps the register of civil-defense shelters (人防工程), grades inspections into
@@ -65,6 +62,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.sw = state
+    app.state.bodies = Bodies()
     app.state.login_metrics = LoginMetrics(state.metrics)
     errors.install(app)
     for module in (
@@ -86,23 +84,7 @@ def create_app(
     app.include_router(users.audit_router)
     app.include_router(auth.me_router)
 
-    @app.middleware("http")
-    async def access_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
-        started = time.perf_counter()
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request_id
-        log.info(
-            "%s %s %s %.1fms id=%s",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-            request_id,
-        )
-        return response
+    app.add_middleware(AccessLog, metrics=HttpMetrics(state.metrics), monotonic=state.monotonic)
 
     def checks() -> dict[str, str]:
         """The database and the reading store answer a query now, and (when this process

@@ -50,7 +50,7 @@ from bench_views import (
     server,
     timed,
 )
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from api.db import build_engine, upgrade
@@ -64,6 +64,7 @@ from inspection.models import (
     Followup,
     FollowupFinding,
     Role,
+    Shelter,
 )
 from inspection.schemas import UserCreate
 from inspection.users import create_user
@@ -237,6 +238,9 @@ def measure(
             run()
 
     bare_whole = timed(bare_page, REQUESTS)
+    touch = changer(engine)
+    built = {name: timed(request(PATHS[name]), REQUESTS, setup=touch) for name in ("grid",)}
+    whole_built = timed(page, REQUESTS, setup=touch)
     for name, path in PATHS.items():
         lines.append(
             line(
@@ -246,15 +250,22 @@ def measure(
                 f" | {bodies[path] / 1024:.0f} KiB",
             )
         )
-    verdict = "under" if whole.p99_ms < TARGET_P99_MS else "OVER"
     lines.append(
         line(
-            "page (the three in a row)",
-            whole,
-            bare_whole,
-            f" | p99 {verdict} the {TARGET_P99_MS:.0f} ms target",
+            "  grid, data changed before",
+            built["grid"],
+            bare["grid"],
+            " | built, not sent as kept",
         )
     )
+    for label, timing in (
+        ("page (the three in a row)", whole),
+        ("page, data changed before", whole_built),
+    ):
+        verdict = "under" if timing.p99_ms < TARGET_P99_MS else "OVER"
+        lines.append(
+            line(label, timing, bare_whole, f" | p99 {verdict} the {TARGET_P99_MS:.0f} ms target")
+        )
     for name in ("grid", "alerts"):
         path = PATHS[name]
         etag = client.get(path, headers=headers).headers["etag"]
@@ -273,6 +284,25 @@ def measure(
             )
         )
     return lines
+
+
+def changer(engine: Engine) -> Callable[[], None]:
+    """A change that moves both readers' versions (a register edit of one shelter of the
+    district officer's district), so that the next grid is built instead of sent as kept."""
+    with engine.connect() as conn:
+        shelter_id = conn.execute(
+            select(func.min(Shelter.id)).where(Shelter.district == DISTRICTS[1])
+        ).scalar_one()
+
+    def change() -> None:
+        with engine.begin() as conn:
+            conn.execute(
+                update(Shelter)
+                .where(Shelter.id == shelter_id)
+                .values(revision=Shelter.revision + 1)
+            )
+
+    return change
 
 
 def run_database(name: str, url: str, var_dir: Path) -> None:

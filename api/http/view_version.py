@@ -28,13 +28,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from typing import Any
 
+from fastapi import Response
 from pydantic import BaseModel
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Float,
     Select,
@@ -48,9 +52,10 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from inspection.catalogue import CURRENT_VERSION
 from inspection.models import (
@@ -95,6 +100,34 @@ _PAGE = table("page", column("id"), column("code"), column("manager_id"), column
 """The page's shelters, as the aggregates name them (``WITH page AS (...)`` per request)."""
 
 
+class on_page(ColumnElement[bool]):
+    """A hint beside a join to the page: ``column`` (a shelter id) is one of the page's. To
+    PostgreSQL it is the page as an array, which it scans the column's index with; joined to
+    the page alone, its planner hashed every sensor of the city for a page of 500 shelters
+    (measured with pgbench: the whole version in 3.7–4.2 ms against 6.5–7.0 ms). Elsewhere it
+    is true and the join does the work (SQLite was slower with ``IN (SELECT …)``). For the
+    sensors only: alerts, findings and follow-ups are few beside the page, and a hash of them
+    costs less than searching an array row by row."""
+
+    type = Boolean()
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
+
+    def __init__(self, column: InstrumentedAttribute[int]) -> None:
+        self.column: ColumnElement[int] = column.expression
+
+
+@compiles(on_page, "postgresql")
+def _on_page_pg(element: on_page, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)  # a column of the model, never input
+    return f"{column} = ANY(ARRAY(SELECT page.id FROM page))"  # noqa: S608
+
+
+@compiles(on_page)
+def _on_page(element: on_page, compiler: SQLCompiler, **kw: Any) -> str:
+    return "1 = 1"
+
+
 def _shelters() -> Part:
     page = _PAGE
     return (
@@ -111,7 +144,6 @@ def _shelters() -> Part:
 
 
 def _sensors() -> Part:
-    page = _PAGE
     silent_before = (
         bindparam("now_ms", type_=Float()) - 1000 * OFFLINE_FACTOR * Sensor.expected_interval_s
     )
@@ -129,8 +161,9 @@ def _sensors() -> Part:
             func.sum(SensorLiveRow.last_seen_ms),
             func.sum(case((silent, 1), else_=0)),
         )
-        .join(page, Sensor.shelter_id == page.c.id)
+        .join(_PAGE, Sensor.shelter_id == _PAGE.c.id)
         .outerjoin(SensorLiveRow, SensorLiveRow.sensor_id == Sensor.sensor_id)
+        .where(on_page(Sensor.shelter_id))
     )
 
 
@@ -232,6 +265,75 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
         return False
     tags = [t.strip() for t in if_none_match.split(",")]
     return "*" in tags or any(t.removeprefix("W/") == etag for t in tags)
+
+
+class Bodies:
+    """The serialized bodies of the latest versions of pages, in one process: a page asked for
+    again at the same version (a dashboard reloaded, a client that sends no ``If-None-Match``)
+    is answered from here instead of built again. Keyed by the page's ETag and its variant (what
+    else of the request shapes the body): equal versions mean equal pages, so a body found is
+    the one the page would build now. Least recently used first out, within ``max_bytes`` and
+    ``max_entries``; a body larger than a quarter of ``max_bytes`` is never kept."""
+
+    def __init__(self, *, max_bytes: int = 16 * 1024 * 1024, max_entries: int = 256) -> None:
+        self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        self._bodies: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, variant: str, etag: str) -> bytes | None:
+        with self._lock:
+            body = self._bodies.get((variant, etag))
+            if body is not None:
+                self._bodies.move_to_end((variant, etag))
+            return body
+
+    def put(self, variant: str, etag: str, body: bytes) -> None:
+        if len(body) > self.max_bytes // 4:
+            return
+        with self._lock:
+            old = self._bodies.pop((variant, etag), None)
+            self._size -= len(old) if old is not None else 0
+            self._bodies[(variant, etag)] = body
+            self._size += len(body)
+            while self._size > self.max_bytes or len(self._bodies) > self.max_entries:
+                _, dropped = self._bodies.popitem(last=False)
+                self._size -= len(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._bodies.clear()
+            self._size = 0
+
+    @property
+    def size(self) -> int:
+        """Bytes kept."""
+        return self._size
+
+    def __len__(self) -> int:
+        return len(self._bodies)
+
+
+def versioned(
+    etag: str,
+    *,
+    if_none_match: str | None,
+    bodies: Bodies,
+    variant: str,
+    build: Callable[[], BaseModel],
+) -> Response:
+    """The answer of a page whose version is ``etag``: ``304`` when ``If-None-Match`` names
+    it, else the body kept for this version and ``variant`` (what else of the request shapes
+    the body: its limit and offset, its options), else the one ``build`` makes, kept."""
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    body = bodies.get(variant, etag)
+    if body is None:
+        body = build().model_dump_json().encode()
+        bodies.put(variant, etag, body)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {

@@ -34,8 +34,8 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from api.http.schemas import Page, json_response
-from api.http.view_version import etag_matches, page_etag
+from api.http.schemas import Page
+from api.http.view_version import Bodies, page_etag, versioned
 from inspection import attachments
 from inspection.catalogue import load_catalogue
 from inspection.inspections import finding_read
@@ -431,18 +431,19 @@ def summary_page(
     model: type[BaseModel],
     build: Callable[..., Sequence[BaseModel]],
     if_none_match: str | None,
+    bodies: Bodies,
 ) -> Response:
     """A page of shelter summaries of ``model`` built by ``build(session, rows, now=now)``,
     with the strong ``ETag`` of its data version: ``If-None-Match`` naming it answers ``304``
-    without building the page."""
+    without building the page, and a page already built at this version is sent again."""
     etag = page_etag(session, where, limit=limit, offset=offset, now=now, model=model)
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if etag_matches(if_none_match, etag):
-        return Response(status_code=304, headers=headers)
-    rows, total = shelter_page(session, where, limit=limit, offset=offset)
-    return json_response(
-        Page[model].model_construct(  # type: ignore[valid-type]
+
+    def page() -> BaseModel:
+        rows, total = shelter_page(session, where, limit=limit, offset=offset)
+        return Page[model].model_construct(  # type: ignore[valid-type]
             items=list(build(session, rows, now=now)), total=total, limit=limit, offset=offset
-        ),
-        headers=headers,
+        )
+
+    return versioned(
+        etag, if_none_match=if_none_match, bodies=bodies, variant=f"{limit}:{offset}", build=page
     )

@@ -25,6 +25,7 @@ from api.db import build_engine, session_factory, unit_of_work, upgrade
 from api.devices import build_device_credentials, embedded_url
 from api.http.probes import Component
 from api.processes import broker_admin
+from api.processes.heap import FrozenHeap
 from api.processes.telemetry_wiring import IngestService, build_reading_store, build_reject_store
 from api.settings import Settings
 from api.state import AppState
@@ -189,7 +190,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     settings = served_at(settings, args.host, args.port)
     state = build_state(settings)
-    app = create_app(state, components=server_components(state, BrokerEndpoint.of(settings)))
+    components = [*server_components(state, BrokerEndpoint.of(settings)), FrozenHeap()]
+    app = create_app(state, components=components)
     log.info("ShelterWatch API on http://%s:%d (docs at /docs)", args.host, args.port)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_config=None, server_header=False)
@@ -217,6 +219,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         simulator = BrokerEndpoint.of(settings, args.broker_port, role=AccountRole.SIMULATOR)
         components.append(SimulatorComponent(simulator.url, fleet, protocol=broker.protocol))
     components.extend(server_components(state, broker))
+    components.append(FrozenHeap())
     app = create_app(state, components=components, extra_checks=[service.checks])
     base = f"http://{args.host}:{args.port}"
     first = fleet.shelters[0]
@@ -291,6 +294,7 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 
     state = build_state(settings)
     components, service = ingest_components(state, BrokerEndpoint.of(settings))
+    components.append(FrozenHeap())
     app = create_probe_app(state, components=components, checks=service.checks)
     log.info("ingesting; health and metrics on http://%s:%d", args.host, args.port)
     try:

@@ -85,6 +85,9 @@ def install(app: FastAPI, *, image_origins: tuple[str, ...] = ()) -> None:
     app.add_middleware(
         GZipMiddleware,
         minimum_size=1024,
+        # zlib's default: Starlette's 9 spent 5.7 ms on the 150 KB grid of 5,000 shelters
+        # against 1.6 ms here, for a body 10 % smaller
+        compresslevel=6,
         # photos and PDFs are compressed already: gzip would spend CPU to gain nothing
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, *ACCEPTED_TYPES),
     )

@@ -25,6 +25,7 @@ from api.http import ack_page
 from api.http.deps import (
     PEOPLE,
     ActorDep,
+    BodiesDep,
     NowDep,
     PageDep,
     PersonDep,
@@ -82,6 +83,7 @@ def my_shelters(
     actor: PersonDep,
     page: PageDep,
     now: NowDep,
+    bodies: BodiesDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The caller's shelters with their summary, ordered by code: a manager's own shelters;
@@ -98,6 +100,7 @@ def my_shelters(
         model=ShelterSummary,
         build=shelter_summaries,
         if_none_match=if_none_match,
+        bodies=bodies,
     )
 
 

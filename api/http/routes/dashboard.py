@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from api.http import dashboard
 from api.http.dashboard import Dashboard, ShelterGrid
-from api.http.deps import NowDep, SessionDep, StateDep, require
-from api.http.schemas import json_response
-from api.http.view_version import GRID, NOT_MODIFIED, etag_matches, page_etag
+from api.http.deps import BodiesDep, NowDep, SessionDep, StateDep, require
+from api.http.view_version import GRID, NOT_MODIFIED, page_etag, versioned
 from inspection.access import Actor
 from inspection.models import Role, Shelter
 
@@ -39,6 +38,7 @@ def shelters(
     session: SessionDep,
     actor: Reader,
     now: NowDep,
+    bodies: BodiesDep,
     district: District = None,
     coordinates: Annotated[bool, Query(description="with latitudes and longitudes")] = False,
     if_none_match: Annotated[str | None, Header()] = None,
@@ -48,9 +48,10 @@ def shelters(
     With a strong ``ETag``: ``304`` until one of those changes."""
     where = dashboard.scope(actor, district) & Shelter.active.is_(True)
     etag = page_etag(session, where, limit=None, offset=0, now=now, model=ShelterGrid, parts=GRID)
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if etag_matches(if_none_match, etag):
-        return Response(status_code=304, headers=headers)
-    return json_response(
-        dashboard.grid(session, where, now=now, coordinates=coordinates), headers=headers
+    return versioned(
+        etag,
+        if_none_match=if_none_match,
+        bodies=bodies,
+        variant=f"grid:{coordinates}",
+        build=lambda: dashboard.grid(session, where, now=now, coordinates=coordinates),
     )

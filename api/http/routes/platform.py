@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from api.http import platform_view
-from api.http.deps import NowDep, PageDep, SessionDep, require
+from api.http.deps import BodiesDep, NowDep, PageDep, SessionDep, require
 from api.http.platform_view import CitySummary
 from api.http.schemas import Page
 from api.http.view_version import NOT_MODIFIED
@@ -39,6 +39,7 @@ def shelters(
     actor: PlatformReader,
     page: PageDep,
     now: NowDep,
+    bodies: BodiesDep,
     changed_since: Annotated[
         datetime | None,
         Query(
@@ -62,6 +63,7 @@ def shelters(
         model=PlatformShelter,
         build=platform_summaries,
         if_none_match=if_none_match,
+        bodies=bodies,
     )
 
 
