@@ -81,15 +81,20 @@ LoginMetricsDep = Annotated[LoginMetrics, Depends(get_login_metrics)]
 
 
 def get_actor(
+    request: Request,
     state: StateDep,
+    session: SessionDep,
     token: Annotated[str | None, Depends(oauth2)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Actor:
-    """The caller, read in a short read-only transaction of its own: the request's session
-    takes SQLite's write lock only when the handler writes, so a handler may first commit
-    something on its own (a counted login attempt) without waiting on itself."""
-    with unit_of_work(state.sessions, read_only=True) as session:
+    """The caller. A read (GET, HEAD) finds it in the request's own read-only transaction;
+    a write reads it in a short read-only transaction of its own, so that the request's
+    session takes SQLite's write lock only when the handler writes, and a handler may first
+    commit something on its own (a counted login attempt) without waiting on itself."""
+    if request.method in ("GET", "HEAD"):
         return _actor(state, session, token, api_key)
+    with unit_of_work(state.sessions, read_only=True) as own:
+        return _actor(state, own, token, api_key)
 
 
 def _actor(state: AppState, session: Session, token: str | None, api_key: str | None) -> Actor:

@@ -35,6 +35,7 @@ from inspection.schemas import FindingIn, InspectionCreate
 from inspection.users import by_username
 from telemetry.sql_models import AlertRow, AlertRuleRow
 from tests.conftest import PASSWORD
+from tests.web.axe import Audit
 from tests.web.browsing import check_page, click, css, log_in, log_out, text_of, wait
 from tests.web.seeding import (
     ADMIN,
@@ -314,6 +315,7 @@ def key_supervision(site: Site) -> str:
 def test_a_manager_records_containment_that_an_officer_sees(
     site: Site, browser: WebDriver, screenshots: Path, key_supervision: str, photo: Path
 ) -> None:
+    audit = Audit(browser, site, screenshots)
     log_in(browser, site, MANAGER, landing=".shelter-card")
     browser.get(f"{site.base}/#/my/{site.shelters[1]}")
     block = css(browser, f".key-supervision[data-number='{key_supervision}']")
@@ -327,7 +329,7 @@ def test_a_manager_records_containment_that_an_officer_sees(
     form.find_element(By.CSS_SELECTOR, "textarea").send_keys("已设置警戒线并疏散车辆")
     form.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(photo))
     wait(browser, "the preview", lambda d: form.find_elements(By.CSS_SELECTOR, ".preview img"))
-    check_page(browser, site, screenshots, "40-record-containment")
+    audit.check("40-record-containment")
     form.find_element(By.CSS_SELECTOR, "button.milestone-submit").click()
     text_of(browser, ".notice-ok", "控制险情已记录")
     css(browser, f"{containment}[data-done='true']")
@@ -343,4 +345,5 @@ def test_a_manager_records_containment_that_an_officer_sees(
     assert MANAGER in done.text and "已设置警戒线并疏散车辆" in done.text
     plan = card.find_element(By.CSS_SELECTOR, "li.milestone[data-milestone='plan']")
     assert "未完成" in plan.text
-    check_page(browser, site, screenshots, "41-followups-milestones")
+    audit.check("41-followups-milestones")
+    audit.assert_clean()
