@@ -107,18 +107,25 @@ def server_components(state: AppState, broker: BrokerEndpoint) -> list[Component
     from api.alerting.sink import sink_for
     from api.notify.delivery import DeliveryWorker, build_channels
     from api.notify.metrics import NotifyMetrics
-    from api.processes.scheduler import Periodic, run_tick
+    from api.processes.scheduler import JobMetrics, Periodic, run_tick
 
     settings = state.settings
     sink = sink_for(state)
     channel_settings = settings.model_copy(update={"mqtt_protocol": broker.protocol})
     components: list[Component] = []
+    jobs = JobMetrics(state)
     if settings.tick_interval_seconds > 0:
         components.append(
-            Periodic("inspection-tick", lambda: run_tick(state), settings.tick_interval_seconds)
+            Periodic(
+                "inspection-tick",
+                lambda: jobs.tick(run_tick(state)),
+                settings.tick_interval_seconds,
+            )
         )
     components += [
-        Periodic("alert-tick", lambda: run_alert_tick(state, sink), ALERT_TICK_SECONDS),
+        Periodic(
+            "alert-tick", lambda: jobs.alerts(run_alert_tick(state, sink)), ALERT_TICK_SECONDS
+        ),
         DeliveryWorker(
             state,
             build_channels(channel_settings, broker.url),
