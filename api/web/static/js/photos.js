@@ -68,7 +68,7 @@ export function picker(label, list, onChange = () => {}) {
               show();
               onChange();
             },
-          }, '✕'),
+          }),
         ),
       ),
     );
