@@ -10,7 +10,7 @@
 import { api } from './api.js';
 import { date, dateTime, deadline, number } from './format.js';
 import { t } from './i18n.js';
-import { picker } from './photos.js';
+import { evidenceForm } from './photos.js';
 import { field, h, mount, notice } from './ui.js';
 
 const RECORDERS = ['manager', 'district_officer', 'admin'];
@@ -28,36 +28,22 @@ function toggled(label, cls, form) {
 }
 
 function recordForm(fu, milestone, done) {
-  const photos = [];
-  const note = h('textarea', { id: `ms-note-${fu.id}-${milestone}`, name: 'note', maxlength: 4000, rows: 2 });
-  const message = h('div');
-  const submit = h('button.primary.milestone-submit', { type: 'submit' }, t('ms.submit'));
-  async function onSubmit(event) {
-    event.preventDefault();
-    if (!photos.length) {
-      mount(message, notice('error', t('ms.need_photo')));
-      return;
-    }
-    submit.disabled = true;
-    const form = new FormData();
-    form.append('note', note.value.trim());
-    for (const p of photos) form.append('files', p.blob, p.name);
-    try {
-      await api.upload(`/api/v1/followups/${fu.id}/milestones/${milestone}`, form);
-      done(t('ms.sent', { what: t(`ms.${milestone}`) }));
-    } catch (err) {
-      submit.disabled = false;
-      mount(message, notice('error', t('ms.error', { message: err.message })));
-    }
-  }
-  return h(
-    'form.milestone-form',
-    { hidden: true, onsubmit: onSubmit, dataset: { milestone } },
-    field(t('ms.note'), note),
-    picker(t('ms.photos'), photos, () => mount(message)),
-    message,
-    h('div.actions', submit),
-  );
+  return evidenceForm({
+    className: 'milestone-form',
+    submitClass: 'milestone-submit',
+    noteId: `ms-note-${fu.id}-${milestone}`,
+    url: `/api/v1/followups/${fu.id}/milestones/${milestone}`,
+    dataset: { milestone },
+    text: {
+      note: t('ms.note'),
+      photos: t('ms.photos'),
+      submit: t('ms.submit'),
+      needPhoto: t('ms.need_photo'),
+      sent: t('ms.sent', { what: t(`ms.${milestone}`) }),
+      error: (message) => t('ms.error', { message }),
+    },
+    done,
+  });
 }
 
 function milestoneItem(fu, m, canRecord, done) {

@@ -1,10 +1,12 @@
 // Photos from the phone's camera, made fit to send from underground: an image larger than
 // MAX_BYTES, or of a type the API does not take (HEIC, ...), is redrawn as a JPEG of at most
 // MAX_SIDE pixels on its long side. What the browser cannot decode is kept as it is.
-// picker() is the camera button with its previews, used wherever a photo is taken.
+// picker() is the camera button with its previews, used wherever a photo is taken;
+// evidenceForm() is a note with its photos sent as evidence (a fix, a class 4 milestone).
 
+import { api } from './api.js';
 import { extend, t } from './i18n.js';
-import { h, mount } from './ui.js';
+import { field, h, mount, notice } from './ui.js';
 
 extend({
   zh: {
@@ -84,4 +86,42 @@ export function picker(label, list, onChange = () => {}) {
   });
   show();
   return h('div.field.photo-field', input, h('label.button.photo-label', { for: input.id }, label), previews);
+}
+
+/**
+ * A hidden form of a note and at least one photo, posted as multipart to `url`; `done(text.sent)`
+ * when it is stored, the API's refusal shown as `text.error(message)` otherwise.
+ * text: { note, photos, submit, needPhoto, sent, error }.
+ */
+export function evidenceForm({ className, submitClass, noteId, url, text, done, dataset = {} }) {
+  const photos = [];
+  const note = h('textarea', { id: noteId, name: 'note', maxlength: 4000, rows: 2 });
+  const message = h('div');
+  const submit = h(`button.primary.${submitClass}`, { type: 'submit' }, text.submit);
+  async function onSubmit(event) {
+    event.preventDefault();
+    if (!photos.length) {
+      mount(message, notice('error', text.needPhoto));
+      return;
+    }
+    submit.disabled = true;
+    const form = new FormData();
+    form.append('note', note.value.trim());
+    for (const p of photos) form.append('files', p.blob, p.name);
+    try {
+      await api.upload(url, form);
+      done(text.sent);
+    } catch (err) {
+      submit.disabled = false;
+      mount(message, notice('error', text.error(err.message)));
+    }
+  }
+  return h(
+    `form.${className}`,
+    { hidden: true, onsubmit: onSubmit, dataset },
+    field(text.note, note),
+    picker(text.photos, photos, () => mount(message)),
+    message,
+    h('div.actions', submit),
+  );
 }

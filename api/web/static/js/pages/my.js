@@ -10,8 +10,8 @@ import { classLabel, date, dateTime, deadline } from '../format.js';
 import { extend, t } from '../i18n.js';
 import { milestonesView } from '../milestones.js';
 import { alertsView, liveView } from '../monitoring.js';
-import { picker } from '../photos.js';
-import { errorView, field, h, mount, notice } from '../ui.js';
+import { evidenceForm } from '../photos.js';
+import { errorView, h, mount, notice } from '../ui.js';
 
 extend({
   zh: {
@@ -57,36 +57,21 @@ extend({
 });
 
 function fixForm(f, done) {
-  const photos = [];
-  const note = h('textarea', { id: `fix-note-${f.id}`, maxlength: 4000, rows: 2 });
-  const message = h('div');
-  const submit = h('button.primary.fix-submit', { type: 'submit' }, t('fix.submit'));
-  async function onSubmit(event) {
-    event.preventDefault();
-    if (!photos.length) {
-      mount(message, notice('error', t('fix.need_photo')));
-      return;
-    }
-    submit.disabled = true;
-    const form = new FormData();
-    form.append('note', note.value.trim());
-    for (const p of photos) form.append('files', p.blob, p.name);
-    try {
-      await api.upload(`/api/v1/findings/${f.id}/fix`, form);
-      done(t('fix.sent'));
-    } catch (err) {
-      submit.disabled = false;
-      mount(message, notice('error', err.message));
-    }
-  }
-  return h(
-    'form.fix-form',
-    { hidden: true, onsubmit: onSubmit },
-    field(t('fix.note'), note),
-    picker(t('fix.photos'), photos, () => mount(message)),
-    message,
-    h('div.actions', submit),
-  );
+  return evidenceForm({
+    className: 'fix-form',
+    submitClass: 'fix-submit',
+    noteId: `fix-note-${f.id}`,
+    url: `/api/v1/findings/${f.id}/fix`,
+    text: {
+      note: t('fix.note'),
+      photos: t('fix.photos'),
+      submit: t('fix.submit'),
+      needPhoto: t('fix.need_photo'),
+      sent: t('fix.sent'),
+      error: (message) => message,
+    },
+    done,
+  });
 }
 
 function findingItem(f, canFix, done) {
