@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 import inspection.models
 import telemetry.sql_models
 from api.app import create_app
-from api.db import READ_ONLY, build_engine, session_factory, upgrade
+from api.db import READ_ONLY, alembic_config, build_engine, session_factory, upgrade
 from api.http.auth import issue_token
 from api.settings import Settings
 from api.state import AppState
@@ -235,3 +236,23 @@ def make_user(state: AppState, client: TestClient) -> UserFactory:
         return Login(user_id, name, role, state, api_key)
 
     return make
+
+
+def migrate(engine: Engine, revision: str, *, down: bool = False) -> None:
+    """Move ``engine``'s database up (or ``down``) to ``revision`` with Alembic."""
+    from alembic import command
+
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+@contextmanager
+def at_revision(engine: Engine, revision: str) -> Iterator[Engine]:
+    """The database moved down to ``revision`` for the block, and back to head after it."""
+    migrate(engine, revision, down=True)
+    try:
+        yield engine
+    finally:
+        migrate(engine, "head")

@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from alembic import command
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from api.db import alembic_config
+from tests.conftest import at_revision, migrate
 
 BEFORE = [
     # id, sensor, rule, severity, status, raised_at_ms
@@ -25,16 +24,8 @@ BEFORE = [
 @pytest.fixture
 def at_0001(engine: Engine) -> Iterator[Engine]:
     """The database moved down to the first revision, and back to head afterwards."""
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "0001")
-    try:
-        yield engine
-    finally:
-        with engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
+    with at_revision(engine, "0001") as moved:
+        yield moved
 
 
 def test_open_alerts_of_one_condition_become_the_gravest(at_0001: Engine) -> None:
@@ -58,10 +49,7 @@ def test_open_alerts_of_one_condition_become_the_gravest(at_0001: Engine) -> Non
                     "updated": raised + 1,
                 },
             )
-    cfg = alembic_config(at_0001.url.render_as_string(hide_password=False))
-    with at_0001.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+    migrate(at_0001, "head")
     with at_0001.connect() as conn:
         rows = conn.execute(
             text(

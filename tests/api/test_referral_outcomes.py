@@ -10,17 +10,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from api.db import alembic_config
 from api.state import AppState
 from inspection.grading import FinePolicy, FineRange, FollowupPolicy
 from inspection.models import AuditEntry
 from tests.api.conftest import DISTRICT_B, World, error_of
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, at_revision, migrate
 
 
 @pytest.fixture
@@ -178,16 +176,8 @@ def test_nothing_to_correct_and_who_may_not(world: World, referral: int) -> None
 @pytest.fixture
 def at_webdash(engine: Engine) -> Iterator[Engine]:
     """The database moved down to the revision before the outcome history, and back up."""
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "webdash_1")
-    try:
-        yield engine
-    finally:
-        with engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
+    with at_revision(engine, "webdash_1") as moved:
+        yield moved
 
 
 def test_the_migration_keeps_recorded_outcomes_as_the_first_record(at_webdash: Engine) -> None:
@@ -233,10 +223,7 @@ def test_the_migration_keeps_recorded_outcomes_as_the_first_record(at_webdash: E
                     "outcome": outcome,
                 },
             )
-    cfg = alembic_config(at_webdash.url.render_as_string(hide_password=False))
-    with at_webdash.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+    migrate(at_webdash, "head")
     with at_webdash.connect() as conn:
         rows = conn.execute(
             text(
