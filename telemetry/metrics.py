@@ -81,6 +81,11 @@ class IngestMetrics:
         self.queue_depth = Gauge(
             "shelterwatch_ingest_queue_depth", "messages received and not yet stored", registry=r
         )
+        self.evaluation_shed = Counter(
+            "shelterwatch_alert_evaluation_shed_readings",
+            "stored readings never judged against alert conditions: the evaluation queue was full",
+            registry=r,
+        )
         self.directory_failures = Counter(
             "shelterwatch_ingest_directory_failures",
             "failed refreshes of the sensor directory (the last cache stays in use)",

@@ -165,6 +165,7 @@ def build_ingest_service(
         late_after=timedelta(minutes=settings.alert_late_after_minutes),
         on_events=on_events,
         on_rollback=on_rollback,
+        on_shed=metrics.evaluation_shed.inc,
     )
     pipeline = Pipeline(
         intake=intake,

@@ -4,13 +4,16 @@ escalation and re-notification on an injected clock, offline sensors, draft find
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from api.alerting.jobs import run_alert_tick
 from api.alerting.sink import OutboxAlertSink
+from api.db import build_engine, session_factory
 from api.state import AppState
 from inspection.models import AuditEntry, Finding
 from telemetry import alert_store, condition_store
@@ -20,6 +23,7 @@ from telemetry.sql_models import AlertStateRow
 from tests.api.alerting import (
     PLACEMENT,
     Directory,
+    computed,
     evaluator,
     feed,
     notifications,
@@ -277,3 +281,54 @@ def test_stored_overrides_load_at_once_and_again_after_the_refresh_interval(
     monotonic.advance(60.0)
     feed(ev, clock, [reading(start + timedelta(seconds=20), temperature=32.0)])
     assert enter_now() == 50.0
+
+
+def test_a_full_evaluation_queue_sheds_and_the_next_reading_repairs_the_gap(
+    state: AppState,
+    sink: OutboxAlertSink,
+    people: dict[str, Login],
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With the database unreachable before the evaluator could load its state, readings wait
+    up to the bound; past it, batches are shed (counted, logged once) instead of piling up.
+    Once the database answers, what waited is judged, and the next reading of the sensor
+    raises what the shed ones would have."""
+    unreachable = build_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    shed: list[int] = []
+    ev = AlertEvaluator(
+        session_factory(unreachable),
+        Directory(PLACEMENT),
+        sink,
+        clock=state.clock,
+        monotonic=FakeMonotonic(0.0),
+        max_queued_readings=5,
+        on_shed=shed.append,
+    )
+    start = clock.now
+    ev.run_once()  # the state cannot load: nothing judged
+    assert ev.failures == 1
+    with caplog.at_level(logging.WARNING, logger="telemetry.evaluation"):
+        for n in range(5):
+            ev.observe([reading(start + timedelta(minutes=n), temperature=20.0)], now=start)
+        hot = reading(start + timedelta(minutes=5), temperature=56.0, humidity=40.0)
+        ev.observe([hot], now=start)
+        ev.observe(
+            [reading(start + timedelta(minutes=6 + n), temperature=56.0) for n in range(2)],
+            now=start,
+        )
+        ev.run_once()
+    assert ev.failures == 2 and shed == [1, 2] and ev.shed == 3
+    assert [r.getMessage() for r in caplog.records if "shedding" in r.getMessage()] == [
+        "alert evaluation behind by 5 readings: shedding batches until it catches up"
+    ]
+
+    ev.sessions = state.sessions  # the database is back
+    ev.run_once()
+    assert open_alerts(state) == []  # the five that waited were judged: all normal
+    later = start + timedelta(minutes=10)
+    clock.now = later
+    ev.observe([computed(later, temperature=56.0, humidity=40.0)], now=later)
+    ev.run_once()
+    assert [a.rule for a in open_alerts(state)] == ["fire_risk_critical"]
+    unreachable.dispose()
