@@ -53,7 +53,10 @@ def get_session(request: Request, state: StateDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+"""Committed when the handler returns and before the answer leaves (``scope="function"``):
+with FastAPI's default the commit ran after the response was sent, so a write could be
+answered 201 and then fail to commit, and a read right after it could miss it."""
 
 
 async def get_now(state: StateDep) -> datetime:
