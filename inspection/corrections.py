@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from inspection import audit, notify
 from inspection.access import Actor, shelter_scope
-from inspection.catalogue import load_catalogue
+from inspection.catalogue import Catalogue, load_catalogue
 from inspection.effect import FindingSpec, in_force, take_effect
 from inspection.errors import Conflict, Forbidden, InvalidInput, NotFound
 from inspection.grading import FollowupPolicy, Severity, Weakening, weakenings
@@ -385,6 +385,11 @@ def read_of(session: Session, inspection: Inspection, shelter: Shelter) -> Corre
     return reads(session, [(row, inspection, shelter)])[0] if row is not None else None
 
 
+def _title(catalogue: Catalogue, code: str) -> str:
+    item = catalogue.get(code)
+    return item.title if item else code
+
+
 def reads(
     session: Session, rows: list[tuple[Correction, Inspection, Shelter]]
 ) -> list[CorrectionRead]:
@@ -404,19 +409,21 @@ def reads(
                 inspection_id=inspection.id,
                 corrects=row.corrects_id,
                 shelter_code=shelter.code,
+                shelter_name=shelter.name,
                 district=shelter.district,
                 author=names.get(inspection.inspector_id, ""),
                 submitted_at=inspection.submitted_at,
                 graded_class=inspection.graded_class,
                 status=CorrectionStatus(row.status),
                 reason=row.reason,
-                changes=[WeakeningRead.model_validate(c) for c in row.changes],
+                changes=[
+                    WeakeningRead.model_validate({**c, "title": _title(catalogue, c["item"])})
+                    for c in row.changes
+                ],
                 proposed_findings=[
                     ProposedFindingRead(
                         item=spec.item_code,
-                        title=item.title
-                        if (item := catalogue.get(spec.item_code))
-                        else spec.item_code,
+                        title=_title(catalogue, spec.item_code),
                         severity=spec.severity.label,
                         illegal_act=spec.illegal_act,
                         note=spec.note,

@@ -373,6 +373,7 @@ class WeakeningRead(_Output):
 
     finding_id: int
     item: str
+    title: str = Field(description="the item's title in the catalogue, e.g. 防护密闭门门框锈蚀")
     before: str
     after: str | None
 
@@ -394,6 +395,7 @@ class CorrectionRead(_Output):
     inspection_id: int
     corrects: int
     shelter_code: str
+    shelter_name: str
     district: str
     author: str
     submitted_at: datetime

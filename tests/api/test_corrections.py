@@ -144,6 +144,7 @@ def test_removal_waits_for_another_officers_approval(
         {
             "finding_id": first["findings"][0]["id"],
             "item": "DOOR-NOT-CLOSING",
+            "title": "人防门（防护密闭门、密闭门）开闭不合、无法闭锁",
             "before": "S2",
             "after": None,
         }
@@ -343,6 +344,12 @@ def test_pending_corrections_are_listed_in_scope(
         world.inspector.username,
         REASON,
     )
+    shelter = client.get(f"/api/v1/shelters/{CODE}", headers=world.officer.headers).json()
+    assert item["shelter_name"] == shelter["name"]
+    assert [(c["item"], c["title"], c["before"], c["after"]) for c in item["changes"]] == [
+        ("DOOR-NOT-CLOSING", "人防门（防护密闭门、密闭门）开闭不合、无法闭锁", "S2", None),
+        ("EQ-RUST", "防护设备锈蚀、油漆脱落", "S1", None),
+    ]
     assert error_of(client.get("/api/v1/corrections", headers=world.manager.headers)) == (
         403,
         "role_forbidden",

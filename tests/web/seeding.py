@@ -1,7 +1,7 @@
 """What the browser tests' app holds: its people and shelters (seeded for every test), and
 two richer scenes a test asks for by fixture: a monitored shelter (sensors, a week of
 readings, an alert, a rust finding with its notice) and an office's day (live values, a
-warning, a fix reported and waiting for a verifier)."""
+warning, a fix reported and waiting for a verifier); and a correction waiting for approval."""
 
 from __future__ import annotations
 
@@ -330,3 +330,41 @@ def seed_office(site: Site) -> None:
         ]
     )
     raise_alert(site, site.shelters[0], "HP-001-S1", "humidity_warning", Severity.WARNING)
+
+
+CORRECTION_REASON = "复核照片：门框为新刷油漆反光，并无锈蚀，系误判"
+
+
+def seed_pending_correction(site: Site, code: str, author: str) -> tuple[int, int]:
+    """An inspection of ``code`` by the site's inspector with a rust finding (class 2), and a
+    correction of it by ``author`` that removes the finding, waiting for approval: the ids
+    of the corrected inspection and of the correction."""
+    now = datetime.now(UTC)
+    visit = now - timedelta(hours=2)
+    with session_factory(site.engine)() as session:
+
+        def submit(data: InspectionCreate, username: str) -> int:
+            return inspections.submit(
+                session,
+                code,
+                data,
+                actor=actor(session, username),
+                now=now,
+                policy=site.state.policy,
+                tz=site.state.settings.timezone,
+            ).id
+
+        first = submit(
+            InspectionCreate(
+                inspected_at=visit, findings=[FindingIn(item="EQ-RUST", note="门框锈蚀")]
+            ),
+            INSPECTOR,
+        )
+        correction = submit(
+            InspectionCreate(
+                inspected_at=visit, corrects=first, correction_reason=CORRECTION_REASON
+            ),
+            author,
+        )
+        session.commit()
+        return first, correction

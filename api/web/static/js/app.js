@@ -3,6 +3,7 @@
 // `async function render(root, params)`; params holds the route's :names and `query`.
 
 import { api, clearSession, currentUser, NetworkError, saveUser, setUnauthorizedHandler } from './api.js';
+import { countWaiting, DECIDERS } from './corrections.js';
 import { setZone } from './format.js';
 import { lang, setLang, t } from './i18n.js';
 import { warm } from './inspector.js';
@@ -18,6 +19,7 @@ const langButton = document.getElementById('lang-switch');
 
 let navigation = 0;
 let pending = 0;
+let waiting = 0;
 
 /** Go to a hash route, e.g. go('/shelters/A-001'). */
 export function go(path) {
@@ -55,6 +57,7 @@ function renderChrome() {
                 { href: `#${r.path}`, 'aria-current': here === r.path || here.startsWith(`${r.path}/`) ? 'page' : false },
                 t(r.nav),
                 r.page === 'outbox' && pending ? h('span.badge', ` ${pending}`) : null,
+                r.page === 'followups' && waiting ? h('span.badge.corrections-waiting', ` ${waiting}`) : null,
               ),
             ),
           ),
@@ -153,6 +156,10 @@ function start() {
     pending = event.detail.count;
     renderChrome();
   });
+  window.addEventListener('correctionschange', (event) => {
+    waiting = event.detail.count;
+    renderChrome();
+  });
   langButton.addEventListener('click', () => setLang(lang() === 'zh' ? 'en' : 'zh'));
   logoutButton.addEventListener('click', logout);
   if ('serviceWorker' in navigator) {
@@ -163,6 +170,15 @@ function start() {
   startOutbox();
   window.addEventListener('sessionchange', prepareOffline);
   prepareOffline();
+  window.addEventListener('sessionchange', countCorrections);
+  countCorrections();
+}
+
+/** Officers see beside 整改 how many corrections wait for their approval. */
+function countCorrections() {
+  const user = currentUser();
+  waiting = 0;
+  if (user && DECIDERS.includes(user.role)) countWaiting().catch(() => {});
 }
 
 /** An inspector's shelters and the catalogue are fetched at once, so the service worker

@@ -4,8 +4,12 @@
 // manager reported is verified or rejected here (POST /api/v1/findings/{id}/verify|reject)
 // by someone other than who reported it; the API's refusal is shown as it says. Key
 // supervision shows its milestones and referrals their outcome history (js/milestones.js).
+// Officers and the city office first see the corrections waiting for their approval
+// (js/corrections.js).
 
-import { api, ApiError, currentUser, download, query, request } from '../api.js';
+import { api, currentUser, download, query, request } from '../api.js';
+import { correctionsView, DECIDERS } from '../corrections.js';
+import { decision } from '../decisions.js';
 import { classLabel, date, dateTime, deadline } from '../format.js';
 import { extend, t } from '../i18n.js';
 import { milestonesView, outcomeView } from '../milestones.js';
@@ -41,7 +45,6 @@ extend({
     'fu.verified': '已核验通过，问题已关闭。',
     'fu.rejected': '已退回，问题重新待整改。',
     'fu.same_person': '核验人必须是报告整改者以外的人：请由其他人员核验。',
-    'fu.error': '未能完成：{message}',
     'fu.evidence': '整改照片 {n}',
     'fu.evidence.file': '整改材料 {n}（{name}）',
   },
@@ -74,7 +77,6 @@ extend({
     'fu.verified': 'Verified: the finding is closed.',
     'fu.rejected': 'Sent back: the finding is open again.',
     'fu.same_person': 'The verifier must be someone other than who reported the fix: ask a colleague to verify.',
-    'fu.error': 'Not done: {message}',
     'fu.evidence': 'Photo of the fix {n}',
     'fu.evidence.file': 'Evidence {n} ({name})',
   },
@@ -83,43 +85,23 @@ extend({
 const LIMIT = 100;
 const VERIFIERS = ['admin', 'district_officer', 'inspector'];
 
-function explain(err) {
-  if (err instanceof ApiError && err.code === 'same_person') return `${t('fu.same_person')}（${err.message}）`;
-  return t('fu.error', { message: err.message });
-}
-
-function decision(f, kind, done) {
-  const note = h('textarea', { id: `${kind}-note-${f.id}`, maxlength: 4000, rows: 2, required: kind === 'reject' });
-  const message = h('div');
-  const submit = h(`button.primary.${kind}-submit`, { type: 'submit' }, t(`fu.${kind}.submit`));
-  const form = h(
-    'form.verify-form',
-    {
-      hidden: true,
-      onsubmit: async (event) => {
-        event.preventDefault();
-        submit.disabled = true;
-        mount(message);
-        try {
-          await api.post(`/api/v1/findings/${f.id}/${kind}`, { note: note.value.trim() });
-          done(t(kind === 'verify' ? 'fu.verified' : 'fu.rejected'));
-        } catch (err) {
-          submit.disabled = false;
-          mount(message, notice('error', explain(err)));
-        }
-      },
+function findingDecision(f, kind, done) {
+  return decision({
+    key: f.id,
+    cls: kind,
+    formCls: 'verify-form',
+    path: `/api/v1/findings/${f.id}/${kind}`,
+    required: kind === 'reject',
+    dataset: { finding: String(f.id) },
+    labels: {
+      open: t(`fu.${kind}`),
+      note: t(`fu.${kind}.note`),
+      submit: t(`fu.${kind}.submit`),
+      done: t(kind === 'verify' ? 'fu.verified' : 'fu.rejected'),
+      samePerson: t('fu.same_person'),
     },
-    field(t(`fu.${kind}.note`), note),
-    message,
-    h('div.actions', submit),
-  );
-  const open = h(`button.${kind}`, { type: 'button', 'aria-expanded': 'false', dataset: { finding: String(f.id) } }, t(`fu.${kind}`));
-  open.addEventListener('click', () => {
-    form.hidden = !form.hidden;
-    open.setAttribute('aria-expanded', String(!form.hidden));
-    if (!form.hidden) note.focus();
+    done,
   });
-  return { open, form };
 }
 
 /** The files sent with the fix: photos shown (fetched with the token), other files saved. */
@@ -160,8 +142,8 @@ function evidenceView(files) {
 
 function findingItem(f, canVerify, done) {
   const verifying = canVerify && f.status === 'fix_reported';
-  const verify = verifying ? decision(f, 'verify', done) : null;
-  const reject = verifying ? decision(f, 'reject', done) : null;
+  const verify = verifying ? findingDecision(f, 'verify', done) : null;
+  const reject = verifying ? findingDecision(f, 'reject', done) : null;
   return h(
     'li.finding',
     { dataset: { finding: String(f.id), status: f.status } },
@@ -256,21 +238,26 @@ export async function render(root, params) {
   const role = currentUser().role;
   const canVerify = VERIFIERS.includes(role);
   const flash = h('div', { role: 'status', 'aria-live': 'polite' });
+  const waiting = h('div');
   const list = h('div');
 
   async function load(message) {
     const status = q.get('status') || 'open';
-    const page = await api.get(
-      `/api/v1/followups${query({
-        with_findings: 'true',
-        status: status === 'all' ? null : status,
-        class: q.get('class'),
-        overdue: q.get('overdue') === 'true' ? 'true' : null,
-        limit: LIMIT,
-      })}`,
-    );
     const done = (text) => load(text).catch((err) => mount(list, errorView(err, () => load())));
+    const [page, corrections] = await Promise.all([
+      api.get(
+        `/api/v1/followups${query({
+          with_findings: 'true',
+          status: status === 'all' ? null : status,
+          class: q.get('class'),
+          overdue: q.get('overdue') === 'true' ? 'true' : null,
+          limit: LIMIT,
+        })}`,
+      ),
+      DECIDERS.includes(role) ? correctionsView(currentUser(), done) : null,
+    ]);
     mount(flash, message ? notice('ok', message) : null);
+    mount(waiting, corrections);
     mount(
       list,
       h('p.muted', t('fu.count', { n: page.total })),
@@ -282,5 +269,5 @@ export async function render(root, params) {
   }
 
   await load();
-  mount(root, h('h1', t('fu.title')), filters(q), flash, list);
+  mount(root, h('h1', t('fu.title')), flash, waiting, filters(q), list);
 }
