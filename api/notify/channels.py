@@ -15,6 +15,10 @@ A delivery row stores only the channel name and the target (an address, a URL or
 topic); a secret stays in the profile and is read at send time with
 :meth:`ChannelProfile.secret_for`, so the deliveries table never holds one.
 
+The HTTP channels connect only to public addresses (:mod:`api.notify.addresses`) when
+given the client of :func:`api.notify.guarded_http.guarded_client`, as every process does;
+a refused address is a failure not worth retrying.
+
 Errors: every adapter raises :class:`ChannelError` with ``retryable`` telling the outbox
 worker whether to try again later (timeouts, 408/429/5xx, a robot's ``errcode``) or to give
 up at once (the receiver refused the message).
@@ -44,6 +48,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from api.notify.addresses import ForbiddenAddress
 from telemetry.mqtt import BrokerAddress
 
 if TYPE_CHECKING:  # httpx is loaded by the processes that deliver over HTTP (see _post)
@@ -160,19 +165,17 @@ class ChannelProfile(_Entry):
         """The profile in a ``User.channels`` value; raises ``pydantic.ValidationError``."""
         return cls.model_validate(dict(raw or {}))
 
+    def urls(self) -> list[tuple[str, str]]:
+        """``(channel, url)`` of the HTTP channels in the profile."""
+        entries = (("webhook", self.webhook), ("wecom", self.wecom), ("dingtalk", self.dingtalk))
+        return [(name, str(entry.url)) for name, entry in entries if entry is not None]
+
     def targets(self, email: str | None) -> list[tuple[str, str]]:
         """``(channel, target)`` pairs to deliver to; the email address is the user's own."""
         found: list[tuple[str, str]] = []
         if self.email and email:
             found.append(("email", email))
-        for name, entry in (
-            ("webhook", self.webhook),
-            ("wecom", self.wecom),
-            ("dingtalk", self.dingtalk),
-        ):
-            if entry is not None:
-                found.append((name, str(entry.url)))
-        return found
+        return found + self.urls()
 
     def secret_for(self, channel: str, target: str) -> str | None:
         """The signing secret of ``channel`` when its profile entry still points at ``target``."""
@@ -198,6 +201,8 @@ def _post(
             timeout=timeout,
             headers={"Content-Type": "application/json; charset=utf-8", **headers},
         )
+    except ForbiddenAddress as exc:
+        raise ChannelError(f"refused address: {exc}", retryable=False) from exc
     except httpx.HTTPError as exc:
         raise ChannelError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
     if response.is_success:

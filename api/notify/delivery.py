@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import unit_of_work
 from api.notify.ack_links import AckLinks
+from api.notify.addresses import Resolver, system_resolver
 from api.notify.channels import (
     Channel,
     ChannelError,
@@ -436,13 +437,17 @@ class DeliveryWorker(threading.Thread):
         close_channels(self.channels.values())
 
 
-def build_channels(settings: Settings, mqtt_url: str | None) -> dict[str, Channel]:
+def build_channels(
+    settings: Settings, mqtt_url: str | None, resolver: Resolver = system_resolver
+) -> dict[str, Channel]:
     """The channels this process can deliver through: the HTTP ones always, email when
-    ``smtp_host`` is set, MQTT when a broker URL is given."""
-    import httpx  # here, not at the top: the ingester imports this module and never needs it
+    ``smtp_host`` is set, MQTT when a broker URL is given. The HTTP channels reach only
+    public addresses or ``SHELTERWATCH_WEBHOOK_ALLOWED_HOSTS``, resolved by ``resolver``."""
+    # here, not at the top: the ingester imports this module and never needs httpx
+    from api.notify.guarded_http import guarded_client
 
     timeout = settings.webhook_timeout_seconds
-    client = httpx.Client(timeout=timeout, follow_redirects=False)
+    client = guarded_client(settings.address_guard(resolver), timeout)
     channels: dict[str, Channel] = {
         "webhook": WebhookChannel(timeout, client),
         "wecom": WeComChannel(timeout, client),
