@@ -37,6 +37,7 @@ from inspection.models import (
     Role,
     UnitStatus,
 )
+from inspection.redact import mask_channels
 
 CODE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_DB_INT = 2**63 - 1
@@ -140,6 +141,16 @@ class UserRead(_Output):
     district: str | None
     active: bool
     created_at: datetime
+    channels: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the channel profile; secrets (webhook and DingTalk `secret`, WeCom "
+        "`key=`, DingTalk `access_token=`) show as `***` once set",
+    )
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _masked(cls, value: Any) -> Any:
+        return mask_channels(value) if isinstance(value, dict) else {}
 
 
 class UserCreated(UserRead):

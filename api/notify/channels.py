@@ -46,9 +46,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from api.notify.addresses import ForbiddenAddress
+from inspection.redact import MASK
 from telemetry.mqtt import BrokerAddress
 
 if TYPE_CHECKING:  # httpx is loaded by the processes that deliver over HTTP (see _post)
@@ -138,18 +139,40 @@ class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _not_masked(value: str | None) -> str | None:
+    if value is not None and MASK in value:
+        raise ValueError(f"{MASK} is how a stored secret is shown; send the secret itself")
+    return value
+
+
 class WebhookTarget(_Entry):
     url: HttpUrl
     secret: str = Field(min_length=16, max_length=200)
+
+    _secret_given = field_validator("secret")(_not_masked)
 
 
 class WeComTarget(_Entry):
     url: HttpUrl
 
+    @field_validator("url")
+    @classmethod
+    def _key_given(cls, value: HttpUrl) -> HttpUrl:
+        _not_masked(str(value).replace("%2A", "*"))
+        return value
+
 
 class DingTalkTarget(_Entry):
     url: HttpUrl
     secret: str | None = Field(default=None, min_length=1, max_length=200)
+
+    _secret_given = field_validator("secret")(_not_masked)
+
+    @field_validator("url")
+    @classmethod
+    def _token_given(cls, value: HttpUrl) -> HttpUrl:
+        _not_masked(str(value).replace("%2A", "*"))
+        return value
 
 
 class ChannelProfile(_Entry):

@@ -52,6 +52,7 @@ from api.notify.metrics import NO_CHANNEL, NotifyMetrics
 from api.settings import Settings
 from api.state import AppState
 from inspection.models import Delivery, DeliveryAttempt, Notification, User
+from inspection.redact import mask_text
 from telemetry.mqtt import BrokerAddress
 
 log = logging.getLogger(__name__)
@@ -260,10 +261,10 @@ def _send(job: Job, channels: Mapping[str, Channel]) -> tuple[bool, str, bool]:
     try:
         channel.send(job.target, job.message, secret=job.secret)
     except ChannelError as exc:
-        return False, exc.message, exc.retryable
+        return False, mask_text(exc.message), exc.retryable
     except Exception as exc:
         log.exception("channel %s failed unexpectedly on delivery %s", job.channel, job.delivery_id)
-        return False, f"unexpected {type(exc).__name__}: {exc}", True
+        return False, mask_text(f"unexpected {type(exc).__name__}: {exc}"), True
     return True, "delivered", False
 
 
