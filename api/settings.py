@@ -138,6 +138,12 @@ class Settings(BaseSettings):
     smtp_from: str = "shelterwatch@localhost"
     smtp_starttls: bool = False
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Set: the API's /metrics answers only `Authorization: Bearer <token>`; "
+        "unset: open, as on the ingester's private port.",
+    )
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Host names (or IP literals) that webhook, WeCom and DingTalk URLs may "
