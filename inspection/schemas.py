@@ -96,7 +96,10 @@ RowId = Annotated[int, Ge(1), Le(MAX_DB_INT)]
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("time must carry an offset (RFC 3339), e.g. 2026-05-01T09:30:00+08:00")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # year 1 or 9999 moved past the calendar by its offset
+        raise ValueError("time is outside the years 1 to 9999 in UTC") from exc
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
