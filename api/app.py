@@ -105,7 +105,8 @@ def create_app(
             out.update(extra())
         return out
 
-    add_probes(app, state, checks)
+    token = state.settings.metrics_token
+    add_probes(app, state, checks, metrics_token=token.get_secret_value() if token else None)
     tiles = state.settings.map_tile_origin
     install_web(app, image_origins=(tiles,) if tiles else ())
     return app

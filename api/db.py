@@ -6,6 +6,7 @@ commit: the unit of work (a request, a tick, a CLI command) owns commit and roll
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,12 +24,27 @@ READ_ONLY = {"sqlite_begin": "DEFERRED"}
 """Execution options for a read-only unit of work (no effect outside SQLite)."""
 
 
+SQLITE_FILE_MODE = 0o600
+"""The records hold password hashes and personal data: owner only. SQLite gives its -wal and
+-shm files the mode of the database file."""
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database file owner-only before SQLite opens it (SQLite would create it
+    0644 under the usual umask), and narrow an existing one and its -wal/-shm."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, SQLITE_FILE_MODE))
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if each.exists() and each.stat().st_mode & 0o777 != SQLITE_FILE_MODE:
+            each.chmod(SQLITE_FILE_MODE)
+
+
 def build_engine(url: str, **kwargs: Any) -> Engine:
     """An engine tuned per dialect: SQLite gets WAL, foreign keys and a busy timeout."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(parsed.database))
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )

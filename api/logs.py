@@ -6,6 +6,10 @@ children) log at ``SHELTERWATCH_LOG_LEVEL``. Every other logger (amqtt and the
 WARNING or above, so that a third party's INFO chatter never buries our own lines, unless
 the level is DEBUG (then everything logs at DEBUG) or ``SHELTERWATCH_LOG_LEVELS`` names it
 (``amqtt=INFO,uvicorn.access=INFO``), which also sets any of our own loggers apart.
+
+Every line passes :class:`RedactSecrets`: channel keys and tokens in URLs (``key=``,
+``access_token=``, ``sign=``, ``secret=``, ``token=``) are masked whoever logs them (httpx
+logs each request's URL at INFO).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Final, Literal, cast, get_args
+
+from inspection.redact import mask_text
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LOG_LEVELS: Final[tuple[str, ...]] = get_args(LogLevel)
@@ -40,6 +46,17 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, ensure_ascii=False)
+
+
+class RedactSecrets(logging.Filter):
+    """Masks secret URL parameters in a record's message (its arguments merged in)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
 
 
 def parse_levels(text: str) -> dict[str, LogLevel]:
@@ -69,6 +86,7 @@ def configure(
         if json_lines
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     own = logging.getLevelNamesMapping()[level]

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from api.logs import LogLevel, parse_levels
+from api.notify.addresses import AddressGuard, Resolver, system_resolver
 from inspection.logins import LoginPolicy
 
 _PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "shelterwatch", "test"}
@@ -137,6 +138,18 @@ class Settings(BaseSettings):
     smtp_from: str = "shelterwatch@localhost"
     smtp_starttls: bool = False
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Set: the API's /metrics answers only `Authorization: Bearer <token>`; "
+        "unset: open, as on the ingester's private port.",
+    )
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names (or IP literals) that webhook, WeCom and DingTalk URLs may "
+        "name although they are internal addresses, separated by commas; every other "
+        "loopback, link-local, private, multicast or unspecified address is refused.",
+    )
 
     @field_validator("secret_key")
     @classmethod
@@ -175,6 +188,17 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_log_levels(cls, value: object) -> object:
         return parse_levels(value) if isinstance(value, str) else value
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _parse_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
+
+    def address_guard(self, resolver: Resolver = system_resolver) -> AddressGuard:
+        """What the notification channels may connect to (:mod:`api.notify.addresses`)."""
+        return AddressGuard(resolver, frozenset(self.webhook_allowed_hosts))
 
     @model_validator(mode="after")
     def _consistent_login_policy(self) -> Settings:

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.notify.addresses import Resolver, system_resolver
 from api.settings import Settings
 from inspection.files import FileStore
 from inspection.grading import FollowupPolicy
@@ -45,6 +46,8 @@ class AppState:
     decode_slots: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(DECODE_SLOTS)
     )
+    resolver: Resolver = system_resolver
+    """Resolves the host names of channel URLs (tests answer from a table)."""
     devices: DeviceCredentials | None = None
     """Where sensors' broker accounts are issued; None when the operator keeps them."""
     upload_refusals: Counter = field(init=False)

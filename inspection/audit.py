@@ -1,4 +1,8 @@
-"""The append-only audit log: who did what to which record, when, with before and after."""
+"""The append-only audit log: who did what to which record, when, with before and after.
+
+Snapshots leave out password and key hashes and blobs, and keep a user's channel profile
+with its secrets masked (:mod:`inspection.redact`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Session
 
 from inspection.access import Actor
 from inspection.models import AuditEntry
+from inspection.redact import mask_channels
 
 _SKIPPED = {"password_hash", "api_key_hash", "previous_api_key_hash", "data", "revision"}
 """Secrets, blobs, and the row revision (a change counter, raised in SQL at each UPDATE)."""
@@ -24,8 +29,14 @@ def snapshot(obj: DeclarativeBase) -> dict[str, Any]:
     for column in sa_inspect(obj).mapper.column_attrs:
         if column.key in _SKIPPED:
             continue
-        out[column.key] = _jsonable(getattr(obj, column.key))
+        out[column.key] = _shown(column.key, getattr(obj, column.key))
     return out
+
+
+def _shown(key: str, value: Any) -> Any:
+    if key == "channels" and isinstance(value, dict):
+        return mask_channels(value)
+    return _jsonable(value)
 
 
 def _jsonable(value: Any) -> Any:
@@ -40,7 +51,7 @@ def _jsonable(value: Any) -> Any:
 
 def values(row: dict[str, Any]) -> dict[str, Any]:
     """Column values about to be written, as :func:`snapshot` gives them for a row."""
-    return {k: _jsonable(v) for k, v in row.items() if k not in _SKIPPED}
+    return {k: _shown(k, v) for k, v in row.items() if k not in _SKIPPED}
 
 
 def _entry(

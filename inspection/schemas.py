@@ -37,6 +37,7 @@ from inspection.models import (
     Role,
     UnitStatus,
 )
+from inspection.redact import mask_channels
 
 CODE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_DB_INT = 2**63 - 1
@@ -95,7 +96,10 @@ RowId = Annotated[int, Ge(1), Le(MAX_DB_INT)]
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("time must carry an offset (RFC 3339), e.g. 2026-05-01T09:30:00+08:00")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # year 1 or 9999 moved past the calendar by its offset
+        raise ValueError("time is outside the years 1 to 9999 in UTC") from exc
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
@@ -140,6 +144,16 @@ class UserRead(_Output):
     district: str | None
     active: bool
     created_at: datetime
+    channels: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the channel profile; secrets (webhook and DingTalk `secret`, WeCom "
+        "`key=`, DingTalk `access_token=`) show as `***` once set",
+    )
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _masked(cls, value: Any) -> Any:
+        return mask_channels(value) if isinstance(value, dict) else {}
 
 
 class UserCreated(UserRead):

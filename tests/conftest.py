@@ -57,6 +57,31 @@ class FakeClock:
         return self.now
 
 
+class FakeResolver:
+    """Host names answered from ``names``; any other name resolves to one public address
+    (``PUBLIC_ADDRESS``), so no test ever asks a real DNS server."""
+
+    PUBLIC_ADDRESS = "93.184.215.14"
+
+    def __init__(self, names: dict[str, list[str]] | None = None) -> None:
+        self.names = dict(names or {})
+        self.asked: list[str] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        if host in self.names:
+            answer = self.names[host]
+            if not answer:
+                raise OSError(f"{host}: name does not resolve")
+            return answer
+        return [self.PUBLIC_ADDRESS]
+
+
+@pytest.fixture
+def resolver() -> FakeResolver:
+    return FakeResolver()
+
+
 class FakeMonotonic:
     """A monotonic clock tests move by hand; it starts where a freshly booted machine's does."""
 
@@ -156,7 +181,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def state(settings: Settings, engine: Engine, clock: FakeClock) -> AppState:
+def state(settings: Settings, engine: Engine, clock: FakeClock, resolver: FakeResolver) -> AppState:
     return AppState(
         settings=settings,
         engine=engine,
@@ -167,6 +192,7 @@ def state(settings: Settings, engine: Engine, clock: FakeClock) -> AppState:
         readings=SqlReadingStore(engine),
         rejects=SqlRejectStore(engine, 1000),
         files=DirectoryFileStore(settings.resolved_files_dir()),
+        resolver=resolver,
     )
 
 

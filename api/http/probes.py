@@ -6,11 +6,12 @@ only this module of the HTTP side, not the API's routes.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -66,9 +67,13 @@ INFO_ONLY = frozenset({"spool_depth"})
 """Entries of the readiness checks that inform rather than pass or fail."""
 
 
-def add_probes(app: FastAPI, state: AppState, checks: Checks) -> None:
+def add_probes(
+    app: FastAPI, state: AppState, checks: Checks, *, metrics_token: str | None = None
+) -> None:
     """``/healthz`` (the process answers), ``/readyz`` (``checks`` run now; 503 unless all
-    pass) and ``/metrics`` (Prometheus)."""
+    pass) and ``/metrics`` (Prometheus): open, or with ``metrics_token`` only to a request
+    sending ``Authorization: Bearer <metrics_token>`` (else 401 ``metrics_token_required``).
+    The ingester's probe app, on its private port, leaves it open."""
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -86,6 +91,21 @@ def add_probes(app: FastAPI, state: AppState, checks: Checks) -> None:
         )
 
     @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
-    def metrics() -> PlainTextResponse:
+    def metrics(request: Request) -> Response:
         """Prometheus metrics of this process."""
+        if metrics_token is not None:
+            sent = request.headers.get("authorization", "")
+            expected = f"Bearer {metrics_token}"
+            if not hmac.compare_digest(sent.encode(), expected.encode()):
+                return JSONResponse(
+                    {
+                        "error": {
+                            "code": "metrics_token_required",
+                            "message": "send the metrics token as a bearer token",
+                            "details": None,
+                        }
+                    },
+                    401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         return PlainTextResponse(generate_latest(state.metrics), media_type=CONTENT_TYPE_LATEST)

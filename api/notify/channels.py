@@ -15,6 +15,10 @@ A delivery row stores only the channel name and the target (an address, a URL or
 topic); a secret stays in the profile and is read at send time with
 :meth:`ChannelProfile.secret_for`, so the deliveries table never holds one.
 
+The HTTP channels connect only to public addresses (:mod:`api.notify.addresses`) when
+given the client of :func:`api.notify.guarded_http.guarded_client`, as every process does;
+a refused address is a failure not worth retrying.
+
 Errors: every adapter raises :class:`ChannelError` with ``retryable`` telling the outbox
 worker whether to try again later (timeouts, 408/429/5xx, a robot's ``errcode``) or to give
 up at once (the receiver refused the message).
@@ -42,8 +46,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
+from api.notify.addresses import ForbiddenAddress
+from inspection.redact import MASK
 from telemetry.mqtt import BrokerAddress
 
 if TYPE_CHECKING:  # httpx is loaded by the processes that deliver over HTTP (see _post)
@@ -133,18 +139,40 @@ class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _not_masked(value: str | None) -> str | None:
+    if value is not None and MASK in value:
+        raise ValueError(f"{MASK} is how a stored secret is shown; send the secret itself")
+    return value
+
+
 class WebhookTarget(_Entry):
     url: HttpUrl
     secret: str = Field(min_length=16, max_length=200)
+
+    _secret_given = field_validator("secret")(_not_masked)
 
 
 class WeComTarget(_Entry):
     url: HttpUrl
 
+    @field_validator("url")
+    @classmethod
+    def _key_given(cls, value: HttpUrl) -> HttpUrl:
+        _not_masked(str(value).replace("%2A", "*"))
+        return value
+
 
 class DingTalkTarget(_Entry):
     url: HttpUrl
     secret: str | None = Field(default=None, min_length=1, max_length=200)
+
+    _secret_given = field_validator("secret")(_not_masked)
+
+    @field_validator("url")
+    @classmethod
+    def _token_given(cls, value: HttpUrl) -> HttpUrl:
+        _not_masked(str(value).replace("%2A", "*"))
+        return value
 
 
 class ChannelProfile(_Entry):
@@ -160,19 +188,17 @@ class ChannelProfile(_Entry):
         """The profile in a ``User.channels`` value; raises ``pydantic.ValidationError``."""
         return cls.model_validate(dict(raw or {}))
 
+    def urls(self) -> list[tuple[str, str]]:
+        """``(channel, url)`` of the HTTP channels in the profile."""
+        entries = (("webhook", self.webhook), ("wecom", self.wecom), ("dingtalk", self.dingtalk))
+        return [(name, str(entry.url)) for name, entry in entries if entry is not None]
+
     def targets(self, email: str | None) -> list[tuple[str, str]]:
         """``(channel, target)`` pairs to deliver to; the email address is the user's own."""
         found: list[tuple[str, str]] = []
         if self.email and email:
             found.append(("email", email))
-        for name, entry in (
-            ("webhook", self.webhook),
-            ("wecom", self.wecom),
-            ("dingtalk", self.dingtalk),
-        ):
-            if entry is not None:
-                found.append((name, str(entry.url)))
-        return found
+        return found + self.urls()
 
     def secret_for(self, channel: str, target: str) -> str | None:
         """The signing secret of ``channel`` when its profile entry still points at ``target``."""
@@ -198,6 +224,8 @@ def _post(
             timeout=timeout,
             headers={"Content-Type": "application/json; charset=utf-8", **headers},
         )
+    except ForbiddenAddress as exc:
+        raise ChannelError(f"refused address: {exc}", retryable=False) from exc
     except httpx.HTTPError as exc:
         raise ChannelError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
     if response.is_success:

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import unit_of_work
 from api.notify.ack_links import AckLinks
+from api.notify.addresses import Resolver, system_resolver
 from api.notify.channels import (
     Channel,
     ChannelError,
@@ -51,6 +52,7 @@ from api.notify.metrics import NO_CHANNEL, NotifyMetrics
 from api.settings import Settings
 from api.state import AppState
 from inspection.models import Delivery, DeliveryAttempt, Notification, User
+from inspection.redact import mask_text
 from telemetry.mqtt import BrokerAddress
 
 log = logging.getLogger(__name__)
@@ -259,10 +261,10 @@ def _send(job: Job, channels: Mapping[str, Channel]) -> tuple[bool, str, bool]:
     try:
         channel.send(job.target, job.message, secret=job.secret)
     except ChannelError as exc:
-        return False, exc.message, exc.retryable
+        return False, mask_text(exc.message), exc.retryable
     except Exception as exc:
         log.exception("channel %s failed unexpectedly on delivery %s", job.channel, job.delivery_id)
-        return False, f"unexpected {type(exc).__name__}: {exc}", True
+        return False, mask_text(f"unexpected {type(exc).__name__}: {exc}"), True
     return True, "delivered", False
 
 
@@ -436,13 +438,17 @@ class DeliveryWorker(threading.Thread):
         close_channels(self.channels.values())
 
 
-def build_channels(settings: Settings, mqtt_url: str | None) -> dict[str, Channel]:
+def build_channels(
+    settings: Settings, mqtt_url: str | None, resolver: Resolver = system_resolver
+) -> dict[str, Channel]:
     """The channels this process can deliver through: the HTTP ones always, email when
-    ``smtp_host`` is set, MQTT when a broker URL is given."""
-    import httpx  # here, not at the top: the ingester imports this module and never needs it
+    ``smtp_host`` is set, MQTT when a broker URL is given. The HTTP channels reach only
+    public addresses or ``SHELTERWATCH_WEBHOOK_ALLOWED_HOSTS``, resolved by ``resolver``."""
+    # here, not at the top: the ingester imports this module and never needs httpx
+    from api.notify.guarded_http import guarded_client
 
     timeout = settings.webhook_timeout_seconds
-    client = httpx.Client(timeout=timeout, follow_redirects=False)
+    client = guarded_client(settings.address_guard(resolver), timeout)
     channels: dict[str, Channel] = {
         "webhook": WebhookChannel(timeout, client),
         "wecom": WeComChannel(timeout, client),

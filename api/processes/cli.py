@@ -128,7 +128,7 @@ def server_components(state: AppState, broker: BrokerEndpoint) -> list[Component
         ),
         DeliveryWorker(
             state,
-            build_channels(channel_settings, broker.url),
+            build_channels(channel_settings, broker.url, state.resolver),
             settings.delivery_interval_seconds,
             metrics=NotifyMetrics(state.metrics),
         ),

@@ -2,7 +2,10 @@
 
 Every response gets ``X-Content-Type-Options: nosniff``, a ``Referrer-Policy`` and a
 ``Content-Security-Policy`` whose base is ``default-src 'self'``: nothing is loaded from
-another origin and no inline script runs. A route may set its own ``Content-Security-Policy``
+another origin and no inline script runs. A request that came over HTTPS (the scheme as
+uvicorn sees it, from ``X-Forwarded-Proto`` of a trusted proxy) also gets
+``Strict-Transport-Security`` (:data:`HSTS`), which a browser ignores over plain HTTP anyway.
+A route may set its own ``Content-Security-Policy``
 (the API docs allow their one inline script by hash); this middleware keeps it.
 """
 
@@ -36,6 +39,10 @@ HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+"""One year; sent only on responses to HTTPS requests."""
+
+
 class SecurityHeaders:
     """Pure ASGI middleware (streams stay streams) adding the headers above."""
 
@@ -53,6 +60,8 @@ class SecurityHeaders:
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
                 present = {k.lower() for k, _ in headers}
                 headers.extend((k, v) for k, v in HEADERS if k not in present)
+                if scope.get("scheme") == "https" and HSTS[0] not in present:
+                    headers.append(HSTS)
                 if b"content-security-policy" not in present:
                     headers.append((b"content-security-policy", self.policy))
                 message["headers"] = headers

@@ -11,7 +11,9 @@ from pydantic import ValidationError
 from api.http.deps import AdminDep, NowDep, PageDep, SessionDep, StateDep
 from api.http.errors import ApiError
 from api.http.schemas import Page
+from api.notify.addresses import ForbiddenAddress
 from api.notify.channels import ChannelProfile
+from api.state import AppState
 from inspection import audit
 from inspection.schemas import (
     ApiKeyRotate,
@@ -27,11 +29,14 @@ from inspection.users import create_user, list_users, rotate_api_key, update_use
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
-def _check_channels(channels: dict[str, Any] | None) -> None:
+def _check_channels(channels: dict[str, Any] | None, state: AppState) -> None:
+    """Refuse a malformed profile (``invalid_channels``) and URLs reaching an internal
+    address (``channel_address_forbidden``) or a name that does not resolve
+    (``channel_host_unresolvable``), all 422."""
     if channels is None:
         return
     try:
-        ChannelProfile.model_validate(channels)
+        profile = ChannelProfile.model_validate(channels)
     except ValidationError as exc:
         raise ApiError(
             422,
@@ -39,14 +44,27 @@ def _check_channels(channels: dict[str, Any] | None) -> None:
             "the channel profile is not valid",
             details=exc.errors(include_url=False, include_context=False),
         ) from exc
+    guard = state.settings.address_guard(state.resolver)
+    for channel, url in profile.urls():
+        try:
+            guard.check_url(url)
+        except ForbiddenAddress as exc:
+            raise ApiError(
+                422,
+                exc.code,
+                f"the {channel} URL may not be used: {exc.reason}",
+                details={"channel": channel, "host": exc.host, "address": exc.address},
+            ) from exc
 
 
 @router.post("", response_model=UserCreated, status_code=201)
-def create(data: UserCreate, session: SessionDep, actor: AdminDep, now: NowDep) -> UserCreated:
+def create(
+    data: UserCreate, session: SessionDep, actor: AdminDep, now: NowDep, state: StateDep
+) -> UserCreated:
     """Create a user; a platform account's API key is in the response, once. ``channels``:
     ``{"email": true, "webhook": {"url", "secret"}, "wecom": {"url"}, "dingtalk": {"url",
     "secret"}}``."""
-    _check_channels(data.channels)
+    _check_channels(data.channels, state)
     user, api_key = create_user(session, data, actor=actor, now=now)
     return UserCreated.model_validate(
         {**UserRead.model_validate(user).model_dump(), "api_key": api_key}
@@ -66,12 +84,17 @@ def index(session: SessionDep, _actor: AdminDep, page: PageDep) -> Page[UserRead
 
 @router.patch("/{username}", response_model=UserRead)
 def update(
-    username: str, data: UserUpdate, session: SessionDep, actor: AdminDep, now: NowDep
+    username: str,
+    data: UserUpdate,
+    session: SessionDep,
+    actor: AdminDep,
+    now: NowDep,
+    state: StateDep,
 ) -> UserRead:
     """Change details, password, channels, or deactivate (a deactivated user cannot log in).
     A new password must pass the password policy (`weak_password`) and ends the user's
     sessions; a platform account cannot be given one (`platform_password`)."""
-    _check_channels(data.channels)
+    _check_channels(data.channels, state)
     return UserRead.model_validate(update_user(session, username, data, actor=actor, now=now))
 
 
