@@ -355,7 +355,21 @@ def test_alert_rules_read_replace_and_audit(city: City, db: Session) -> None:
         "condensation",
         "fire_risk_warning",
         "fire_risk_critical",
+        "water_leak",
     ]
+    assert rules["defaults"][-1] == {
+        "code": "water_leak",
+        "condition": "water_leak",
+        "title": "水浸报警",
+        "metric": "water_leak",
+        "op": "ge",
+        "enter": 1.0,
+        "clear": 1.0,
+        "sustain_s": 0,
+        "severity": "critical",
+        "notice_interval_s": 0,
+        "enabled": True,
+    }
     assert rules["defaults"][0] == {
         "code": "humidity_warning",
         "condition": "humidity",
