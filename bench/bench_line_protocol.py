@@ -61,6 +61,8 @@ def _with_points(readings: Sequence[Reading]) -> bytes:
             p.field("fire_risk_version", r.fire_risk_version)
         if r.smoke is not None:
             p.field("smoke", r.smoke)
+        if r.water_leak is not None:
+            p.field("water_leak", r.water_leak)
         # An integer: given the datetime, influxdb-client goes through a float and can land a
         # millisecond early (1780300800.002 s -> ...001 ms).
         p.time((r.ts - EPOCH) // ONE_MS, WritePrecision.MS)

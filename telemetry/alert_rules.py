@@ -1,8 +1,8 @@
 """Alert conditions and their tiers: the defaults (docs/monitoring.md), overrides per scope,
 and the value a condition reads.
 
-Pure, no I/O. A *condition* (damp air, fire risk, heat, cold, condensation) is watched on one
-metric of a sensor and has one or more *tiers* in rising severity, each an
+Pure, no I/O. A *condition* (damp air, fire risk, heat, cold, condensation, water leak) is
+watched on one metric of a sensor and has one or more *tiers* in rising severity, each an
 :class:`AlertRule` with an enter threshold, a clear threshold (hysteresis), a sustain time and
 a severity: humidity ≥ 75 % for 24 h is the warning tier of ``humidity``, ≥ 85 % for 72 h its
 critical tier. A sensor has at most one alert per condition, and its severity is that of the
@@ -11,7 +11,8 @@ highest tier that holds (see :mod:`telemetry.alert_state`).
 Overrides address a tier by its code and apply by scope, the most specific winning field by
 field: sensor > shelter > zone > class (a shelter's current class, e.g. stricter limits for
 class 3–4) > default. A tier's title is built from its thresholds, so an overridden tier says
-what it now means.
+what it now means. A detector's true/false (``water_leak``) is read as 1.0 / 0.0, so its
+tier enters at ≥ 1 and clears below 1.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class AlertRule:
 
     code: str
     template: str
-    metric: str  # humidity | temperature | dew_margin | fire_level
+    metric: str  # humidity | temperature | dew_margin | fire_level | water_leak
     op: Op
     enter: float
     clear: float
@@ -249,6 +250,21 @@ DEFAULT_CONDITIONS: tuple[Condition, ...] = (
             ),
         ),
     ),
+    Condition(
+        "water_leak",
+        (
+            AlertRule(
+                "water_leak",
+                "水浸报警{sustained}",
+                "water_leak",
+                Op.GE,
+                1.0,
+                1.0,
+                0,
+                Severity.CRITICAL,
+            ),
+        ),
+    ),
 )
 DEFAULT_RULES: tuple[AlertRule, ...] = tuple(t for c in DEFAULT_CONDITIONS for t in c.tiers)
 """Every tier of every default condition, in condition order."""
@@ -374,11 +390,17 @@ def _fire_level(reading: Reading) -> float | None:
     return None if index is None else float(level_number(index))
 
 
+def _water_leak(reading: Reading) -> float | None:
+    wet = reading.water_leak
+    return None if wet is None else float(wet)
+
+
 _GETTERS: dict[str, Callable[[Reading], float | None]] = {
     "humidity": attrgetter("humidity"),
     "temperature": attrgetter("temperature"),
     "dew_margin": _dew_margin,
     "fire_level": _fire_level,
+    "water_leak": _water_leak,
 }
 
 

@@ -444,6 +444,7 @@ def upsert_live(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         "fire_risk",
         "dew_point",
         "battery",
+        "water_leak",
         "updated_at_ms",
     ]
     _upsert(session, SensorLiveRow, rows, ["sensor_id"], cols)

@@ -28,6 +28,7 @@ from telemetry import alert_store, condition_store
 from telemetry.alert_rules import CONDITIONS, TIERS, AlertRule, Condition, RuleBook, Target, getter
 from telemetry.alert_state import NONE, ConditionState, Transition, step
 from telemetry.alert_store import AlertEvent, AlertSink, EventKind, NewAlert, to_ms
+from telemetry.alert_wording import cleared_message, raised_message
 from telemetry.ports import SensorDirectory
 from telemetry.readings import Reading
 
@@ -330,6 +331,7 @@ class AlertEvaluator:
             "fire_risk": r.fire_risk,
             "dew_point": r.dew_point,
             "battery": r.battery,
+            "water_leak": r.water_leak,
             "updated_at_ms": now_ms,
         }
 
@@ -384,7 +386,7 @@ class AlertEvaluator:
                 condition.code,
                 at=self.clock(),
                 value=op.value,
-                message=f"{tier.title}：已解除（当前值 {op.value:g}）",
+                message=cleared_message(tier, op.value),
             )
             if cleared is not None:
                 self._emit(session, AlertEvent(EventKind.CLEARED, cleared, late=op.late))
@@ -405,7 +407,7 @@ class AlertEvaluator:
                 condition=condition.code,
                 rule=tier.code,
                 severity=tier.severity,
-                message=f"{tier.title}（当前值 {op.value:g}）",
+                message=raised_message(tier, op.value),
                 value=op.value,
                 threshold=tier.enter,
                 late=op.late,

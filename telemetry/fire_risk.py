@@ -149,6 +149,7 @@ def enrich(reading: Reading) -> Reading:
         r.fire_risk,
         r.fire_risk_version,
         r.smoke,
+        r.water_leak,
         r.co,
         r.battery,
     )
@@ -169,6 +170,7 @@ def enriching(district: str, zone: str) -> ReadingFactory:
         fire_risk: float | None,
         fire_risk_version: str | None,
         smoke: bool | None,
+        water_leak: bool | None,
         co: float | None,
         battery: float | None,
     ) -> Reading:
@@ -187,6 +189,7 @@ def enriching(district: str, zone: str) -> ReadingFactory:
             fire_risk,
             fire_risk_version,
             smoke,
+            water_leak,
             co,
             battery,
             dew,

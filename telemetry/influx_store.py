@@ -174,7 +174,9 @@ def to_line(reading: Reading, measurement: str = "shelter_env") -> str:
     """One reading in line protocol with a millisecond timestamp."""
     # Written out field by field, the reading unpacked at once (it is a tuple): this runs
     # for every reading stored. A number without "i" is a float field in line protocol.
-    (shelter, sensor, ts, t, rh, fire, version, smoke, co, battery, dew, district, zone) = reading
+    (shelter, sensor, ts, t, rh, fire, version, smoke, leak, co, battery, dew, district, zone) = (
+        reading
+    )
     if ts.tzinfo is None:
         raise StoreRejected(f"reading of sensor {sensor} has a naive timestamp")
     fields: list[str] = []
@@ -189,6 +191,8 @@ def to_line(reading: Reading, measurement: str = "shelter_env") -> str:
         add("fire_risk_version=" + _string(version))
     if smoke is not None:
         add("smoke=true" if smoke else "smoke=false")
+    if leak is not None:
+        add("water_leak=true" if leak else "water_leak=false")
     if co is not None:
         add(f"co={co!r}" if isfinite(co) else _not_finite("co", reading))
     if battery is not None:

@@ -7,7 +7,8 @@ Contract
 
     - ``ts``: epoch milliseconds (JSON number) or an RFC 3339 string with an offset
       (``Z`` or ``±hh:mm``; leap second 60 is refused); absent or null means the receive time.
-    - ``temperature``, ``humidity``, ``fire_risk``: numbers; at least one must be present.
+    - ``temperature``, ``humidity``, ``fire_risk`` (numbers) and ``water_leak`` (boolean, true
+      when a 水浸 sensor detects water): at least one must be present.
     - ``smoke`` (boolean), ``co`` and ``battery`` (numbers): optional.
     - Other keys are ignored; null counts as absent.
 
@@ -66,14 +67,15 @@ ReadingFactory = Callable[
         float | None,
         str | None,
         bool | None,
+        bool | None,
         float | None,
         float | None,
     ],
     Reading,
 ]
 """Builds an accepted reading from (shelter_code, sensor_id, ts, temperature, humidity,
-fire_risk, fire_risk_version, smoke, co, battery); ``Reading`` itself by default. The ingester
-passes one that enriches and places the reading in the same construction."""
+fire_risk, fire_risk_version, smoke, water_leak, co, battery); ``Reading`` itself by default.
+The ingester passes one that enriches and places the reading in the same construction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,9 +265,15 @@ class _Judge:
         smoke = get("smoke")
         if smoke is not None and type(smoke) is not bool:
             raise _Invalid(RejectReason.NOT_A_NUMBER, f"smoke {_show(smoke)} is not true or false")
-        if temperature is None and humidity is None and fire_risk is None:
+        water_leak = get("water_leak")
+        if water_leak is not None and type(water_leak) is not bool:
             raise _Invalid(
-                RejectReason.NO_METRIC, "none of temperature, humidity, fire_risk present"
+                RejectReason.NOT_A_NUMBER, f"water_leak {_show(water_leak)} is not true or false"
+            )
+        if temperature is None and humidity is None and fire_risk is None and water_leak is None:
+            raise _Invalid(
+                RejectReason.NO_METRIC,
+                "none of temperature, humidity, fire_risk, water_leak present",
             )
         return self._make(
             self._code,
@@ -276,6 +284,7 @@ class _Judge:
             fire_risk,
             None if fire_risk is None else FIRE_RISK_FROM_DEVICE,
             smoke,
+            water_leak,
             co,
             battery,
         )

@@ -1,7 +1,8 @@
 """Value types of the monitoring side: a validated sensor reading and the rejection of bad input.
 
 Units follow the device contract (docs/monitoring.md): temperature and dew point in °C,
-humidity in %RH, fire risk 0..100, CO in ppm, battery in volts. Timestamps are tz-aware UTC.
+humidity in %RH, fire risk 0..100, CO in ppm, battery in volts; ``smoke`` and ``water_leak``
+are true when the detector reports smoke or water (水浸). Timestamps are tz-aware UTC.
 The plausible ranges below are inclusive at both ends.
 """
 
@@ -41,6 +42,7 @@ class Reading(NamedTuple):
     # "device" when the device sent the value, else the index version that computed it.
     fire_risk_version: str | None = None
     smoke: bool | None = None
+    water_leak: bool | None = None
     co: float | None = None
     battery: float | None = None
     # Computed when both temperature and humidity are present.

@@ -11,7 +11,9 @@ The model, for sensors underground (the device contract: docs/monitoring.md):
       above 85 %RH for 80–90 h, long enough to raise the humidity alerts;
     - a fire, on request: temperature ramps to 40–60 °C, smoke true, CO rising to 300 ppm;
     - battery draining from 3.6 V to 2.9 V over 6–12 months, then replaced.
-Sensors in 配电间 also send smoke, CO and a device fire-risk index (`fri-1`).
+Sensors in 配电间 also send smoke, CO and a device fire-risk index (`fri-1`); sensors in 水泵房
+(the pump room, where water gathers) also send `water_leak`, true while a "wet" shelter's
+spell is at full height (some 76–86 h of each 4-day block), so that leak alerts come and go.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from telemetry.readings import RejectReason
 ZONES: Final = ("滤毒室", "主通道", "配电间", "人员掩蔽区", "风机房", "水泵房")
 DISTRICTS: Final = ("东城区", "西城区", "南湖区", "北山区")
 ELECTRICAL_ZONE: Final = "配电间"
+PUMP_ZONE: Final = "水泵房"
 DAMP_BLOCK: Final = timedelta(days=4)
 FIRE_RAMP: Final = timedelta(minutes=20)
 _EPOCH: Final = datetime(2024, 1, 1, tzinfo=UTC)
@@ -194,6 +197,9 @@ def reading_at(
         payload["co"] = round(co or 0.0, 1)
     if sensor.zone == ELECTRICAL_ZONE:
         payload["fire_risk"] = round(compute_index(t, rh, smoke, co) or 0.0, 1)
+    if sensor.zone == PUMP_ZONE:
+        wet = dampness is Dampness.WET
+        payload["water_leak"] = wet and damp_spell(sensor.shelter_code, ts, seed, dampness) >= 1.0
     payload["battery"] = round(battery(sensor, ts, seed), 3)
     return payload
 

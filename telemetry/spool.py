@@ -37,6 +37,8 @@ def _dt(ms: int) -> datetime:
 
 
 def reading_to_row(r: Reading) -> list[Any]:
+    """A reading as a spool row. ``water_leak`` comes last, after the fields of rows spooled
+    before it was part of the contract, so that those rows still read."""
     return [
         r.shelter_code,
         r.sensor_id,
@@ -51,10 +53,13 @@ def reading_to_row(r: Reading) -> list[Any]:
         r.dew_point,
         r.district,
         r.zone,
+        r.water_leak,
     ]
 
 
 def reading_from_row(row: list[Any]) -> Reading:
+    """The reading of a spool row; a row of 13 fields (spooled before ``water_leak``) has
+    none."""
     return Reading(
         row[0],
         row[1],
@@ -64,6 +69,7 @@ def reading_from_row(row: list[Any]) -> Reading:
         row[5],
         row[6],
         row[7],
+        row[13] if len(row) > 13 else None,
         row[8],
         row[9],
         row[10],

@@ -32,6 +32,7 @@ class ReadingRow(Base):
     fire_risk: Mapped[float | None] = mapped_column(Float)
     fire_risk_version: Mapped[str | None] = mapped_column(String(16))
     smoke: Mapped[bool | None] = mapped_column(Boolean)
+    water_leak: Mapped[bool | None] = mapped_column(Boolean)
     co: Mapped[float | None] = mapped_column(Float)
     battery: Mapped[float | None] = mapped_column(Float)
     dew_point: Mapped[float | None] = mapped_column(Float)
@@ -64,6 +65,8 @@ class SensorLiveRow(Base):
     fire_risk: Mapped[float | None] = mapped_column(Float)
     dew_point: Mapped[float | None] = mapped_column(Float)
     battery: Mapped[float | None] = mapped_column(Float)
+    water_leak: Mapped[bool | None] = mapped_column(Boolean)
+    """True when the newest reading reported water (水浸), false dry, None not reported."""
     updated_at_ms: Mapped[int] = mapped_column(BigInteger)
 
 

@@ -18,6 +18,10 @@ credited with those due between the window's start and its last reading, ``min(o
 ⌊(last_seen − start) / interval⌋ + 1)``, or none when it was last heard before the window. It
 assumes no gap before the last reading, so it is an upper bound; exact hourly counts per
 shelter come from ``/api/v1/shelters/{code}/telemetry/completeness``.
+
+Water now (水浸): ``sensors.wet`` counts active sensors whose newest reading reported water,
+``shelters_with_water`` the active shelters with at least one (offline sensors included, as
+in the shelter summaries).
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ class SensorCounts(BaseModel):
     total: int
     online: int
     offline: int
+    wet: int
 
 
 class Completeness(BaseModel):
@@ -93,6 +98,7 @@ class CitySummary(BaseModel):
     active_alerts_by_severity: dict[str, int]
     acknowledged_alerts_by_severity: dict[str, int]
     sensors: SensorCounts
+    shelters_with_water: int
     completeness: Completeness
 
 
@@ -127,7 +133,8 @@ def owed_and_received(
     return owed, min(owed, math.floor(covered / interval_s) + 1)
 
 
-def _sensor_figures(session: Session, now: datetime) -> tuple[SensorCounts, Completeness]:
+def _sensor_figures(session: Session, now: datetime) -> tuple[SensorCounts, Completeness, int]:
+    """Sensor counts, completeness and the number of shelters with water now."""
     offline_alerts = set(
         session.scalars(
             select(AlertRow.sensor_id).where(
@@ -138,16 +145,21 @@ def _sensor_figures(session: Session, now: datetime) -> tuple[SensorCounts, Comp
     rows = session.execute(
         select(
             Sensor.sensor_id,
+            Sensor.shelter_id,
             Sensor.expected_interval_s,
             Sensor.created_at,
             SensorLiveRow.last_seen_ms,
+            SensorLiveRow.water_leak,
         )
         .join(Shelter, Sensor.shelter_id == Shelter.id)
         .outerjoin(SensorLiveRow, SensorLiveRow.sensor_id == Sensor.sensor_id)
         .where(Sensor.active.is_(True), Shelter.active.is_(True))
     ).all()
     online = expected = received = 0
-    for sensor_id, interval_s, created_at, last_seen_ms in rows:
+    wet: set[tuple[str, int]] = set()
+    for sensor_id, shelter_id, interval_s, created_at, last_seen_ms, water_leak in rows:
+        if water_leak:
+            wet.add((sensor_id, shelter_id))
         last_seen = from_ms(last_seen_ms)
         if is_online(
             last_seen=last_seen,
@@ -161,7 +173,7 @@ def _sensor_figures(session: Session, now: datetime) -> tuple[SensorCounts, Comp
         expected += owed
         received += got
     return (
-        SensorCounts(total=len(rows), online=online, offline=len(rows) - online),
+        SensorCounts(total=len(rows), online=online, offline=len(rows) - online, wet=len(wet)),
         Completeness(
             window_start=now - WINDOW,
             window_end=now,
@@ -169,6 +181,7 @@ def _sensor_figures(session: Session, now: datetime) -> tuple[SensorCounts, Comp
             received=received,
             ratio=round(received / expected, 4) if expected else None,
         ),
+        len({shelter_id for _, shelter_id in wet}),
     )
 
 
@@ -177,7 +190,7 @@ def city_summary(session: Session, *, actor: Actor, now: datetime) -> CitySummar
     it: class 1 / active, ungraded in the denominator)."""
     report = stats.compliance(session, actor=actor, now=now)
     alerts = alert_counts(session)
-    sensors, completeness = _sensor_figures(session, now)
+    sensors, completeness, with_water = _sensor_figures(session, now)
     return CitySummary(
         as_of=now,
         active_shelters=report.city.active_shelters,
@@ -195,5 +208,6 @@ def city_summary(session: Session, *, actor: Actor, now: datetime) -> CitySummar
         active_alerts_by_severity=alerts[AlertStatus.ACTIVE.value],
         acknowledged_alerts_by_severity=alerts[AlertStatus.ACKNOWLEDGED.value],
         sensors=sensors,
+        shelters_with_water=with_water,
         completeness=completeness,
     )

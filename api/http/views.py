@@ -10,6 +10,10 @@ from it for more than 3× its expected interval, counted from its last reading o
 sent one, from its registration (the same grace the offline job gives). Only active sensors
 are listed and counted.
 
+A sensor's ``water_leak`` is what its newest reading said (true: water, false: dry, null: not
+reported); ``sensors_wet`` counts the shelter's sensors whose newest reading reported water,
+offline ones included (nothing has said the water is gone).
+
 Readiness (worst verdict wins; every reason that applies is listed in ``readiness_reasons``):
 
 - ``not_ready``: current class 4 (``class_4``); an open (active or acknowledged) critical
@@ -86,6 +90,7 @@ class SensorLive(BaseModel):
     fire_risk: FireRiskOut | None
     dew_point: float | None
     battery: float | None
+    water_leak: bool | None
 
 
 AlertOut = AlertView
@@ -110,6 +115,7 @@ class ShelterSummary(BaseModel):
     sensors: list[SensorLive]
     sensors_online: int
     sensors_offline: int
+    sensors_wet: int
     last_seen: datetime | None
     open_alerts: list[AlertOut]
 
@@ -312,13 +318,27 @@ def _sensors(
             SensorLiveRow.fire_risk,
             SensorLiveRow.dew_point,
             SensorLiveRow.battery,
+            SensorLiveRow.water_leak,
         )
         .outerjoin(SensorLiveRow, SensorLiveRow.sensor_id == Sensor.sensor_id)
         .where(Sensor.shelter_id.in_(shelter_ids), Sensor.active.is_(True))
         .order_by(Sensor.shelter_id, Sensor.sensor_id)
     ).all()
     out: dict[int, list[SensorLive]] = defaultdict(list)
-    for shelter_id, sensor_id, zone, interval_s, created_at, seen_ms, t, rh, fr, dp, bat in rows:
+    for (
+        shelter_id,
+        sensor_id,
+        zone,
+        interval_s,
+        created_at,
+        seen_ms,
+        t,
+        rh,
+        fr,
+        dp,
+        bat,
+        wet,
+    ) in rows:
         last_seen = from_ms(seen_ms)
         out[shelter_id].append(
             SensorLive.model_construct(
@@ -338,6 +358,7 @@ def _sensors(
                 fire_risk=_fire_risk(fr),
                 dew_point=dp,
                 battery=bat,
+                water_leak=wet,
             )
         )
     return out
@@ -393,6 +414,7 @@ def _collect(
                 "sensors": shelter_sensors,
                 "sensors_online": len(shelter_sensors) - offline,
                 "sensors_offline": offline,
+                "sensors_wet": sum(1 for x in shelter_sensors if x.water_leak),
                 "last_seen": max(
                     (x.last_seen for x in shelter_sensors if x.last_seen is not None),
                     default=None,

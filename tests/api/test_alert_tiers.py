@@ -10,7 +10,7 @@ from api.alerting.jobs import run_alert_tick
 from api.alerting.sink import OutboxAlertSink
 from api.state import AppState
 from telemetry import alert_store, condition_store
-from telemetry.alert_rules import Override, Scope
+from telemetry.alert_rules import Override, Scope, Severity
 from tests.api.alerting import (
     all_alerts,
     computed,
@@ -94,6 +94,63 @@ def test_fire_risk_alert_rises_steps_down_and_clears_as_one_alert(
         "alert_severity_lowered",
         "alert_cleared",
     ]
+
+
+def test_water_is_one_critical_alert_at_once_cleared_by_the_first_dry_reading(
+    state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
+) -> None:
+    ev = evaluator(state, sink)
+    t = clock.now
+    manager = people["manager"].id
+
+    feed(ev, clock, [reading(t, water_leak=False)])
+    assert open_alerts(state) == []
+    feed(ev, clock, [reading(t + timedelta(minutes=m), water_leak=True) for m in (1, 2, 3)])
+    [alert] = open_alerts(state)
+    assert (alert.condition, alert.rule, alert.severity, alert.status, alert.message) == (
+        "water_leak",
+        "water_leak",
+        "critical",
+        "active",
+        "水浸报警：传感器检测到积水",
+    )
+    assert alert.condition_since_ms == alert_store.to_ms(t + timedelta(minutes=1))
+    with state.sessions() as s:
+        [live] = alert_store.live_rows(s, ["SH-1"])
+    assert live.water_leak is True
+
+    # A reading without water_leak (a combined sensor's temperature) neither raises nor clears.
+    feed(ev, clock, [reading(t + timedelta(minutes=4), temperature=18.0)])
+    assert [a.id for a in open_alerts(state)] == [alert.id]
+    feed(ev, clock, [reading(t + timedelta(minutes=5), water_leak=False)])
+    assert open_alerts(state) == []
+    [done] = all_alerts(state)
+    assert (done.id, done.status, done.message) == (alert.id, "cleared", "水浸报警：已恢复干燥")
+    assert to_people(state) == [("alert_raised", manager), ("alert_cleared", manager)]
+    assert to_platform(state) == ["alert_raised", "alert_cleared"]
+
+
+def test_a_water_leak_override_waits_and_lowers_the_severity(
+    state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
+) -> None:
+    with state.sessions.begin() as s:
+        condition_store.replace_overrides(
+            s,
+            [
+                Override(
+                    "water_leak", Scope.SENSOR, "SH-1-S1", sustain_s=120, severity=Severity.WARNING
+                )
+            ],
+            by="admin",
+            at=clock.now,
+        )
+    ev = evaluator(state, sink)
+    t = clock.now
+    feed(ev, clock, [reading(t + timedelta(minutes=m), water_leak=True) for m in (0, 1)])
+    assert open_alerts(state) == []  # a splash shorter than the sustain time
+    feed(ev, clock, [reading(t + timedelta(minutes=2), water_leak=True)])
+    [alert] = open_alerts(state)
+    assert (alert.severity, alert.message) == ("warning", "水浸报警持续2分钟：传感器检测到积水")
 
 
 def test_damp_air_is_one_humidity_alert_from_warning_to_critical_and_back(

@@ -355,7 +355,21 @@ def test_alert_rules_read_replace_and_audit(city: City, db: Session) -> None:
         "condensation",
         "fire_risk_warning",
         "fire_risk_critical",
+        "water_leak",
     ]
+    assert rules["defaults"][-1] == {
+        "code": "water_leak",
+        "condition": "water_leak",
+        "title": "水浸报警",
+        "metric": "water_leak",
+        "op": "ge",
+        "enter": 1.0,
+        "clear": 1.0,
+        "sustain_s": 0,
+        "severity": "critical",
+        "notice_interval_s": 0,
+        "enabled": True,
+    }
     assert rules["defaults"][0] == {
         "code": "humidity_warning",
         "condition": "humidity",
@@ -550,8 +564,8 @@ def test_platform_summary_figures(
     add_sensor(api, "SB1", "SB1-S2", interval_s=300)
     clock.advance(minutes=40)
     now = clock()
-    put_live(db, "SA1-S1", "SA1", seen=now - timedelta(minutes=2))
-    put_live(db, "SA2-S1", "SA2", seen=now - timedelta(minutes=35))
+    put_live(db, "SA1-S1", "SA1", seen=now - timedelta(minutes=2), water_leak=True)
+    put_live(db, "SA2-S1", "SA2", seen=now - timedelta(minutes=35), water_leak=False)
     put_alert(db, "SB1-S2", "SB1", "sensor_offline", Severity.WARNING, at=now, district=DISTRICT_B)
     assert city.post("m1", f"/api/v1/alerts/{city.alerts['a1'].id}/ack").status_code == 200
 
@@ -571,7 +585,8 @@ def test_platform_summary_figures(
         "acknowledged_alerts_by_severity": {"info": 0, "warning": 1, "critical": 0},
         # SA1-S1 fresh; SA2-S1 silent 35 min (> 30); SB1-S1 never heard, 40 min since it was
         # registered; SB1-S2 has an open offline alert.
-        "sensors": {"total": 4, "online": 1, "offline": 3},
+        "sensors": {"total": 4, "online": 1, "offline": 3, "wet": 1},
+        "shelters_with_water": 1,
         # Owed per hour: 6 + 6 + 6 + 12; credited: SA1-S1 all 6, SA2-S1 ⌊25/10⌋ + 1 = 3.
         "completeness": {
             "window_start": iso(now - timedelta(hours=1)),

@@ -42,7 +42,7 @@ def put_live(
     *,
     seen: datetime,
     updated: datetime | None = None,
-    **values: float | None,
+    **values: float | bool | None,
 ) -> None:
     """Write a sensor's newest values as the evaluator does, and commit."""
     row: dict[str, Any] = {
@@ -54,6 +54,7 @@ def put_live(
         "fire_risk": None,
         "dew_point": None,
         "battery": None,
+        "water_leak": None,
         "updated_at_ms": to_ms(updated or seen),
     }
     row.update(values)
@@ -153,6 +154,7 @@ def test_overview_is_exact(world: World, db: Session, clock: FakeClock) -> None:
         fire_risk=25.0,
         dew_point=18.6,
         battery=3.6,
+        water_leak=True,
     )
     alert = put_alert(
         db, "S1", CODE, "humidity_warning", Severity.WARNING, at=now, zone="滤毒室", value=78.0
@@ -187,6 +189,7 @@ def test_overview_is_exact(world: World, db: Session, clock: FakeClock) -> None:
                 "fire_risk": {"index": 25.0, "level": 2, "colour": "blue"},
                 "dew_point": 18.6,
                 "battery": 3.6,
+                "water_leak": True,
             },
             {
                 "sensor_id": "S2",
@@ -199,10 +202,12 @@ def test_overview_is_exact(world: World, db: Session, clock: FakeClock) -> None:
                 "fire_risk": None,
                 "dew_point": None,
                 "battery": None,
+                "water_leak": None,
             },
         ],
         "sensors_online": 2,
         "sensors_offline": 0,
+        "sensors_wet": 1,
         "last_seen": iso(now - timedelta(minutes=5)),
         "open_alerts": [
             {
@@ -234,6 +239,8 @@ def test_overview_is_exact(world: World, db: Session, clock: FakeClock) -> None:
     }
     assert finding["due_at"] == iso(at(INSPECTED_AT).astimezone(UTC) + timedelta(days=15))
     assert finding["overdue"] is False
+    mine = api.client.get("/api/v1/me/shelters", headers=world.manager.headers).json()["items"]
+    assert [(s["code"], s["sensors_wet"]) for s in mine] == [(CODE, 1)]
 
 
 def test_overdue_deadline_shows_in_findings_and_readiness(world: World, clock: FakeClock) -> None:

@@ -84,6 +84,7 @@ def test_readings_are_stored_with_tags_and_computed_values(
                 "humidity": 80.0,
                 "battery": 3.6,
             },
+            {"ts": ts - 180_000, "water_leak": True},  # a 水浸 sensor's reading on its own
         ],
     )
     wait_until(lambda: influx_count(influx_db) == 2, 20, "2 readings with temperature")
@@ -91,7 +92,10 @@ def test_readings_are_stored_with_tags_and_computed_values(
     [series] = result["series"]
     rows = [dict(zip(series["columns"], v, strict=True)) for v in series["values"]]
     by_ts = {row["time"]: row for row in rows}
-    assert sorted(by_ts) == [ts - 120_000, ts - 60_000, ts]
+    assert sorted(by_ts) == [ts - 180_000, ts - 120_000, ts - 60_000, ts]
+    assert by_ts[ts - 180_000]["water_leak"] is True
+    assert by_ts[ts - 180_000]["fire_risk"] is None
+    assert by_ts[ts]["water_leak"] is None
     hot = by_ts[ts]
     assert hot["shelter"] == fleet.sensors[sensor]
     assert hot["district"] == "测试区"

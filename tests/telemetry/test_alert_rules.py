@@ -95,6 +95,12 @@ def test_a_spike_shorter_than_the_sustain_time_raises_nothing() -> None:
         ),
         # fire level ≥ 4 at once, clears at level 3
         ("fire_risk_critical", [(0, 4.0), (MIN, 3.0)], [(0, "raise"), (MIN, "clear")]),
+        # water (1.0) at once, held while wet, cleared by the first dry reading (0.0)
+        (
+            "water_leak",
+            [(0, 0.0), (MIN, 1.0), (2 * MIN, 1.0), (3 * MIN, 0.0), (4 * MIN, 0.0)],
+            [(MIN, "raise"), (3 * MIN, "clear")],
+        ),
         (
             "humidity_critical",
             [(0, 85.0), (72 * HOUR - 1, 90.0), (72 * HOUR, 86.0)],
@@ -200,7 +206,9 @@ def test_titles_show_the_thresholds_in_force() -> None:
         "温度与露点差小于2℃持续1小时（结露风险）",
         "火险等级≥3级",
         "火险等级≥4级",
+        "水浸报警",
     ]
+    assert RULES["water_leak"].severity is Severity.CRITICAL
     book = RuleBook([Override("humidity_warning", Scope.SHELTER, "SH-1", 70.0, sustain_s=3600)])
     [humidity] = [
         c for c in book.conditions_for(Target("S", "SH-1", "", None)) if c.code == "humidity"
@@ -260,6 +268,9 @@ def test_metric_values() -> None:
     assert metric_value(r, "dew_margin") == pytest.approx(10.74)
     assert metric_value(r, "fire_level") == 4.0
     assert metric_value(r._replace(dew_point=None), "dew_margin") is None
+    assert metric_value(r, "water_leak") is None
+    assert metric_value(r._replace(water_leak=True), "water_leak") == 1.0
+    assert metric_value(r._replace(water_leak=False), "water_leak") == 0.0
     with pytest.raises(ValueError, match="unknown rule metric"):
         metric_value(r, "pressure")
 

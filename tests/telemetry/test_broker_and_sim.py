@@ -96,6 +96,7 @@ def test_every_reading_is_plausible_and_parses_cleanly() -> None:
     fleet = Fleet.generate(12, 6, 5, damp_fraction=0.3, wet_fraction=0.2)
     assert set(fleet.dampness.values()) == set(Dampness)
     temperatures: list[float] = []
+    leaks = dict.fromkeys(Dampness, 0)
     for ts in _samples(datetime(2025, 1, 1, tzinfo=UTC), 365 * 24, 3 * 24 * 60 + 97):
         for sensor in fleet.sensors:
             obj = fleet.reading_at(sensor, ts)
@@ -114,9 +115,17 @@ def test_every_reading_is_plausible_and_parses_cleanly() -> None:
                 assert reading.smoke is False
             else:
                 assert reading.fire_risk is None
+            if sensor.zone == "水泵房":
+                assert reading.water_leak is not None
+                leaks[fleet.dampness[sensor.shelter_code]] += reading.water_leak
+            else:
+                assert reading.water_leak is None
             temperatures.append(reading.temperature)
     assert min(temperatures) >= 12.0
     assert max(temperatures) <= 24.0
+    # Only the pump rooms of wet shelters flood.
+    assert leaks[Dampness.DRY] == leaks[Dampness.DAMP] == 0
+    assert leaks[Dampness.WET] > 0
 
 
 def test_summer_is_warmer_than_winter_underground() -> None:

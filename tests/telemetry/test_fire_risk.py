@@ -227,6 +227,8 @@ def test_enrich_keeps_device_fire_risk() -> None:
         (Reading("SH", "s", TS, temperature=40.0), 50.0, "fri-1", False),
         (Reading("SH", "s", TS, humidity=50.0, smoke=True), 100.0, "fri-1", False),
         (Reading("SH", "s", TS, fire_risk=5.0, co=200.0), 5.0, None, False),
+        (Reading("SH", "s", TS, water_leak=True, battery=3.0), None, None, False),
+        (Reading("SH", "s", TS, temperature=20.0, water_leak=False), 0.0, "fri-1", False),
     ],
 )
 def test_enrich_partial_readings(
@@ -236,6 +238,12 @@ def test_enrich_partial_readings(
     assert enriched.fire_risk == fire_risk
     assert enriched.fire_risk_version == version
     assert (enriched.dew_point is not None) is has_dew_point
+    assert (enriched.water_leak, enriched.smoke, enriched.co, enriched.battery) == (
+        reading.water_leak,
+        reading.smoke,
+        reading.co,
+        reading.battery,
+    )
 
 
 def test_index_equals_the_full_formula_on_a_grid() -> None:

@@ -72,6 +72,7 @@ def test_single_object_becomes_reading_with_all_fields() -> None:
                 "humidity": 55.5,
                 "fire_risk": 12,
                 "smoke": False,
+                "water_leak": True,
                 "co": 3.5,
                 "battery": 3.7,
                 "firmware": "1.2",
@@ -87,6 +88,7 @@ def test_single_object_becomes_reading_with_all_fields() -> None:
         fire_risk=12.0,
         fire_risk_version="device",
         smoke=False,
+        water_leak=True,
         co=3.5,
         battery=3.7,
     )
@@ -94,12 +96,15 @@ def test_single_object_becomes_reading_with_all_fields() -> None:
 
 
 def test_absent_and_null_metrics_are_none_and_version_only_with_fire_risk() -> None:
-    reading = _only_reading(_parse({"humidity": 40, "temperature": None, "smoke": None}))
+    reading = _only_reading(
+        _parse({"humidity": 40, "temperature": None, "smoke": None, "water_leak": None})
+    )
     assert reading.humidity == 40.0
     assert reading.temperature is None
     assert reading.fire_risk is None
     assert reading.fire_risk_version is None
     assert reading.smoke is None
+    assert reading.water_leak is None
     assert reading.dew_point is None
 
 
@@ -225,7 +230,11 @@ def test_window_follows_parameters() -> None:
         ({"temperature": 20, "battery": False}, RejectReason.NOT_A_NUMBER, "battery is a boolean"),
         ({"temperature": 20, "smoke": 1}, RejectReason.NOT_A_NUMBER, "smoke 1 is not true"),
         ({"temperature": 20, "smoke": "yes"}, RejectReason.NOT_A_NUMBER, "smoke 'yes' is not"),
-        ({}, RejectReason.NO_METRIC, "none of temperature, humidity, fire_risk"),
+        ({"water_leak": 1}, RejectReason.NOT_A_NUMBER, "water_leak 1 is not true or false"),
+        ({"water_leak": 0.0}, RejectReason.NOT_A_NUMBER, "water_leak 0.0 is not true or"),
+        ({"water_leak": "true"}, RejectReason.NOT_A_NUMBER, "water_leak 'true' is not true"),
+        ({"temperature": 20, "water_leak": "wet"}, RejectReason.NOT_A_NUMBER, "water_leak 'wet'"),
+        ({}, RejectReason.NO_METRIC, "none of temperature, humidity, fire_risk, water_leak"),
         (
             {"smoke": True, "co": 5, "battery": 3.1, "ts": RECEIVED_MS},
             RejectReason.NO_METRIC,
@@ -273,6 +282,8 @@ def test_nan_and_infinity_literals_are_not_numbers(text: str, key: str) -> None:
         ({"temperature": 1, "battery": 0}, "battery", 0.0),
         ({"temperature": 1, "battery": 60}, "battery", 60.0),
         ({"temperature": 1, "smoke": True}, "smoke", True),
+        ({"water_leak": True}, "water_leak", True),
+        ({"water_leak": False}, "water_leak", False),
     ],
 )
 def test_range_limits_are_inclusive(obj: dict[str, object], field: str, value: object) -> None:
@@ -335,6 +346,7 @@ def test_batch_keeps_good_elements_and_rejects_bad_ones_by_index() -> None:
         {"fire_risk": 30, "smoke": True},
         {"battery": 3.3},
         None,
+        {"water_leak": True, "battery": 3.0},
         {"ts": RECEIVED_MS + 3_600_000, "temperature": 22},
     ]
     result = _parse(batch)
@@ -342,14 +354,16 @@ def test_batch_keeps_good_elements_and_rejects_bad_ones_by_index() -> None:
         (RECEIVED - timedelta(seconds=2), 20.0, None, None),
         (RECEIVED - timedelta(hours=2), None, 50.0, None),
         (RECEIVED, None, None, 30.0),
+        (RECEIVED, None, None, None),
     ]
+    assert [r.water_leak for r in result.readings] == [None, None, None, True]
     assert [(r.index, r.reason) for r in result.rejects] == [
         (1, RejectReason.OUT_OF_RANGE),
         (2, RejectReason.NOT_AN_OBJECT),
         (4, RejectReason.NAIVE_TIMESTAMP),
         (6, RejectReason.NO_METRIC),
         (7, RejectReason.NOT_AN_OBJECT),
-        (8, RejectReason.FUTURE_TIMESTAMP),
+        (9, RejectReason.FUTURE_TIMESTAMP),
     ]
     assert json.loads(result.rejects[0].raw) == batch[1]
     assert result.rejects[1].raw == "[1, 2]"

@@ -26,6 +26,7 @@ def reading(i: int) -> Reading:
         fire_risk=10.0,
         fire_risk_version="fri-1",
         smoke=False,
+        water_leak=i % 3 == 1 if i % 3 else None,
         district="黄浦区",
         zone='main hall, "east"',
     )
@@ -61,6 +62,18 @@ def test_survives_reopen_and_resumes_after_the_cursor(tmp_path: Path) -> None:
     reopened = Spool(tmp_path, max_bytes=10_000_000)
     assert reopened.depth == 3
     assert [r.ts for r in drain(reopened)] == [reading(i).ts for i in range(3, 6)]
+
+
+def test_a_row_spooled_before_water_leak_replays_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = spool_module.reading_to_row
+    monkeypatch.setattr(spool_module, "reading_to_row", lambda r: real(r)[:13])
+    spool = Spool(tmp_path, max_bytes=10_000_000)
+    spool.append([reading(1)])
+    monkeypatch.undo()
+    assert reading(1).water_leak is True
+    assert drain(Spool(tmp_path, max_bytes=10_000_000)) == [reading(1)._replace(water_leak=None)]
 
 
 def test_rejects_round_trip(tmp_path: Path) -> None:

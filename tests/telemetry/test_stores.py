@@ -100,7 +100,8 @@ RawRow = dict[str, Any]
 
 @pytest.fixture
 def stored(request: pytest.FixtureRequest, backend: str) -> Callable[[str], list[RawRow]]:
-    """Reads what the backend itself holds for a sensor: tags and the version string."""
+    """Reads what the backend itself holds for a sensor: tags, the version string and the
+    water-leak state."""
 
     def read(sensor: str) -> list[RawRow]:
         if backend == "sql":
@@ -108,18 +109,22 @@ def stored(request: pytest.FixtureRequest, backend: str) -> Callable[[str], list
             with engine.connect() as conn:
                 rows = conn.execute(
                     select(
-                        ReadingRow.district, ReadingRow.zone, ReadingRow.fire_risk_version
+                        ReadingRow.district,
+                        ReadingRow.zone,
+                        ReadingRow.fire_risk_version,
+                        ReadingRow.water_leak,
                     ).where(ReadingRow.sensor_id == sensor)
                 ).all()
             return [row._asdict() for row in rows]
         database: str = request.getfixturevalue("influx_db")
         found = influx_select(
             database,
-            'SELECT "temperature", "fire_risk_version", "district", "zone" FROM "shelter_env" '
-            'WHERE "sensor" = $sensor',
+            'SELECT "temperature", "fire_risk_version", "water_leak", "district", "zone" '
+            'FROM "shelter_env" WHERE "sensor" = $sensor',
             {"sensor": sensor},
         )
-        return [{k: row[k] for k in ("district", "zone", "fire_risk_version")} for row in found]
+        keys = ("district", "zone", "fire_risk_version", "water_leak")
+        return [{k: row[k] for k in keys} for row in found]
 
     return read
 
@@ -201,13 +206,18 @@ class TestReadingStoreContract:
             [
                 reading(
                     "a", at(5), temperature=20.0, fire_risk=3.0,
-                    fire_risk_version='v"1\\x', district=district, zone=zone,
+                    fire_risk_version='v"1\\x', water_leak=True, district=district, zone=zone,
                 ),
-                reading("b", at(5), temperature=21.0),
+                reading("b", at(5), temperature=21.0, water_leak=False),
+                reading("leak", at(6), water_leak=True),
             ]
         )  # fmt: skip
-        assert stored("a") == [{"district": district, "zone": zone, "fire_risk_version": 'v"1\\x'}]
+        assert stored("a") == [
+            {"district": district, "zone": zone, "fire_risk_version": 'v"1\\x', "water_leak": True}
+        ]
         assert [(row["district"] or "", row["zone"] or "") for row in stored("b")] == [("", "")]
+        assert [row["water_leak"] for row in stored("b")] == [False]
+        assert [row["water_leak"] for row in stored("leak")] == [True]
         assert [v.value for v in store.latest("S1")] == [20.0, 3.0, 21.0]
 
     def test_rewriting_a_reading_keeps_one(self, store: ReadingStore) -> None:
@@ -319,21 +329,24 @@ def test_line_protocol_escapes_tags_and_strings() -> None:
     line = to_line(
         reading(
             "s-1", datetime(2026, 6, 1, 0, 0, 0, 123_999, tzinfo=UTC), temperature=20.0,
-            humidity=55.25, fire_risk=1e-05, fire_risk_version='v"1\\', smoke=True, co=0.0,
-            battery=3.7, dew_point=-1.5, district="Xi'an 区=1", zone='main hall, "east"\\x\n',
+            humidity=55.25, fire_risk=1e-05, fire_risk_version='v"1\\', smoke=True,
+            water_leak=True, co=0.0, battery=3.7, dew_point=-1.5, district="Xi'an 区=1",
+            zone='main hall, "east"\\x\n',
         )
     )  # fmt: skip
     assert line == (
         "shelter_env,district=Xi'an\\ 区\\=1,sensor=s-1,shelter=S1,"
         'zone=main\\ hall\\,\\ "east"/x\\  '
         'temperature=20.0,humidity=55.25,fire_risk=1e-05,fire_risk_version="v\\"1\\\\",'
-        "smoke=true,co=0.0,battery=3.7,dew_point=-1.5 1780272000123"
+        "smoke=true,water_leak=true,co=0.0,battery=3.7,dew_point=-1.5 1780272000123"
     )
 
 
 def test_line_protocol_leaves_out_empty_tags_and_absent_fields() -> None:
     line = to_line(reading("s", T0, smoke=False), measurement="m")
     assert line == "m,sensor=s,shelter=S1 smoke=false 1780272000000"
+    line = to_line(reading("s", T0, water_leak=False), measurement="m")
+    assert line == "m,sensor=s,shelter=S1 water_leak=false 1780272000000"
 
 
 @pytest.mark.parametrize(

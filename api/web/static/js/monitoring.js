@@ -1,6 +1,7 @@
 // What the monitoring shows of a shelter, shared by the manager's and the officers' screens:
-// the fire-risk level (colour and words, never colour alone), live values per sensor, and
-// alerts with their acknowledge and resolve actions.
+// the fire-risk level (colour and words, never colour alone), live values per sensor (水浸 in
+// red, with words, while a water-leak sensor reports water), and alerts with their acknowledge
+// and resolve actions.
 
 import { api, ApiError } from './api.js';
 import { dateTime, number } from './format.js';
@@ -20,6 +21,9 @@ extend({
     'live.sensor': '传感器 {id}',
     'live.temperature': '温度',
     'live.humidity': '湿度',
+    'live.water': '水浸',
+    'live.water.wet': '有积水',
+    'live.water.dry': '无积水',
     'live.seen': '更新于 {time}',
     'live.never': '尚未收到数据',
     'live.offline': '离线',
@@ -52,6 +56,9 @@ extend({
     'live.sensor': 'Sensor {id}',
     'live.temperature': 'Temperature',
     'live.humidity': 'Humidity',
+    'live.water': 'Water leak',
+    'live.water.wet': 'water detected',
+    'live.water.dry': 'dry',
     'live.seen': 'updated {time}',
     'live.never': 'nothing received yet',
     'live.offline': 'offline',
@@ -94,6 +101,13 @@ export function riskLevel(index) {
   return 5;
 }
 
+/** A water-leak sensor's state: red with words while it reports water, plain when dry. */
+export function waterBadge(wet) {
+  return wet
+    ? h('span.pill.sev-critical.water-wet', t('live.water.wet'))
+    : h('span.water-dry', t('live.water.dry'));
+}
+
 function sensorCard(s) {
   const fact = (label, value) => [h('dt', label), h('dd', value)];
   return h(
@@ -108,6 +122,7 @@ function sensorCard(s) {
       fact(t('live.temperature'), s.temperature == null ? '–' : `${number(s.temperature, 1)} °C`),
       fact(t('live.humidity'), s.humidity == null ? '–' : `${number(s.humidity, 0)}%`),
       fact(t('risk.label'), riskBadge(s.fire_risk)),
+      s.water_leak == null ? null : fact(t('live.water'), waterBadge(s.water_leak)),
     ),
     h('p.small.muted', s.last_seen ? t('live.seen', { time: dateTime(s.last_seen) }) : t('live.never')),
   );
@@ -176,7 +191,7 @@ function alertHead(a) {
       `${t(`alert.status.${a.status}`)} · ${t('alert.raised', { time: dateTime(a.raised_at) })}`,
       a.zone ? ` · ${a.zone}` : '',
     ),
-    a.value != null && a.threshold != null
+    a.value != null && a.threshold != null && a.condition !== 'water_leak'
       ? h('p.small', t('alert.value', { value: number(a.value, 1), threshold: number(a.threshold, 1) }))
       : null,
     a.acknowledged_at ? h('p.small.muted', t('alert.acked', { who: a.acknowledged_by, time: dateTime(a.acknowledged_at) })) : null,

@@ -45,6 +45,7 @@ extend({
     'rules.metric.temperature': '温度（°C）',
     'rules.metric.dew_margin': '温度与露点差（°C）',
     'rules.metric.fire_level': '火险等级',
+    'rules.metric.water_leak': '水浸（1 有积水，0 干燥）',
   },
   en: {
     'rules.title': 'Alert rules',
@@ -81,6 +82,7 @@ extend({
     'rules.metric.temperature': 'temperature (°C)',
     'rules.metric.dew_margin': 'temperature above dew point (°C)',
     'rules.metric.fire_level': 'fire-risk level',
+    'rules.metric.water_leak': 'water leak (1 water, 0 dry)',
   },
 });
 

@@ -3,7 +3,7 @@
 // to acknowledge or resolve, open findings with their deadlines and a fix to report with
 // photos, key supervision's milestones to record (containment, plan: js/milestones.js; from
 // GET /api/v1/followups?shelter=…&kind=key_supervision), live readings with the fire-risk
-// level, and the way to the charts.
+// level, shelters where a water-leak sensor reports water now (水浸), and the way to the charts.
 
 import { api, currentUser } from '../api.js';
 import { classLabel, date, dateTime, deadline } from '../format.js';
@@ -18,6 +18,7 @@ extend({
     'my.title': '我的工程',
     'my.none': '您名下没有工程',
     'my.count': '共 {n} 处工程',
+    'my.wet': '{n} 处工程有水浸',
     'my.open': '查看详情',
     'my.charts': '温湿度与火险曲线',
     'my.findings': '待整改问题',
@@ -38,6 +39,7 @@ extend({
     'my.title': 'My shelters',
     'my.none': 'No shelter is in your charge',
     'my.count': '{n} shelter(s)',
+    'my.wet': 'Water detected in {n} shelter(s)',
     'my.open': 'Details',
     'my.charts': 'Charts',
     'my.findings': 'Findings to fix',
@@ -134,6 +136,7 @@ function shelterView(s, { single, canFix, canResolve, done, supervision, role })
       ' ',
       h(`span.readiness.readiness-${s.readiness}`, t(`readiness.${s.readiness}`)),
       active ? h('span.pill.sev-critical', `${t('alerts.title')} ${active}`) : null,
+      s.sensors_wet ? [' ', h('span.pill.sev-critical.water-wet', t('live.water'))] : null,
     ),
     h(`${part}.part`, t('alerts.title')),
     alertsView(s.open_alerts, { canResolve, done }),
@@ -177,9 +180,11 @@ export async function render(root, params) {
       ];
     } else {
       const page = await api.get('/api/v1/me/shelters?limit=100');
+      const wet = page.items.filter((s) => s.sensors_wet > 0).length;
       body = [
         h('h1', t('my.title')),
         h('p.muted', t('my.count', { n: page.total })),
+        wet ? h('p.water-count', h('span.pill.sev-critical.water-wet', t('my.wet', { n: wet }))) : null,
         page.items.length ? page.items.map((s) => shelterView(s, { ...opts, single: false })) : notice('info', t('my.none')),
       ];
     }
