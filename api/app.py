@@ -13,6 +13,7 @@ from api.http import errors
 from api.http.access import AccessLog, HttpMetrics
 from api.http.auth import LoginMetrics
 from api.http.probes import Checks, Component, add_probes, lifespan
+from api.http.request_text import RefuseControlCharacters
 from api.http.routes import (
     alerts,
     attachments,
@@ -84,6 +85,7 @@ def create_app(
     app.include_router(users.audit_router)
     app.include_router(auth.me_router)
 
+    app.add_middleware(RefuseControlCharacters)
     app.add_middleware(AccessLog, metrics=HttpMetrics(state.metrics), monotonic=state.monotonic)
 
     def checks() -> dict[str, str]:

@@ -41,6 +41,9 @@ from inspection.redact import mask_channels
 
 CODE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_DB_INT = 2**63 - 1
+MAX_ROW_ID = 2**31 - 1
+"""The largest row id: ids are INTEGER columns, 32 bits on PostgreSQL (a larger one in a query
+is an error there, not an empty result)."""
 MIN_PASSWORD_LENGTH = 10
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -89,7 +92,7 @@ Password = Annotated[
     StringConstraints(strip_whitespace=False, min_length=MIN_PASSWORD_LENGTH, max_length=256),
 ]
 """A new password, kept exactly as typed (its strength is judged by ``users.check_password``)."""
-RowId = Annotated[int, Ge(1), Le(MAX_DB_INT)]
+RowId = Annotated[int, Ge(1), Le(MAX_ROW_ID)]
 """A row id as it may come in a path, a query or a body: larger ids cannot exist."""
 
 
@@ -246,7 +249,7 @@ class InspectionCreate(_Input):
     tracker: str | None = Field(
         default=None, description="username who tracks a class 3 ledger entry (default: you)"
     )
-    corrects: Annotated[StrictInt, Ge(1), Le(MAX_DB_INT)] | None = Field(
+    corrects: Annotated[StrictInt, Ge(1), Le(MAX_ROW_ID)] | None = Field(
         default=None, description="id of an inspection this corrects"
     )
     correction_reason: Text = Field(

@@ -1,19 +1,24 @@
 """JSON error responses with a stable ``code``; the only place HTTP statuses are chosen.
 
-Every error body is ``{"error": {"code": str, "message": str, "details": any}}``.
+Every error body is ``{"error": {"code": str, "message": str, "details": any}}``. The API's
+routers build their routes as :class:`DocumentedRoute`, so the OpenAPI document describes the
+refusals of every route (:data:`ERROR_RESPONSES`) with that schema.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.http.schemas import ErrorResponse
 from inspection.errors import (
     Conflict,
     Forbidden,
@@ -33,6 +38,54 @@ _STATUS: dict[type[InspectionError], int] = {
     InvalidInput: 422,
     Unavailable: 503,
 }
+
+
+ERROR_RESPONSES: dict[int, str] = {
+    401: "No valid credentials (`not_authenticated`, `invalid_token`, `token_expired`, "
+    "`token_revoked`, `invalid_api_key`).",
+    403: "The caller's role may not do this (`role_forbidden`, `forbidden`).",
+    404: "No such object, or one outside the caller's scope: both answer the same "
+    "(`shelter_not_found`, `inspection_not_found`, …).",
+    409: "The object's state does not allow this now.",
+    422: "The request is not valid (`validation_error` with the fields in `details`).",
+}
+"""The refusals any API route can answer, documented on every route by :class:`DocumentedRoute`."""
+_ERROR_JSON = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+
+
+class DocumentedRoute(APIRoute):
+    """A route whose OpenAPI entry lists :data:`ERROR_RESPONSES` as JSON error bodies. A
+    route's own entry for one of those statuses keeps its description; a route answering
+    another media type (PDF, images) still documents its errors as JSON."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        responses: dict[int | str, dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        merged: dict[int | str, dict[str, Any]] = dict(responses or {})
+        response_class = kwargs.get("response_class")
+        media = getattr(getattr(response_class, "value", response_class), "media_type", None)
+        json_route = media in (None, "application/json")
+        for status, description in ERROR_RESPONSES.items():
+            entry = {"description": description, **merged.get(status, {})}
+            if entry.get("model") is ErrorResponse and not json_route:
+                del entry["model"]
+            content = entry.get("content", {})
+            if "model" not in entry and "schema" not in content.get("application/json", {}):
+                if json_route and not content:
+                    entry["model"] = ErrorResponse
+                else:
+                    json = {
+                        **content.get("application/json", {}),
+                        **_ERROR_JSON["application/json"],
+                    }
+                    entry["content"] = {**content, "application/json": json}
+            merged[status] = entry
+        super().__init__(path, endpoint, responses=merged, **kwargs)
 
 
 class ApiError(Exception):

@@ -44,7 +44,7 @@ from api.state import AppState
 from inspection.attachments import AttachmentLimits, StoredFile, Upload, accept_upload
 from inspection.errors import InvalidInput
 from inspection.media import display_name
-from inspection.schemas import MAX_DB_INT, check_text
+from inspection.schemas import MAX_ROW_ID, check_text
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +121,12 @@ class UploadForm:
             upload.file.close()
 
     def int_field(self, name: str) -> int | None:
-        """A row id (1 to 2^63 - 1), or None when the field is absent or empty."""
+        """A row id (1 to 2^31 - 1), or None when the field is absent or empty."""
         raw = self.fields.get(name, "").strip()
         if not raw:
             return None
-        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw[:20]) <= MAX_DB_INT):
-            raise _invalid(name, f"not an id (1 to {MAX_DB_INT})", "int_parsing")
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw[:20]) <= MAX_ROW_ID):
+            raise _invalid(name, f"not an id (1 to {MAX_ROW_ID})", "int_parsing")
         return int(raw)
 
     def text_field(self, name: str, *, max_length: int) -> str:

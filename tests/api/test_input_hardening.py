@@ -268,3 +268,35 @@ def test_alert_rule_overrides_and_resolve_notes_are_checked_too(
         assert error_of(r) == (422, "validation_error"), bad
     r = client.post("/api/v1/alerts/1/resolve", headers=admin.headers, json={"note": "已处理\x1b"})
     assert error_of(r) == (422, "validation_error")
+
+
+def test_every_row_id_in_a_path_past_32_bits_answers_422(
+    client: TestClient, make_user: UserFactory
+) -> None:
+    """Ids are 32-bit columns: on PostgreSQL a larger one made the lookup itself fail (500)."""
+    admin = make_user(Role.ADMIN)
+    for method, path, name in _integer_params(client, "path"):
+        r = client.request(method, _fill(path, **{name: 2**31}), headers=admin.headers)
+        assert r.status_code == 422, (method, path, r.text)
+        r = client.request(method, _fill(path, **{name: 2**31 - 1}), headers=admin.headers)
+        assert r.status_code != 422 or ["path", name] not in [
+            d["loc"] for d in r.json()["error"]["details"]
+        ], (method, path, r.text)
+
+
+@pytest.mark.parametrize(
+    ("path", "loc"),
+    [
+        pytest.param("/api/v1/audit?entity=%00", ["query", "entity"], id="audit-nul"),
+        pytest.param("/api/v1/shelters?district=a%01b", ["query", "district"], id="district-soh"),
+        pytest.param("/api/v1/followups?shelter=%1b", ["query", "shelter"], id="shelter-escape"),
+        pytest.param("/api/v1/shelters/SH%00001", ["path"], id="code-nul"),
+    ],
+)
+def test_control_characters_in_a_path_or_query_answer_422(
+    client: TestClient, make_user: UserFactory, path: str, loc: list[str]
+) -> None:
+    """A NUL in a query made PostgreSQL refuse the whole statement (500)."""
+    r = client.get(path, headers=make_user(Role.ADMIN).headers)
+    assert error_of(r) == (422, "validation_error"), r.text
+    assert [d["loc"] for d in r.json()["error"]["details"]] == [loc]

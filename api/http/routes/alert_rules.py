@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from api.http.deps import AdminDep, NowDep, SessionDep, require
+from api.http.errors import DocumentedRoute
 from inspection import audit
 from inspection.access import Actor
 from inspection.errors import InvalidInput
@@ -43,7 +44,7 @@ from telemetry.alert_rules import (
     Severity,
 )
 
-router = APIRouter(prefix="/api/v1/alert-rules", tags=["alerts"])
+router = APIRouter(prefix="/api/v1/alert-rules", tags=["alerts"], route_class=DocumentedRoute)
 RuleReader = Annotated[Actor, Depends(require(Role.ADMIN, Role.DISTRICT_OFFICER))]
 MAX_OVERRIDES = 5000
 _DEFAULTS = {r.code: r for r in DEFAULT_RULES}

@@ -33,7 +33,7 @@ from api.http.deps import (
     StateDep,
     require,
 )
-from api.http.errors import ApiError
+from api.http.errors import ApiError, DocumentedRoute
 from api.http.routes import alert_rules, platform
 from api.http.schemas import Page, json_response
 from api.http.view_version import NOT_MODIFIED, etag_matches, tag
@@ -47,10 +47,10 @@ from inspection.schemas import RowId, check_text
 from telemetry import alert_store
 from telemetry.alert_store import AlertEvent, AlertFilter, AlertView, EventKind
 
-router = APIRouter()
+router = APIRouter(route_class=DocumentedRoute)
 """Every route of this module and of the two it includes (registered by ``api.app``)."""
 
-_alerts = APIRouter(prefix="/api/v1", tags=["alerts"])
+_alerts = APIRouter(prefix="/api/v1", tags=["alerts"], route_class=DocumentedRoute)
 Resolver = Annotated[Actor, Depends(require(Role.ADMIN, Role.DISTRICT_OFFICER, Role.MANAGER))]
 Token = Annotated[str, Query(max_length=200, description="the token of the link")]
 

@@ -18,13 +18,14 @@ from fastapi import APIRouter, Header
 from fastapi.responses import Response, StreamingResponse
 
 from api.http.deps import ActorDep, SessionDep, StateDep
+from api.http.errors import DocumentedRoute
 from api.http.uploads import limits_of
 from api.state import AppState
 from inspection import attachments, media
 from inspection.models import Attachment
 from inspection.schemas import RowId
 
-router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"])
+router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"], route_class=DocumentedRoute)
 
 CACHE_CONTROL = "private, max-age=86400"
 FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"

@@ -25,7 +25,7 @@ from api.http.deps import (
     SessionDep,
     StateDep,
 )
-from api.http.errors import ApiError
+from api.http.errors import ApiError, DocumentedRoute
 from api.http.schemas import ErrorResponse, MeResponse, TokenResponse
 from api.state import AppState
 from inspection import logins
@@ -34,8 +34,8 @@ from inspection.models import User
 from inspection.schemas import PasswordChange
 from inspection.users import authenticate, change_password, logout
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
-me_router = APIRouter(prefix="/api/v1", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], route_class=DocumentedRoute)
+me_router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=DocumentedRoute)
 log = logging.getLogger("shelterwatch.auth")
 
 _THROTTLED: dict[int | str, dict[str, Any]] = {

@@ -12,13 +12,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from api.http.deps import NowDep, OfficerDep, PageDep, SessionDep, StateDep, require
+from api.http.errors import DocumentedRoute
 from api.http.schemas import Page
 from inspection import corrections, inspections
 from inspection.access import Actor
 from inspection.models import CorrectionStatus, Role
 from inspection.schemas import CorrectionDecision, CorrectionRead, InspectionRead, RowId
 
-router = APIRouter(prefix="/api/v1", tags=["corrections"])
+router = APIRouter(prefix="/api/v1", tags=["corrections"], route_class=DocumentedRoute)
 Reviewer = Annotated[Actor, Depends(require(Role.ADMIN, Role.DISTRICT_OFFICER, Role.INSPECTOR))]
 
 

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from api.http import dashboard
 from api.http.dashboard import Dashboard, ShelterGrid
 from api.http.deps import BodiesDep, NowDep, SessionDep, StateDep, require
+from api.http.errors import DocumentedRoute
 from api.http.view_version import GRID, NOT_MODIFIED, page_etag, versioned
 from inspection.access import Actor
 from inspection.models import Role, Shelter
 
-router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
+router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"], route_class=DocumentedRoute)
 Reader = Annotated[Actor, Depends(require(Role.ADMIN, Role.DISTRICT_OFFICER, Role.PLATFORM))]
 District = Annotated[
     str | None, Query(max_length=64, description="only this district (the city office)")

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from api.db import unit_of_work
 from api.http.deps import NowDep, OfficerDep, SessionDep, StateDep, require
+from api.http.errors import DocumentedRoute
 from api.http.uploads import read_file
 from inspection import register_import, tabular
 from inspection.access import Actor
@@ -22,7 +23,7 @@ from inspection.models import Role
 from inspection.register_file import Deadline, ReadLimits
 from inspection.register_import import ImportReport
 
-router = APIRouter(prefix="/api/v1", tags=["import and export"])
+router = APIRouter(prefix="/api/v1", tags=["import and export"], route_class=DocumentedRoute)
 Exporter = Annotated[Actor, Depends(require(Role.ADMIN, Role.DISTRICT_OFFICER, Role.PLATFORM))]
 _MEDIA = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

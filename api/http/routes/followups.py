@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.db import unit_of_work
 from api.http.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
+from api.http.errors import DocumentedRoute
 from api.http.pdf import PDF_RESPONSES, PdfResponse, pdf_response
 from api.http.schemas import Page
 from api.http.uploads import (
@@ -34,7 +35,7 @@ from inspection.schemas import (
     Verification,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["inspections"])
+router = APIRouter(prefix="/api/v1", tags=["inspections"], route_class=DocumentedRoute)
 
 
 @router.get("/inspections/{inspection_id}", response_model=InspectionRead)

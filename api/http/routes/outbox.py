@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.http.deps import AdminDep, PageDep, SessionDep
+from api.http.errors import DocumentedRoute
 from api.http.schemas import Page
 from api.notify import outbox
 from api.notify.outbox import OutboxFilter, OutboxItem, OutboxState, OutboxSummary
 
-router = APIRouter(prefix="/api/v1/outbox", tags=["notifications"])
+router = APIRouter(prefix="/api/v1/outbox", tags=["notifications"], route_class=DocumentedRoute)
 
 
 @router.get("", response_model=OutboxSummary)

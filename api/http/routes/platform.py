@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from api.http import platform_view
 from api.http.deps import BodiesDep, NowDep, PageDep, SessionDep, require
+from api.http.errors import DocumentedRoute
 from api.http.platform_view import CitySummary
 from api.http.schemas import Page
 from api.http.view_version import NOT_MODIFIED
@@ -25,7 +26,7 @@ from inspection.access import Actor, shelter_scope
 from inspection.models import Role
 from telemetry.query import aware_utc
 
-router = APIRouter(prefix="/api/v1/platform", tags=["platform"])
+router = APIRouter(prefix="/api/v1/platform", tags=["platform"], route_class=DocumentedRoute)
 PlatformReader = Annotated[Actor, Depends(require(Role.PLATFORM, Role.ADMIN))]
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from api import devices
 from api.http.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
+from api.http.errors import DocumentedRoute
 from api.http.schemas import MqttLogin, Page, SensorWithLogin
 from inspection import inspections, registry, resubmission
 from inspection.models import Sensor
@@ -25,7 +26,7 @@ from inspection.schemas import (
 )
 from telemetry.ports import DeviceLogin
 
-router = APIRouter(prefix="/api/v1/shelters", tags=["shelters"])
+router = APIRouter(prefix="/api/v1/shelters", tags=["shelters"], route_class=DocumentedRoute)
 
 
 @router.post("", response_model=ShelterDetail, status_code=201)

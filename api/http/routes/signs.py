@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.http.deps import ActorDep, SessionDep, StateDep
+from api.http.errors import DocumentedRoute
 from api.http.pdf import PDF_RESPONSES, PdfResponse, pdf_response
 from inspection.documents.fonts import load_font
 from inspection.documents.sign import MAX_SIGNS, district_signs, render_signs_pdf, shelter_sign
 from inspection.schemas import MAX_DB_INT
 
-router = APIRouter(prefix="/api/v1", tags=["signs"])
+router = APIRouter(prefix="/api/v1", tags=["signs"], route_class=DocumentedRoute)
 
 
 @router.get("/shelters/{code}/sign.pdf", response_class=PdfResponse, responses=PDF_RESPONSES)

@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from api.http.deps import ActorDep, NowDep, SessionDep, require
+from api.http.errors import DocumentedRoute
 from inspection import stats
 from inspection.access import Actor
 from inspection.catalogue import load_catalogue
 from inspection.models import Role
 
-router = APIRouter(prefix="/api/v1", tags=["statistics"])
+router = APIRouter(prefix="/api/v1", tags=["statistics"], route_class=DocumentedRoute)
 StatsReader = Annotated[Actor, Depends(require(Role.ADMIN, Role.DISTRICT_OFFICER, Role.PLATFORM))]
 
 

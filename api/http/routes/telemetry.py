@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from api.http.deps import ActorDep, NowDep, PageDep, SessionDep, StateDep, require
+from api.http.errors import DocumentedRoute
 from api.http.schemas import Page
 from inspection import registry
 from inspection.access import Actor
@@ -18,7 +19,7 @@ from telemetry.errors import InvalidQuery
 from telemetry.fire_risk import level
 from telemetry.query import aware_utc, build_series_query
 
-router = APIRouter(prefix="/api/v1", tags=["telemetry"])
+router = APIRouter(prefix="/api/v1", tags=["telemetry"], route_class=DocumentedRoute)
 AdminOnly = Annotated[Actor, Depends(require(Role.ADMIN))]
 MAX_COMPLETENESS_DAYS = 31
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import ValidationError
 
 from api.http.deps import AdminDep, NowDep, PageDep, SessionDep, StateDep
-from api.http.errors import ApiError
+from api.http.errors import ApiError, DocumentedRoute
 from api.http.schemas import Page
 from api.notify.addresses import ForbiddenAddress
 from api.notify.channels import ChannelProfile
@@ -26,7 +26,7 @@ from inspection.schemas import (
 )
 from inspection.users import create_user, list_users, rotate_api_key, update_user
 
-router = APIRouter(prefix="/api/v1/users", tags=["users"])
+router = APIRouter(prefix="/api/v1/users", tags=["users"], route_class=DocumentedRoute)
 
 
 def _check_channels(channels: dict[str, Any] | None, state: AppState) -> None:
@@ -116,7 +116,7 @@ def rotate_key(
     return ApiKeyRotated(api_key=key, previous_key_valid_until=user.previous_api_key_expires_at)
 
 
-audit_router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+audit_router = APIRouter(prefix="/api/v1/audit", tags=["audit"], route_class=DocumentedRoute)
 
 
 @audit_router.get("", response_model=Page[AuditRead])
