@@ -30,6 +30,10 @@ from telemetry.readings import Reading
 from telemetry.sql_store import SqlReadingStore
 from tests.conftest import PASSWORD
 
+API_TIMEOUT = httpx.Timeout(120.0)
+"""How long a request the tests send to the live server may take before it counts as hung:
+an upper bound for a busy machine (httpx's own default of 5 s is not), never a wait."""
+
 DISTRICT = "黄浦区"
 INSPECTOR = "inspector-wang"
 MANAGER = "manager-li"
@@ -304,13 +308,16 @@ def seed_office(site: Site) -> None:
         ).one()
         session.commit()
     token = httpx.post(
-        f"{site.base}/api/v1/auth/token", data={"username": MANAGER, "password": PASSWORD}
+        f"{site.base}/api/v1/auth/token",
+        data={"username": MANAGER, "password": PASSWORD},
+        timeout=API_TIMEOUT,
     ).json()["access_token"]
     fixed = httpx.post(
         f"{site.base}/api/v1/findings/{finding_id}/fix",
         headers={"Authorization": f"Bearer {token}"},
         data={"note": "已除锈刷漆"},
         files=[("files", ("fix.png", png(), "image/png"))],
+        timeout=API_TIMEOUT,
     )
     assert fixed.status_code == 200, fixed.text
     SqlReadingStore(site.engine).write(

@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.web.seeding import Site
+from tests.web.seeding import API_TIMEOUT, Site
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +44,7 @@ def test_the_docs_render_offline_under_their_policy(
 
 
 def test_the_live_server_sends_the_security_headers_and_no_server_name(site: Site) -> None:
-    r = httpx.get(site.base + "/", headers={"Accept-Encoding": "gzip"})
+    r = httpx.get(site.base + "/", headers={"Accept-Encoding": "gzip"}, timeout=API_TIMEOUT)
     assert r.status_code == 200
     assert "server" not in r.headers
     assert r.headers["x-content-type-options"] == "nosniff"

@@ -39,6 +39,7 @@ from tests.web.axe import Audit
 from tests.web.browsing import check_page, click, css, log_in, log_out, text_of, wait
 from tests.web.seeding import (
     ADMIN,
+    API_TIMEOUT,
     DISTRICT,
     INSPECTOR,
     MANAGER,
@@ -270,13 +271,16 @@ def test_the_city_office_administers_users_shelters_sensors_and_rules(
 
     # the city office reported this fix itself: the API's refusal to let it verify is shown
     token = httpx.post(
-        f"{site.base}/api/v1/auth/token", data={"username": ADMIN, "password": PASSWORD}
+        f"{site.base}/api/v1/auth/token",
+        data={"username": ADMIN, "password": PASSWORD},
+        timeout=API_TIMEOUT,
     ).json()["access_token"]
     reported = httpx.post(
         f"{site.base}/api/v1/findings/{monitored.finding_id}/fix",
         headers={"Authorization": f"Bearer {token}"},
         data={"note": "已除锈"},
         files=[("files", ("fix.png", png(), "image/png"))],
+        timeout=API_TIMEOUT,
     )
     assert reported.status_code == 200, reported.text
     browser.get(f"{site.base}/#/followups")
