@@ -263,6 +263,24 @@ def raise_alert(site: Site, code: str, sensor: str, rule: str, severity: Severit
         return view.id
 
 
+def report_fix(site: Site, username: str, finding_id: int, note: str) -> None:
+    """``username`` logs in and reports a fix of ``finding_id`` with a photo, through the live
+    server as the app would."""
+    token = httpx.post(
+        f"{site.base}/api/v1/auth/token",
+        data={"username": username, "password": PASSWORD},
+        timeout=API_TIMEOUT,
+    ).json()["access_token"]
+    reported = httpx.post(
+        f"{site.base}/api/v1/findings/{finding_id}/fix",
+        headers={"Authorization": f"Bearer {token}"},
+        data={"note": note},
+        files=[("files", ("fix.png", png(), "image/png"))],
+        timeout=API_TIMEOUT,
+    )
+    assert reported.status_code == 200, reported.text
+
+
 def seed_office(site: Site) -> None:
     """On top of the site: a sensor with live values, readings and a warning on HP-001, and
     a rust finding on HP-001 whose fix the manager has reported with a photo."""
@@ -307,19 +325,7 @@ def seed_office(site: Site) -> None:
             select(Finding.id).where(Finding.inspection_id == inspection.id)
         ).one()
         session.commit()
-    token = httpx.post(
-        f"{site.base}/api/v1/auth/token",
-        data={"username": MANAGER, "password": PASSWORD},
-        timeout=API_TIMEOUT,
-    ).json()["access_token"]
-    fixed = httpx.post(
-        f"{site.base}/api/v1/findings/{finding_id}/fix",
-        headers={"Authorization": f"Bearer {token}"},
-        data={"note": "已除锈刷漆"},
-        files=[("files", ("fix.png", png(), "image/png"))],
-        timeout=API_TIMEOUT,
-    )
-    assert fixed.status_code == 200, fixed.text
+    report_fix(site, MANAGER, finding_id, "已除锈刷漆")
     SqlReadingStore(site.engine).write(
         [
             Reading(

@@ -12,7 +12,6 @@ import hashlib
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -34,12 +33,10 @@ from inspection.models import (
 from inspection.schemas import FindingIn, InspectionCreate
 from inspection.users import by_username
 from telemetry.sql_models import AlertRow, AlertRuleRow
-from tests.conftest import PASSWORD
 from tests.web.axe import Audit
 from tests.web.browsing import check_page, click, css, log_in, log_out, text_of, wait
 from tests.web.seeding import (
     ADMIN,
-    API_TIMEOUT,
     DISTRICT,
     INSPECTOR,
     MANAGER,
@@ -48,7 +45,7 @@ from tests.web.seeding import (
     Monitored,
     Site,
     actor,
-    png,
+    report_fix,
 )
 
 pytestmark = pytest.mark.browser
@@ -270,19 +267,7 @@ def test_the_city_office_administers_users_shelters_sensors_and_rules(
         ]
 
     # the city office reported this fix itself: the API's refusal to let it verify is shown
-    token = httpx.post(
-        f"{site.base}/api/v1/auth/token",
-        data={"username": ADMIN, "password": PASSWORD},
-        timeout=API_TIMEOUT,
-    ).json()["access_token"]
-    reported = httpx.post(
-        f"{site.base}/api/v1/findings/{monitored.finding_id}/fix",
-        headers={"Authorization": f"Bearer {token}"},
-        data={"note": "已除锈"},
-        files=[("files", ("fix.png", png(), "image/png"))],
-        timeout=API_TIMEOUT,
-    )
-    assert reported.status_code == 200, reported.text
+    report_fix(site, ADMIN, monitored.finding_id, "已除锈")
     browser.get(f"{site.base}/#/followups")
     css(browser, f"button.verify[data-finding='{monitored.finding_id}']").click()
     css(browser, "button.verify-submit").click()
