@@ -24,7 +24,7 @@ from api import logs
 from api.db import build_engine, session_factory, unit_of_work, upgrade
 from api.devices import build_device_credentials, embedded_url
 from api.http.probes import Component
-from api.processes import broker_admin
+from api.processes import backup, broker_admin
 from api.processes.heap import FrozenHeap
 from api.processes.telemetry_wiring import IngestService, build_reading_store, build_reject_store
 from api.settings import Settings
@@ -465,8 +465,14 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("tick", help="send due reminders and escalate overdue follow-ups").set_defaults(
         func=_tick
     )
-    broker_admin.add_commands(sub)
+    _operator_commands(sub)
     return p
+
+
+def _operator_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The broker accounts, backup and restore (each module declares its own)."""
+    broker_admin.add_commands(sub)
+    backup.add_commands(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
