@@ -33,6 +33,8 @@ extend({
     'dash.fixes': '待核验整改 {n} 项',
     'dash.grid': '工程分布',
     'dash.legend': '颜色表示类别，边框表示告警',
+    'dash.grid.alerts': '告警 {n}',
+    'dash.grid.late': '逾期 {n}',
     'dash.map': '工程地图',
     'dash.sev.critical': '严重',
     'dash.sev.warning': '警告',
@@ -67,6 +69,8 @@ extend({
     'dash.fixes': '{n} fix(es) to verify',
     'dash.grid': 'Shelters',
     'dash.legend': 'Colour: class; outline: alert',
+    'dash.grid.alerts': '{n} alerting',
+    'dash.grid.late': '{n} overdue',
     'dash.map': 'Map of shelters',
     'dash.sev.critical': 'critical',
     'dash.sev.warning': 'warning',
@@ -212,14 +216,29 @@ function alertList(box, count) {
   };
 }
 
+/** Up to this many shelters, every district's cells show at once; past it, each district is
+ * a line with its counts that opens to its cells (5,000 cells of 24 px, the smallest target
+ * WCAG 2.2 asks for, would be a page 10,000 px long on a phone). */
+const GRID_OPEN_MAX = 600;
+
 function gridView(box) {
   return (grid) => {
+    const total = grid.districts.reduce((n, d) => n + d.codes.length, 0);
+    const drawn = box.querySelectorAll('details.grid-district');
+    const opened = new Set([...drawn].filter((el) => el.open).map((el) => el.dataset.district));
     mount(
       box,
-      grid.districts.map((d) =>
-        h(
-          'div.grid-district',
-          h('h3', `${d.district} (${number(d.codes.length)})`),
+      grid.districts.map((d) => {
+        const alerts = d.alerts.filter(Boolean).length;
+        const late = d.overdue.filter(Boolean).length;
+        const counts = [
+          alerts ? t('dash.grid.alerts', { n: number(alerts) }) : null,
+          late ? t('dash.grid.late', { n: number(late) }) : null,
+        ].filter(Boolean);
+        return h(
+          'details.grid-district',
+          { open: drawn.length ? opened.has(d.district) : total <= GRID_OPEN_MAX, dataset: { district: d.district } },
+          h('summary', h('h3', `${d.district} (${number(d.codes.length)})`), counts.length ? h('span.small', counts.join(' · ')) : null),
           h(
             'ul.grid',
             d.codes.map((code, i) => {
@@ -235,8 +254,8 @@ function gridView(box) {
               );
             }),
           ),
-        ),
-      ),
+        );
+      }),
     );
   };
 }
