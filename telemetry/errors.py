@@ -6,7 +6,8 @@ TelemetryError            (base; stable ``code``)
 ├── SpoolFull             the local spool reached its size bound
 ├── InvalidQuery          a read request asks for something not allowed or too large
 ├── BrokerAdminUnavailable  the broker's account administration cannot be reached or failed
-└── AccountConflict       a broker account of that name exists and is not the sensor's
+├── AccountConflict       a broker account of that name exists and is not the sensor's
+└── NotFound              no such object (an alert)
 """
 
 from __future__ import annotations
@@ -44,3 +45,7 @@ class BrokerAdminUnavailable(TelemetryError):
 
 class AccountConflict(TelemetryError):
     code = "broker_account_conflict"
+
+
+class NotFound(TelemetryError):
+    code = "not_found"

@@ -28,6 +28,7 @@ from inspection.errors import (
     Unavailable,
 )
 from telemetry.errors import AccountConflict, InvalidQuery, TelemetryError
+from telemetry.errors import NotFound as TelemetryNotFound
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,8 @@ def install(app: FastAPI) -> None:
             status = 422
         elif isinstance(exc, AccountConflict):
             status = 409
+        elif isinstance(exc, TelemetryNotFound):
+            status = 404
         return JSONResponse(error_body(exc.code, exc.message), status)
 
     @app.exception_handler(RequestValidationError)

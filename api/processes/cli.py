@@ -104,13 +104,13 @@ def server_components(state: AppState, broker: BrokerEndpoint) -> list[Component
     """What the API process runs beside requests: the inspection tick (reminders, escalation,
     monthly compliance), the alert tick and the notification delivery worker."""
     from api.alerting.jobs import run_alert_tick
-    from api.alerting.sink import sink_for
+    from api.alerting.sink import transitions_for
     from api.notify.delivery import DeliveryWorker, build_channels
     from api.notify.metrics import NotifyMetrics
     from api.processes.scheduler import JobMetrics, Periodic, run_tick
 
     settings = state.settings
-    sink = sink_for(state)
+    transitions = transitions_for(state)
     channel_settings = settings.model_copy(update={"mqtt_protocol": broker.protocol})
     components: list[Component] = []
     jobs = JobMetrics(state)
@@ -124,7 +124,9 @@ def server_components(state: AppState, broker: BrokerEndpoint) -> list[Component
         )
     components += [
         Periodic(
-            "alert-tick", lambda: jobs.alerts(run_alert_tick(state, sink)), ALERT_TICK_SECONDS
+            "alert-tick",
+            lambda: jobs.alerts(run_alert_tick(state, transitions)),
+            ALERT_TICK_SECONDS,
         ),
         DeliveryWorker(
             state,
@@ -146,7 +148,7 @@ def ingest_components(
 ) -> tuple[list[Component], IngestService]:
     """The ingester and the platform alert feed, preceded by the embedded broker when there
     is no configured one."""
-    from api.alerting.sink import sink_for
+    from api.alerting.sink import transitions_for
     from api.notify.channels import MqttChannel
     from api.notify.platform_feed import PlatformFeed
     from api.processes.telemetry_wiring import build_ingest_service
@@ -181,7 +183,7 @@ def ingest_components(
         clock=state.clock,
         broker_url=broker.url,
         protocol=broker.protocol,
-        sink=sink_for(state, feed=feed),
+        transitions=transitions_for(state, feed=feed),
         on_events=feed.commit,
         on_rollback=feed.discard,
     )
