@@ -38,9 +38,7 @@ def _received(
 
 
 @pytest.fixture
-def admin(
-    client: TestClient, make_user: UserFactory, state: AppState, clock: FakeClock
-) -> Login:
+def admin(client: TestClient, make_user: UserFactory, state: AppState, clock: FakeClock) -> Login:
     """SH-1 with sensor S-1; rejects kept before S-NEW was registered: a batch of two good
     readings and one out of range from S-NEW, one from S-GONE (never registered), and one
     out-of-range reading of S-1."""
@@ -138,9 +136,7 @@ def test_registered_late_sensor_readings_are_stored_once_and_marked(
     assert _stored(state) == {("S-NEW", T0): 2}
 
     [entry, _] = db.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.action == "telemetry.reingest")
-        .order_by(AuditEntry.id)
+        select(AuditEntry).where(AuditEntry.action == "telemetry.reingest").order_by(AuditEntry.id)
     ).all()
     after: dict[str, Any] = entry.after or {}
     assert entry.actor == admin.username
@@ -208,8 +204,6 @@ def test_bad_requests_answer_422(client: TestClient, admin: Login, body: dict[st
     assert r.json()["error"]["code"] == "validation_error"
 
 
-def test_only_admins_may_reingest(
-    client: TestClient, admin: Login, make_user: UserFactory
-) -> None:
+def test_only_admins_may_reingest(client: TestClient, admin: Login, make_user: UserFactory) -> None:
     officer = make_user(Role.DISTRICT_OFFICER, district="黄浦区")
     assert client.post(URL, headers=officer.headers, json={}).status_code == 403
