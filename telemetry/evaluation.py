@@ -232,6 +232,17 @@ class AlertEvaluator:
                 exc_info=True,
             )
 
+    def judge_once(self, readings: Sequence[Reading], *, now: datetime) -> None:
+        """Judge readings stored after the fact (re-ingested rejects) and write what they raise
+        or clear at once, as for late readings: older than ``late_after`` at ``now``, an alert
+        is raised or cleared marked late and pages nobody. Live values are left to the
+        ingester, whose newer readings they would otherwise overwrite. Raises what loading
+        the state or writing the outcome raises; another evaluator running meanwhile follows
+        the alerts written here as it follows those of other ingesters."""
+        self._ensure_loaded()
+        self.evaluate(sorted(readings, key=lambda r: (r.sensor_id, r.ts)), now)
+        self.flush(live=False)
+
     def _ensure_loaded(self) -> None:
         if not self._states_loaded:
             with self.sessions() as session:

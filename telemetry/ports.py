@@ -85,6 +85,19 @@ class StoredReject:
     detail: str
     raw: str
     batch_index: int | None
+    reingested_at: datetime | None = None
+    """When a re-ingestion stored the reading; None while it stays rejected."""
+
+
+@dataclass(frozen=True, slots=True)
+class RejectFilter:
+    """Which stored rejects to take up again: by reason, by the sensor of their topic, and
+    by when they were received (``received_from`` inclusive, ``received_to`` exclusive)."""
+
+    reason: str | None = None
+    sensor_id: str | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
 
 
 class ReadingStore(Protocol):
@@ -138,6 +151,18 @@ class RejectStore(Protocol):
     def list(
         self, *, limit: int, offset: int, reason: str | None = None
     ) -> tuple[list[StoredReject], int]: ...
+
+    def pending(self, which: RejectFilter, *, after_id: int, limit: int) -> Sequence[StoredReject]:
+        """Rejects not re-ingested yet that ``which`` selects, with an id above ``after_id``,
+        oldest first, at most ``limit``."""
+        ...
+
+    def settle(
+        self, reingested: Sequence[int], still: Sequence[tuple[int, str, str]], at: datetime
+    ) -> None:
+        """Mark ``reingested`` ids re-ingested at ``at``; give each (id, reason, detail) of
+        ``still`` its reason and detail as judged again. One transaction."""
+        ...
 
 
 class SensorDirectory(Protocol):

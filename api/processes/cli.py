@@ -160,9 +160,23 @@ def ingest_components(
     if broker.embedded_port is not None:
         from api.devices import embedded_access
         from telemetry.broker import EmbeddedBroker
+        from telemetry.broker_limits import BrokerLimits
+        from telemetry.metrics import BrokerMetrics
 
         access = embedded_access(settings.var_dir, state.signing_key)
-        components.append(EmbeddedBroker("127.0.0.1", broker.embedded_port, access=access))
+        limits = BrokerLimits(
+            settings.embedded_broker_max_packet_bytes,
+            settings.embedded_broker_max_queued_messages,
+        )
+        components.append(
+            EmbeddedBroker(
+                "127.0.0.1",
+                broker.embedded_port,
+                access=access,
+                limits=limits,
+                metrics=BrokerMetrics(state.metrics),
+            )
+        )
     # The platform's alert feed leaves from here as soon as a transition commits.
     feed = PlatformFeed(
         state.sessions,

@@ -1,7 +1,8 @@
 // The office dashboard (总览) of district and city officers: the compliance rate (达标率) by
 // district and its monthly history, shelters by class, overdue follow-ups, referrals and their
-// outcomes, the open alerts (kept live, polled with ETag) and the shelters on a grid by
-// district coloured by class and alert, or on the city's own map when one is configured.
+// outcomes, the open alerts (kept live, polled with ETag) with the shelters with water now (水浸),
+// and the shelters on a grid by district coloured by class and alert, or on the city's own map
+// when one is configured.
 
 import { api } from '../api.js';
 import { draw } from '../chart-lib.js';
@@ -30,6 +31,7 @@ extend({
     'dash.alerts': '当前告警',
     'dash.alerts.none': '没有未处理的告警',
     'dash.alerts.count': '{n} 条未处理',
+    'dash.water': '水浸工程 {n} 处',
     'dash.fixes': '待核验整改 {n} 项',
     'dash.grid': '工程分布',
     'dash.legend': '颜色表示类别，边框表示告警',
@@ -66,6 +68,7 @@ extend({
     'dash.alerts': 'Open alerts',
     'dash.alerts.none': 'No open alert',
     'dash.alerts.count': '{n} open',
+    'dash.water': 'Shelters with water: {n}',
     'dash.fixes': '{n} fix(es) to verify',
     'dash.grid': 'Shelters',
     'dash.legend': 'Colour: class; outline: alert',
@@ -318,7 +321,12 @@ export async function render(root, params) {
       h('p.small.muted', `${number(d.compliance.city.class1_shelters)} / ${number(d.compliance.city.active_shelters)}`),
       d.fixes_to_verify ? h('p', h('a', { href: '#/followups' }, t('dash.fixes', { n: number(d.fixes_to_verify) }))) : null,
     ),
-    h('section', h('h2', h('span', t('dash.alerts')), ' ', alertCount), alertsBox),
+    h(
+      'section',
+      h('h2', h('span', t('dash.alerts')), ' ', alertCount),
+      h(`p${d.shelters_with_water ? '.state.state-bad' : '.muted'}#shelters-with-water`, t('dash.water', { n: number(d.shelters_with_water) })),
+      alertsBox,
+    ),
     rates(d),
     h('section', h('h2', t('dash.history')), historyBox),
     classes(d),
