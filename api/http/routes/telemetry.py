@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from api.alerting.sink import sink_for
+from api.alerting.sink import transitions_for
 from api.db import unit_of_work
 from api.http.deps import ActorDep, NowDep, PageDep, SessionDep, StateDep, require
 from api.http.errors import DocumentedRoute
@@ -303,7 +303,7 @@ def reingest_rejects(
         AlertEvaluator(
             state.sessions,
             directory,
-            sink_for(state),
+            transitions_for(state),
             clock=state.clock,
             late_after=timedelta(minutes=state.settings.alert_late_after_minutes),
         ).judge_once(judged.readings, now=now)
