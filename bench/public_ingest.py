@@ -29,6 +29,7 @@ Run by bench_ingest.py: ``python bench/public_ingest.py [--burst] ingest --port 
 
 from __future__ import annotations
 
+import contextlib
 import select
 import selectors
 import socket
@@ -106,10 +107,8 @@ class PublicClient(mqtt.Client):
         self._watch(None)
 
     def _wake(self, _client: mqtt.Client, _userdata: Any, _sock: Any) -> None:
-        try:
+        with contextlib.suppress(BlockingIOError):
             self._wake_w.send(b"\0")
-        except BlockingIOError:
-            pass
 
     def _watch(self, sock: Any) -> None:
         if self._registered is not None:
@@ -167,10 +166,8 @@ class PublicClient(mqtt.Client):
             ready = self._selector.select(max(0.0, next_misc - time.monotonic()))
             for key, mask in ready:
                 if key.fileobj is self._wake_r:
-                    try:
+                    with contextlib.suppress(BlockingIOError):
                         self._wake_r.recv(4096)
-                    except BlockingIOError:
-                        pass
                     continue
                 if mask & selectors.EVENT_WRITE and self.loop_write() != _SUCCESS:
                     break
@@ -219,7 +216,7 @@ def main(argv: Sequence[str]) -> int:
     if args[:1] == ["--burst"]:
         BURST = True
         args = args[1:]
-    telemetry.mqtt.LeanClient = PublicClient  # type: ignore[misc]
+    telemetry.mqtt.LeanClient = PublicClient  # type: ignore[attr-defined, assignment]
     MqttSubscriber._send_pubacks = _public_pubacks  # type: ignore[method-assign]
     return cli_main(args)
 
