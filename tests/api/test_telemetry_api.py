@@ -249,17 +249,6 @@ def test_other_managers_shelters_do_not_exist_for_them(
     assert client.get("/api/v1/shelters/SH-1/telemetry/latest").status_code == 401
 
 
-def test_the_sql_store_prunes_readings_past_the_retention(
-    client: TestClient, world: dict[str, Login], state: AppState
-) -> None:
-    from telemetry.sql_store import SqlReadingStore
-
-    assert isinstance(state.readings, SqlReadingStore)
-    assert state.readings.prune(T0 + timedelta(minutes=30)) == 3  # S-1 at 0, 10 and 20 min
-    counts = state.readings.hourly_counts("SH-1", T0, T0 + timedelta(hours=2))
-    assert counts == {("S-1", T0): 3, ("S-1", T0 + timedelta(hours=1)): 6, ("S-2", T0): 1}
-
-
 @pytest.mark.parametrize(
     ("span", "every", "buckets"),
     [(timedelta(days=1), "1h", 24), (timedelta(days=7), "6h", 28), (timedelta(days=30), "1d", 31)],
