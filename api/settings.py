@@ -123,7 +123,8 @@ class Settings(BaseSettings):
     """Hourly aggregates (mean, min, max, count per metric) are kept this long."""
     retention_interval_seconds: int = Field(default=300, ge=0)
     """How often ``serve`` rolls up hours and purges (SQL store) or checks the retention
-    policies and continuous query (InfluxDB 1.x); 0: never."""
+    policies and continuous query (InfluxDB 1.x); 0: never (the SQL store then keeps every
+    reading and reads every window raw)."""
     influx_rollup: bool = True
     """InfluxDB 1.x: manage the retention policies and the hourly continuous query, and read
     long windows hourly. False for 2.x/3.x, whose bucket retention the operator sets: series
@@ -224,9 +225,12 @@ class Settings(BaseSettings):
 
     def retention_policy(self) -> RetentionPolicy | None:
         """How long readings are kept and when series are read hourly; None when the store
-        keeps no hourly aggregates (InfluxDB with ``influx_rollup`` off)."""
+        keeps no hourly aggregates (InfluxDB with ``influx_rollup`` off, or the SQL store with
+        its retention job off)."""
         if self.influx_url and not self.influx_rollup:
             return None
+        if not self.influx_url and self.retention_interval_seconds == 0:
+            return None  # the SQL store's rollup never runs: every window is read raw
         return RetentionPolicy(
             raw=timedelta(days=self.raw_retention_days),
             hourly=timedelta(days=self.hourly_retention_days),
