@@ -6,6 +6,7 @@ Built in the entry point (``api.processes.cli``) and passed down; nothing here r
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from api.logs import LogLevel, parse_levels
 from api.notify.addresses import AddressGuard, Resolver, system_resolver
 from inspection.logins import LoginPolicy
 from telemetry.broker_limits import DEFAULT_MAX_PACKET_BYTES, DEFAULT_MAX_QUEUED_MESSAGES
+from telemetry.retention import RetentionPolicy
 
 _PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "shelterwatch", "test"}
 _MIN_SECRET_LENGTH = 32
@@ -120,6 +122,18 @@ class Settings(BaseSettings):
     batch_interval_ms: int = Field(default=100, ge=1, le=60_000)
     store_writers: int = Field(default=3, ge=1, le=8)
     retention_days: int = Field(default=365, ge=1)
+    raw_retention_days: int = Field(default=90, ge=2, le=36_500)
+    """Raw readings are kept this long; then only their hourly aggregates."""
+    hourly_retention_days: int = Field(default=1826, ge=2, le=36_500)
+    """Hourly aggregates (mean, min, max, count per metric) are kept this long."""
+    retention_interval_seconds: int = Field(default=300, ge=0)
+    """How often ``serve`` rolls up hours and purges (SQL store) or checks the retention
+    policies and continuous query (InfluxDB 1.x); 0: never (the SQL store then keeps every
+    reading and reads every window raw)."""
+    influx_rollup: bool = True
+    """InfluxDB 1.x: manage the retention policies and the hourly continuous query, and read
+    long windows hourly. False for 2.x/3.x, whose bucket retention the operator sets: series
+    are then always read from the raw readings."""
     reject_store_max: int = Field(default=100_000, ge=100)
     directory_refresh_seconds: int = Field(default=60, ge=1)
 
@@ -204,6 +218,28 @@ class Settings(BaseSettings):
     def address_guard(self, resolver: Resolver = system_resolver) -> AddressGuard:
         """What the notification channels may connect to (:mod:`api.notify.addresses`)."""
         return AddressGuard(resolver, frozenset(self.webhook_allowed_hosts))
+
+    @model_validator(mode="after")
+    def _consistent_retention(self) -> Settings:
+        if self.hourly_retention_days < self.raw_retention_days:
+            raise ValueError(
+                "SHELTERWATCH_HOURLY_RETENTION_DAYS must be at least "
+                "SHELTERWATCH_RAW_RETENTION_DAYS"
+            )
+        return self
+
+    def retention_policy(self) -> RetentionPolicy | None:
+        """How long readings are kept and when series are read hourly; None when the store
+        keeps no hourly aggregates (InfluxDB with ``influx_rollup`` off, or the SQL store with
+        its retention job off)."""
+        if self.influx_url and not self.influx_rollup:
+            return None
+        if not self.influx_url and self.retention_interval_seconds == 0:
+            return None  # the SQL store's rollup never runs: every window is read raw
+        return RetentionPolicy(
+            raw=timedelta(days=self.raw_retention_days),
+            hourly=timedelta(days=self.hourly_retention_days),
+        )
 
     @model_validator(mode="after")
     def _consistent_login_policy(self) -> Settings:

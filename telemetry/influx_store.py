@@ -46,7 +46,14 @@ from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
 from telemetry.errors import StoreRejected, StoreUnavailable, TelemetryError
-from telemetry.ports import Aggregate, LatestValue, Metric, SeriesPoint, SeriesQuery
+from telemetry.ports import (
+    Aggregate,
+    LatestValue,
+    Metric,
+    Resolution,
+    SeriesPoint,
+    SeriesQuery,
+)
 from telemetry.query import DAY_S, validate_identifier, validate_tz, window_ms
 from telemetry.readings import Reading
 
@@ -76,6 +83,16 @@ _FUNCTION: Final = {
     Aggregate.COUNT: "COUNT",
 }
 _METRIC_ORDER: Final = {metric: index for index, metric in enumerate(Metric)}
+_HOURLY_FUNCTION: Final = {
+    Aggregate.MEAN: 'SUM("{f}_sum") / SUM("{f}_count")',
+    Aggregate.MIN: 'MIN("{f}_min")',
+    Aggregate.MAX: 'MAX("{f}_max")',
+    Aggregate.COUNT: 'SUM("{f}_count")',
+}
+"""How a bucket of hourly aggregates (see :mod:`telemetry.influx_retention`) is combined: the
+mean weighted by each hour's count, as the mean of the raw readings."""
+_HOURLY_RP: Final = "hourly"
+_HOUR_MS: Final = 3_600_000
 
 
 CONNECTIONS: Final = 16
@@ -232,6 +249,7 @@ class InfluxStore:
             raise ValueError(f"retention policy must match {_MEASUREMENT.pattern}")
         self._measurement = measurement
         self._source = f'"{policy}"."{measurement}"' if policy else f'"{measurement}"'
+        self._hourly_source = f'"{_HOURLY_RP}"."{measurement}"'
         self._client: Any = _client(url, token, org, timeout_s)
         self._write_api: Any = self._client.write_api(write_options=SYNCHRONOUS)
 
@@ -287,6 +305,15 @@ class InfluxStore:
             where += ' AND "sensor" = $sensor'
         lo, hi = window_ms(query.start, query.end)
         every_s = int(query.every_s)
+        field = _FIELD[Metric(query.metric)]
+        if query.resolution is Resolution.HOURLY:
+            # The whole hours overlapping the window, from the hourly aggregates.
+            select = _HOURLY_FUNCTION[Aggregate(query.agg)].format(f=field)
+            source = self._hourly_source
+            lo -= _HOUR_MS - 1
+        else:
+            select = f'{_FUNCTION[Aggregate(query.agg)]}("{field}")'
+            source = self._source
         tz_clause = ""
         if every_s >= DAY_S:
             # InfluxQL has no bound parameter inside tz(); the name is pasted as a string
@@ -294,8 +321,7 @@ class InfluxStore:
             validate_tz(query.tz)
             tz_clause = f" tz('{query.tz}')"
         text = (
-            f'SELECT {_FUNCTION[Aggregate(query.agg)]}("{_FIELD[Metric(query.metric)]}") '  # noqa: S608
-            f"FROM {self._source} WHERE {where} "
+            f"SELECT {select} FROM {source} WHERE {where} "  # noqa: S608
             f"AND time >= {int(lo)}ms AND time < {int(hi)}ms "
             f'GROUP BY time({every_s}s), "sensor" fill(none){tz_clause}'
         )
@@ -311,23 +337,30 @@ class InfluxStore:
         self, shelter_code: str, start: datetime, end: datetime
     ) -> dict[tuple[str, datetime], int]:
         """Per (sensor, hour), the largest count among the fields. Exact when every reading
-        of a sensor within an hour carries the same field; InfluxDB cannot count points."""
+        of a sensor within an hour carries the same field; InfluxDB cannot count points.
+        Hours with no raw readings left count from their hourly aggregates, when kept."""
         validate_identifier(shelter_code, name="shelter code")
         lo, hi = window_ms(start, end)
+        window = f"AND time >= {int(lo)}ms AND time < {int(hi)}ms "
+        counts = ", ".join(f'"{_FIELD[m]}_count"' for m in Metric)
         text = (
             f'SELECT COUNT(*) FROM {self._source} WHERE "shelter" = $shelter '  # noqa: S608
-            f"AND time >= {int(lo)}ms AND time < {int(hi)}ms "
-            'GROUP BY time(1h), "sensor" fill(none)'
+            + window
+            + 'GROUP BY time(1h), "sensor" fill(none);'
+            + f'SELECT {counts} FROM {self._hourly_source} WHERE "shelter" = $shelter '  # noqa: S608
+            + window
+            + 'GROUP BY "sensor"'
         )
-        (result,) = self._query(text, {"shelter": shelter_code}, 1)
-        counts: dict[tuple[str, datetime], int] = {}
-        for series in result.get("series") or []:
-            sensor = str((series.get("tags") or {}).get("sensor", ""))
-            for row in series["values"]:
-                count = max((int(c) for c in row[1:] if c is not None), default=0)
-                if count:
-                    counts[(sensor, _ms_to_datetime(int(row[0])))] = count
-        return counts
+        raw, rolled = self._query(text, {"shelter": shelter_code}, 2, missing_ok=(1,))
+        hours: dict[tuple[str, datetime], int] = {}
+        for result in (rolled, raw):  # raw counts win where both are there
+            for series in result.get("series") or []:
+                sensor = str((series.get("tags") or {}).get("sensor", ""))
+                for row in series["values"]:
+                    count = max((int(c) for c in row[1:] if c is not None), default=0)
+                    if count:
+                        hours[(sensor, _ms_to_datetime(int(row[0])))] = count
+        return hours
 
     def check(self) -> None:
         try:
@@ -343,8 +376,17 @@ class InfluxStore:
 
     # ---------------------------------------------------------------- helpers
 
-    def _query(self, text: str, params: dict[str, str], statements: int) -> list[dict[str, Any]]:
-        """Results of an InfluxQL request, one per statement; statement errors translated."""
+    def _query(
+        self,
+        text: str,
+        params: dict[str, str],
+        statements: int,
+        *,
+        missing_ok: tuple[int, ...] = (),
+    ) -> list[dict[str, Any]]:
+        """Results of an InfluxQL request, one per statement; statement errors translated,
+        except that a statement in `missing_ok` reading a retention policy that does not
+        exist (InfluxDB 2.x/3.x, or 1.x before its setup) answers nothing."""
         data = _call(
             self._client,
             "query",
@@ -361,6 +403,13 @@ class InfluxStore:
             raise StoreUnavailable("InfluxDB answered the query with an unexpected body") from exc
         for result in results:
             error = result.get("error")
+            if (
+                error is not None
+                and int(result.get("statement_id", 0)) in missing_ok
+                and str(error).startswith("retention policy not found")
+            ):
+                result.pop("error")
+                continue
             if error is not None:
                 message = f"InfluxDB refused the query: {str(error)[:_DETAIL_LIMIT]}"
                 # With several statements, InfluxDB 1.6 reports a missing database only as

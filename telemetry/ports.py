@@ -27,6 +27,13 @@ class Metric(StrEnum):
     BATTERY = "battery"
 
 
+class Resolution(StrEnum):
+    """Which data a series is read from: the raw readings or their hourly rollup."""
+
+    RAW = "raw"
+    HOURLY = "1h"
+
+
 class Aggregate(StrEnum):
     MEAN = "mean"
     MIN = "min"
@@ -67,6 +74,9 @@ class SeriesQuery:
     agg: Aggregate
     tz: str
     sensor_id: str | None = None
+    resolution: Resolution = Resolution.RAW
+    """``HOURLY``: aggregate the hourly rollup (then ``every_s`` is whole hours and ``agg`` is
+    not ``last``); ``RAW``: the readings themselves."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +127,8 @@ class ReadingStore(Protocol):
     def hourly_counts(
         self, shelter_code: str, start: datetime, end: datetime
     ) -> dict[tuple[str, datetime], int]:
-        """Readings received per (sensor, hour start UTC) in [start, end)."""
+        """Readings received per (sensor, hour start UTC) in [start, end): counted in the raw
+        readings, and for hours whose raw readings are gone, in the hourly rollup."""
         ...
 
     def check(self) -> None:

@@ -20,6 +20,7 @@ class ReadingRow(Base):
     __table_args__ = (
         Index("ix_telemetry_readings_shelter_ts", "shelter_code", "ts_ms"),
         Index("ix_telemetry_readings_shelter_sensor_ts", "shelter_code", "sensor_id", "ts_ms"),
+        Index("ix_telemetry_readings_stored", "stored_at_ms"),
     )
 
     sensor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -37,6 +38,61 @@ class ReadingRow(Base):
     battery: Mapped[float | None] = mapped_column(Float)
     dew_point: Mapped[float | None] = mapped_column(Float)
     stored_at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class HourlyRow(Base):
+    """Aggregates of one sensor's readings in one UTC hour (``hour_ms`` is its start): per
+    metric the mean, min, max and count of the readings that carry it, and ``readings``, how
+    many readings there were. Rebuilt whole from the raw readings whenever the hour changes,
+    so rolling up an hour again gives the same row."""
+
+    __tablename__ = "telemetry_hourly"
+    __table_args__ = (
+        Index("ix_telemetry_hourly_shelter_hour", "shelter_code", "hour_ms"),
+        Index("ix_telemetry_hourly_hour", "hour_ms"),
+    )
+
+    sensor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    shelter_code: Mapped[str] = mapped_column(String(64))
+    district: Mapped[str] = mapped_column(String(64), default="")
+    zone: Mapped[str] = mapped_column(String(64), default="")
+    readings: Mapped[int] = mapped_column(Integer)
+    temperature_mean: Mapped[float | None] = mapped_column(Float)
+    temperature_min: Mapped[float | None] = mapped_column(Float)
+    temperature_max: Mapped[float | None] = mapped_column(Float)
+    temperature_count: Mapped[int] = mapped_column(Integer, default=0)
+    humidity_mean: Mapped[float | None] = mapped_column(Float)
+    humidity_min: Mapped[float | None] = mapped_column(Float)
+    humidity_max: Mapped[float | None] = mapped_column(Float)
+    humidity_count: Mapped[int] = mapped_column(Integer, default=0)
+    fire_risk_mean: Mapped[float | None] = mapped_column(Float)
+    fire_risk_min: Mapped[float | None] = mapped_column(Float)
+    fire_risk_max: Mapped[float | None] = mapped_column(Float)
+    fire_risk_count: Mapped[int] = mapped_column(Integer, default=0)
+    dew_point_mean: Mapped[float | None] = mapped_column(Float)
+    dew_point_min: Mapped[float | None] = mapped_column(Float)
+    dew_point_max: Mapped[float | None] = mapped_column(Float)
+    dew_point_count: Mapped[int] = mapped_column(Integer, default=0)
+    co_mean: Mapped[float | None] = mapped_column(Float)
+    co_min: Mapped[float | None] = mapped_column(Float)
+    co_max: Mapped[float | None] = mapped_column(Float)
+    co_count: Mapped[int] = mapped_column(Integer, default=0)
+    battery_mean: Mapped[float | None] = mapped_column(Float)
+    battery_min: Mapped[float | None] = mapped_column(Float)
+    battery_max: Mapped[float | None] = mapped_column(Float)
+    battery_count: Mapped[int] = mapped_column(Integer, default=0)
+    rolled_at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class RollupMarkRow(Base):
+    """How far the hourly rollup has read: every raw reading stored before ``stored_ms``
+    is in the aggregates of its hour."""
+
+    __tablename__ = "telemetry_rollup_mark"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    stored_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 class RejectRow(Base):

@@ -43,12 +43,14 @@ from telemetry.ports import (
     LatestValue,
     Metric,
     RejectFilter,
+    Resolution,
     SeriesPoint,
     SeriesQuery,
     StoredReject,
 )
 from telemetry.query import bucket_offset_s, validate_identifier, window_ms
 from telemetry.readings import Reading, Rejection
+from telemetry.sql_hourly import counts_statement, series_statement
 from telemetry.sql_models import ReadingRow, RejectRow
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -231,6 +233,8 @@ class SqlReadingStore:
         return values
 
     def series(self, query: SeriesQuery) -> list[SeriesPoint]:
+        if query.resolution is Resolution.HOURLY:
+            return self._hourly_series(query)
         validate_identifier(query.shelter_code, name="shelter code")
         column = _COLUMN[Metric(query.metric)]
         agg = Aggregate(query.agg)
@@ -289,9 +293,26 @@ class SqlReadingStore:
         points.sort(key=lambda p: (p.sensor_id, p.ts))
         return points
 
+    def _hourly_series(self, query: SeriesQuery) -> list[SeriesPoint]:
+        stmt, every_ms, offset_ms = series_statement(query)
+        with _translated("read"), _reader_of(self._engine) as conn:
+            rows = conn.execute(stmt).all()
+        points = [
+            SeriesPoint(
+                row.sensor_id,
+                _from_ms(int(row.bucket) * every_ms - offset_ms),
+                None if row.value is None else float(row.value),
+            )
+            for row in rows
+        ]
+        points.sort(key=lambda p: (p.sensor_id, p.ts))
+        return points
+
     def hourly_counts(
         self, shelter_code: str, start: datetime, end: datetime
     ) -> dict[tuple[str, datetime], int]:
+        """Raw readings per (sensor, hour); an hour with no raw readings left counts those
+        its rollup row recorded (the raw readings of hours past the raw period are gone)."""
         validate_identifier(shelter_code, name="shelter code")
         lo, hi = window_ms(start, end)
         inner = (
@@ -306,20 +327,21 @@ class SqlReadingStore:
         stmt = select(inner.c.sensor_id, inner.c.hour, func.count().label("n")).group_by(
             inner.c.sensor_id, inner.c.hour
         )
+        rolled = counts_statement(shelter_code, lo, hi)
         with _translated("read"), _reader_of(self._engine) as conn:
             rows = conn.execute(stmt).all()
-        return {(row.sensor_id, _from_ms(int(row.hour) * _HOUR_MS)): int(row.n) for row in rows}
+            rolled_rows = conn.execute(rolled).all()
+        counts = {
+            (row.sensor_id, _from_ms(int(row.hour_ms))): int(row.readings) for row in rolled_rows
+        }
+        counts.update(
+            {(row.sensor_id, _from_ms(int(row.hour) * _HOUR_MS)): int(row.n) for row in rows}
+        )
+        return counts
 
     def check(self) -> None:
         with _translated("check"), _reader_of(self._engine) as conn:
             conn.execute(text("SELECT 1"))
-
-    def prune(self, before: datetime) -> int:
-        """Delete readings measured before ``before`` (the retention); returns how many."""
-        cutoff = int(before.timestamp() * 1000)
-        with _translated("prune"), self._engine.begin() as conn:
-            result = conn.execute(delete(ReadingRow).where(ReadingRow.ts_ms < cutoff))
-        return int(result.rowcount or 0)
 
     def close(self) -> None:
         """Nothing to release: the engine belongs to the caller."""

@@ -5,6 +5,7 @@ shelterwatch db upgrade                    apply database migrations
 shelterwatch user create NAME --role R     create a user (prints a platform API key)
 shelterwatch user rotate-key NAME          a new API key for a platform account
 shelterwatch tick                          one pass of reminders and escalations
+shelterwatch telemetry backfill [--days N] hourly aggregates of past hours (InfluxDB 1.x)
 shelterwatch broker setup                  roles and default access on Mosquitto (dynsec)
 shelterwatch broker account NAME --role R  a system broker account (prints its password)
 """
@@ -17,6 +18,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -26,7 +28,13 @@ from api.devices import build_device_credentials, embedded_url
 from api.http.probes import Component
 from api.processes import backup, broker_admin
 from api.processes.heap import FrozenHeap
-from api.processes.telemetry_wiring import IngestService, build_reading_store, build_reject_store
+from api.processes.telemetry_wiring import (
+    IngestService,
+    build_reading_store,
+    build_reject_store,
+    build_retention_job,
+    ensure_influx_retention,
+)
 from api.settings import Settings
 from api.state import AppState
 from inspection.errors import InspectionError
@@ -121,6 +129,12 @@ def server_components(state: AppState, broker: BrokerEndpoint) -> list[Component
                 lambda: jobs.tick(run_tick(state)),
                 settings.tick_interval_seconds,
             )
+        )
+    retention = build_retention_job(settings, state.engine, state.clock)
+    if retention is not None and settings.retention_interval_seconds > 0:
+        # First at start: on InfluxDB this sets up the retention policies and the query.
+        components.append(
+            Periodic("retention", retention, settings.retention_interval_seconds, first_after=0)
         )
     components += [
         Periodic(
@@ -335,12 +349,43 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    """Migrate the records database; on InfluxDB 1.x, also its retention policies and the
+    hourly continuous query."""
     engine = build_engine(settings.database_url)
     try:
         upgrade(engine)
     finally:
         engine.dispose()
     log.info("database at head")
+    ensure_influx_retention(settings)
+    return 0
+
+
+def _telemetry_backfill(settings: Settings, args: argparse.Namespace) -> int:
+    """Hourly aggregates of past hours on InfluxDB 1.x (its continuous query covers only the
+    hours that end after it was created)."""
+    from datetime import UTC, datetime, timedelta
+
+    from telemetry.influx_retention import InfluxRetention
+    from telemetry.retention import hour_floor
+
+    policy = settings.retention_policy()
+    if not settings.influx_url or policy is None:
+        print("error: backfill is for InfluxDB 1.x (the SQL store rolls up by itself)")
+        return 2
+    now = datetime.now(UTC)
+    start = hour_floor(now - timedelta(days=args.days if args.days else policy.raw.days))
+    retention = InfluxRetention(
+        settings.influx_url,
+        settings.influx_token.get_secret_value(),
+        settings.influx_bucket,
+        policy,
+    )
+    try:
+        written = retention.backfill(start, hour_floor(now))
+    finally:
+        retention.close()
+    print(f"backfilled {written} hourly points from {start.isoformat()} to the current hour")
     return 0
 
 
@@ -418,6 +463,25 @@ def _tick(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_job_commands(sub: Any) -> None:
+    """``tick`` and ``telemetry backfill``."""
+    sub.add_parser("tick", help="send due reminders and escalate overdue follow-ups").set_defaults(
+        func=_tick
+    )
+    telemetry = sub.add_parser("telemetry", help="telemetry store tasks").add_subparsers(
+        dest="telemetry_command", required=True
+    )
+    backfill = telemetry.add_parser(
+        "backfill", help="InfluxDB 1.x: hourly aggregates of past hours (safe to run again)"
+    )
+    backfill.add_argument(
+        "--days",
+        type=int,
+        help="how far back (default SHELTERWATCH_RAW_RETENTION_DAYS: all raw readings kept)",
+    )
+    backfill.set_defaults(func=_telemetry_backfill)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="shelterwatch",
@@ -478,9 +542,7 @@ def parser() -> argparse.ArgumentParser:
         "0: it stops now)",
     )
     rotate.set_defaults(func=_user_rotate_key)
-    sub.add_parser("tick", help="send due reminders and escalate overdue follow-ups").set_defaults(
-        func=_tick
-    )
+    _add_job_commands(sub)
     _operator_commands(sub)
     return p
 

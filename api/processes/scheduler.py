@@ -1,5 +1,6 @@
 """Periodic jobs of the server: the inspection tick (reminders, escalations, the compliance
-snapshot) and the alert tick (offline sensors, escalation, re-notification), and what they
+snapshot), the alert tick (offline sensors, escalation, re-notification) and the retention
+job (built in :mod:`api.processes.telemetry_wiring`), and what they
 show on ``/metrics``: escalations of both kinds, and live follow-ups past their deadline by
 class, counted when scraped."""
 
@@ -101,14 +102,25 @@ class Periodic(threading.Thread):
     """Runs ``job`` every ``interval`` seconds until stopped; an error in one pass is logged
     and the next pass runs as usual (every job here is idempotent)."""
 
-    def __init__(self, name: str, job: Callable[[], object], interval: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        job: Callable[[], object],
+        interval: float,
+        *,
+        first_after: float | None = None,
+    ) -> None:
+        """`first_after`: seconds before the first pass (default: `interval`)."""
         super().__init__(name=name, daemon=True)
         self.job = job
         self.interval = interval
+        self.first_after = interval if first_after is None else first_after
         self._stop_event = threading.Event()
 
     def run(self) -> None:
-        while not self._stop_event.wait(self.interval):
+        wait = self.first_after
+        while not self._stop_event.wait(wait):
+            wait = self.interval
             try:
                 self.job()
             except Exception:

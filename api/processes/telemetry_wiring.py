@@ -19,6 +19,7 @@ from telemetry.directory import CachedDirectory
 from telemetry.durable import DurableStore
 from telemetry.errors import TelemetryError
 from telemetry.evaluation import AlertEvaluator
+from telemetry.influx_retention import InfluxRetention
 from telemetry.influx_store import InfluxStore
 from telemetry.ingest import Pipeline
 from telemetry.intake import Intake
@@ -26,6 +27,7 @@ from telemetry.metrics import IngestMetrics
 from telemetry.mqtt import BrokerAddress, MqttSubscriber
 from telemetry.ports import Placement, ReadingStore, RejectStore
 from telemetry.spool import Spool
+from telemetry.sql_rollup import RetentionReport, SqlRollup
 from telemetry.sql_store import SqlReadingStore, SqlRejectStore
 from telemetry.validation import IngestLimits, Validator
 
@@ -52,6 +54,55 @@ def build_reading_store(settings: Settings, engine: Engine) -> ReadingStore:
             settings.influx_bucket,
         )
     return SqlReadingStore(engine)
+
+
+def ensure_influx_retention(settings: Settings) -> None:
+    """On InfluxDB 1.x with ``influx_rollup`` on: the retention policies and the hourly
+    continuous query as the settings say (:mod:`telemetry.influx_retention`); logs what it
+    changed. Nothing for the SQL store, or for InfluxDB 2.x/3.x (logged)."""
+    policy = settings.retention_policy()
+    if not settings.influx_url or policy is None:
+        return
+    retention = InfluxRetention(
+        settings.influx_url,
+        settings.influx_token.get_secret_value(),
+        settings.influx_bucket,
+        policy,
+    )
+    try:
+        version = retention.server_version()
+        if not version.startswith("1."):
+            log.warning(
+                "InfluxDB %s is not 1.x: retention is the bucket's; set "
+                "SHELTERWATCH_INFLUX_ROLLUP=false to read series from raw readings only",
+                version or "(version unknown)",
+            )
+            return
+        for statement in retention.ensure().statements:
+            log.info("InfluxDB retention: %s", statement)
+    finally:
+        retention.close()
+
+
+def build_retention_job(
+    settings: Settings, engine: Engine, clock: Clock
+) -> Callable[[], object] | None:
+    """The periodic retention job of ``serve``: the rollup and purge of the SQL store, or
+    the check of InfluxDB's retention policies and continuous query; None when there is
+    nothing to do."""
+    policy = settings.retention_policy()
+    if policy is None:
+        return None
+    if settings.influx_url:
+        return lambda: ensure_influx_retention(settings)
+    rollup = SqlRollup(engine, policy)
+
+    def run() -> RetentionReport:
+        report = rollup.run(clock())
+        log.info("retention: %s", report)
+        return report
+
+    return run
 
 
 def build_reject_store(settings: Settings, engine: Engine) -> RejectStore:

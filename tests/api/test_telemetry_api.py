@@ -4,10 +4,12 @@ and its bounds, completeness, rejects, and scope."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.processes.telemetry_wiring import build_retention_job
 from api.state import AppState
 from inspection.models import Role
 from telemetry.readings import Reading, Rejection, RejectReason
@@ -249,17 +251,6 @@ def test_other_managers_shelters_do_not_exist_for_them(
     assert client.get("/api/v1/shelters/SH-1/telemetry/latest").status_code == 401
 
 
-def test_the_sql_store_prunes_readings_past_the_retention(
-    client: TestClient, world: dict[str, Login], state: AppState
-) -> None:
-    from telemetry.sql_store import SqlReadingStore
-
-    assert isinstance(state.readings, SqlReadingStore)
-    assert state.readings.prune(T0 + timedelta(minutes=30)) == 3  # S-1 at 0, 10 and 20 min
-    counts = state.readings.hourly_counts("SH-1", T0, T0 + timedelta(hours=2))
-    assert counts == {("S-1", T0): 3, ("S-1", T0 + timedelta(hours=1)): 6, ("S-2", T0): 1}
-
-
 @pytest.mark.parametrize(
     ("span", "every", "buckets"),
     [(timedelta(days=1), "1h", 24), (timedelta(days=7), "6h", 28), (timedelta(days=30), "1d", 31)],
@@ -282,6 +273,10 @@ def test_the_chart_windows_of_a_shelter_page(
     ]
     state.readings.write(hourly)
     clock.now = end
+    # The month is read from the hourly rollup, which serve's retention job keeps.
+    job = build_retention_job(state.settings, state.engine, clock)
+    assert job is not None
+    job()
     for metric in ("temperature", "humidity", "fire_risk"):
         r = client.get(
             "/api/v1/shelters/SH-1/telemetry",
@@ -312,3 +307,63 @@ def test_the_chart_windows_of_a_shelter_page(
     s2 = next(s for s in r.json()["sensors"] if s["sensor_id"] == "S-2")
     assert len(s2["hours"]) == span // timedelta(hours=1)
     assert s2["ratio"] == 0.5  # one reading an hour of the two a 30-minute sensor owes
+
+
+def month(client: TestClient, login: Login, end: datetime, **params: str) -> dict[str, Any]:
+    r = client.get(
+        "/api/v1/shelters/SH-1/telemetry",
+        headers=login.headers,
+        params={
+            "metric": "temperature",
+            "start": (end - timedelta(days=30)).isoformat(),
+            "end": end.isoformat(),
+            "every": "6h",
+            "agg": "mean",
+            "tz": "Asia/Shanghai",
+            **params,
+        },
+    )
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_long_windows_are_read_from_the_hourly_rollup_and_say_so(
+    client: TestClient, world: dict[str, Login], state: AppState, clock: FakeClock
+) -> None:
+    manager = world["manager"]
+    before = month(client, manager, clock.now)  # nothing rolled up: the newest bucket is raw
+    assert before["resolution"] == "1h"
+    job = build_retention_job(state.settings, state.engine, clock)
+    assert job is not None
+    clock.now = T0 + timedelta(days=1, hours=2)
+    job()
+    after = month(client, manager, clock.now)  # the readings' bucket is now read hourly
+    assert after["resolution"] == "1h"
+    assert [(p["sensor_id"], p["ts"], p["value"]) for p in after["points"]] == [
+        ("S-1", "2026-06-01T00:00:00Z", 15.5),  # the mean of 10 … 21
+        ("S-2", "2026-06-01T00:00:00Z", 30.0),
+    ]
+    assert after["points"] == before["points"]
+    assert month(client, manager, clock.now, agg="max")["points"][0]["value"] == 21.0
+    week = month(client, manager, clock.now, start=(clock.now - timedelta(days=7)).isoformat())
+    assert week["resolution"] == "raw"
+    assert month(client, manager, clock.now, agg="last")["resolution"] == "raw"
+    assert month(client, manager, clock.now, every="30m")["resolution"] == "raw"
+
+
+def test_a_window_past_the_raw_period_needs_whole_hours(
+    client: TestClient, world: dict[str, Login], clock: FakeClock
+) -> None:
+    r = client.get(
+        "/api/v1/shelters/SH-1/telemetry",
+        headers=world["manager"].headers,
+        params={
+            "start": (clock.now - timedelta(days=100)).isoformat(),
+            "end": (clock.now - timedelta(days=99)).isoformat(),
+            "every": "5m",
+        },
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "invalid_query"
+    assert "older than 90 days" in r.json()["error"]["message"]

@@ -21,10 +21,11 @@ from inspection.models import Role
 from telemetry.errors import InvalidQuery
 from telemetry.evaluation import AlertEvaluator
 from telemetry.fire_risk import level
-from telemetry.ports import Placement, RejectFilter
+from telemetry.ports import Placement, RejectFilter, Resolution
 from telemetry.query import aware_utc, build_series_query
 from telemetry.readings import RejectReason
 from telemetry.reingest import reingest
+from telemetry.retention import read_series
 from telemetry.validation import IngestLimits, Validator
 
 router = APIRouter(prefix="/api/v1", tags=["telemetry"], route_class=DocumentedRoute)
@@ -68,6 +69,11 @@ class SeriesResponse(BaseModel):
     tz: str
     start: datetime
     end: datetime
+    resolution: Resolution = Field(
+        description="what the points were computed from: `raw`, the readings; `1h`, their "
+        "hourly aggregates (windows longer than 7 days or reaching past the raw period, with "
+        "buckets of whole hours; the newest buckets still from the readings)"
+    )
     points: list[SeriesPointOut]
 
 
@@ -175,10 +181,17 @@ def series(
     tz: Annotated[str, Query(description="IANA zone aligning daily buckets")] = "Asia/Shanghai",
     sensor: str | None = None,
 ) -> SeriesResponse:
-    """Aggregated readings in [start, end), at most 10,000 buckets per request."""
+    """Aggregated readings in [start, end), at most 10,000 buckets per request. Windows
+    longer than 7 days, or reaching past the raw period (SHELTERWATCH_RAW_RETENTION_DAYS), are
+    read from the hourly aggregates when `every` is whole hours and `agg` is not `last`; a
+    window past the raw period that cannot be read so is refused (422)."""
     registry.get_shelter(session, code, actor=actor)
     query = build_series_query(code, metric, start, end, every, agg, tz, sensor, now=now)
-    points = state.readings.series(query)
+    policy = state.settings.retention_policy()
+    if policy is None:
+        resolution, points = Resolution.RAW, state.readings.series(query)
+    else:
+        resolution, points = read_series(state.readings, query, now=now, policy=policy)
     return SeriesResponse(
         shelter_code=code,
         metric=query.metric.value,
@@ -187,6 +200,7 @@ def series(
         tz=query.tz,
         start=query.start,
         end=query.end,
+        resolution=resolution,
         points=[SeriesPointOut(sensor_id=p.sensor_id, ts=p.ts, value=p.value) for p in points],
     )
 
@@ -212,7 +226,8 @@ def completeness(
     hours. A sensor is expected to report once per its interval from the later of the window's
     start and its registration up to the earlier of the window's end and now, so an hour
     before it was registered, or the part of the current hour still to come, expects
-    nothing."""
+    nothing. Hours past the raw period (SHELTERWATCH_RAW_RETENTION_DAYS) count the readings
+    their hourly aggregate recorded; past the hourly period they count none."""
     sensors = registry.list_sensors(session, code, actor=actor)
     end_utc = aware_utc(end, name="end") if end else now
     start_utc = aware_utc(start, name="start") if start else end_utc - timedelta(hours=24)
