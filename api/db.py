@@ -112,6 +112,11 @@ def _ping_when_idle(engine: Engine, monotonic: Callable[[], float]) -> None:
             raise DisconnectionError from exc
 
 
+def read_only_options(engine: Engine) -> dict[str, str]:
+    """The execution options of a read-only unit of work on ``engine``'s database."""
+    return READ_ONLY if engine.dialect.name == "sqlite" else READ_ONLY_SERVER
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
@@ -121,8 +126,7 @@ def unit_of_work(factory: sessionmaker[Session], *, read_only: bool = False) -> 
     """One transaction: commit on success, roll back on any error."""
     session = factory()
     if read_only:
-        sqlite = session.get_bind().dialect.name == "sqlite"
-        session.connection(execution_options=READ_ONLY if sqlite else READ_ONLY_SERVER)
+        session.connection(execution_options=read_only_options(session.get_bind().engine))
     try:
         yield session
         session.commit()

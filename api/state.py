@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.db import read_only_options
 from api.notify.addresses import Resolver, system_resolver
 from api.settings import Settings
 from inspection.files import FileStore
@@ -52,8 +53,12 @@ class AppState:
     """Where sensors' broker accounts are issued; None when the operator keeps them."""
     upload_refusals: Counter = field(init=False)
     """Uploaded files and upload requests refused, by error code."""
+    read_engine: Engine = field(init=False)
+    """``engine`` with the options of a read-only unit of work (:func:`api.db.read_only_options`),
+    on the same pool: a session bound to it reads that way from its first statement."""
 
     def __post_init__(self) -> None:
+        self.read_engine = self.engine.execution_options(**read_only_options(self.engine))
         self.upload_refusals = Counter(
             "shelterwatch_uploads_refused",
             "uploaded files or upload requests refused, by error code",

@@ -6,7 +6,7 @@ went through seven). Those that query the database stay plain functions."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -14,6 +14,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.alerting.sink import transitions_for
 from api.db import unit_of_work
@@ -56,11 +57,32 @@ TransitionsDep = Annotated[AlertTransitions, Depends(get_transitions)]
 """Where a route acknowledges or resolves an alert: written and announced in one place."""
 
 
-def get_session(request: Request, state: StateDep) -> Iterator[Session]:
-    """One transaction per request: committed when the handler succeeds. GET requests read
-    only, so on SQLite they do not take the write lock."""
-    with unit_of_work(state.sessions, read_only=request.method in ("GET", "HEAD")) as session:
+async def get_session(request: Request, state: StateDep) -> AsyncIterator[Session]:
+    """One unit of work per request: committed when the handler succeeds, rolled back when it
+    fails. GET and HEAD read only: on SQLite in a deferred transaction, which does not take
+    the write lock; on PostgreSQL outside a transaction.
+
+    Only what talks to the database goes to the thread pool. Opening a session does no I/O (it
+    connects at its first statement, in the handler's thread), nor does closing one whose
+    transaction has ended, nor ending a read (nothing to send on PostgreSQL; on SQLite,
+    releasing a read snapshot of a local file). So a read costs no thread hop of its own,
+    and a write one, for its commit or rollback."""
+    read_only = request.method in ("GET", "HEAD")
+    session = state.sessions(bind=state.read_engine) if read_only else state.sessions()
+    try:
         yield session
+        if read_only:
+            session.commit()
+        else:
+            await run_in_threadpool(session.commit)
+    except BaseException:
+        if read_only:
+            session.rollback()
+        else:
+            await run_in_threadpool(session.rollback)
+        raise
+    finally:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
