@@ -6,10 +6,11 @@ Built in the entry point (``api.processes.cli``) and passed down; nothing here r
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -42,6 +43,12 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=480, ge=5, le=7 * 24 * 60)
     policy_file: Path | None = None
     timezone: str = "Asia/Shanghai"
+    records_start: date = Field(
+        default=date(2000, 1, 1),
+        ge=date(1900, 1, 1),
+        description="The first day of the records, in the city's zone: no inspection is dated "
+        "before it.",
+    )
     pdf_font: Path | None = Field(
         default=None,
         description="CJK font with TrueType outlines (.ttf/.ttc) embedded in every PDF; unset "
@@ -255,6 +262,10 @@ class Settings(BaseSettings):
             client_max_lock_s=self.login_client_max_lock_seconds,
             window_s=self.login_failure_window_minutes * 60,
         )
+
+    def records_start_at(self) -> datetime:
+        """The first moment of ``records_start`` in the city's zone."""
+        return datetime.combine(self.records_start, time(), ZoneInfo(self.timezone))
 
     @property
     def is_sqlite(self) -> bool:

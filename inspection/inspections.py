@@ -91,11 +91,13 @@ def submit(
     now: datetime,
     policy: FollowupPolicy,
     tz: str,
+    records_start: datetime,
     idempotency: tuple[str, str] | None = None,
 ) -> Inspection:
     """Grade and store an inspection by ``actor``; creates its follow-up, issued at the
     visit and numbered in the year of the visit in ``tz``, and recomputes the shelter's
-    class. An inspection entered more than ``policy.late_entry_days`` after the visit needs
+    class. The visit lies between ``records_start`` (the first moment of the records) and a
+    few minutes after ``now``; one entered more than ``policy.late_entry_days`` after it needs
     a reason, which is kept with it. A correction (``data.corrects``) is checked and recorded
     by :mod:`inspection.corrections`: one that removes or lowers findings is stored pending
     and changes nothing until an officer approves it. ``idempotency`` (key, request hash) is
@@ -106,6 +108,11 @@ def submit(
         raise Forbidden("only inspectors submit inspections", code="role_forbidden")
     if data.inspected_at > now + MAX_CLOCK_SKEW:
         raise InvalidInput("inspected_at is in the future", code="future_time")
+    if data.inspected_at < records_start:
+        raise InvalidInput(
+            f"inspected_at is before the records begin ({records_start.isoformat()})",
+            code="before_records_start",
+        )
     late_after = timedelta(days=policy.late_entry_days)
     if now - data.inspected_at > late_after and not data.late_reason.strip():
         raise InvalidInput(

@@ -45,11 +45,10 @@ from inspection.access import Actor, can_manage_register
 from inspection.errors import Conflict
 from inspection.models import Role, Shelter, User
 from inspection.register_file import Deadline, ReadLimits, RegisterFile, read_register_file
-from inspection.registry import new_shelter_values, role_problem
+from inspection.registry import OUT_OF_REACH, new_shelter_values, role_problem
 from inspection.schemas import ShelterCreate
 from inspection.tabular import SHELTER_FIELDS
 
-OUT_OF_REACH = "you may register and update shelters of your own district only"
 _CHUNK = 500
 """Values per IN (...) list: well under SQLite's and PostgreSQL's parameter limits."""
 _PEOPLE = {"manager": Role.MANAGER, "inspector": Role.INSPECTOR}

@@ -1,8 +1,16 @@
-"""The shelter register: shelters and their sensors, scoped to what an actor may see."""
+"""The shelter register: shelters and their sensors, scoped to what an actor may see.
+
+Shelter codes and sensor ids are unique city-wide, so that one is taken cannot be hidden
+from someone registering it again. What the refusal says about the shelter holding it
+depends on whether the caller may see that shelter: a code registered in a district out of
+the caller's reach is refused exactly like a shelter for another district (the words of a
+register import, :data:`OUT_OF_REACH`), and a sensor id held by such a shelter is refused
+without naming the shelter.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
@@ -11,7 +19,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from inspection import audit
-from inspection.access import Actor, can_manage_register, shelter_scope
+from inspection.access import Actor, can_manage_register, can_see, shelter_scope
 from inspection.errors import Conflict, Forbidden, InvalidInput, NotFound
 from inspection.models import Role, Sensor, Shelter, User
 from inspection.schemas import (
@@ -22,6 +30,10 @@ from inspection.schemas import (
     ShelterUpdate,
 )
 from inspection.users import by_username
+
+OUT_OF_REACH = "you may register and update shelters of your own district only"
+"""The refusal of a shelter out of a district officer's reach: one for another district, one
+moved out of theirs, or one whose code another district holds (in a register import too)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +95,11 @@ def create_shelter(
     session: Session, data: ShelterCreate, *, actor: Actor, now: datetime
 ) -> Shelter:
     if not can_manage_register(actor, data.district):
-        raise Forbidden("you may register shelters only in your own district")
-    if session.scalar(select(Shelter.id).where(Shelter.code == data.code)) is not None:
+        raise Forbidden(OUT_OF_REACH)
+    taken = session.scalar(select(Shelter).where(Shelter.code == data.code))
+    if taken is not None:
+        if not can_see(actor, taken):
+            raise Forbidden(OUT_OF_REACH)
         raise Conflict(f"shelter {data.code!r} exists", code="shelter_exists")
     shelter = Shelter(**new_shelter_values(data, now=now))
     shelter.manager = _user_with_role(session, data.manager, Role.MANAGER)
@@ -188,8 +203,16 @@ def add_sensor(
     shelter = get_shelter(session, code, actor=actor)
     if not can_manage_register(actor, shelter.district):
         raise Forbidden("you may not register sensors for this shelter")
-    if session.scalar(select(Sensor.id).where(Sensor.sensor_id == data.sensor_id)) is not None:
-        raise Conflict(f"sensor {data.sensor_id!r} is registered already", code="sensor_exists")
+    holder = session.scalar(
+        select(Shelter)
+        .join(Sensor, Sensor.shelter_id == Shelter.id)
+        .where(Sensor.sensor_id == data.sensor_id)
+    )
+    if holder is not None:
+        where = f" in shelter {holder.code!r}" if can_see(actor, holder) else ""
+        raise Conflict(
+            f"sensor {data.sensor_id!r} is registered already{where}", code="sensor_exists"
+        )
     sensor = Sensor(**data.model_dump(), shelter_id=shelter.id, created_at=now, updated_at=now)
     session.add(sensor)
     session.flush()
@@ -275,6 +298,28 @@ def list_sensors(session: Session, code: str, *, actor: Actor) -> list[Sensor]:
     return list(
         session.scalars(
             select(Sensor).where(Sensor.shelter_id == shelter.id).order_by(Sensor.sensor_id)
+        )
+    )
+
+
+def visible_codes(session: Session, codes: Collection[str], *, actor: Actor) -> set[str]:
+    """Those of ``codes`` that name a shelter ``actor`` may see."""
+    if not codes:
+        return set()
+    return set(
+        session.scalars(select(Shelter.code).where(Shelter.code.in_(codes), shelter_scope(actor)))
+    )
+
+
+def visible_sensor_ids(session: Session, sensor_ids: Collection[str], *, actor: Actor) -> set[str]:
+    """Those of ``sensor_ids`` that name a sensor of a shelter ``actor`` may see."""
+    if not sensor_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Sensor.sensor_id)
+            .join(Shelter, Sensor.shelter_id == Shelter.id)
+            .where(Sensor.sensor_id.in_(sensor_ids), shelter_scope(actor))
         )
     )
 

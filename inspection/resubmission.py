@@ -50,6 +50,7 @@ def submit_once(
     now: datetime,
     policy: FollowupPolicy,
     tz: str,
+    records_start: datetime,
 ) -> tuple[Inspection, bool]:
     """:func:`submit` under an idempotency ``key`` of ``actor``: the first call stores the
     inspection (``True``); the same key with the same request returns that inspection
@@ -69,6 +70,7 @@ def submit_once(
                     now=now,
                     policy=policy,
                     tz=tz,
+                    records_start=records_start,
                     idempotency=(key, digest),
                 )
             return created, True

@@ -96,7 +96,9 @@ RowId = Annotated[int, Ge(1), Le(MAX_ROW_ID)]
 """A row id as it may come in a path, a query or a body: larger ids cannot exist."""
 
 
-def _aware(value: datetime) -> datetime:
+def aware_utc(value: datetime) -> datetime:
+    """A client's time with its offset, in UTC; :class:`ValueError` saying why when it has
+    no offset or lies outside the calendar in UTC."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("time must carry an offset (RFC 3339), e.g. 2026-05-01T09:30:00+08:00")
     try:
@@ -105,7 +107,7 @@ def _aware(value: datetime) -> datetime:
         raise ValueError("time is outside the years 1 to 9999 in UTC") from exc
 
 
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+AwareDatetime = Annotated[datetime, AfterValidator(aware_utc)]
 
 
 class _Input(BaseModel):
@@ -237,7 +239,8 @@ class FindingIn(_Input):
 
 class InspectionCreate(_Input):
     inspected_at: AwareDatetime = Field(
-        description="the visit; the notice is dated then and its deadlines count from then"
+        description="the visit; the notice is dated then and its deadlines count from then; "
+        "not before the records begin (SHELTERWATCH_RECORDS_START) nor more than 5 minutes ahead"
     )
     findings: list[FindingIn] = Field(default_factory=list, max_length=200)
     note: Text = ""

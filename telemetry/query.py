@@ -39,11 +39,26 @@ def validate_identifier(value: str, *, name: str = "identifier") -> str:
     return value
 
 
+EARLIEST: Final = datetime(1678, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(2262, 1, 1, tzinfo=UTC)
+"""A time a query names lies in [EARLIEST, LATEST): the span InfluxDB's timestamps
+(nanoseconds since 1970 in 64 bits: 1677-09-21 to 2262-04-11) hold, in whole years."""
+
+
 def aware_utc(value: datetime, *, name: str) -> datetime:
-    """`value` converted to UTC; a naive datetime is refused, never guessed."""
+    """`value` converted to UTC; a naive datetime is refused, never guessed, and so is one
+    outside [EARLIEST, LATEST) (the calendar's first and last days with an offset included)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidQuery(f"{name} must carry a time zone offset")
-    return value.astimezone(UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved past the calendar by its offset
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise InvalidQuery(
+            f"{name} must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC)"
+        )
+    return utc
 
 
 def parse_every(every: str) -> int:

@@ -27,7 +27,7 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from tempfile import SpooledTemporaryFile
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -44,7 +44,7 @@ from api.state import AppState
 from inspection.attachments import AttachmentLimits, StoredFile, Upload, accept_upload
 from inspection.errors import InvalidInput
 from inspection.media import display_name
-from inspection.schemas import MAX_ROW_ID, check_text
+from inspection.schemas import MAX_ROW_ID, aware_utc, check_text
 
 log = logging.getLogger(__name__)
 
@@ -148,13 +148,10 @@ class UploadForm:
             value = datetime.fromisoformat(raw)
         except ValueError as exc:
             raise _invalid(name, "not a time (RFC 3339)", "datetime_parsing") from exc
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise _invalid(
-                name,
-                "time must carry an offset (RFC 3339), e.g. 2026-05-01T09:30:00+08:00",
-                "timezone_aware",
-            )
-        return value.astimezone(UTC)
+        try:
+            return aware_utc(value)
+        except ValueError as exc:
+            raise _invalid(name, str(exc), "value_error") from exc
 
 
 def _invalid(name: str, msg: str, kind: str) -> ApiError:

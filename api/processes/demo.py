@@ -138,6 +138,7 @@ def seed(state: AppState, fleet: Fleet, login_file: Path) -> bool:
                 now=now,
                 policy=state.policy,
                 tz=state.settings.timezone,
+                records_start=state.settings.records_start_at(),
             )
     login_file.parent.mkdir(parents=True, exist_ok=True)
     login_file.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -4,7 +4,7 @@ a submission leaves behind."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.state import AppState
 from inspection import drafts, followups
 from inspection.access import SYSTEM
 from inspection.models import AuditEntry, Finding, Role, Shelter
@@ -100,6 +101,22 @@ def test_clock_skew_of_a_few_minutes_is_accepted(world: World, clock: FakeClock)
     soon = (clock.now + timedelta(minutes=4)).isoformat()
     body = world.api.inspect(world.inspector, CODE, inspected_at=soon)
     assert _at(body["inspected_at"]) == clock.now + timedelta(minutes=4)
+
+
+def test_a_visit_before_the_records_start_is_refused(world: World, state: AppState) -> None:
+    """The first day of the records (SHELTERWATCH_RECORDS_START, 2000-01-01 by default) is
+    midnight in the city's zone; a visit before it is refused even with a reason."""
+    late = {"late_reason": "录入旧档案"}
+    before = world.api.submit(
+        world.inspector, CODE, inspected_at="1999-12-31T23:59:59+08:00", **late
+    )
+    assert error_of(before) == (422, "before_records_start")
+    assert "2000-01-01T00:00:00+08:00" in before.json()["error"]["message"]
+    first = world.api.submit(world.inspector, CODE, inspected_at="1999-12-31T16:00:00Z", **late)
+    assert first.status_code == 201, first.text
+    state.settings.records_start = date(2026, 5, 1)
+    r = world.api.submit(world.inspector, CODE, inspected_at="2026-04-30T23:00:00+08:00", **late)
+    assert error_of(r) == (422, "before_records_start")
 
 
 # ---------------------------------------------------------------- grading and follow-up

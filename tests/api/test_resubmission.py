@@ -134,6 +134,7 @@ def test_racing_repeats_store_one_inspection(
         now=now,
         policy=state.policy,
         tz=state.settings.timezone,
+        records_start=state.settings.records_start_at(),
     )
     assert created
     outcome: dict[str, Any] = {}
@@ -149,6 +150,7 @@ def test_racing_repeats_store_one_inspection(
                 now=now,
                 policy=state.policy,
                 tz="Asia/Shanghai",
+                records_start=state.settings.records_start_at(),
             )
             outcome["result"] = (inspection.id, again)
 

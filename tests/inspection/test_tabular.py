@@ -25,13 +25,12 @@ from inspection.register_file import (
     read_register_file,
 )
 from inspection.register_import import (
-    OUT_OF_REACH,
     ImportReport,
     apply_import,
     import_register,
     plan_import,
 )
-from inspection.registry import create_shelter
+from inspection.registry import OUT_OF_REACH, create_shelter
 from inspection.schemas import ShelterCreate, UserCreate
 from inspection.tabular import (
     LEDGER_COLUMNS,

@@ -228,6 +228,7 @@ def seed_monitored(site: Site) -> Monitored:
             now=now,
             policy=state.policy,
             tz=state.settings.timezone,
+            records_start=state.settings.records_start_at(),
         )
         finding = session.scalars(
             select(Finding).where(Finding.inspection_id == inspection.id)
@@ -320,6 +321,7 @@ def seed_office(site: Site) -> None:
             now=now,
             policy=FollowupPolicy(),
             tz=site.state.settings.timezone,
+            records_start=site.state.settings.records_start_at(),
         )
         finding_id = session.scalars(
             select(Finding.id).where(Finding.inspection_id == inspection.id)
@@ -365,6 +367,7 @@ def seed_pending_correction(site: Site, code: str, author: str) -> tuple[int, in
                 now=now,
                 policy=site.state.policy,
                 tz=site.state.settings.timezone,
+                records_start=site.state.settings.records_start_at(),
             ).id
 
         first = submit(

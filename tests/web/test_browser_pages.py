@@ -293,6 +293,7 @@ def key_supervision(site: Site) -> str:
             now=now,
             policy=state.policy,
             tz=state.settings.timezone,
+            records_start=state.settings.records_start_at(),
         )
         number = session.scalars(
             select(Followup.number).where(Followup.kind == "key_supervision")

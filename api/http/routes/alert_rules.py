@@ -2,6 +2,10 @@
 the city office sets per shelter, zone, sensor or class (an override addresses one tier by its
 code). Part of the ``alerts`` routes (included by :mod:`api.http.routes.alerts`).
 
+A district officer reads the overrides that apply in their district: those of its shelters
+and their sensors, and the city-wide ones by zone and class. An override naming a shelter or
+sensor out of their scope is left out, as lists leave out what is out of scope everywhere.
+
 The ingester re-reads the overrides about once a minute, so a change applies to readings that
 arrive after that.
 """
@@ -22,10 +26,11 @@ from pydantic import (
     StrictInt,
     StringConstraints,
 )
+from sqlalchemy.orm import Session
 
 from api.http.deps import AdminDep, NowDep, SessionDep, require
 from api.http.errors import DocumentedRoute
-from inspection import audit
+from inspection import audit, registry
 from inspection.access import Actor
 from inspection.errors import InvalidInput
 from inspection.models import Role
@@ -206,10 +211,25 @@ def _rules(overrides: list[Override]) -> RulesResponse:
     )
 
 
+def _in_scope(session: Session, overrides: list[Override], actor: Actor) -> list[Override]:
+    """The overrides ``actor`` may read: every one for the city office; for others those by
+    zone and class, and those naming a shelter or sensor within their scope."""
+    if actor.is_admin:
+        return overrides
+    named = {scope: {o.scope_value for o in overrides if o.scope is scope} for scope in Scope}
+    visible = {
+        Scope.SHELTER: registry.visible_codes(session, named[Scope.SHELTER], actor=actor),
+        Scope.SENSOR: registry.visible_sensor_ids(session, named[Scope.SENSOR], actor=actor),
+    }
+    return [o for o in overrides if o.scope not in visible or o.scope_value in visible[o.scope]]
+
+
 @router.get("", response_model=RulesResponse)
-def get_rules(session: SessionDep, _actor: RuleReader) -> RulesResponse:
-    """The default rules and the stored overrides (city office and district officers)."""
-    return _rules(condition_store.load_overrides(session))
+def get_rules(session: SessionDep, actor: RuleReader) -> RulesResponse:
+    """The default rules and the overrides the caller may read: all of them for the city
+    office; for a district officer those of their district's shelters and sensors and the
+    city-wide ones by zone and class."""
+    return _rules(_in_scope(session, condition_store.load_overrides(session), actor))
 
 
 @router.put("", response_model=RulesResponse)

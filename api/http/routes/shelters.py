@@ -173,14 +173,23 @@ def submit_inspection(
     idempotency_key: IdempotencyKey = None,
 ) -> InspectionRead:
     """Submit a signed inspection as the logged-in inspector; the server grades it and
-    creates the follow-up, dated at ``inspected_at`` with deadlines counted from then (an
-    inspection entered more than 7 days after the visit needs a ``late_reason``). Photos
+    creates the follow-up, dated at ``inspected_at`` with deadlines counted from then
+    (``inspected_at`` not before the records begin, ``SHELTERWATCH_RECORDS_START``, nor more
+    than 5 minutes ahead; an inspection entered more than 7 days after the visit needs a
+    ``late_reason``). Photos
     attach afterwards (POST /api/v1/inspections/{id}/photos). With an ``Idempotency-Key`` a
     retried submission stores one inspection."""
-    tz = state.settings.timezone
+    tz, records_start = state.settings.timezone, state.settings.records_start_at()
     if idempotency_key is None:
         inspection = inspections.submit(
-            session, code, data, actor=actor, now=now, policy=state.policy, tz=tz
+            session,
+            code,
+            data,
+            actor=actor,
+            now=now,
+            policy=state.policy,
+            tz=tz,
+            records_start=records_start,
         )
     else:
         inspection, created = resubmission.submit_once(
@@ -192,6 +201,7 @@ def submit_inspection(
             now=now,
             policy=state.policy,
             tz=tz,
+            records_start=records_start,
         )
         if not created:
             response.status_code = 200
