@@ -45,7 +45,7 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
-from telemetry.errors import StoreRejected, StoreUnavailable, TelemetryError
+from telemetry.errors import InvalidSetting, StoreRejected, StoreUnavailable, TelemetryError
 from telemetry.ports import Aggregate, LatestValue, Metric, SeriesPoint, SeriesQuery
 from telemetry.query import DAY_S, validate_identifier, validate_tz, window_ms
 from telemetry.readings import Reading
@@ -224,12 +224,12 @@ class InfluxStore:
         measurement: str = "shelter_env",
     ) -> None:
         if _MEASUREMENT.fullmatch(measurement) is None:
-            raise ValueError(f"measurement must match {_MEASUREMENT.pattern}")
+            raise InvalidSetting(f"measurement must match {_MEASUREMENT.pattern}")
         self._org = org
         self._bucket = bucket
         self._database, _, policy = bucket.partition("/")
         if policy and _MEASUREMENT.fullmatch(policy) is None:
-            raise ValueError(f"retention policy must match {_MEASUREMENT.pattern}")
+            raise InvalidSetting(f"retention policy must match {_MEASUREMENT.pattern}")
         self._measurement = measurement
         self._source = f'"{policy}"."{measurement}"' if policy else f'"{measurement}"'
         self._client: Any = _client(url, token, org, timeout_s)
@@ -405,7 +405,7 @@ def ensure_database(
     text = f'CREATE DATABASE "{name}"'
     if retention is not None:
         if _RETENTION.fullmatch(retention) is None:
-            raise ValueError("retention must look like 365d, 52w, 8760h or INF")
+            raise InvalidSetting("retention must look like 365d, 52w, 8760h or INF")
         text += f" WITH DURATION {retention}"
     client = _client(url, token, "", timeout_s)
     try:
