@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -36,6 +36,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from telemetry.errors import InvalidQuery, StoreRejected, StoreUnavailable
+from telemetry.instants import from_ms, to_ms
 from telemetry.ports import (
     Aggregate,
     LatestValue,
@@ -48,8 +49,6 @@ from telemetry.query import bucket_offset_s, validate_identifier, window_ms
 from telemetry.readings import Reading, Rejection
 from telemetry.sql_models import ReadingRow, RejectRow
 
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_MS: Final = timedelta(milliseconds=1)
 _HOUR_MS: Final = 3_600_000
 _TOPIC_LIMIT: Final = 300
 
@@ -77,14 +76,6 @@ _VALUE_COLUMNS: Final = (
     "dew_point",
     "stored_at_ms",
 )
-
-
-def _to_ms(value: datetime) -> int:
-    return (value - _EPOCH) // _ONE_MS
-
-
-def _from_ms(ms: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=ms)
 
 
 def _aggregate(agg: Aggregate, value: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -133,7 +124,7 @@ def _row(reading: Reading, stored_at_ms: int) -> dict[str, Any]:
         raise StoreRejected(f"reading of sensor {reading.sensor_id} carries no value to store")
     return {
         "sensor_id": reading.sensor_id,
-        "ts_ms": _to_ms(reading.ts),
+        "ts_ms": to_ms(reading.ts),
         "shelter_code": reading.shelter_code,
         "district": reading.district,
         "zone": reading.zone,
@@ -182,7 +173,7 @@ class SqlReadingStore:
     def write(self, readings: Sequence[Reading]) -> None:
         if not readings:
             return
-        stored_at_ms = _to_ms(self._clock())
+        stored_at_ms = to_ms(self._clock())
         # Within a batch the last reading of a (sensor, ts) wins, as it does in InfluxDB.
         rows = {
             (row["sensor_id"], row["ts_ms"]): row
@@ -221,7 +212,7 @@ class SqlReadingStore:
         with _translated("read"), _reader_of(self._engine) as conn:
             rows = conn.execute(union_all(*parts)).all()
         values = [
-            LatestValue(row.sensor_id, Metric(row.metric), float(row.value), _from_ms(row.ts_ms))
+            LatestValue(row.sensor_id, Metric(row.metric), float(row.value), from_ms(row.ts_ms))
             for row in rows
         ]
         values.sort(key=lambda v: (v.sensor_id, _METRIC_ORDER[v.metric]))
@@ -278,7 +269,7 @@ class SqlReadingStore:
         points = [
             SeriesPoint(
                 row.sensor_id,
-                _from_ms(int(row.bucket) * every_ms - offset_ms),
+                from_ms(int(row.bucket) * every_ms - offset_ms),
                 None if row.value is None else float(row.value),
             )
             for row in rows
@@ -305,7 +296,7 @@ class SqlReadingStore:
         )
         with _translated("read"), _reader_of(self._engine) as conn:
             rows = conn.execute(stmt).all()
-        return {(row.sensor_id, _from_ms(int(row.hour) * _HOUR_MS)): int(row.n) for row in rows}
+        return {(row.sensor_id, from_ms(int(row.hour) * _HOUR_MS)): int(row.n) for row in rows}
 
     def check(self) -> None:
         with _translated("check"), _reader_of(self._engine) as conn:
@@ -313,7 +304,7 @@ class SqlReadingStore:
 
     def prune(self, before: datetime) -> int:
         """Delete readings measured before ``before`` (the retention); returns how many."""
-        cutoff = int(before.timestamp() * 1000)
+        cutoff = to_ms(before)
         with _translated("prune"), self._engine.begin() as conn:
             result = conn.execute(delete(ReadingRow).where(ReadingRow.ts_ms < cutoff))
         return int(result.rowcount or 0)
@@ -338,7 +329,7 @@ class SqlRejectStore:
             return
         rows = [
             {
-                "received_at_ms": _to_ms(r.received_at),
+                "received_at_ms": to_ms(r.received_at),
                 "topic": r.topic[:_TOPIC_LIMIT],
                 "reason": str(r.reason),
                 "detail": r.detail,
@@ -374,7 +365,7 @@ class SqlRejectStore:
         items = [
             StoredReject(
                 id=row.id,
-                received_at=_from_ms(row.received_at_ms),
+                received_at=from_ms(row.received_at_ms),
                 topic=row.topic,
                 reason=row.reason,
                 detail=row.detail,
