@@ -7,13 +7,15 @@ commit: the unit of work (a request, a tick, a CLI command) owns commit and roll
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -21,7 +23,15 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 READ_ONLY = {"sqlite_begin": "DEFERRED"}
-"""Execution options for a read-only unit of work (no effect outside SQLite)."""
+"""Execution options for a read-only unit of work on SQLite: a deferred transaction, which in
+WAL mode never waits for a writer and reads one snapshot throughout."""
+READ_ONLY_SERVER = {"isolation_level": "AUTOCOMMIT"}
+"""Execution options for a read-only unit of work on PostgreSQL: no transaction. At its
+default isolation (READ COMMITTED) each statement reads its own snapshot inside a transaction
+too, so reading outside one sees the same, without the round trips of BEGIN and COMMIT."""
+IDLE_BEFORE_PING_S = 1.0
+"""A pooled connection idle longer than this is tested before use (a connection in steady
+use is not: it has just answered)."""
 
 
 SQLITE_FILE_MODE = 0o600
@@ -39,8 +49,12 @@ def _private_sqlite_file(path: Path) -> None:
             each.chmod(SQLITE_FILE_MODE)
 
 
-def build_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine tuned per dialect: SQLite gets WAL, foreign keys and a busy timeout."""
+def build_engine(
+    url: str, *, monotonic: Callable[[], float] = time.monotonic, **kwargs: Any
+) -> Engine:
+    """An engine tuned per dialect: SQLite gets WAL, foreign keys and a busy timeout; a
+    server's pool tests connections that have been idle (``monotonic`` is the clock it
+    measures idleness with)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -70,7 +84,32 @@ def build_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    engine = create_engine(url, **{"pool_size": 10, "max_overflow": 20, **kwargs})
+    _ping_when_idle(engine, monotonic)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, monotonic: Callable[[], float]) -> None:
+    """Test a pooled connection before use when it has been idle for more than
+    :data:`IDLE_BEFORE_PING_S`; a dead one is replaced (the pool retries the checkout with a
+    new connection). SQLAlchemy's ``pool_pre_ping`` tests every checkout, a round trip per
+    request that a busy server does not need. A connection that dies while in steady use
+    fails its statement instead; SQLAlchemy then replaces every connection of the pool made
+    before, and the request answers ``503 database_unavailable``."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info["returned_at"] = monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _test_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is not None and monotonic() - returned_at <= IDLE_BEFORE_PING_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError from exc
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -82,7 +121,8 @@ def unit_of_work(factory: sessionmaker[Session], *, read_only: bool = False) -> 
     """One transaction: commit on success, roll back on any error."""
     session = factory()
     if read_only:
-        session.connection(execution_options=READ_ONLY)
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        session.connection(execution_options=READ_ONLY if sqlite else READ_ONLY_SERVER)
     try:
         yield session
         session.commit()

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from api.logs import LogLevel, parse_levels
 from api.notify.addresses import AddressGuard, Resolver, system_resolver
 from inspection.logins import LoginPolicy
+from telemetry.broker_limits import DEFAULT_MAX_PACKET_BYTES, DEFAULT_MAX_QUEUED_MESSAGES
 
 _PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "shelterwatch", "test"}
 _MIN_SECRET_LENGTH = 32
@@ -105,6 +106,10 @@ class Settings(BaseSettings):
     mqtt_shared_group: str | None = None
     mqtt_receive_maximum: int = Field(default=5000, ge=1, le=65535)
     embedded_broker_port: int = Field(default=1884, ge=1, le=65535)
+    embedded_broker_max_packet_bytes: int = Field(
+        default=DEFAULT_MAX_PACKET_BYTES, ge=1024, le=268_435_455
+    )
+    embedded_broker_max_queued_messages: int = Field(default=DEFAULT_MAX_QUEUED_MESSAGES, ge=1)
     influx_url: str | None = None
     influx_token: SecretStr = SecretStr("")
     influx_org: str = "shelterwatch"

@@ -73,10 +73,16 @@ def _child(args: argparse.Namespace) -> dict[str, float]:
             for i in range(sensors)
         }
         sink = CountingSink()
+        try:  # the evaluator announces through AlertTransitions; a baseline may predate it
+            from telemetry.alert_transitions import AlertTransitions
+
+            announcer: Any = AlertTransitions(sink)
+        except ImportError:
+            announcer = sink
         ev = AlertEvaluator(
             session_factory(engine),
             Directory(placements),
-            sink,
+            announcer,
             clock=lambda: now[0],
             flush_interval_s=3600,
             monotonic=lambda: mono[0],

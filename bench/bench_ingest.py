@@ -18,6 +18,10 @@ Contenders, measured in the same run:
     c  ``shelterwatch ingest``, one process (acknowledges after storage)
     d  two ``shelterwatch ingest`` processes on a shared subscription
     e  ``shelterwatch ingest`` with gateway batches of 100 readings per message
+    p  ``shelterwatch ingest`` with its MQTT client on paho's public API only, tuned as Home
+       Assistant tunes paho (``bench/public_ingest.py``): same intake, batches, store and
+       in-order acknowledgement after storage; only the MQTT client layer differs from c
+    q  as p, reading on while the socket holds data (up to 500 packets per readable event)
 With ``--baseline DIR`` (a copy of the project's packages before a change) c and e are also
 run from DIR, as c0 and e0, for a before/after comparison in one run.
 """
@@ -46,7 +50,11 @@ DESCRIPTIONS = {
     "c": "shelterwatch ingest",
     "d": "2 x shelterwatch ingest, shared sub",
     "e": "shelterwatch ingest, 100 rdg/msg",
+    "p": "ingest, paho public API (HA tuning)",
+    "q": "ingest, paho public API, read bursts",
 }
+PUBLIC_ARGS = {"p": [], "q": ["--burst"]}
+"""Arguments of ``bench/public_ingest.py`` before the ``ingest`` command, per contender."""
 INGEST_MARKER = b"connected to MQTT"
 
 
@@ -231,6 +239,7 @@ def ingest_launch(
     extra: dict[str, str],
     cwd: Path,
     shared_group: str | None = None,
+    public: list[str] | None = None,
 ) -> Launch:
     assert res.broker is not None
     client_id = f"shelterwatch-bench-{uuid.uuid4().hex[:8]}"
@@ -247,7 +256,10 @@ def ingest_launch(
         workdir=res.workdir,
         extra=env_extra,
     )
-    argv = [harness.PYTHON, "-m", "api.processes.cli", "ingest", "--port", str(harness.free_port())]
+    argv = [harness.PYTHON, "-m", "api.processes.cli"]
+    if public is not None:
+        argv = [harness.PYTHON, str(ROOT / "bench/public_ingest.py"), *public]
+    argv += ["ingest", "--port", str(harness.free_port())]
     return Launch(client_id, topic, argv, INGEST_MARKER, env, cwd)
 
 
@@ -282,9 +294,10 @@ def run(args: argparse.Namespace, res: Resources, results: list[Result]) -> None
         elif kind == "d":
             launches = [ingest_launch(res, pg_url, db, extra, cwd, f"g{i}") for _ in range(2)]
         else:
-            launches = [ingest_launch(res, pg_url, db, extra, cwd)]
+            public = PUBLIC_ARGS.get(kind)
+            launches = [ingest_launch(res, pg_url, db, extra, cwd, public=public)]
         messages = batches if kind == "e" else singles
-        profile = Path(args.profile) if args.profile and kind in "cde" else None
+        profile = Path(args.profile) if args.profile and kind in "cdepq" else None
         results.append(drain(res, key, launches, messages, n, db, profile, args.wait_quiet))
         r = results[-1]
         print(f"  [{key}] {r.rate:,.0f} readings/s", flush=True)
@@ -346,6 +359,12 @@ def report(results: Sequence[Result], args: argparse.Namespace) -> None:
             f"({cores} cores / {cost * 1e6:.1f} µs of CPU per reading, over c)"
         )
     ratio("c/b  ingester vs naive reference", "c", "b")
+    ratio("p/c  public-API client vs lean client", "p", "c", "(keep the lean path below 0.8)")
+    ratio("q/c  public-API client, bursts, vs lean", "q", "c", "(keep the lean path below 0.8)")
+    for key in "pq":
+        if key in by and "c" in by:
+            label = f"{key}/c  CPU per reading"
+            print(f"{label:<44}{by[key].cpu_us / by['c'].cpu_us:6.2f}")
     ratio("c/c0 ingester after/before (baseline)", "c", "c0")
     ratio("e/e0 batched after/before (baseline)", "e", "e0")
     if "e" in by:

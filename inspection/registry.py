@@ -285,19 +285,36 @@ PlacementFactory = Callable[[str, str, str, str, int, int | None], P]
 current_class): the telemetry side passes its own type, so its fields are written once."""
 
 
-def sensor_placements(session: Session, make: PlacementFactory[P]) -> list[P]:
-    """Every active sensor of an active shelter (the ingester's directory), each built by
-    ``make``."""
-    rows = session.execute(
+W = TypeVar("W")
+WatchedFactory = Callable[[str, str, str, str, int, datetime], W]
+"""Builds a watched sensor from (sensor_id, shelter_code, district, zone, expected_interval_s,
+created_at), for the offline check on the telemetry side."""
+
+
+def _active_sensors(last: Any) -> Select[Any]:
+    """(sensor_id, shelter_code, district, zone, expected_interval_s, ``last``) of every
+    active sensor of an active shelter."""
+    return (
         select(
             Sensor.sensor_id,
             Shelter.code,
             Shelter.district,
             Sensor.zone,
             Sensor.expected_interval_s,
-            Shelter.current_class,
+            last,
         )
         .join(Shelter, Sensor.shelter_id == Shelter.id)
         .where(Sensor.active.is_(True), Shelter.active.is_(True))
-    ).all()
-    return [make(*row) for row in rows]
+    )
+
+
+def sensor_placements(session: Session, make: PlacementFactory[P]) -> list[P]:
+    """Every active sensor of an active shelter (the ingester's directory), each built by
+    ``make``."""
+    return [make(*row) for row in session.execute(_active_sensors(Shelter.current_class))]
+
+
+def watched_sensors(session: Session, make: WatchedFactory[W]) -> list[W]:
+    """Every active sensor of an active shelter with when it was registered (the sensors
+    expected to report), each built by ``make``."""
+    return [make(*row) for row in session.execute(_active_sensors(Sensor.created_at))]

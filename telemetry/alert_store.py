@@ -1,8 +1,10 @@
 """Alerts in the relational database: raising, moving between a condition's tiers,
 clearing, acknowledging, resolving, escalating; and the sensors' live values the evaluator
 keeps. Every function works inside the caller's session and flushes, so the caller's
-transaction also carries the notifications a transition queues (outbox). The evaluator's
-timers and the rule overrides are in :mod:`telemetry.condition_store`.
+transaction also carries the notifications a transition queues (outbox). The functions that
+change an alert are called by :class:`telemetry.alert_transitions.AlertTransitions` only,
+which announces each change. The evaluator's timers and the rule overrides are in
+:mod:`telemetry.condition_store`.
 
 One alert per sensor and condition *holds* at a time (``condition_holds``, enforced by a
 partial unique index, also across several ingesters): from its raise until the evaluator sees
@@ -17,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -31,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from telemetry.alert_rules import Severity
+from telemetry.errors import NotFound
 from telemetry.sql_models import AlertRow, SensorLiveRow
 
 OPEN = ("active", "acknowledged")
@@ -137,12 +140,6 @@ class AlertEvent:
     level: int = 0
     sequence: int = 0
     """Distinguishes repeated events of one kind (re-notifications) for deduplication."""
-
-
-class AlertSink(Protocol):
-    """Receives transitions inside the transaction that made them (to queue notifications)."""
-
-    def on_event(self, session: Session, event: AlertEvent) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,11 +279,22 @@ def clear_alert(
     return AlertView.of(row)
 
 
+def _locked(session: Session, alert_id: int) -> AlertRow:
+    row = session.get(AlertRow, alert_id, with_for_update=True)
+    if row is None:
+        raise _not_found(alert_id)
+    return row
+
+
+def _not_found(alert_id: int) -> NotFound:
+    return NotFound(f"no alert {alert_id}", code="alert_not_found")
+
+
 def acknowledge(session: Session, alert_id: int, *, by: str, at: datetime) -> AlertView | None:
     """active → acknowledged; None when the alert is not active (already acknowledged or
-    closed)."""
-    row = session.get(AlertRow, alert_id, with_for_update=True)
-    if row is None or row.status != AlertStatus.ACTIVE:
+    closed), :class:`NotFound` when there is no such alert."""
+    row = _locked(session, alert_id)
+    if row.status != AlertStatus.ACTIVE:
         return None
     row.status = AlertStatus.ACKNOWLEDGED.value
     row.acknowledged_at_ms = to_ms(at)
@@ -300,9 +308,10 @@ def resolve(
     session: Session, alert_id: int, *, by: str, note: str, at: datetime
 ) -> AlertView | None:
     """Close an open alert by hand with a note. It keeps holding while its condition does
-    (see :func:`hold`), so the condition raises no new alert until it has cleared."""
-    row = session.get(AlertRow, alert_id, with_for_update=True)
-    if row is None or row.status not in OPEN:
+    (see :func:`hold`), so the condition raises no new alert until it has cleared. None when
+    it is no longer open, :class:`NotFound` when there is no such alert."""
+    row = _locked(session, alert_id)
+    if row.status not in OPEN:
         return None
     row.status = AlertStatus.RESOLVED.value
     row.resolved_by = by
@@ -313,9 +322,12 @@ def resolve(
     return AlertView.of(row)
 
 
-def get(session: Session, alert_id: int) -> AlertView | None:
+def get(session: Session, alert_id: int) -> AlertView:
+    """The alert; :class:`NotFound` when there is none."""
     row = session.get(AlertRow, alert_id)
-    return None if row is None else AlertView.of(row)
+    if row is None:
+        raise _not_found(alert_id)
+    return AlertView.of(row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +408,35 @@ def open_alerts_for(session: Session, shelter_codes: Iterable[str]) -> list[Aler
         .order_by(AlertRow.raised_at_ms)
     )
     return [AlertView.of(r) for r in rows]
+
+
+def escalate(session: Session, row: AlertRow, *, at: datetime) -> AlertView:
+    """Move a locked alert (from :func:`unacknowledged_critical`) one escalation level up;
+    the people of that level are told now."""
+    row.escalation_level += 1
+    row.last_notified_at_ms = to_ms(at)
+    row.updated_at_ms = to_ms(at)
+    session.flush()
+    return AlertView.of(row)
+
+
+def notified(session: Session, row: AlertRow, *, at: datetime) -> AlertView:
+    """Record that a locked alert (from :func:`unacknowledged_critical`) was sent again."""
+    row.last_notified_at_ms = to_ms(at)
+    row.updated_at_ms = to_ms(at)
+    session.flush()
+    return AlertView.of(row)
+
+
+def holding_sensors(session: Session, condition: str) -> set[str]:
+    """The sensors for which an alert of ``condition`` holds."""
+    return set(
+        session.scalars(
+            select(AlertRow.sensor_id).where(
+                AlertRow.condition == condition, AlertRow.condition_holds
+            )
+        )
+    )
 
 
 def unacknowledged_critical(session: Session) -> list[AlertRow]:

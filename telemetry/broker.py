@@ -23,8 +23,9 @@ What amqtt is (measured with amqtt 0.12.1, paho-mqtt 2.2, Python 3.11, on a load
     - It admits anonymous clients, authenticates only after it has looked up (and possibly
       wiped or taken over) the session a CONNECT names, and broadcasts wills unchecked:
       `telemetry.broker_guard` makes it admit accounts only (and says what it overrides).
-    - The offline queue is an unbounded in-memory ``asyncio.Queue`` per session: no count or
-      byte limit (Mosquitto: ``max_queued_messages``, 1,000 by default), lost on restart. On
+    - The offline queue is an in-memory ``asyncio.Queue`` per session, unbounded in amqtt
+      and bounded here (`telemetry.broker_limits`, as Mosquitto's ``max_queued_messages``,
+      1,000 by default), lost on restart. Packets are bounded here too. On
       reconnect all of it is sent at once, without flow control, each message with the
       RETAIN flag set. Its code fails messages beyond 65,535 unacknowledged (packet ids).
       A backlog of 20,000 small messages arrived complete in 2.7–6.3 s (3,200–7,400 msgs/s).
@@ -54,6 +55,8 @@ from typing import Any, Final
 
 from telemetry.broker_access import AccessTable
 from telemetry.broker_guard import AccountAuth, GuardedBroker
+from telemetry.broker_limits import BrokerLimits
+from telemetry.metrics import BrokerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +82,24 @@ class EmbeddedBroker:
     by default.
 
     ``port=0`` binds a free port chosen by the OS; `port` then gives the real one once
-    started. Use as a context manager, or call `start` and `stop`.
+    started. Use as a context manager, or call `start` and `stop`. ``limits`` bounds packets
+    and offline queues; ``metrics`` counts what they refuse.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 1883, *, access: AccessTable) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        *,
+        access: AccessTable,
+        limits: BrokerLimits | None = None,
+        metrics: BrokerMetrics | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.access = access
+        self.limits = limits if limits is not None else BrokerLimits()
+        self.metrics = metrics if metrics is not None else BrokerMetrics()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._broker: Any = None
         self._thread: threading.Thread | None = None
@@ -210,7 +224,9 @@ class EmbeddedBroker:
             loop.close()
 
     async def _boot(self) -> None:
-        broker = GuardedBroker(self._config(), self.access)
+        broker = GuardedBroker(
+            self._config(), self.access, limits=self.limits, metrics=self.metrics
+        )
         await broker.start()
         self._broker = broker
         if self.port == 0:

@@ -18,9 +18,15 @@ What amqtt 0.12.1 does that this changes, and how:
   19 of 19 again.
 - It leaves a connection's transport open when the connection's task is cancelled (at
   shutdown) or closing it fails half way; ``stream_connected`` closes it at the end.
+- It bounds neither a packet's size nor a disconnected session's queue: ``stream_connected``
+  reads the connection through `telemetry.broker_limits.LimitedStream`, and
+  ``_retain_broadcast_message`` (amqtt's queueing of a message for an offline session) stops
+  at `telemetry.broker_limits.BrokerLimits.max_queued_messages` (the module says why the
+  newest message is the one dropped).
 
-Those three overrides of amqtt's ``Broker`` (``_initialize_client_session``,
-``_topic_filtering``, ``stream_connected``) are why amqtt is pinned to one version
+Those four overrides of amqtt's ``Broker`` (``_initialize_client_session``,
+``_topic_filtering``, ``stream_connected``, ``_retain_broadcast_message``) are why amqtt is
+pinned to one version
 (``tests/telemetry/test_broker_guard.py`` fails on another). Authentication still goes
 through amqtt's plugin interface (`AccountAuth`), which amqtt requires.
 """
@@ -42,6 +48,8 @@ from amqtt.plugins.base import BaseAuthPlugin
 
 from telemetry.access import Account
 from telemetry.broker_access import AccessTable
+from telemetry.broker_limits import BrokerLimits, LimitedStream, PacketTooLarge
+from telemetry.metrics import BrokerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -130,17 +138,34 @@ class _Replay(ReaderAdapter):  # type: ignore[misc]
 
 
 class GuardedBroker(Broker):  # type: ignore[misc]
-    """amqtt's broker, refusing a CONNECT whose login fails before any session is touched."""
+    """amqtt's broker, refusing a CONNECT whose login fails before any session is touched,
+    and keeping to ``limits``."""
 
-    def __init__(self, config: dict[str, Any], access: AccessTable) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        access: AccessTable,
+        *,
+        limits: BrokerLimits,
+        metrics: BrokerMetrics,
+    ) -> None:
         super().__init__(config)
         self.access = access
+        self.limits = limits
+        self.metrics = metrics
+        self._overflowing: set[str] = set()
+        """Client ids whose offline queue is full (logged once per episode)."""
 
     async def _initialize_client_session(
         self, reader: ReaderAdapter, writer: WriterAdapter, remote_address: str, remote_port: int
     ) -> Any:
         recording = _Recording(reader)
-        connect = await ConnectPacket.from_stream(recording)
+        try:
+            connect = await ConnectPacket.from_stream(recording)
+        except PacketTooLarge as exc:
+            await writer.close()
+            peer = f"{remote_address}:{remote_port}"
+            raise MQTTError(f"refused a CONNECT from {peer}: {exc}") from exc
         if connect.proto_level == _MQTT_311:  # anything else amqtt refuses itself
             will = connect.will_topic if connect.will_flag else None
             login = (connect.username, connect.password, connect.client_id, will)
@@ -175,11 +200,46 @@ class GuardedBroker(Broker):  # type: ignore[misc]
     ) -> None:
         """amqtt's handling of one TCP connection, after which its transport is closed
         however the handling ended (amqtt leaves it open when a connection's task is
-        cancelled at shutdown, or when closing it failed half way)."""
+        cancelled at shutdown, or when closing it failed half way), read within the packet
+        size limit."""
+
+        def refused(announced: int) -> None:
+            self.metrics.packets_refused.inc()
+            peer = writer.get_extra_info("peername")
+            log.warning(
+                "closed the connection from %s: a packet of %d bytes announced, limit %d",
+                peer,
+                announced,
+                self.limits.max_packet_bytes,
+            )
+
+        limited = LimitedStream(reader, self.limits.max_packet_bytes, refused)
         try:
-            await super().stream_connected(reader, writer, listener_name)
+            await super().stream_connected(limited, writer, listener_name)
         finally:
             writer.close()
+
+    async def _retain_broadcast_message(
+        self, broadcast: dict[str, Any], qos: int, target_session: Any
+    ) -> None:
+        """Queue a message for a disconnected session unless its queue is full (then the
+        message is dropped and counted)."""
+        client_id: str = target_session.client_id
+        if target_session.retained_messages.qsize() >= self.limits.max_queued_messages:
+            self.metrics.queue_dropped.inc()
+            if client_id not in self._overflowing:
+                self._overflowing.add(client_id)
+                log.warning(
+                    "the offline queue of %s is full (%d messages): newer messages are dropped "
+                    "until it has room again",
+                    client_id,
+                    self.limits.max_queued_messages,
+                )
+            return
+        if client_id in self._overflowing:
+            self._overflowing.discard(client_id)
+            log.info("the offline queue of %s has room again", client_id)
+        await super()._retain_broadcast_message(broadcast, qos, target_session)
 
     async def disconnect_user(self, username: str) -> int:
         """Close the connections logged in as ``username``; returns how many."""

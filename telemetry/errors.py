@@ -20,8 +20,9 @@ TelemetryError              503  telemetry_error          base of the tree
 │                                                         cannot be reached or failed
 ├── BrokerUnreachable       503  broker_unreachable       an MQTT broker cannot be reached or
 │                                                         refused the login
-└── AccountConflict         409  broker_account_conflict  a broker account of that name exists
-                                                          and is not the sensor's
+├── AccountConflict         409  broker_account_conflict  a broker account of that name exists
+│                                                         and is not the sensor's
+└── NotFound                404  not_found                no such object (an alert)
 
 ``inspection.errors`` is the same shape for the register and inspections; the two packages
 never import each other, so each keeps its own base.
@@ -79,3 +80,7 @@ class BrokerUnreachable(TelemetryError):
 
 class AccountConflict(TelemetryError):
     code = "broker_account_conflict"
+
+
+class NotFound(TelemetryError):
+    code = "not_found"

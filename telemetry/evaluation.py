@@ -3,8 +3,9 @@
 The pipeline hands every stored batch to :meth:`AlertEvaluator.observe`, which only queues it;
 a thread of its own judges each reading against the conditions of its sensor (on measurement
 time, see :mod:`telemetry.alert_state`) and keeps the newest values per sensor. What changed is
-written in one transaction: an alert raised, moved to another tier or cleared (with the
-notifications the sink queues for it) at once, timers that only started or stopped within
+written in one transaction: an alert raised, moved to another tier or cleared (through
+:class:`telemetry.alert_transitions.AlertTransitions`, with the notifications its sink queues)
+at once, timers that only started or stopped within
 ``TIMER_DELAY_S``, live values about once a second. A
 transition is kept in memory and retried until that transaction commits, so a database
 outage delays alerts without losing them. A reading older than ``late_after`` raises or
@@ -27,7 +28,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from telemetry import alert_store, condition_store
 from telemetry.alert_rules import CONDITIONS, TIERS, AlertRule, Condition, RuleBook, Target, getter
 from telemetry.alert_state import NONE, ConditionState, Transition, step
-from telemetry.alert_store import AlertEvent, AlertSink, EventKind, NewAlert, to_ms
+from telemetry.alert_store import NewAlert, to_ms
+from telemetry.alert_transitions import AlertTransitions
 from telemetry.alert_wording import cleared_message, raised_message
 from telemetry.ports import SensorDirectory
 from telemetry.readings import Reading
@@ -79,7 +81,7 @@ class AlertEvaluator:
         self,
         sessions: sessionmaker[Session],
         directory: SensorDirectory,
-        sink: AlertSink,
+        transitions: AlertTransitions,
         *,
         clock: Callable[[], datetime],
         late_after: timedelta = timedelta(minutes=10),
@@ -93,7 +95,7 @@ class AlertEvaluator:
     ) -> None:
         self.sessions = sessions
         self.directory = directory
-        self.sink = sink
+        self.transitions = transitions
         self.clock = clock
         self.late_after = late_after
         self.flush_interval_s = flush_interval_s
@@ -229,6 +231,17 @@ class AlertEvaluator:
                 len(self._ops),
                 exc_info=True,
             )
+
+    def judge_once(self, readings: Sequence[Reading], *, now: datetime) -> None:
+        """Judge readings stored after the fact (re-ingested rejects) and write what they raise
+        or clear at once, as for late readings: older than ``late_after`` at ``now``, an alert
+        is raised or cleared marked late and pages nobody. Live values are left to the
+        ingester, whose newer readings they would otherwise overwrite. Raises what loading
+        the state or writing the outcome raises; another evaluator running meanwhile follows
+        the alerts written here as it follows those of other ingesters."""
+        self._ensure_loaded()
+        self.evaluate(sorted(readings, key=lambda r: (r.sensor_id, r.ts)), now)
+        self.flush(live=False)
 
     def _ensure_loaded(self) -> None:
         if not self._states_loaded:
@@ -380,16 +393,17 @@ class AlertEvaluator:
         r, condition, tier = op.reading, op.condition, op.rule
         ts_ms = to_ms(r.ts)
         if op.transition is Transition.CLEAR:
-            cleared = alert_store.clear_alert(
+            cleared = self.transitions.clear(
                 session,
                 r.sensor_id,
                 condition.code,
                 at=self.clock(),
                 value=op.value,
                 message=cleared_message(tier, op.value),
+                late=op.late,
             )
             if cleared is not None:
-                self._emit(session, AlertEvent(EventKind.CLEARED, cleared, late=op.late))
+                self._emitted += 1
             return
         held = [t.code for t in condition.tiers[: op.tier + 1]]
         since_ms = ts_ms
@@ -397,7 +411,7 @@ class AlertEvaluator:
             # Another ingester may have seen the condition begin earlier.
             stored = condition_store.pending_since(session, r.sensor_id, held)
             since_ms = op.ms if stored is None else min(stored, op.ms)
-        event = alert_store.hold(
+        event = self.transitions.hold(
             session,
             NewAlert(
                 sensor_id=r.sensor_id,
@@ -418,8 +432,4 @@ class AlertEvaluator:
         if op.transition is not Transition.FALL:
             condition_store.reset_pending(session, r.sensor_id, held, ts_ms)
         if event is not None:
-            self._emit(session, event)
-
-    def _emit(self, session: Session, event: AlertEvent) -> None:
-        self.sink.on_event(session, event)
-        self._emitted += 1
+            self._emitted += 1

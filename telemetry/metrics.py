@@ -5,6 +5,23 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
+class BrokerMetrics:
+    """Counters of the embedded broker's limits (`telemetry.broker_limits`)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.packets_refused = Counter(
+            "shelterwatch_broker_packets_refused",
+            "connections closed by the embedded broker for a packet over the size limit",
+            registry=self.registry,
+        )
+        self.queue_dropped = Counter(
+            "shelterwatch_broker_queued_messages_dropped",
+            "messages not queued for a disconnected session: its offline queue was full",
+            registry=self.registry,
+        )
+
+
 class IngestMetrics:
     """Counters and gauges of the ingester; ``registry`` is what /metrics exports."""
 

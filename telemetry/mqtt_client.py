@@ -23,6 +23,25 @@ a process whose other threads are busy, getting it back is where most of the tim
   has no such limit), so this is what bounds the ingester's memory.
 
 The bytes on the wire, the session, acknowledgement and reconnection are paho's.
+
+Why paho's internals: against a client on paho's public API only, tuned as Home Assistant
+tunes paho (``bench/public_ingest.py``: a selector loop calling ``loop_read(500)`` when the
+socket is readable, ``loop_write`` when paho wants to write and ``loop_misc`` each second, a
+2 MiB ``SO_RCVBUF`` set in ``on_socket_open``, and one ``client.ack(mid, 1)`` per message),
+run inside the same ingester (intake, batches, store, in-order acknowledgement after storage),
+``bench/bench_ingest.py --readings 100000 --repeat 3`` drained a backlog at 0.43 and 0.58 of
+this client's rate in two runs (rounds 0.38 to 0.64), at 3.2 and 3.35 times its CPU per
+reading (85 and 94 µs against 27 and 28 µs). Reading on while the socket holds data did not
+close the gap (0.37 and 0.51; 2.5 and 2.6 times the CPU). The public API was to be used if it
+came within 20 %; it did not, so the overrides stay. paho 2.2's ``loop_read`` ignores its
+``max_packets`` (it reads one packet per call), so the public API has no way to read a
+backlog in bulk. The price: paho-mqtt is pinned to the minor release these internals were
+checked against (2.2, ``pyproject.toml``), and ``tests/telemetry/test_mqtt_decoder.py`` feeds
+raw packets to this path and checks the PUBACK bytes with no broker. The internals used:
+``Client._create_socket``, ``_handle_publish`` and ``_check_keepalive`` (overridden),
+``_send_puback`` (called), ``_in_packet``, ``_sock``, ``_transport``, ``_protocol``,
+``_manual_ack`` and ``_ping_t`` (read or set); ``telemetry.mqtt`` writes a batch's PUBACKs
+through ``_packet_queue``.
 """
 
 from __future__ import annotations

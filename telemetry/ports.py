@@ -1,6 +1,7 @@
-"""Ports of the telemetry side: where readings are stored, where rejects are kept, and where
-sensors are placed. Real implementations live beside them (InfluxDB, SQL, the register
-through ``api``); tests may fake only these.
+"""Ports of the telemetry side: where readings are stored, where rejects are kept, where
+sensors are placed, and who hears of alert transitions. Real implementations live beside them
+(InfluxDB, SQL) or in ``api`` (the register, the notification outbox); tests may fake only
+these.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from sqlalchemy.orm import Session
+
+from telemetry.alert_store import AlertEvent
 from telemetry.readings import Reading, Rejection
 
 
@@ -81,6 +85,19 @@ class StoredReject:
     detail: str
     raw: str
     batch_index: int | None
+    reingested_at: datetime | None = None
+    """When a re-ingestion stored the reading; None while it stays rejected."""
+
+
+@dataclass(frozen=True, slots=True)
+class RejectFilter:
+    """Which stored rejects to take up again: by reason, by the sensor of their topic, and
+    by when they were received (``received_from`` inclusive, ``received_to`` exclusive)."""
+
+    reason: str | None = None
+    sensor_id: str | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
 
 
 class ReadingStore(Protocol):
@@ -135,11 +152,45 @@ class RejectStore(Protocol):
         self, *, limit: int, offset: int, reason: str | None = None
     ) -> tuple[list[StoredReject], int]: ...
 
+    def pending(self, which: RejectFilter, *, after_id: int, limit: int) -> Sequence[StoredReject]:
+        """Rejects not re-ingested yet that ``which`` selects, with an id above ``after_id``,
+        oldest first, at most ``limit``."""
+        ...
+
+    def settle(
+        self, reingested: Sequence[int], still: Sequence[tuple[int, str, str]], at: datetime
+    ) -> None:
+        """Mark ``reingested`` ids re-ingested at ``at``; give each (id, reason, detail) of
+        ``still`` its reason and detail as judged again. One transaction."""
+        ...
+
 
 class SensorDirectory(Protocol):
     """Where sensors are: the ingester's view of the register."""
 
     def get(self, sensor_id: str) -> Placement | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedSensor:
+    """A sensor the register expects to report (active, in an active shelter), as the
+    offline check needs it."""
+
+    sensor_id: str
+    shelter_code: str
+    district: str
+    zone: str
+    expected_interval_s: int
+    registered_at: datetime
+    """Silence counts from here until its first reading."""
+
+
+class AlertSink(Protocol):
+    """Hears of every alert transition inside the transaction that made it (to queue its
+    notifications, so none is lost or doubled). Only
+    :class:`telemetry.alert_transitions.AlertTransitions` calls it."""
+
+    def on_event(self, session: Session, event: AlertEvent) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

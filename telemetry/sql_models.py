@@ -49,6 +49,9 @@ class RejectRow(Base):
     detail: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text)
     batch_index: Mapped[int | None] = mapped_column(Integer)
+    reingested_at_ms: Mapped[int | None] = mapped_column(BigInteger)
+    """When an operator's re-ingestion stored what this row refused; null while it stays
+    refused."""
 
 
 class SensorLiveRow(Base):

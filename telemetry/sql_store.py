@@ -24,6 +24,7 @@ from sqlalchemy import (
     Executable,
     Select,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     select,
     text,
     union_all,
+    update,
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
@@ -41,6 +43,7 @@ from telemetry.ports import (
     Aggregate,
     LatestValue,
     Metric,
+    RejectFilter,
     SeriesPoint,
     SeriesQuery,
     StoredReject,
@@ -362,16 +365,66 @@ class SqlRejectStore:
         with _translated("reject read"), _reader_of(self._engine) as conn:
             rows = conn.execute(page).all()
             count = conn.execute(total).scalar_one()
-        items = [
-            StoredReject(
-                id=row.id,
-                received_at=from_ms(row.received_at_ms),
-                topic=row.topic,
-                reason=row.reason,
-                detail=row.detail,
-                raw=row.raw,
-                batch_index=row.batch_index,
-            )
-            for row in rows
+        return [_stored(row) for row in rows], int(count)
+
+    def pending(self, which: RejectFilter, *, after_id: int, limit: int) -> Sequence[StoredReject]:
+        if limit < 0 or after_id < 0:
+            raise InvalidQuery("limit and after_id must not be negative")
+        where: list[ColumnElement[bool]] = [
+            RejectRow.id > after_id,
+            RejectRow.reingested_at_ms.is_(None),
         ]
-        return items, int(count)
+        if which.reason is not None:
+            where.append(RejectRow.reason == which.reason)
+        if which.sensor_id is not None:
+            # The sensor is the third level of shelters/<code>/<sensor>/telemetry.
+            escaped = which.sensor_id.translate(_LIKE_ESCAPES)
+            where.append(RejectRow.topic.like(f"shelters/%/{escaped}/telemetry", escape="\\"))
+        if which.received_from is not None:
+            where.append(RejectRow.received_at_ms >= to_ms(which.received_from))
+        if which.received_to is not None:
+            where.append(RejectRow.received_at_ms < to_ms(which.received_to))
+        page = select(RejectRow).where(*where).order_by(RejectRow.id).limit(limit)
+        with _translated("reject read"), _reader_of(self._engine) as conn:
+            rows = conn.execute(page).all()
+        return [_stored(row) for row in rows]
+
+    def settle(
+        self, reingested: Sequence[int], still: Sequence[tuple[int, str, str]], at: datetime
+    ) -> None:
+        if not reingested and not still:
+            return
+        with _translated("reject update"), self._engine.begin() as conn:
+            if reingested:
+                conn.execute(
+                    update(RejectRow)
+                    .where(RejectRow.id.in_(list(reingested)))
+                    .values(reingested_at_ms=to_ms(at))
+                )
+            if still:
+                conn.execute(
+                    update(RejectRow)
+                    .where(RejectRow.id == bindparam("row_id"))
+                    .values(reason=bindparam("new_reason"), detail=bindparam("new_detail")),
+                    [
+                        {"row_id": i, "new_reason": reason, "new_detail": detail}
+                        for i, reason, detail in still
+                    ],
+                )
+
+
+_LIKE_ESCAPES: Final = str.maketrans({"\\": "\\\\", "%": "\\%", "_": "\\_"})
+
+
+def _stored(row: Any) -> StoredReject:
+    ms = row.reingested_at_ms
+    return StoredReject(
+        id=row.id,
+        received_at=from_ms(row.received_at_ms),
+        topic=row.topic,
+        reason=row.reason,
+        detail=row.detail,
+        raw=row.raw,
+        batch_index=row.batch_index,
+        reingested_at=None if ms is None else from_ms(ms),
+    )

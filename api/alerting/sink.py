@@ -1,5 +1,6 @@
 """Turns alert transitions into notifications in the outbox, audit entries and draft findings,
-inside the transaction that made the transition (so none is lost or doubled).
+inside the transaction that made the transition (so none is lost or doubled): the sink that
+:class:`telemetry.alert_transitions.AlertTransitions` announces every transition to.
 
 Who hears: on raise the shelter's manager (工程长); an unacknowledged critical alert escalates
 to the district officers, then the city office; a rise in severity and a clearance go to
@@ -31,6 +32,7 @@ from inspection.models import Delivery, Notification, Role, Shelter, User
 from telemetry.access import alert_topic
 from telemetry.alert_rules import Severity
 from telemetry.alert_store import AlertEvent, AlertView, EventKind
+from telemetry.alert_transitions import AlertTransitions
 
 AckUrl = Callable[[int, int], str | None]
 HUMIDITY = "humidity"
@@ -78,7 +80,7 @@ def alert_payload(event: AlertEvent) -> dict[str, object]:
 
 
 class OutboxAlertSink:
-    """Implements :class:`telemetry.alert_store.AlertSink` on the inspection outbox."""
+    """Implements :class:`telemetry.ports.AlertSink` on the inspection outbox."""
 
     def __init__(
         self,
@@ -260,3 +262,8 @@ def sink_for(state: AppState, feed: PlatformFeed | None = None) -> OutboxAlertSi
         warning_hours=s.alert_warning_notice_hours,
         feed=feed,
     )
+
+
+def transitions_for(state: AppState, feed: PlatformFeed | None = None) -> AlertTransitions:
+    """The alert transitions of this process, announced to its sink (:func:`sink_for`)."""
+    return AlertTransitions(sink_for(state, feed=feed))

@@ -1,7 +1,8 @@
 """The office dashboard (总览) of district and city officers, read in two requests: the figures
 (compliance rate by district and its monthly history, shelters by class, the most overdue
-follow-ups, enforcement referrals by outcome, open alerts by severity, fixes waiting for a
-verifier, and the map's settings) and the grid of shelters, each coloured by its class and its
+follow-ups, enforcement referrals by outcome, open alerts by severity, shelters with water now
+(水浸, as the platform summary counts them), fixes waiting for a verifier, and the map's
+settings) and the grid of shelters, each coloured by its class and its
 worst open alert. Open alerts themselves come from ``GET /api/v1/alerts?status=open``, which
 screens poll with ``If-None-Match``.
 
@@ -18,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
-from api.http.platform_view import alert_counts
+from api.http.platform_view import alert_counts, shelters_with_water
 from api.settings import Settings
 from inspection import followups, stats
 from inspection.access import Actor, shelter_scope
@@ -57,6 +58,9 @@ class Dashboard(BaseModel):
     overdue: Overdue
     referrals: ReferralFigures
     alerts: AlertCounts
+    shelters_with_water: int = Field(
+        description="active shelters with a sensor whose newest reading reported water (水浸)"
+    )
     fixes_to_verify: int
     map: MapSettings
 
@@ -99,7 +103,8 @@ def dashboard(
         limit=OVERDUE_SHOWN,
         offset=0,
     )
-    counts = alert_counts(session, scope(actor, district))
+    where = scope(actor, district)
+    counts = alert_counts(session, where)
     return Dashboard(
         as_of=now,
         district=district or actor.district,
@@ -110,6 +115,7 @@ def dashboard(
             active=counts[AlertStatus.ACTIVE.value],
             acknowledged=counts[AlertStatus.ACKNOWLEDGED.value],
         ),
+        shelters_with_water=shelters_with_water(session, where),
         fixes_to_verify=stats.fixes_to_verify(session, actor=actor, district=district),
         map=MapSettings(tile_url=settings.map_tile_url, attribution=settings.map_attribution),
     )

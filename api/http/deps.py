@@ -15,6 +15,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from api.alerting.sink import transitions_for
 from api.db import unit_of_work
 from api.http.auth import LoginMetrics, not_authenticated, read_token, token_revoked
 from api.http.errors import ApiError
@@ -24,6 +25,7 @@ from inspection.access import Actor
 from inspection.models import Role, User
 from inspection.schemas import MAX_DB_INT
 from inspection.users import by_api_key
+from telemetry.alert_transitions import AlertTransitions
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -44,6 +46,14 @@ async def get_bodies(request: Request) -> Bodies:
 
 BodiesDep = Annotated[Bodies, Depends(get_bodies)]
 """The bodies of pages kept by version in this process (:class:`api.http.view_version.Bodies`)."""
+
+
+async def get_transitions(state: StateDep) -> AlertTransitions:
+    return transitions_for(state)
+
+
+TransitionsDep = Annotated[AlertTransitions, Depends(get_transitions)]
+"""Where a route acknowledges or resolves an alert: written and announced in one place."""
 
 
 def get_session(request: Request, state: StateDep) -> Iterator[Session]:

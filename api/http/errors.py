@@ -46,6 +46,7 @@ STATUS: dict[type[Exception], int] = {
     telemetry_errors.InvalidQuery: 422,
     telemetry_errors.InvalidSetting: 422,
     telemetry_errors.AccountConflict: 409,
+    telemetry_errors.NotFound: 404,
 }
 """The HTTP status of each class of the two domain error trees; a class not named here answers
 the status of its nearest named base."""

@@ -120,6 +120,25 @@ def alert_counts(
     return counts
 
 
+def shelters_with_water(session: Session, where: ColumnElement[bool] | None = None) -> int:
+    """Active shelters of ``where`` (a clause on ``Shelter``; None: every one) with at least
+    one active sensor whose newest reading reported water (水浸), offline sensors included."""
+    query = (
+        select(func.count(func.distinct(Shelter.id)))
+        .select_from(Shelter)
+        .join(Sensor, Sensor.shelter_id == Shelter.id)
+        .join(SensorLiveRow, SensorLiveRow.sensor_id == Sensor.sensor_id)
+        .where(
+            Shelter.active.is_(True),
+            Sensor.active.is_(True),
+            SensorLiveRow.water_leak.is_(True),
+        )
+    )
+    if where is not None:
+        query = query.where(where)
+    return int(session.execute(query).scalar_one())
+
+
 def owed_and_received(
     *, interval_s: int, last_seen: datetime | None, now: datetime
 ) -> tuple[int, int]:
@@ -133,8 +152,8 @@ def owed_and_received(
     return owed, min(owed, math.floor(covered / interval_s) + 1)
 
 
-def _sensor_figures(session: Session, now: datetime) -> tuple[SensorCounts, Completeness, int]:
-    """Sensor counts, completeness and the number of shelters with water now."""
+def _sensor_figures(session: Session, now: datetime) -> tuple[SensorCounts, Completeness]:
+    """Sensor counts and completeness."""
     offline_alerts = set(
         session.scalars(
             select(AlertRow.sensor_id).where(
@@ -145,7 +164,6 @@ def _sensor_figures(session: Session, now: datetime) -> tuple[SensorCounts, Comp
     rows = session.execute(
         select(
             Sensor.sensor_id,
-            Sensor.shelter_id,
             Sensor.expected_interval_s,
             Sensor.created_at,
             SensorLiveRow.last_seen_ms,
@@ -156,10 +174,10 @@ def _sensor_figures(session: Session, now: datetime) -> tuple[SensorCounts, Comp
         .where(Sensor.active.is_(True), Shelter.active.is_(True))
     ).all()
     online = expected = received = 0
-    wet: set[tuple[str, int]] = set()
-    for sensor_id, shelter_id, interval_s, created_at, last_seen_ms, water_leak in rows:
+    wet = 0
+    for sensor_id, interval_s, created_at, last_seen_ms, water_leak in rows:
         if water_leak:
-            wet.add((sensor_id, shelter_id))
+            wet += 1
         last_seen = from_ms(last_seen_ms)
         if is_online(
             last_seen=last_seen,
@@ -173,7 +191,7 @@ def _sensor_figures(session: Session, now: datetime) -> tuple[SensorCounts, Comp
         expected += owed
         received += got
     return (
-        SensorCounts(total=len(rows), online=online, offline=len(rows) - online, wet=len(wet)),
+        SensorCounts(total=len(rows), online=online, offline=len(rows) - online, wet=wet),
         Completeness(
             window_start=now - WINDOW,
             window_end=now,
@@ -181,7 +199,6 @@ def _sensor_figures(session: Session, now: datetime) -> tuple[SensorCounts, Comp
             received=received,
             ratio=round(received / expected, 4) if expected else None,
         ),
-        len({shelter_id for _, shelter_id in wet}),
     )
 
 
@@ -190,7 +207,7 @@ def city_summary(session: Session, *, actor: Actor, now: datetime) -> CitySummar
     it: class 1 / active, ungraded in the denominator)."""
     report = stats.compliance(session, actor=actor, now=now)
     alerts = alert_counts(session)
-    sensors, completeness, with_water = _sensor_figures(session, now)
+    sensors, completeness = _sensor_figures(session, now)
     return CitySummary(
         as_of=now,
         active_shelters=report.city.active_shelters,
@@ -208,6 +225,6 @@ def city_summary(session: Session, *, actor: Actor, now: datetime) -> CitySummar
         active_alerts_by_severity=alerts[AlertStatus.ACTIVE.value],
         acknowledged_alerts_by_severity=alerts[AlertStatus.ACKNOWLEDGED.value],
         sensors=sensors,
-        shelters_with_water=with_water,
+        shelters_with_water=shelters_with_water(session),
         completeness=completeness,
     )

@@ -30,7 +30,7 @@ from api import logs
 from api.db import build_engine, session_factory, unit_of_work, upgrade
 from api.devices import build_device_credentials, embedded_url
 from api.http.probes import Component
-from api.processes import broker_admin
+from api.processes import backup, broker_admin
 from api.processes.errors import EXPECTED, CommandError, explain
 from api.processes.heap import FrozenHeap
 from api.processes.telemetry_wiring import IngestService, build_reading_store, build_reject_store
@@ -119,13 +119,13 @@ def server_components(state: AppState, broker: BrokerEndpoint) -> list[Component
     """What the API process runs beside requests: the inspection tick (reminders, escalation,
     monthly compliance), the alert tick and the notification delivery worker."""
     from api.alerting.jobs import run_alert_tick
-    from api.alerting.sink import sink_for
+    from api.alerting.sink import transitions_for
     from api.notify.delivery import DeliveryWorker, build_channels
     from api.notify.metrics import NotifyMetrics
     from api.processes.scheduler import JobMetrics, Periodic, run_tick
 
     settings = state.settings
-    sink = sink_for(state)
+    transitions = transitions_for(state)
     channel_settings = settings.model_copy(update={"mqtt_protocol": broker.protocol})
     components: list[Component] = []
     jobs = JobMetrics(state)
@@ -139,7 +139,9 @@ def server_components(state: AppState, broker: BrokerEndpoint) -> list[Component
         )
     components += [
         Periodic(
-            "alert-tick", lambda: jobs.alerts(run_alert_tick(state, sink)), ALERT_TICK_SECONDS
+            "alert-tick",
+            lambda: jobs.alerts(run_alert_tick(state, transitions)),
+            ALERT_TICK_SECONDS,
         ),
         DeliveryWorker(
             state,
@@ -161,7 +163,7 @@ def ingest_components(
 ) -> tuple[list[Component], IngestService]:
     """The ingester and the platform alert feed, preceded by the embedded broker when there
     is no configured one."""
-    from api.alerting.sink import sink_for
+    from api.alerting.sink import transitions_for
     from api.notify.channels import MqttChannel
     from api.notify.platform_feed import PlatformFeed
     from api.processes.telemetry_wiring import build_ingest_service
@@ -173,9 +175,23 @@ def ingest_components(
     if broker.embedded_port is not None:
         from api.devices import embedded_access
         from telemetry.broker import EmbeddedBroker
+        from telemetry.broker_limits import BrokerLimits
+        from telemetry.metrics import BrokerMetrics
 
         access = embedded_access(settings.var_dir, state.signing_key)
-        components.append(EmbeddedBroker("127.0.0.1", broker.embedded_port, access=access))
+        limits = BrokerLimits(
+            settings.embedded_broker_max_packet_bytes,
+            settings.embedded_broker_max_queued_messages,
+        )
+        components.append(
+            EmbeddedBroker(
+                "127.0.0.1",
+                broker.embedded_port,
+                access=access,
+                limits=limits,
+                metrics=BrokerMetrics(state.metrics),
+            )
+        )
     # The platform's alert feed leaves from here as soon as a transition commits.
     feed = PlatformFeed(
         state.sessions,
@@ -196,7 +212,7 @@ def ingest_components(
         clock=state.clock,
         broker_url=broker.url,
         protocol=broker.protocol,
-        sink=sink_for(state, feed=feed),
+        transitions=transitions_for(state, feed=feed),
         on_events=feed.commit,
         on_rollback=feed.discard,
     )
@@ -480,8 +496,14 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("tick", help="send due reminders and escalate overdue follow-ups").set_defaults(
         func=_tick
     )
-    broker_admin.add_commands(sub)
+    _operator_commands(sub)
     return p
+
+
+def _operator_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The broker accounts, backup and restore (each module declares its own)."""
+    broker_admin.add_commands(sub)
+    backup.add_commands(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.settings import Settings
 from api.state import Clock
 from inspection.registry import sensor_placements
-from telemetry.alert_store import AlertSink
+from telemetry.alert_transitions import AlertTransitions
 from telemetry.directory import CachedDirectory
 from telemetry.durable import DurableStore
 from telemetry.errors import TelemetryError
@@ -123,7 +123,7 @@ def build_ingest_service(
     metrics: IngestMetrics,
     clock: Clock,
     broker_url: str,
-    sink: AlertSink,
+    transitions: AlertTransitions,
     protocol: str | None = None,
     on_events: Callable[[], None] | None = None,
     on_rollback: Callable[[], None] | None = None,
@@ -160,7 +160,7 @@ def build_ingest_service(
     evaluator = AlertEvaluator(
         sessions,
         directory,
-        sink,
+        transitions,
         clock=clock,
         late_after=timedelta(minutes=settings.alert_late_after_minutes),
         on_events=on_events,

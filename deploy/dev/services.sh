@@ -9,7 +9,11 @@
 #   Chromium     /usr/bin/chromium + /usr/bin/chromedriver for the browser tests (tests/web)
 #
 # and the tools the tests read documents with: poppler-utils (pdffonts, pdftotext,
-# pdftoppm) and zbar-tools (zbarimg, which decodes the QR codes of shelter signs).
+# pdftoppm) and zbar-tools (zbarimg, which decodes the QR codes of shelter signs), and
+# those the deployment tests use: systemd (systemd-analyze verify of deploy/systemd/; the
+# package only, nothing is started through it) and openssl (scripts/make-ca). The backup
+# drill uses pg_dump/pg_restore and influxd, which come with PostgreSQL and InfluxDB, and
+# influxd's meta/RPC port (backup and restore), bound to 127.0.0.1:8088 below.
 #
 # Run as root. Safe to run repeatedly; prints one line per service and exits
 # non-zero with a message when a service does not answer within the timeout.
@@ -362,6 +366,14 @@ ensure_document_tools() {
     report doc-tools "pdffonts pdftotext pdftoppm zbarimg"
 }
 
+# ------------------------------------------------------------ deployment tools
+
+ensure_deploy_tools() {
+    apt_install systemd openssl
+    command -v systemd-analyze >/dev/null || die "systemd-analyze missing after install"
+    report deploy-tools "systemd-analyze openssl pg_dump influxd"
+}
+
 # ---------------------------------------------------------------------- main
 
 main() {
@@ -374,6 +386,7 @@ main() {
         ensure_nginx_compat
         ensure_chromium
         ensure_document_tools
+        ensure_deploy_tools
         ;;
     stop)
         compat_stop

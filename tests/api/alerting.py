@@ -12,6 +12,7 @@ from api.alerting.sink import OutboxAlertSink
 from api.state import AppState
 from inspection.models import Notification
 from telemetry import alert_store
+from telemetry.alert_transitions import AlertTransitions
 from telemetry.evaluation import AlertEvaluator
 from telemetry.fire_risk import enrich
 from telemetry.ports import Placement
@@ -37,7 +38,7 @@ def evaluator(state: AppState, sink: OutboxAlertSink) -> AlertEvaluator:
     return AlertEvaluator(
         state.sessions,
         Directory(PLACEMENT),
-        sink,
+        AlertTransitions(sink),
         clock=state.clock,
         late_after=timedelta(minutes=10),
     )

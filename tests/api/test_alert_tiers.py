@@ -11,6 +11,7 @@ from api.alerting.sink import OutboxAlertSink
 from api.state import AppState
 from telemetry import alert_store, condition_store
 from telemetry.alert_rules import Override, Scope, Severity
+from telemetry.alert_transitions import AlertTransitions
 from tests.api.alerting import (
     all_alerts,
     computed,
@@ -216,9 +217,10 @@ def test_an_acknowledged_warning_that_worsens_is_active_again_and_escalates_from
     [alert] = open_alerts(state)
     assert (alert.severity, alert.status, alert.acknowledged_by) == ("critical", "active", None)
     clock.now = rise + timedelta(minutes=9)
-    assert run_alert_tick(state, sink).escalated == 0  # an hour since raised, 9 min critical
+    # an hour since raised, 9 min critical
+    assert run_alert_tick(state, AlertTransitions(sink)).escalated == 0
     clock.now = rise + timedelta(minutes=10)
-    assert run_alert_tick(state, sink).escalated == 1
+    assert run_alert_tick(state, AlertTransitions(sink)).escalated == 1
 
 
 def test_overridden_thresholds_appear_in_the_title(
@@ -292,13 +294,15 @@ def test_an_offline_alert_resolved_by_hand_stays_resolved_while_the_sensor_is_si
     seen = clock.now
     feed(ev, clock, [reading(seen, temperature=20.0)])
     clock.now = seen + timedelta(minutes=4)
-    assert run_alert_tick(state, sink).offline_raised == 1
+    assert run_alert_tick(state, AlertTransitions(sink)).offline_raised == 1
     [offline] = open_alerts(state)
     with state.sessions.begin() as s:
         assert alert_store.resolve(s, offline.id, by="mgr", note="更换电池中", at=clock.now)
     clock.now = seen + timedelta(minutes=30)
-    assert run_alert_tick(state, sink).offline_raised == 0
+    assert run_alert_tick(state, AlertTransitions(sink)).offline_raised == 0
     feed(ev, clock, [reading(clock.now, temperature=20.0)])
-    assert run_alert_tick(state, sink).offline_cleared == 0  # nothing open to clear
+    # nothing open to clear
+    assert run_alert_tick(state, AlertTransitions(sink)).offline_cleared == 0
     clock.now += timedelta(minutes=4)
-    assert run_alert_tick(state, sink).offline_raised == 1  # silent again: a new alert
+    # silent again: a new alert
+    assert run_alert_tick(state, AlertTransitions(sink)).offline_raised == 1

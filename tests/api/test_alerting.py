@@ -18,6 +18,7 @@ from api.state import AppState
 from inspection.models import AuditEntry, Finding
 from telemetry import alert_store, condition_store
 from telemetry.alert_rules import Override, Scope, Target
+from telemetry.alert_transitions import AlertTransitions
 from telemetry.evaluation import TIMER_DELAY_S, AlertEvaluator
 from telemetry.sql_models import AlertStateRow
 from tests.api.alerting import (
@@ -146,16 +147,16 @@ def test_escalation_and_renotification_follow_the_clock(
         return sorted(n.recipient_id for n in notifications(state, kind) if n.recipient_id)
 
     clock.now = raised_at + timedelta(minutes=9)
-    assert run_alert_tick(state, sink).escalated == 0
+    assert run_alert_tick(state, AlertTransitions(sink)).escalated == 0
     clock.now = raised_at + timedelta(minutes=10)
-    assert run_alert_tick(state, sink).escalated == 1
+    assert run_alert_tick(state, AlertTransitions(sink)).escalated == 1
     assert recipients("alert_escalated") == [people["officer"].id]
-    assert run_alert_tick(state, sink).escalated == 0  # idempotent
+    assert run_alert_tick(state, AlertTransitions(sink)).escalated == 0  # idempotent
     clock.now = raised_at + timedelta(minutes=20)
-    assert run_alert_tick(state, sink).escalated == 1
+    assert run_alert_tick(state, AlertTransitions(sink)).escalated == 1
     assert recipients("alert_escalated") == sorted([people["officer"].id, people["admin"].id])
     clock.now = raised_at + timedelta(minutes=50)
-    report = run_alert_tick(state, sink)
+    report = run_alert_tick(state, AlertTransitions(sink))
     assert (report.escalated, report.renotified) == (0, 1)
     assert recipients("alert_renotify") == sorted(
         [people["manager"].id, people["officer"].id, people["admin"].id]
@@ -164,7 +165,7 @@ def test_escalation_and_renotification_follow_the_clock(
     with state.sessions.begin() as s:
         assert alert_store.acknowledge(s, alert.id, by="mgr", at=clock.now) is not None
     clock.now = raised_at + timedelta(hours=3)
-    report = run_alert_tick(state, sink)
+    report = run_alert_tick(state, AlertTransitions(sink))
     assert (report.escalated, report.renotified) == (0, 0)
 
 
@@ -175,13 +176,13 @@ def test_a_silent_sensor_goes_offline_and_comes_back(
     seen = clock.now
     feed(ev, clock, [reading(seen, temperature=20.0, humidity=50.0)])
     clock.now = seen + timedelta(seconds=180)
-    assert run_alert_tick(state, sink).offline_raised == 0
+    assert run_alert_tick(state, AlertTransitions(sink)).offline_raised == 0
     clock.now = seen + timedelta(seconds=181)
-    assert run_alert_tick(state, sink).offline_raised == 1
+    assert run_alert_tick(state, AlertTransitions(sink)).offline_raised == 1
     assert [(a.rule, a.severity) for a in open_alerts(state)] == [("sensor_offline", "warning")]
-    assert run_alert_tick(state, sink).offline_raised == 0
+    assert run_alert_tick(state, AlertTransitions(sink)).offline_raised == 0
     feed(ev, clock, [reading(clock.now, temperature=20.0, humidity=50.0)])
-    assert run_alert_tick(state, sink).offline_cleared == 1
+    assert run_alert_tick(state, AlertTransitions(sink)).offline_cleared == 1
     assert open_alerts(state) == []
 
 
@@ -216,7 +217,7 @@ def test_timers_wait_a_moment_to_be_written_but_alerts_go_at_once(
     ev = AlertEvaluator(
         state.sessions,
         Directory(PLACEMENT),
-        sink,
+        AlertTransitions(sink),
         clock=state.clock,
         flush_interval_s=3600,  # live values out of the way: only the timer rule is tested
         monotonic=monotonic,
@@ -251,7 +252,7 @@ def test_stored_overrides_load_at_once_and_again_after_the_refresh_interval(
     ev = AlertEvaluator(
         state.sessions,
         Directory(PLACEMENT),
-        sink,
+        AlertTransitions(sink),
         clock=state.clock,
         rules_refresh_s=60.0,
         monotonic=monotonic,
@@ -299,7 +300,7 @@ def test_a_full_evaluation_queue_sheds_and_the_next_reading_repairs_the_gap(
     ev = AlertEvaluator(
         session_factory(unreachable),
         Directory(PLACEMENT),
-        sink,
+        AlertTransitions(sink),
         clock=state.clock,
         monotonic=FakeMonotonic(0.0),
         max_queued_readings=5,

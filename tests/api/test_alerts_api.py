@@ -6,19 +6,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.alerting.sink import sink_for
+from api.http.deps import get_transitions
 from api.notify.ack_links import make_ack_token
+from api.state import AppState
 from inspection.models import AuditEntry, Notification, Role
 from telemetry.alert_rules import Severity
-from telemetry.alert_store import AlertView
+from telemetry.alert_store import AlertView, EventKind
+from telemetry.alert_transitions import AlertTransitions
 from tests.api.conftest import DISTRICT_A, DISTRICT_B, Api, error_of
 from tests.api.test_views import add_sensor, iso, put_alert, put_live
 from tests.conftest import TEST_SECRET, FakeClock, Login, UserFactory
+from tests.telemetry.fakes import RecordingSink
 
 
 @dataclass
@@ -599,3 +605,39 @@ def test_platform_summary_figures(
     for who in ("m1", "officer_a"):
         assert error_of(city.get(who, "/api/v1/platform/summary")) == (403, "role_forbidden")
     assert city.get("admin", "/api/v1/platform/summary").status_code == 200
+
+
+def test_acknowledging_by_login_and_by_link_both_go_through_the_alert_transitions(
+    city: City, state: AppState, db: Session, clock: FakeClock
+) -> None:
+    """The route and the signed link acknowledge through the one AlertTransitions of the
+    request; resolving too. Its sink hears each once, with who did it, and hands it on to the
+    outbox."""
+    heard = RecordingSink(then=sink_for(state))
+    app = cast(FastAPI, city.api.client.app)
+    app.dependency_overrides[get_transitions] = lambda: AlertTransitions(heard)
+    try:
+        a1, a2 = city.alerts["a1"].id, city.alerts["a2"].id
+        assert city.post("m1", f"/api/v1/alerts/{a1}/ack").status_code == 200
+        assert city.api.client.post(_link(city, "a2", "m1", clock)).status_code == 200
+        assert city.api.client.post(_link(city, "a2", "m1", clock)).status_code == 409
+        resolved = city.post("officer_a", f"/api/v1/alerts/{a1}/resolve", {"note": "已处理"})
+        assert resolved.status_code == 200
+    finally:
+        app.dependency_overrides.pop(get_transitions)
+    m1, officer = city.people["m1"].username, city.people["officer_a"].username
+    assert [(e.kind, e.alert.id, e.actor) for e in heard.events] == [
+        (EventKind.ACKNOWLEDGED, a1, m1),
+        (EventKind.ACKNOWLEDGED, a2, m1),
+        (EventKind.RESOLVED, a1, officer),
+    ]
+    assert len(_platform_payloads(db, "alert_acknowledged")) == 2
+    assert len(_platform_payloads(db, "alert_resolved")) == 1
+
+
+def test_a_missing_alert_is_not_found(city: City) -> None:
+    for path, body in (("ack", None), ("resolve", {"note": "x"})):
+        assert error_of(city.post("admin", f"/api/v1/alerts/999999/{path}", body)) == (
+            404,
+            "alert_not_found",
+        )

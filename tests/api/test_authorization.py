@@ -224,6 +224,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/shelters/{code}/telemetry"): Rule(ALL),
     ("GET", "/api/v1/shelters/{code}/telemetry/completeness"): Rule(ALL),
     ("GET", "/api/v1/telemetry/rejects"): Rule(ADMIN),
+    ("POST", "/api/v1/telemetry/rejects/reingest"): Rule(ADMIN, "empty"),
     ("GET", "/api/v1/alerts"): Rule(ALL),
     ("POST", "/api/v1/alerts/{alert_id}/ack"): Rule(PEOPLE),
     ("POST", "/api/v1/alerts/{alert_id}/resolve"): Rule(RECORDING, "note"),

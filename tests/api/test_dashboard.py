@@ -1,4 +1,5 @@
-"""The office dashboard's reads: its figures and grid in each officer's scope, open alerts
+"""The office dashboard's reads: its figures (shelters with water among them) and grid in each
+officer's scope, open alerts
 polled with ETags, the fixes waiting for a verifier with their evidence files, and the map
 settings (with the tile server's origin allowed as an image source)."""
 
@@ -15,7 +16,7 @@ from api.settings import Settings
 from api.state import AppState
 from telemetry.alert_rules import Severity
 from tests.api.conftest import CODE, DISTRICT_A, DISTRICT_B, World, error_of
-from tests.api.test_views import add_sensor, put_alert
+from tests.api.test_views import add_sensor, put_alert, put_live
 from tests.conftest import FakeClock
 
 
@@ -196,3 +197,29 @@ def test_dashboard_deadline_list_order(world: World, clock: FakeClock) -> None:
     assert [f["shelter_code"] for f in items] == ["A-2", "A-3"]  # most overdue first
     assert all(f["overdue"] for f in items)
     assert items[0]["due_at"] < items[1]["due_at"]
+
+
+def test_shelters_with_water_in_each_scope(world: World, db: Session, clock: FakeClock) -> None:
+    """Counted as the platform summary counts them: active shelters with a sensor whose newest
+    reading reported water, however many of its sensors did."""
+    api = world.api
+    api.shelter("B-1", DISTRICT_B)
+    for code, sensor in ((CODE, "A-S1"), (CODE, "A-S2"), ("B-1", "B-S1")):
+        add_sensor(api, code, sensor)
+    now = clock()
+    put_live(db, "A-S1", CODE, seen=now, water_leak=True)
+    put_live(db, "A-S2", CODE, seen=now, water_leak=True)
+    put_live(db, "B-S1", "B-1", seen=now, water_leak=False)
+
+    def figures() -> tuple[int, int, int]:
+        return (
+            get(world, api.admin, "/api/v1/dashboard")["shelters_with_water"],
+            get(world, world.officer, "/api/v1/dashboard")["shelters_with_water"],
+            get(world, api.admin, "/api/v1/dashboard", district=DISTRICT_B)["shelters_with_water"],
+        )
+
+    assert figures() == (1, 1, 0)
+    put_live(db, "B-S1", "B-1", seen=now, water_leak=True)
+    assert figures() == (2, 1, 1)
+    platform = world.api.client.get("/api/v1/platform/summary", headers=api.admin.headers)
+    assert platform.json()["shelters_with_water"] == 2

@@ -1,12 +1,16 @@
-"""A reading and reject store that holds nothing, for tests of what sits in front of a store
-(the fakes sit behind the project's own Protocols, ReadingStore and RejectStore)."""
+"""A reading and reject store that holds nothing, for tests of what sits in front of a store,
+and an alert sink that records what it hears (the fakes sit behind the project's own
+Protocols: ReadingStore, RejectStore, AlertSink)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from telemetry.ports import LatestValue, SeriesPoint, SeriesQuery, StoredReject
+from sqlalchemy.orm import Session
+
+from telemetry.alert_store import AlertEvent
+from telemetry.ports import AlertSink, LatestValue, SeriesPoint, SeriesQuery, StoredReject
 from telemetry.readings import Reading, Rejection
 
 
@@ -41,3 +45,17 @@ class NullStore:
         self, *, limit: int, offset: int, reason: str | None = None
     ) -> tuple[list[StoredReject], int]:
         return [], 0
+
+
+class RecordingSink:
+    """An :class:`telemetry.ports.AlertSink` that records every event it hears, then hands it
+    on to ``then`` when given (the real sink, to keep its notifications)."""
+
+    def __init__(self, then: AlertSink | None = None) -> None:
+        self.events: list[AlertEvent] = []
+        self.then = then
+
+    def on_event(self, session: Session, event: AlertEvent) -> None:
+        self.events.append(event)
+        if self.then is not None:
+            self.then.on_event(session, event)

@@ -34,6 +34,7 @@ def test_the_overridden_amqtt_methods_are_those_of_the_pinned_version() -> None:
         "_initialize_client_session": ["self", "reader", "writer", "remote_address", "remote_port"],
         "_topic_filtering": ["self", "session", "topic", "action"],
         "stream_connected": ["self", "reader", "writer", "listener_name"],
+        "_retain_broadcast_message": ["self", "broadcast", "qos", "target_session"],
     }
     for name, parameters in expected.items():
         assert list(inspect.signature(getattr(Broker, name)).parameters) == parameters, name

@@ -17,7 +17,7 @@ from tests.web.browsing import check_page
 from tests.web.seeding import Site
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
-WCAG_AA = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+WCAG_AA = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
 RUN_SECONDS = 60
 
 RUN = """

@@ -1,6 +1,7 @@
 """The office dashboard in the real headless Chromium: an officer reads the compliance rate,
 watches an alert arrive without reloading and the rate follow a verified fix, exports and
-imports; the city office sees every district and the map when a tile server is configured.
+imports; the city office sees every district, the shelters with water, and the map when a tile
+server is configured.
 Every page is checked to fit a 390 px screen and to load nothing from another origin (the map
 tiles only from the configured server), and is photographed."""
 
@@ -66,7 +67,9 @@ def test_the_city_office_sees_every_district(
     open_dashboard(browser, office, ADMIN)
     text_of(browser, "table.rates", "静安区")  # JA-001, the site's other district
     live(browser, "both districts on the grid", ".grid-district", count=2)
+    text_of(browser, "#shelters-with-water", "水浸工程 0 处")  # beside the open alerts
     check_page(browser, office, screenshots, "40-admin-dashboard")
     browser.find_element(By.ID, "lang-switch").click()
     text_of(browser, "h1", "Overview")
+    text_of(browser, "#shelters-with-water", "Shelters with water: 0")
     check_page(browser, office, screenshots, "41-admin-dashboard-en")

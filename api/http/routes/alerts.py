@@ -20,7 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.alerting.sink import alert_json, sink_for
+from api.alerting.sink import alert_json
 from api.http import ack_page
 from api.http.deps import (
     PEOPLE,
@@ -31,6 +31,7 @@ from api.http.deps import (
     PersonDep,
     SessionDep,
     StateDep,
+    TransitionsDep,
     require,
 )
 from api.http.errors import ApiError, DocumentedRoute
@@ -45,7 +46,8 @@ from inspection.access import Actor, can_see, shelter_scope
 from inspection.models import Role, Shelter, User
 from inspection.schemas import RowId, check_text
 from telemetry import alert_store
-from telemetry.alert_store import AlertEvent, AlertFilter, AlertView, EventKind
+from telemetry.alert_store import AlertFilter, AlertView
+from telemetry.errors import NotFound
 
 router = APIRouter(route_class=DocumentedRoute)
 """Every route of this module and of the two it includes (registered by ``api.app``)."""
@@ -72,7 +74,7 @@ def _sees(session: Session, actor: Actor, shelter_code: str) -> bool:
 
 def _visible_alert(session: Session, alert_id: int, actor: Actor) -> AlertView:
     view = alert_store.get(session, alert_id)
-    if view is None or not _sees(session, actor, view.shelter_code):
+    if not _sees(session, actor, view.shelter_code):
         raise ApiError(404, "alert_not_found", f"no alert {alert_id}")
     return view
 
@@ -148,17 +150,18 @@ def list_alerts(
 
 @_alerts.post("/alerts/{alert_id}/ack", response_model=AlertOut)
 def acknowledge(
-    alert_id: RowId, session: SessionDep, actor: PersonDep, state: StateDep, now: NowDep
+    alert_id: RowId,
+    session: SessionDep,
+    actor: PersonDep,
+    transitions: TransitionsDep,
+    now: NowDep,
 ) -> AlertOut:
     """active → acknowledged, by anyone (not the platform) who may see the shelter; 409 when
     the alert is not active. Stops escalation; the platform hears of it."""
     _visible_alert(session, alert_id, actor)
-    view = alert_store.acknowledge(session, alert_id, by=actor.username, at=now)
+    view = transitions.acknowledge(session, alert_id, by=actor.username, at=now)
     if view is None:
         raise ApiError(409, "alert_not_active", f"alert {alert_id} is not active")
-    sink_for(state).on_event(
-        session, AlertEvent(EventKind.ACKNOWLEDGED, view, actor=actor.username)
-    )
     return view
 
 
@@ -168,16 +171,15 @@ def resolve(
     data: ResolveIn,
     session: SessionDep,
     actor: Resolver,
-    state: StateDep,
+    transitions: TransitionsDep,
     now: NowDep,
 ) -> AlertOut:
     """Close an open alert by hand with a note (city office, district officer, the
     shelter's manager); 409 when it is no longer open. Everyone told of it hears."""
     _visible_alert(session, alert_id, actor)
-    view = alert_store.resolve(session, alert_id, by=actor.username, note=data.note, at=now)
+    view = transitions.resolve(session, alert_id, by=actor.username, note=data.note, at=now)
     if view is None:
         raise ApiError(409, "alert_not_open", f"alert {alert_id} is not open")
-    sink_for(state).on_event(session, AlertEvent(EventKind.RESOLVED, view, actor=actor.username))
     return view
 
 
@@ -203,7 +205,10 @@ def _from_link(
             raise ApiError(410, "ack_link_expired", exc.message) from exc
         raise ApiError(400, "ack_link_invalid", exc.message) from exc
     user = session.get(User, user_id)
-    view = alert_store.get(session, alert_id)
+    try:
+        view: AlertView | None = alert_store.get(session, alert_id)
+    except NotFound:
+        view = None
     shelter = (
         session.scalar(select(Shelter).where(Shelter.code == view.shelter_code))
         if view is not None
@@ -246,7 +251,12 @@ def ack_link_page(
 
 @_alerts.post("/alerts/ack", response_class=HTMLResponse)
 def ack_link(
-    request: Request, session: SessionDep, state: StateDep, now: NowDep, token: Token
+    request: Request,
+    session: SessionDep,
+    state: StateDep,
+    transitions: TransitionsDep,
+    now: NowDep,
+    token: Token,
 ) -> Response:
     """No login: acknowledge as the user the link was made for (who must still be able to see
     the shelter); 409 when the alert is no longer active."""
@@ -255,9 +265,9 @@ def ack_link(
     except ApiError as exc:
         text = _LINK_REFUSALS[exc.code]
         return ack_page.refusal(request, exc.status, exc.code, exc.message, text)
-    acked = alert_store.acknowledge(session, view.id, by=actor.username, at=now)
+    acked = transitions.acknowledge(session, view.id, by=actor.username, at=now)
     if acked is None:
-        current = alert_store.get(session, view.id) or view
+        current = alert_store.get(session, view.id)
         if ack_page.wants_json(request):
             return ack_page.refusal(
                 request, 409, "alert_not_active", f"alert {view.id} is not active", ""
@@ -270,9 +280,6 @@ def ack_link(
             note="此告警已被确认或已解除。",
             status=409,
         )
-    sink_for(state).on_event(
-        session, AlertEvent(EventKind.ACKNOWLEDGED, acked, actor=actor.username)
-    )
     if ack_page.wants_json(request):
         return JSONResponse(alert_json(acked), headers=ack_page.HEADERS)
     return ack_page.alert_page(

@@ -1,4 +1,5 @@
-"""Live and historical readings of a shelter, data completeness, and rejected readings."""
+"""Live and historical readings of a shelter, data completeness, and rejected readings (listed,
+and re-ingested once their cause is fixed)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,30 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from api.alerting.sink import transitions_for
+from api.db import unit_of_work
 from api.http.deps import ActorDep, NowDep, PageDep, SessionDep, StateDep, require
 from api.http.errors import DocumentedRoute
 from api.http.schemas import Page
-from inspection import registry
+from inspection import audit, registry
 from inspection.access import Actor
 from inspection.models import Role
 from telemetry.errors import InvalidQuery
+from telemetry.evaluation import AlertEvaluator
 from telemetry.fire_risk import level
+from telemetry.ports import Placement, RejectFilter
 from telemetry.query import aware_utc, build_series_query
+from telemetry.readings import RejectReason
+from telemetry.reingest import reingest
+from telemetry.validation import IngestLimits, Validator
 
 router = APIRouter(prefix="/api/v1", tags=["telemetry"], route_class=DocumentedRoute)
 AdminOnly = Annotated[Actor, Depends(require(Role.ADMIN))]
 MAX_COMPLETENESS_DAYS = 31
+MAX_REINGEST = 1000
+"""Rejects judged again by one request."""
 
 
 class MetricValue(BaseModel):
@@ -91,6 +101,34 @@ class RejectOut(BaseModel):
     detail: str
     raw: str
     batch_index: int | None
+    reingested_at: datetime | None
+
+
+class ReingestIn(BaseModel):
+    """Which rejects to judge again: those not re-ingested yet, by reason, by the sensor of
+    their topic and by when they were received (``received_from`` inclusive,
+    ``received_to`` exclusive), oldest first from ``after_id`` on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: RejectReason | None = None
+    sensor_id: str | None = Field(default=None, min_length=1, max_length=64)
+    received_from: AwareDatetime | None = None
+    received_to: AwareDatetime | None = None
+    after_id: int = Field(default=0, ge=0, le=2**53)
+    limit: int = Field(default=500, ge=1, le=MAX_REINGEST)
+
+
+class ReingestOut(BaseModel):
+    examined: int
+    """Rejects judged again."""
+    reingested: int
+    """Of those, the ones whose readings are now stored (and marked re-ingested)."""
+    readings_stored: int
+    still_rejected: dict[str, int]
+    """Rejects still refused, by their reason as judged now."""
+    next_after_id: int | None
+    """Give this as ``after_id`` to go on; null when no more rejects match."""
 
 
 @router.get("/shelters/{code}/telemetry/latest", response_model=LatestResponse)
@@ -229,3 +267,78 @@ def rejects(
         limit=page.limit,
         offset=page.offset,
     )
+
+
+@router.post("/telemetry/rejects/reingest", response_model=ReingestOut)
+def reingest_rejects(
+    actor: AdminOnly, session: SessionDep, state: StateDep, now: NowDep, body: ReingestIn
+) -> ReingestOut:
+    """Judge rejected readings again, after their cause is fixed (e.g. a sensor registered
+    after it was switched on): the same validation as live messages, against the register as
+    it is now. Readings now valid are stored (once, however often this is asked: the store
+    keys a reading by sensor and measurement time), judged against the alert conditions as
+    late readings are (raised or cleared, paging nobody once older than
+    ``SHELTERWATCH_ALERT_LATE_AFTER_MINUTES``), and their rejects marked re-ingested; the
+    others stay, with the reason they are refused for now. At most ``limit`` rejects per
+    request; go on with ``next_after_id``. Audit-logged. ``503`` when the reading store is
+    unreachable (nothing is then marked)."""
+    which = RejectFilter(
+        reason=None if body.reason is None else body.reason.value,
+        sensor_id=body.sensor_id,
+        received_from=_utc(body.received_from, "received_from"),
+        received_to=_utc(body.received_to, "received_to"),
+    )
+    # The stores and the alert evaluation commit on their own connections: the request's
+    # session is touched only for the audit entry, last, so that on SQLite it takes the write
+    # lock after they are done.
+    with unit_of_work(state.sessions, read_only=True) as register:
+        placements = registry.sensor_placements(register, Placement)
+    rows = state.rejects.pending(which, after_id=body.after_id, limit=body.limit)
+    directory = {p.sensor_id: p for p in placements}
+    retention = timedelta(days=state.settings.retention_days)
+    validator = Validator(directory, IngestLimits(retention=retention))
+    judged = reingest(rows, validator, state.readings)
+    state.rejects.settle(judged.reingested, judged.still, now)
+    if judged.readings:
+        AlertEvaluator(
+            state.sessions,
+            directory,
+            transitions_for(state),
+            clock=state.clock,
+            late_after=timedelta(minutes=state.settings.alert_late_after_minutes),
+        ).judge_once(judged.readings, now=now)
+    still: dict[str, int] = defaultdict(int)
+    for _id, reason, _detail in judged.still:
+        still[reason] += 1
+    out = ReingestOut(
+        examined=len(rows),
+        reingested=len(judged.reingested),
+        readings_stored=len(judged.readings),
+        still_rejected=dict(sorted(still.items())),
+        next_after_id=rows[-1].id if len(rows) == body.limit else None,
+    )
+    audit.record(
+        session,
+        actor,
+        "telemetry.reingest",
+        "telemetry_rejects",
+        "reingest",
+        at=now,
+        after={
+            "filter": body.model_dump(mode="json"),
+            "result": out.model_dump(mode="json"),
+            "reingested_ids": judged.reingested,
+        },
+    )
+    return out
+
+
+def _utc(value: datetime | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        utc = aware_utc(value, name=name)
+        utc.timestamp()
+    except (OverflowError, ValueError) as exc:
+        raise InvalidQuery(f"{name} is out of range") from exc
+    return utc

@@ -1,7 +1,8 @@
 // The office dashboard (总览) of district and city officers: the compliance rate (达标率) by
 // district and its monthly history, shelters by class, overdue follow-ups, referrals and their
-// outcomes, the open alerts (kept live, polled with ETag) and the shelters on a grid by
-// district coloured by class and alert, or on the city's own map when one is configured.
+// outcomes, the open alerts (kept live, polled with ETag) with the shelters with water now (水浸),
+// and the shelters on a grid by district coloured by class and alert, or on the city's own map
+// when one is configured.
 
 import { api } from '../api.js';
 import { draw } from '../chart-lib.js';
@@ -30,9 +31,12 @@ extend({
     'dash.alerts': '当前告警',
     'dash.alerts.none': '没有未处理的告警',
     'dash.alerts.count': '{n} 条未处理',
+    'dash.water': '水浸工程 {n} 处',
     'dash.fixes': '待核验整改 {n} 项',
     'dash.grid': '工程分布',
     'dash.legend': '颜色表示类别，边框表示告警',
+    'dash.grid.alerts': '告警 {n}',
+    'dash.grid.late': '逾期 {n}',
     'dash.map': '工程地图',
     'dash.sev.critical': '严重',
     'dash.sev.warning': '警告',
@@ -64,9 +68,12 @@ extend({
     'dash.alerts': 'Open alerts',
     'dash.alerts.none': 'No open alert',
     'dash.alerts.count': '{n} open',
+    'dash.water': 'Shelters with water: {n}',
     'dash.fixes': '{n} fix(es) to verify',
     'dash.grid': 'Shelters',
     'dash.legend': 'Colour: class; outline: alert',
+    'dash.grid.alerts': '{n} alerting',
+    'dash.grid.late': '{n} overdue',
     'dash.map': 'Map of shelters',
     'dash.sev.critical': 'critical',
     'dash.sev.warning': 'warning',
@@ -212,14 +219,29 @@ function alertList(box, count) {
   };
 }
 
+/** Up to this many shelters, every district's cells show at once; past it, each district is
+ * a line with its counts that opens to its cells (5,000 cells of 24 px, the smallest target
+ * WCAG 2.2 asks for, would be a page 10,000 px long on a phone). */
+const GRID_OPEN_MAX = 600;
+
 function gridView(box) {
   return (grid) => {
+    const total = grid.districts.reduce((n, d) => n + d.codes.length, 0);
+    const drawn = box.querySelectorAll('details.grid-district');
+    const opened = new Set([...drawn].filter((el) => el.open).map((el) => el.dataset.district));
     mount(
       box,
-      grid.districts.map((d) =>
-        h(
-          'div.grid-district',
-          h('h3', `${d.district} (${number(d.codes.length)})`),
+      grid.districts.map((d) => {
+        const alerts = d.alerts.filter(Boolean).length;
+        const late = d.overdue.filter(Boolean).length;
+        const counts = [
+          alerts ? t('dash.grid.alerts', { n: number(alerts) }) : null,
+          late ? t('dash.grid.late', { n: number(late) }) : null,
+        ].filter(Boolean);
+        return h(
+          'details.grid-district',
+          { open: drawn.length ? opened.has(d.district) : total <= GRID_OPEN_MAX, dataset: { district: d.district } },
+          h('summary', h('h3', `${d.district} (${number(d.codes.length)})`), counts.length ? h('span.small', counts.join(' · ')) : null),
           h(
             'ul.grid',
             d.codes.map((code, i) => {
@@ -235,8 +257,8 @@ function gridView(box) {
               );
             }),
           ),
-        ),
-      ),
+        );
+      }),
     );
   };
 }
@@ -299,7 +321,12 @@ export async function render(root, params) {
       h('p.small.muted', `${number(d.compliance.city.class1_shelters)} / ${number(d.compliance.city.active_shelters)}`),
       d.fixes_to_verify ? h('p', h('a', { href: '#/followups' }, t('dash.fixes', { n: number(d.fixes_to_verify) }))) : null,
     ),
-    h('section', h('h2', h('span', t('dash.alerts')), ' ', alertCount), alertsBox),
+    h(
+      'section',
+      h('h2', h('span', t('dash.alerts')), ' ', alertCount),
+      h(`p${d.shelters_with_water ? '.state.state-bad' : '.muted'}#shelters-with-water`, t('dash.water', { n: number(d.shelters_with_water) })),
+      alertsBox,
+    ),
     rates(d),
     h('section', h('h2', t('dash.history')), historyBox),
     classes(d),

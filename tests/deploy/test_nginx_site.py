@@ -1,0 +1,283 @@
+"""deploy/nginx/shelterwatch.conf in a private nginx (its own config, pid, logs and loopback
+ports) with a certificate from scripts/make-ca, in front of the app (create_app on SQLite,
+served by uvicorn as `serve` does, trusting X-Forwarded-* from 127.0.0.1).
+
+Shows that plain HTTP redirects to HTTPS, /readyz answers over TLS 1.2 and 1.3 with each
+security header once (HSTS included: the app saw X-Forwarded-Proto https), nginx answers 413
+itself to a body over its limit while the upload routes take what the app accepts, and the
+login route is rate-limited. The app has no server-sent-events route, so there is no stream
+to check for buffering.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.processes.cli import build_state, close_state
+from api.settings import Settings
+from tests.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "deploy" / "nginx" / "shelterwatch.conf"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def app_port(tmp_path: Path) -> Iterator[int]:
+    """The API on SQLite, served by uvicorn on a free loopback port."""
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'shelterwatch.db'}",
+        var_dir=tmp_path / "var",
+        secret_key="n" * 40,
+        tick_interval_seconds=0,
+        _env_file=None,
+    )  # type: ignore[call-arg]
+    state = build_state(settings)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(state),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            proxy_headers=True,
+            forwarded_allow_ips="127.0.0.1",
+            server_header=False,
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, 60, "uvicorn started", every=0.1)
+    yield port
+    server.should_exit = True
+    thread.join(30)
+    close_state(state)
+
+
+@dataclass(frozen=True)
+class Site:
+    http: str
+    https: str
+    ca: Path
+
+    @property
+    def trust(self) -> ssl.SSLContext:
+        """A client context trusting the test CA only."""
+        return ssl.create_default_context(cafile=str(self.ca))
+
+
+def render(site: str, *, http: int, https: int, upstream: int, tls: Path) -> str:
+    """The site with loopback ports, the test certificate and the app's port."""
+    replacements = {
+        "    listen [::]:80;\n": "",
+        "    listen [::]:443 ssl http2;\n": "",
+        "listen 80;": f"listen 127.0.0.1:{http};",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{https} ssl http2;",
+        "/etc/shelterwatch/tls/shelterwatch.pem": str(tls / "broker.pem"),
+        "/etc/shelterwatch/tls/shelterwatch.key": str(tls / "broker.key"),
+        "server 127.0.0.1:8000;": f"server 127.0.0.1:{upstream};",
+    }
+    for old, new in replacements.items():
+        assert old in site, old
+        site = site.replace(old, new)
+    return site
+
+
+@pytest.fixture
+def site(tmp_path: Path, app_port: int) -> Iterator[Site]:
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    openssl = shutil.which("openssl")
+    if nginx is None or openssl is None:
+        pytest.skip("nginx or openssl is not installed (deploy/dev/services.sh installs both)")
+    tls = tmp_path / "tls"
+    subprocess.run([str(ROOT / "scripts/make-ca"), str(tls)], check=True, capture_output=True)
+    prefix = tmp_path / "nginx"
+    prefix.mkdir()
+    http, https = free_port(), free_port()
+    (prefix / "shelterwatch.conf").write_text(
+        render(SITE.read_text(), http=http, https=https, upstream=app_port, tls=tls)
+    )
+    # As root, nginx's workers would otherwise run as nobody, who cannot enter the test's
+    # private directories (certificates, body buffers).
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    temp = "\n".join(
+        f"    {kind}_temp_path {prefix / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (prefix / "nginx.conf").write_text(
+        f"""{user}worker_processes 1;
+pid {prefix / "nginx.pid"};
+error_log {prefix / "error.log"};
+events {{ worker_connections 128; }}
+http {{
+    access_log {prefix / "access.log"};
+{temp}
+    include {prefix / "shelterwatch.conf"};
+}}
+"""
+    )
+    conf = str(prefix / "nginx.conf")
+    check = subprocess.run(
+        [nginx, "-t", "-q", "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", conf],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+    proc = subprocess.Popen(
+        [
+            nginx,
+            "-p",
+            str(prefix),
+            "-e",
+            str(prefix / "error.log"),
+            "-c",
+            conf,
+            "-g",
+            "daemon off;",
+        ],
+        stderr=subprocess.DEVNULL,  # it logs to error.log
+    )
+    ca = tls / "ca.pem"
+
+    def up() -> bool:
+        try:
+            return httpx.get(
+                f"https://127.0.0.1:{https}/healthz",
+                verify=ssl.create_default_context(cafile=str(ca)),
+                timeout=2,
+            ).is_success
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_until(up, 30, "nginx answers over https", every=0.1)
+        yield Site(f"http://127.0.0.1:{http}", f"https://127.0.0.1:{https}", ca)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_plain_http_redirects_to_https(site: Site) -> None:
+    r = httpx.get(f"{site.http}/api/v1/shelters?district=x", follow_redirects=False)
+    assert r.status_code == 301
+    assert r.headers["location"] == "https://127.0.0.1/api/v1/shelters?district=x"
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_readyz_over_tls_with_each_security_header_once(
+    site: Site, version: ssl.TLSVersion
+) -> None:
+    context = ssl.create_default_context(cafile=str(site.ca))
+    context.minimum_version = context.maximum_version = version
+    r = httpx.get(f"{site.https}/readyz", verify=context)
+    assert r.status_code == 200, r.text
+    for name in (
+        "strict-transport-security",
+        "x-frame-options",
+        "x-content-type-options",
+        "referrer-policy",
+        "content-security-policy",
+    ):
+        assert len(r.headers.get_list(name)) == 1, name
+    assert r.headers["server"] == "nginx"  # no version
+
+
+def test_tls_below_1_2_is_refused(site: Site) -> None:
+    port = site.https.rsplit(":", 1)[1]
+    client = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", str(site.ca)]
+    result = subprocess.run(
+        [*client, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    if "no protocols available" in output:
+        pytest.skip("this OpenSSL cannot offer TLS 1.1 at all")
+    assert result.returncode != 0
+    assert "alert protocol version" in output, output
+
+
+def raw_https(site: Site, request: bytes) -> bytes:
+    """One request over TLS, written as given (headers may promise more than is sent)."""
+    port = int(site.https.rsplit(":", 1)[1])
+    context = ssl.create_default_context(cafile=str(site.ca))
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as conn,
+    ):
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_bodies_over_the_limits_get_413_from_nginx(site: Site) -> None:
+    body = b"x" * (2 * 1024 * 1024)
+    r = httpx.post(f"{site.https}/api/v1/auth/token", content=body, verify=site.trust)
+    assert r.status_code == 413
+    assert "text/html" in r.headers["content-type"]  # nginx's page, not the app's JSON error
+    # The same body to an upload route is passed to the app, which asks for a login first.
+    r = httpx.post(
+        f"{site.https}/api/v1/inspections/1/photos",
+        content=body,
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+        verify=site.trust,
+    )
+    assert r.status_code == 401 and r.headers["content-type"] == "application/json"
+    # Past what the app accepts there (101 MiB), nginx refuses on the declared length alone.
+    answer = raw_https(
+        site,
+        b"POST /api/v1/inspections/1/photos HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: multipart/form-data; boundary=b\r\n"
+        b"Content-Length: 110000000\r\nConnection: close\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 413 ")
+
+
+def test_login_is_rate_limited_per_client(site: Site) -> None:
+    def attempt(i: int) -> httpx.Response:
+        return httpx.post(
+            f"{site.https}/api/v1/auth/token",
+            data={"username": f"nobody{i}", "password": "wrong-password-123"},
+            verify=site.trust,
+            timeout=60,
+        )
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(attempt, range(24)))
+    limited = [
+        r for r in answers if r.status_code == 429 and "text/html" in r.headers["content-type"]
+    ]
+    by_app = [r for r in answers if r.headers["content-type"] == "application/json"]
+    # burst 10 (+1 for the rate itself); the rest are refused by nginx within the minute.
+    assert time.monotonic() - started < 60
+    assert len(by_app) <= 12 and len(limited) >= 12, [r.status_code for r in answers]
