@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
 
+from inspection.errors import InvalidInput
+
 
 class Severity(IntEnum):
     """S1 ordinary upkeep; S2 responsibility not carried out / equipment function;
@@ -166,9 +168,23 @@ class FollowupPolicy(BaseModel):
 
     @classmethod
     def load(cls, path: Path | None) -> FollowupPolicy:
+        """The policy of ``path`` (JSON), or the defaults; :class:`InvalidInput` when the file
+        cannot be read (``policy_file_unreadable``) or is not a valid policy
+        (``policy_file_invalid``)."""
         if path is None:
             return cls()
-        return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(
+                f"policy file {path} cannot be read: {exc}", code="policy_file_unreadable"
+            ) from exc
+        try:
+            return cls.model_validate(json.loads(text))
+        except ValueError as exc:  # bad JSON, and pydantic's ValidationError
+            raise InvalidInput(
+                f"policy file {path} is not a valid policy: {exc}", code="policy_file_invalid"
+            ) from exc
 
 
 @dataclass(frozen=True, slots=True)

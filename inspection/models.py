@@ -470,6 +470,21 @@ class ClassChange(Base):
     at: Mapped[datetime]
 
 
+class OutboxStatus(StrEnum):
+    """The stored status of a notification and of each of its deliveries (the outbox).
+
+    A notification is ``pending`` until its deliveries are finished, then ``sent`` (one of
+    them delivered) or ``dead`` (none); ``undeliverable`` when no channel could carry it. A
+    delivery is ``pending`` (waiting for its next attempt) until ``delivered`` or ``dead``.
+    """
+
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+    UNDELIVERABLE = "undeliverable"
+
+
 class Notification(Base):
     """Outbox of messages to people; ``dedupe_key`` makes every producer idempotent."""
 
@@ -484,7 +499,7 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -540,7 +555,7 @@ class Delivery(Base):
     notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))  # email|webhook|wecom|dingtalk|mqtt
     target: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|dead
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]

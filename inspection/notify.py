@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspection.models import Notification, Role, Shelter, User
+from inspection.models import Notification, OutboxStatus, Role, Shelter, User
 
 
 def district_officers(session: Session, district: str) -> list[User]:
@@ -60,7 +60,7 @@ def queue(
                 subject=subject,
                 body=body,
                 payload=payload or {},
-                status="pending",
+                status=OutboxStatus.PENDING,
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
@@ -94,7 +94,7 @@ def queue_unaddressed(
         subject=subject,
         body=body,
         payload=payload,
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=now,
         created_at=now,

@@ -53,7 +53,7 @@ from telemetry.access import (
     service_acls,
     telemetry_topic,
 )
-from telemetry.errors import AccountConflict, BrokerAdminUnavailable
+from telemetry.errors import AccountConflict, BrokerAdminUnavailable, InvalidSetting
 from telemetry.mqtt import BrokerAddress
 from telemetry.ports import DeviceLogin
 
@@ -123,7 +123,7 @@ class DynsecAdmin:
 
     def __init__(self, address: BrokerAddress, *, timeout_s: float = 10.0) -> None:
         if not address.username or not address.password:
-            raise ValueError("the dynamic-security admin URL needs a user name and password")
+            raise InvalidSetting("the dynamic-security admin URL needs a user name and password")
         self.address = address
         self.timeout_s = timeout_s
 
@@ -215,9 +215,9 @@ def ensure_service_account(admin: DynsecAdmin, username: str, role: AccountRole)
     """Create the system account ``username`` with ``role``, or give it a new password if it
     exists with that role; returns the password. The roles must exist (`ensure_roles`)."""
     if role not in SERVICE_ROLES:
-        raise ValueError(f"no broker account of role {role.value} is made here")
+        raise InvalidSetting(f"no broker account of role {role.value} is made here")
     if not is_reserved(username):
-        raise ValueError(f"the system's broker accounts are named {SYSTEM_PREFIX}…")
+        raise InvalidSetting(f"the system's broker accounts are named {SYSTEM_PREFIX}…")
     rolename = SERVICE_ROLES[role]
     roles = admin.client_roles(username)
     if roles is not None and roles != [rolename]:

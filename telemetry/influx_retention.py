@@ -27,11 +27,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from telemetry.errors import StoreRejected
 from telemetry.influx_store import _FIELD, _MEASUREMENT, _call, _client, _translated
+from telemetry.instants import to_ms
 from telemetry.ports import Metric
 from telemetry.query import validate_identifier
 from telemetry.retention import RetentionPolicy, hour_floor
@@ -40,7 +41,6 @@ HOURLY_RP: Final = "hourly"
 """The retention policy of the hourly aggregates (the reading store reads it by this name)."""
 BACKFILL_CHUNK: Final = timedelta(days=7)
 _DURATION: Final = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _hours(duration: str) -> int:
@@ -51,10 +51,6 @@ def _hours(duration: str) -> int:
         raise StoreRejected(f"InfluxDB answered an unreadable duration {duration!r}")
     h, m, s = (int(g or 0) for g in match.groups())
     return h + (m * 60 + s) // 3600
-
-
-def _ms(value: datetime) -> int:
-    return (value.astimezone(UTC) - _EPOCH) // timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +159,8 @@ class InfluxRetention:
         while lo < hi:
             upper = min(lo + BACKFILL_CHUNK, hi)
             text = (
-                f"{self._select_into(raw_rp)} WHERE time >= {_ms(lo)}ms AND "
-                f"time < {_ms(upper)}ms GROUP BY time(1h), *"
+                f"{self._select_into(raw_rp)} WHERE time >= {to_ms(lo)}ms AND "
+                f"time < {to_ms(upper)}ms GROUP BY time(1h), *"
             )
             for result in self._execute(text):
                 for series in result.get("series") or []:

@@ -34,7 +34,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from math import isfinite
 from typing import Any, Final
@@ -45,7 +45,8 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
-from telemetry.errors import StoreRejected, StoreUnavailable, TelemetryError
+from telemetry.errors import InvalidSetting, StoreRejected, StoreUnavailable, TelemetryError
+from telemetry.instants import from_ms, to_ms
 from telemetry.ports import (
     Aggregate,
     LatestValue,
@@ -57,8 +58,6 @@ from telemetry.ports import (
 from telemetry.query import DAY_S, validate_identifier, validate_tz, window_ms
 from telemetry.readings import Reading
 
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_MS: Final = timedelta(milliseconds=1)
 _MEASUREMENT: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _RETENTION: Final = re.compile(r"[1-9][0-9]{0,5}[hdw]|INF")
 _DETAIL_LIMIT: Final = 300
@@ -100,10 +99,6 @@ CONNECTIONS: Final = 16
 when needed, then closed)."""
 _TRANSPORT_ERRORS: Final = (urllib3.exceptions.HTTPError, OSError)
 """What a request raises when the server cannot be reached or the connection fails."""
-
-
-def _ms_to_datetime(ms: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=ms)
 
 
 def _status_error(status: int, action: str, detail: str) -> TelemetryError:
@@ -219,7 +214,7 @@ def to_line(reading: Reading, measurement: str = "shelter_env") -> str:
     if not fields:
         raise StoreRejected(f"reading of sensor {sensor} carries no value to store")
     key = _series_key(measurement, shelter, sensor, district, zone)
-    return f"{key} {','.join(fields)} {(ts - _EPOCH) // _ONE_MS}"
+    return f"{key} {','.join(fields)} {to_ms(ts)}"
 
 
 class InfluxStore:
@@ -241,12 +236,12 @@ class InfluxStore:
         measurement: str = "shelter_env",
     ) -> None:
         if _MEASUREMENT.fullmatch(measurement) is None:
-            raise ValueError(f"measurement must match {_MEASUREMENT.pattern}")
+            raise InvalidSetting(f"measurement must match {_MEASUREMENT.pattern}")
         self._org = org
         self._bucket = bucket
         self._database, _, policy = bucket.partition("/")
         if policy and _MEASUREMENT.fullmatch(policy) is None:
-            raise ValueError(f"retention policy must match {_MEASUREMENT.pattern}")
+            raise InvalidSetting(f"retention policy must match {_MEASUREMENT.pattern}")
         self._measurement = measurement
         self._source = f'"{policy}"."{measurement}"' if policy else f'"{measurement}"'
         self._hourly_source = f'"{_HOURLY_RP}"."{measurement}"'
@@ -290,9 +285,7 @@ class InfluxStore:
         for metric, result in zip(metrics, results, strict=True):
             for sensor, time_ms, value in _rows(result):
                 if value is not None:
-                    values.append(
-                        LatestValue(sensor, metric, float(value), _ms_to_datetime(time_ms))
-                    )
+                    values.append(LatestValue(sensor, metric, float(value), from_ms(time_ms)))
         values.sort(key=lambda v: (v.sensor_id, _METRIC_ORDER[v.metric]))
         return values
 
@@ -327,8 +320,7 @@ class InfluxStore:
         )
         (result,) = self._query(text, params, 1)
         points = [
-            SeriesPoint(sensor, _ms_to_datetime(time_ms), value)
-            for sensor, time_ms, value in _rows(result)
+            SeriesPoint(sensor, from_ms(time_ms), value) for sensor, time_ms, value in _rows(result)
         ]
         points.sort(key=lambda p: (p.sensor_id, p.ts))
         return points
@@ -359,7 +351,7 @@ class InfluxStore:
                 for row in series["values"]:
                     count = max((int(c) for c in row[1:] if c is not None), default=0)
                     if count:
-                        hours[(sensor, _ms_to_datetime(int(row[0])))] = count
+                        hours[(sensor, from_ms(int(row[0])))] = count
         return hours
 
     def check(self) -> None:
@@ -454,7 +446,7 @@ def ensure_database(
     text = f'CREATE DATABASE "{name}"'
     if retention is not None:
         if _RETENTION.fullmatch(retention) is None:
-            raise ValueError("retention must look like 365d, 52w, 8760h or INF")
+            raise InvalidSetting("retention must look like 365d, 52w, 8760h or INF")
         text += f" WITH DURATION {retention}"
     client = _client(url, token, "", timeout_s)
     try:

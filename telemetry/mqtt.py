@@ -30,6 +30,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from telemetry.access import TELEMETRY_FILTER
+from telemetry.errors import InvalidSetting
 from telemetry.intake import AckRef, Delivery
 from telemetry.mqtt_client import LeanClient
 
@@ -60,15 +61,17 @@ class BrokerAddress:
         operator's own (``scripts/make-ca`` makes one for tests and pilots)."""
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts", "tcp"):
-            raise ValueError(f"MQTT URL must start with mqtt:// or mqtts://, not {url!r}")
+            # Only the scheme is repeated: the rest of the URL may hold a password.
+            scheme = f"{parts.scheme}://" if parts.scheme else "no scheme"
+            raise InvalidSetting(f"MQTT URL must start with mqtt:// or mqtts://, not {scheme}")
         tls = parts.scheme == "mqtts"
         query = parse_qs(parts.query)
         unknown = set(query) - {"ca"}
         if unknown:
-            raise ValueError(f"MQTT URL: unknown parameter(s) {sorted(unknown)}; only ca=")
+            raise InvalidSetting(f"MQTT URL: unknown parameter(s) {sorted(unknown)}; only ca=")
         ca = query.get("ca", [None])[-1]
         if ca is not None and not tls:
-            raise ValueError("MQTT URL: ca= is for mqtts:// only")
+            raise InvalidSetting("MQTT URL: ca= is for mqtts:// only")
         return cls(
             host=parts.hostname or "127.0.0.1",
             port=parts.port or (8883 if tls else 1883),

@@ -15,6 +15,7 @@ from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telemetry.errors import InvalidQuery
+from telemetry.instants import ceil_ms
 from telemetry.ports import Aggregate, Metric, SeriesQuery
 
 IDENTIFIER: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -83,16 +84,10 @@ def validate_tz(tz: str) -> str:
     return tz
 
 
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US: Final = timedelta(microseconds=1)
-
-
 def window_ms(start: datetime, end: datetime) -> tuple[int, int]:
     """Epoch-millisecond bounds ``(lo, hi)`` of [start, end): a point stored at millisecond
     ``t`` lies in the window exactly when ``lo <= t < hi`` (both bounds rounded up)."""
-    start_us = (aware_utc(start, name="start") - _EPOCH) // _ONE_US
-    end_us = (aware_utc(end, name="end") - _EPOCH) // _ONE_US
-    return -(-start_us // 1000), -(-end_us // 1000)
+    return ceil_ms(aware_utc(start, name="start")), ceil_ms(aware_utc(end, name="end"))
 
 
 def bucket_offset_s(query: SeriesQuery) -> int:

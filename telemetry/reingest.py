@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from telemetry.instants import to_ms
 from telemetry.intake import Delivery
 from telemetry.ports import ReadingStore, StoredReject
 from telemetry.readings import Reading, Rejection
@@ -39,7 +40,7 @@ def rejudge(rows: Sequence[StoredReject], validator: Validator) -> Rejudged:
     """Validate the messages of ``rows`` again (pure apart from the validator's directory)."""
     groups: dict[tuple[str, str, int, int | None], list[StoredReject]] = {}
     for row in rows:
-        key = (row.topic, row.raw, int(row.received_at.timestamp() * 1000), row.batch_index)
+        key = (row.topic, row.raw, to_ms(row.received_at), row.batch_index)
         groups.setdefault(key, []).append(row)
     out = Rejudged()
     for members in groups.values():

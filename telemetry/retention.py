@@ -16,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from telemetry.errors import InvalidQuery
+from telemetry.instants import EPOCH
 from telemetry.ports import Aggregate, ReadingStore, Resolution, SeriesPoint, SeriesQuery
 from telemetry.query import bucket_offset_s
 
 HOUR_S: Final = 3600
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +80,8 @@ def plan_series(
         return resolution, [query]
     every_s = query.every_s
     offset_s = bucket_offset_s(query)
-    recent_s = int((hour_floor(now - policy.recent) - _EPOCH).total_seconds())
-    boundary = _EPOCH + timedelta(seconds=(recent_s + offset_s) // every_s * every_s - offset_s)
+    recent_s = int((hour_floor(now - policy.recent) - EPOCH).total_seconds())
+    boundary = EPOCH + timedelta(seconds=(recent_s + offset_s) // every_s * every_s - offset_s)
     hourly = replace(query, resolution=Resolution.HOURLY)
     if boundary >= query.end:
         return resolution, [hourly]

@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from telemetry.fire_risk import compute_index
+from telemetry.instants import to_ms
 from telemetry.ports import Placement
 from telemetry.readings import RejectReason
 
@@ -188,7 +189,7 @@ def reading_at(
         smoke = False
         co = 2.0 + 2.0 * _smooth(seed, "co-" + sensor.sensor_id, _seconds(ts), 1800.0)
     payload: dict[str, Any] = {
-        "ts": int((stamp or ts).timestamp() * 1000),
+        "ts": to_ms(stamp or ts),
         "temperature": round(t, 2),
         "humidity": round(rh, 1),
     }
@@ -230,7 +231,7 @@ _EXPECTED: Final = {
 
 def malformed(kind: Malformation, sensor: SimSensor, ts: datetime) -> tuple[str, bytes]:
     """Topic and payload of a broken message as ``sensor`` might send it at ``ts``."""
-    ms = int(ts.timestamp() * 1000)
+    ms = to_ms(ts)
     topic = sensor.topic
     obj: dict[str, Any] = {"ts": ms, "temperature": 18.0, "humidity": 60.0}
     if kind is Malformation.BROKEN_JSON:

@@ -20,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from telemetry.errors import BrokerUnreachable, InvalidSetting
 from telemetry.mqtt import BrokerAddress
 from telemetry.sim_model import (
     FireEvent,
@@ -31,10 +32,6 @@ from telemetry.sim_model import (
 )
 
 CONFIRM_TIMEOUT_S: Final = 30.0
-
-
-class SimulatorError(RuntimeError):
-    """The simulator could not reach the broker or was refused (e.g. amqtt and MQTT 5)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +84,11 @@ class Simulator:
         client_id: str | None = None,
     ) -> None:
         if not 1 <= batch <= 1000:
-            raise ValueError("batch must be 1..1000 readings (the device contract's limit)")
+            raise InvalidSetting("batch must be 1..1000 readings (the device contract's limit)")
         if time_scale <= 0 or (rate_per_s is not None and rate_per_s <= 0):
-            raise ValueError("time_scale and rate_per_s must be positive")
+            raise InvalidSetting("time_scale and rate_per_s must be positive")
         if protocol not in ("5", "3.1.1"):
-            raise ValueError(f"protocol must be '5' or '3.1.1', not {protocol!r}")
+            raise InvalidSetting(f"protocol must be '5' or '3.1.1', not {protocol!r}")
         self.address = address
         self.fleet = fleet
         self.v5 = protocol == "5"
@@ -297,11 +294,11 @@ class Simulator:
         try:
             client.connect(self.address.host, self.address.port, keepalive=30)
         except OSError as exc:
-            raise SimulatorError(f"cannot reach MQTT broker {where}: {exc}") from exc
+            raise BrokerUnreachable(f"cannot reach MQTT broker {where}: {exc}") from exc
         client.loop_start()
         if not answered.wait(10.0) or answer[0].is_failure:
             client.disconnect()
             client.loop_stop()
             why = answer[0] if answer else "no CONNACK within 10 s"
-            raise SimulatorError(f"MQTT broker {where} refused the simulator: {why}")
+            raise BrokerUnreachable(f"MQTT broker {where} refused the simulator: {why}")
         return client

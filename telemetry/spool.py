@@ -15,11 +15,11 @@ import threading
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from telemetry.errors import SpoolFull
+from telemetry.instants import from_ms, to_ms
 from telemetry.readings import Reading, Rejection, RejectReason
 
 SEGMENT_BYTES = 16 * 1024 * 1024
@@ -28,21 +28,13 @@ _PREFIX = "spool-"
 _SUFFIX = ".log"
 
 
-def _ms(ts: datetime) -> int:
-    return int(ts.timestamp() * 1000)
-
-
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
-
-
 def reading_to_row(r: Reading) -> list[Any]:
     """A reading as a spool row. ``water_leak`` comes last, after the fields of rows spooled
     before it was part of the contract, so that those rows still read."""
     return [
         r.shelter_code,
         r.sensor_id,
-        _ms(r.ts),
+        to_ms(r.ts),
         r.temperature,
         r.humidity,
         r.fire_risk,
@@ -63,7 +55,7 @@ def reading_from_row(row: list[Any]) -> Reading:
     return Reading(
         row[0],
         row[1],
-        _dt(row[2]),
+        from_ms(row[2]),
         row[3],
         row[4],
         row[5],
@@ -79,11 +71,11 @@ def reading_from_row(row: list[Any]) -> Reading:
 
 
 def reject_to_row(x: Rejection) -> list[Any]:
-    return [x.topic, x.reason.value, x.detail, x.raw, _ms(x.received_at), x.index]
+    return [x.topic, x.reason.value, x.detail, x.raw, to_ms(x.received_at), x.index]
 
 
 def reject_from_row(row: list[Any]) -> Rejection:
-    return Rejection(row[0], RejectReason(row[1]), row[2], row[3], _dt(row[4]), row[5])
+    return Rejection(row[0], RejectReason(row[1]), row[2], row[3], from_ms(row[4]), row[5])
 
 
 def encode_frame(readings: Sequence[Reading], rejects: Sequence[Rejection] = ()) -> bytes:

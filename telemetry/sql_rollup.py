@@ -24,7 +24,7 @@ Errors are translated as in :mod:`telemetry.sql_store`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -40,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from telemetry.instants import to_ms
 from telemetry.ports import Metric
 from telemetry.retention import RetentionPolicy, hour_floor
 from telemetry.sql_hourly import COLUMNS, HOUR_MS
@@ -51,11 +52,6 @@ MARK_MARGIN: Final = timedelta(minutes=10)
 """How far before the current hour the mark stays: longer than a write takes from taking its
 ``stored_at_ms`` to committing, and than the 5 minutes a reading may lie in the future."""
 HOURS_PER_TRANSACTION: Final = 24
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _to_ms(value: datetime) -> int:
-    return (value - _EPOCH) // timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +97,11 @@ class SqlRollup:
     def rollup(self, now: datetime) -> int:
         """Rebuild the completed hours holding readings stored since the mark; returns how
         many hours were rebuilt."""
-        current_ms = _to_ms(hour_floor(now))
+        current_ms = to_ms(hour_floor(now))
         new_mark = current_ms - MARK_MARGIN // timedelta(milliseconds=1)
         # An hour past the raw period may have lost raw readings to the purge: rebuilding it
         # would lose them from its aggregates too.
-        oldest_ms = _to_ms(hour_floor(now - self._policy.raw))
+        oldest_ms = to_ms(hour_floor(now - self._policy.raw))
         mark = self.mark()
         hour = (ReadingRow.ts_ms // HOUR_MS).label("hour")
         changed = (
@@ -119,7 +115,7 @@ class SqlRollup:
         )
         with _translated("rollup"), self._engine.connect() as conn:
             hours = sorted(int(h) for h in conn.execute(changed).scalars())
-        rolled_at = _to_ms(now)
+        rolled_at = to_ms(now)
         for i in range(0, len(hours), HOURS_PER_TRANSACTION):
             chunk = hours[i : i + HOURS_PER_TRANSACTION]
             with _translated("rollup"), self._engine.begin() as conn:
@@ -156,7 +152,7 @@ class SqlRollup:
     def purge(self, now: datetime) -> tuple[int, int, int]:
         """Delete what is past retention at `now`, in batches; returns raw readings and
         hourly rows deleted, and the batches taken."""
-        raw_cutoff = _to_ms(hour_floor(now - self._policy.raw))
+        raw_cutoff = to_ms(hour_floor(now - self._policy.raw))
         stored_before = min(raw_cutoff, self.mark())
         raw_rows = select(ReadingRow.sensor_id, ReadingRow.ts_ms).where(
             ReadingRow.stored_at_ms < stored_before, ReadingRow.ts_ms < raw_cutoff
@@ -164,7 +160,7 @@ class SqlRollup:
         raw, raw_batches = self._delete_batches(
             raw_rows, tuple_(ReadingRow.sensor_id, ReadingRow.ts_ms), ReadingRow
         )
-        hourly_cutoff = _to_ms(hour_floor(now - self._policy.hourly))
+        hourly_cutoff = to_ms(hour_floor(now - self._policy.hourly))
         hourly_rows = select(HourlyRow.sensor_id, HourlyRow.hour_ms).where(
             HourlyRow.hour_ms < hourly_cutoff
         )

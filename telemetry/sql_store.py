@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -38,6 +38,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from telemetry.errors import InvalidQuery, StoreRejected, StoreUnavailable
+from telemetry.instants import from_ms, to_ms
 from telemetry.ports import (
     Aggregate,
     LatestValue,
@@ -53,8 +54,6 @@ from telemetry.readings import Reading, Rejection
 from telemetry.sql_hourly import counts_statement, series_statement
 from telemetry.sql_models import ReadingRow, RejectRow
 
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_MS: Final = timedelta(milliseconds=1)
 _HOUR_MS: Final = 3_600_000
 _TOPIC_LIMIT: Final = 300
 
@@ -82,14 +81,6 @@ _VALUE_COLUMNS: Final = (
     "dew_point",
     "stored_at_ms",
 )
-
-
-def _to_ms(value: datetime) -> int:
-    return (value - _EPOCH) // _ONE_MS
-
-
-def _from_ms(ms: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=ms)
 
 
 def _aggregate(agg: Aggregate, value: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -138,7 +129,7 @@ def _row(reading: Reading, stored_at_ms: int) -> dict[str, Any]:
         raise StoreRejected(f"reading of sensor {reading.sensor_id} carries no value to store")
     return {
         "sensor_id": reading.sensor_id,
-        "ts_ms": _to_ms(reading.ts),
+        "ts_ms": to_ms(reading.ts),
         "shelter_code": reading.shelter_code,
         "district": reading.district,
         "zone": reading.zone,
@@ -187,7 +178,7 @@ class SqlReadingStore:
     def write(self, readings: Sequence[Reading]) -> None:
         if not readings:
             return
-        stored_at_ms = _to_ms(self._clock())
+        stored_at_ms = to_ms(self._clock())
         # Within a batch the last reading of a (sensor, ts) wins, as it does in InfluxDB.
         rows = {
             (row["sensor_id"], row["ts_ms"]): row
@@ -226,7 +217,7 @@ class SqlReadingStore:
         with _translated("read"), _reader_of(self._engine) as conn:
             rows = conn.execute(union_all(*parts)).all()
         values = [
-            LatestValue(row.sensor_id, Metric(row.metric), float(row.value), _from_ms(row.ts_ms))
+            LatestValue(row.sensor_id, Metric(row.metric), float(row.value), from_ms(row.ts_ms))
             for row in rows
         ]
         values.sort(key=lambda v: (v.sensor_id, _METRIC_ORDER[v.metric]))
@@ -285,7 +276,7 @@ class SqlReadingStore:
         points = [
             SeriesPoint(
                 row.sensor_id,
-                _from_ms(int(row.bucket) * every_ms - offset_ms),
+                from_ms(int(row.bucket) * every_ms - offset_ms),
                 None if row.value is None else float(row.value),
             )
             for row in rows
@@ -300,7 +291,7 @@ class SqlReadingStore:
         points = [
             SeriesPoint(
                 row.sensor_id,
-                _from_ms(int(row.bucket) * every_ms - offset_ms),
+                from_ms(int(row.bucket) * every_ms - offset_ms),
                 None if row.value is None else float(row.value),
             )
             for row in rows
@@ -332,10 +323,10 @@ class SqlReadingStore:
             rows = conn.execute(stmt).all()
             rolled_rows = conn.execute(rolled).all()
         counts = {
-            (row.sensor_id, _from_ms(int(row.hour_ms))): int(row.readings) for row in rolled_rows
+            (row.sensor_id, from_ms(int(row.hour_ms))): int(row.readings) for row in rolled_rows
         }
         counts.update(
-            {(row.sensor_id, _from_ms(int(row.hour) * _HOUR_MS)): int(row.n) for row in rows}
+            {(row.sensor_id, from_ms(int(row.hour) * _HOUR_MS)): int(row.n) for row in rows}
         )
         return counts
 
@@ -363,7 +354,7 @@ class SqlRejectStore:
             return
         rows = [
             {
-                "received_at_ms": _to_ms(r.received_at),
+                "received_at_ms": to_ms(r.received_at),
                 "topic": r.topic[:_TOPIC_LIMIT],
                 "reason": str(r.reason),
                 "detail": r.detail,
@@ -412,9 +403,9 @@ class SqlRejectStore:
             escaped = which.sensor_id.translate(_LIKE_ESCAPES)
             where.append(RejectRow.topic.like(f"shelters/%/{escaped}/telemetry", escape="\\"))
         if which.received_from is not None:
-            where.append(RejectRow.received_at_ms >= _to_ms(which.received_from))
+            where.append(RejectRow.received_at_ms >= to_ms(which.received_from))
         if which.received_to is not None:
-            where.append(RejectRow.received_at_ms < _to_ms(which.received_to))
+            where.append(RejectRow.received_at_ms < to_ms(which.received_to))
         page = select(RejectRow).where(*where).order_by(RejectRow.id).limit(limit)
         with _translated("reject read"), _reader_of(self._engine) as conn:
             rows = conn.execute(page).all()
@@ -430,7 +421,7 @@ class SqlRejectStore:
                 conn.execute(
                     update(RejectRow)
                     .where(RejectRow.id.in_(list(reingested)))
-                    .values(reingested_at_ms=_to_ms(at))
+                    .values(reingested_at_ms=to_ms(at))
                 )
             if still:
                 conn.execute(
@@ -451,11 +442,11 @@ def _stored(row: Any) -> StoredReject:
     ms = row.reingested_at_ms
     return StoredReject(
         id=row.id,
-        received_at=_from_ms(row.received_at_ms),
+        received_at=from_ms(row.received_at_ms),
         topic=row.topic,
         reason=row.reason,
         detail=row.detail,
         raw=row.raw,
         batch_index=row.batch_index,
-        reingested_at=None if ms is None else _from_ms(ms),
+        reingested_at=None if ms is None else from_ms(ms),
     )

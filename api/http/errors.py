@@ -1,5 +1,11 @@
 """JSON error responses with a stable ``code``; the only place HTTP statuses are chosen.
 
+The errors of ``inspection`` and ``telemetry`` (each package's tree is documented in its
+``errors`` module) answer the status :data:`STATUS` gives their class; ``api`` raises
+:class:`ApiError` with its status and code; request validation answers 422
+``validation_error``, a database that does not answer 503 ``database_unavailable``, anything
+else 500 ``internal_error``.
+
 Every error body is ``{"error": {"code": str, "message": str, "details": any}}``. The API's
 routers build their routes as :class:`DocumentedRoute`, so the OpenAPI document describes the
 refusals of every route (:data:`ERROR_RESPONSES`) with that schema.
@@ -19,26 +25,31 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.http.schemas import ErrorResponse
-from inspection.errors import (
-    Conflict,
-    Forbidden,
-    InspectionError,
-    InvalidInput,
-    NotFound,
-    Unavailable,
-)
-from telemetry.errors import AccountConflict, InvalidQuery, TelemetryError
-from telemetry.errors import NotFound as TelemetryNotFound
+from inspection import errors as inspection_errors
+from inspection.errors import InspectionError
+from telemetry import errors as telemetry_errors
+from telemetry.errors import TelemetryError
 
 log = logging.getLogger(__name__)
 
-_STATUS: dict[type[InspectionError], int] = {
-    NotFound: 404,
-    Forbidden: 403,
-    Conflict: 409,
-    InvalidInput: 422,
-    Unavailable: 503,
+DomainError = InspectionError | TelemetryError
+"""The errors of the domain packages, each tree documented in its own ``errors`` module."""
+
+STATUS: dict[type[Exception], int] = {
+    inspection_errors.InspectionError: 400,
+    inspection_errors.NotFound: 404,
+    inspection_errors.Forbidden: 403,
+    inspection_errors.Conflict: 409,
+    inspection_errors.InvalidInput: 422,
+    inspection_errors.Unavailable: 503,
+    telemetry_errors.TelemetryError: 503,
+    telemetry_errors.InvalidQuery: 422,
+    telemetry_errors.InvalidSetting: 422,
+    telemetry_errors.AccountConflict: 409,
+    telemetry_errors.NotFound: 404,
 }
+"""The HTTP status of each class of the two domain error trees; a class not named here answers
+the status of its nearest named base."""
 
 
 ERROR_RESPONSES: dict[int, str] = {
@@ -113,11 +124,17 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
 
-def _status_for(exc: InspectionError) -> int:
-    for klass, status in _STATUS.items():
-        if isinstance(exc, klass):
-            return status
-    return 400
+def status_for(exc: DomainError) -> int:
+    """The HTTP status of a domain error: that of its class or of its nearest base in
+    :data:`STATUS`."""
+    for klass in type(exc).__mro__:
+        if klass in STATUS:
+            return STATUS[klass]
+    raise TypeError(f"{type(exc).__name__} is not a domain error")  # pragma: no cover
+
+
+def _domain_response(exc: DomainError) -> JSONResponse:
+    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_for(exc))
 
 
 def install(app: FastAPI) -> None:
@@ -130,19 +147,12 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(InspectionError)
-    async def _domain_error(_request: Request, exc: InspectionError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), _status_for(exc))
+    async def _inspection_error(_request: Request, exc: InspectionError) -> JSONResponse:
+        return _domain_response(exc)
 
     @app.exception_handler(TelemetryError)
     async def _telemetry_error(_request: Request, exc: TelemetryError) -> JSONResponse:
-        status = 503
-        if isinstance(exc, InvalidQuery):
-            status = 422
-        elif isinstance(exc, AccountConflict):
-            status = 409
-        elif isinstance(exc, TelemetryNotFound):
-            status = 404
-        return JSONResponse(error_body(exc.code, exc.message), status)
+        return _domain_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -50,6 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from api.notify.addresses import ForbiddenAddress
 from inspection.redact import MASK
+from telemetry.instants import to_ms
 from telemetry.mqtt import BrokerAddress
 
 if TYPE_CHECKING:  # httpx is loaded by the processes that deliver over HTTP (see _post)
@@ -329,7 +330,7 @@ class DingTalkChannel(_HttpChannel):
         body = json.dumps(doc, ensure_ascii=False).encode()
         url = target
         if secret:
-            timestamp = int(self.clock().timestamp() * 1000)
+            timestamp = to_ms(self.clock())
             sign = quote_plus(dingtalk_sign(secret, timestamp))
             url = f"{target}{'&' if '?' in target else '?'}timestamp={timestamp}&sign={sign}"
         _robot_answer(_post(self.client, url, body, {}, self.timeout))

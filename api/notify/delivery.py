@@ -51,7 +51,7 @@ from api.notify.channels import (
 from api.notify.metrics import NO_CHANNEL, NotifyMetrics
 from api.settings import Settings
 from api.state import AppState
-from inspection.models import Delivery, DeliveryAttempt, Notification, User
+from inspection.models import Delivery, DeliveryAttempt, Notification, OutboxStatus, User
 from inspection.redact import mask_text
 from telemetry.mqtt import BrokerAddress
 
@@ -66,8 +66,6 @@ BACKOFF = (
     timedelta(hours=6),
 )
 LEASE = timedelta(minutes=1)
-UNDELIVERABLE = "undeliverable"
-"""The status of a notification no channel can carry."""
 
 
 def backoff(failures: int) -> timedelta:
@@ -121,7 +119,7 @@ def plan(
     has_delivery = exists().where(Delivery.notification_id == Notification.id)
     query = (
         select(Notification)
-        .where(Notification.status == "pending", ~has_delivery)
+        .where(Notification.status == OutboxStatus.PENDING, ~has_delivery)
         .order_by(Notification.id)
         .with_for_update(skip_locked=True, of=Notification)
     )
@@ -137,7 +135,7 @@ def plan(
                 why = "no channel of the recipient is configured here: " + ", ".join(
                     sorted({c for c, _t in found})
                 )
-            notification.status = UNDELIVERABLE
+            notification.status = OutboxStatus.UNDELIVERABLE
             notification.last_error = why
             undeliverable += 1
             continue
@@ -146,7 +144,7 @@ def plan(
                 "notification_id": notification.id,
                 "channel": channel,
                 "target": target,
-                "status": "pending",
+                "status": OutboxStatus.PENDING,
                 "attempts": 0,
                 "next_attempt_at": now,
                 "last_error": "",
@@ -219,7 +217,7 @@ def _claim(
 ) -> Job | None:
     with unit_of_work(sessions) as session:
         query = select(Delivery).where(
-            Delivery.status == "pending", Delivery.next_attempt_at <= now
+            Delivery.status == OutboxStatus.PENDING, Delivery.next_attempt_at <= now
         )
         if channels is not None:
             query = query.where(Delivery.channel.in_(list(channels)))
@@ -276,13 +274,13 @@ def _settle(session: Session, notification: Notification, now: datetime) -> None
         .group_by(Delivery.status)
     )
     counts = {status: count for status, count in session.execute(query)}
-    if counts.get("pending", 0) or notification.status != "pending":
+    if counts.get(OutboxStatus.PENDING, 0) or notification.status != OutboxStatus.PENDING:
         return
-    if counts.get("delivered", 0):
-        notification.status = "sent"
+    if counts.get(OutboxStatus.DELIVERED, 0):
+        notification.status = OutboxStatus.SENT
         notification.sent_at = now
     else:
-        notification.status = "dead"
+        notification.status = OutboxStatus.DEAD
 
 
 def record_outcome(
@@ -304,7 +302,7 @@ def record_outcome(
             .with_for_update()
         ).one()
         delivery = session.get_one(Delivery, job.delivery_id, with_for_update=True)
-        if delivery.status != "pending":
+        if delivery.status != OutboxStatus.PENDING:
             return "stale"  # finished by another worker after this one's lease ran out
         session.add(
             DeliveryAttempt(
@@ -318,19 +316,19 @@ def record_outcome(
         delivery.attempts += 1
         notification.attempts += 1
         if ok:
-            delivery.status = "delivered"
+            delivery.status = OutboxStatus.DELIVERED
             delivery.delivered_at = now
             delivery.last_error = ""
         else:
             delivery.last_error = detail
             notification.last_error = f"{job.channel}: {detail}"
             if not retryable or delivery.attempts >= max_attempts:
-                delivery.status = "dead"
+                delivery.status = OutboxStatus.DEAD
             else:
                 delivery.next_attempt_at = now + backoff(delivery.attempts)
         session.flush()
         _settle(session, notification, now)
-        return "retrying" if delivery.status == "pending" else delivery.status
+        return "retrying" if delivery.status == OutboxStatus.PENDING else str(delivery.status)
 
 
 def deliver_due(
@@ -407,7 +405,7 @@ class DeliveryWorker(threading.Thread):
                 system_only=self.system_only,
             )
         if self.metrics is not None:
-            self.metrics.count(NO_CHANNEL, UNDELIVERABLE, planned.undeliverable)
+            self.metrics.count(NO_CHANNEL, OutboxStatus.UNDELIVERABLE, planned.undeliverable)
         if planned.undeliverable:
             log.warning("%d notifications are undeliverable (no channel)", planned.undeliverable)
         return deliver_due(

@@ -23,12 +23,14 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select
 from sqlalchemy.orm import Session, aliased
 
-from api.notify.delivery import UNDELIVERABLE
 from api.notify.metrics import NO_CHANNEL
-from inspection.models import Delivery, Notification, User
+from inspection.models import Delivery, Notification, OutboxStatus, User
 
 
 class OutboxState(StrEnum):
+    """What the office reads of a notification or delivery: its :class:`OutboxStatus`, with
+    ``pending`` split into ``pending`` and ``failed`` and ``delivered`` read as ``sent``."""
+
     PENDING = "pending"
     FAILED = "failed"
     SENT = "sent"
@@ -37,11 +39,11 @@ class OutboxState(StrEnum):
 
 
 def _state(status: str, failed: bool) -> OutboxState:
-    if status == "pending":
+    if status == OutboxStatus.PENDING:
         return OutboxState.FAILED if failed else OutboxState.PENDING
-    if status in ("sent", "delivered"):
+    if status in (OutboxStatus.SENT, OutboxStatus.DELIVERED):
         return OutboxState.SENT
-    if status == UNDELIVERABLE:
+    if status == OutboxStatus.UNDELIVERABLE:
         return OutboxState.UNDELIVERABLE
     return OutboxState.DEAD
 
@@ -152,13 +154,13 @@ class OutboxFilter:
 def _where(flt: OutboxFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if flt.state is OutboxState.PENDING:
-        conditions += [Notification.status == "pending", Notification.last_error == ""]
+        conditions += [Notification.status == OutboxStatus.PENDING, Notification.last_error == ""]
     elif flt.state is OutboxState.FAILED:
-        conditions += [Notification.status == "pending", Notification.last_error != ""]
+        conditions += [Notification.status == OutboxStatus.PENDING, Notification.last_error != ""]
     elif flt.state is not None:
-        conditions.append(Notification.status == flt.state.value)
+        conditions.append(Notification.status == OutboxStatus(flt.state.value))
     if flt.channel == NO_CHANNEL:
-        conditions.append(Notification.status == UNDELIVERABLE)
+        conditions.append(Notification.status == OutboxStatus.UNDELIVERABLE)
     elif flt.channel is not None:
         conditions.append(
             exists().where(

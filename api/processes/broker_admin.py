@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from api.devices import dynsec_admin
+from api.processes.errors import CommandError
 from api.settings import Settings
 from telemetry.access import AccountRole
 from telemetry.dynsec import SERVICE_ROLES, DynsecAdmin, ensure_roles, ensure_service_account
@@ -19,7 +20,7 @@ from telemetry.dynsec import SERVICE_ROLES, DynsecAdmin, ensure_roles, ensure_se
 def _admin(settings: Settings) -> DynsecAdmin:
     admin = dynsec_admin(settings)
     if admin is None:
-        raise SystemExit("set SHELTERWATCH_MQTT_ADMIN_URL (mqtt://user:password@host:port)")
+        raise CommandError("set SHELTERWATCH_MQTT_ADMIN_URL (mqtt://user:password@host:port)")
     return admin
 
 
@@ -31,10 +32,7 @@ def _setup(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _account(settings: Settings, args: argparse.Namespace) -> int:
     role = AccountRole(args.role)
-    try:
-        password = ensure_service_account(_admin(settings), args.username, role)
-    except ValueError as exc:
-        raise SystemExit(f"error: {exc}") from exc
+    password = ensure_service_account(_admin(settings), args.username, role)
     print(f"broker account {args.username} ({role.value}); password (shown once): {password}")
     return 0
 

@@ -8,6 +8,10 @@ shelterwatch tick                          one pass of reminders and escalations
 shelterwatch telemetry backfill [--days N] hourly aggregates of past hours (InfluxDB 1.x)
 shelterwatch broker setup                  roles and default access on Mosquitto (dynsec)
 shelterwatch broker account NAME --role R  a system broker account (prints its password)
+
+A command that fails for a reason outside the program (a database or broker that does not
+answer, a missing file, a malformed setting, input that breaks a rule) prints ``error: …``
+and exits with status 1; see :mod:`api.processes.errors`.
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.exc import ArgumentError
 
 from api import logs
 from api.db import build_engine, session_factory, unit_of_work, upgrade
 from api.devices import build_device_credentials, embedded_url
 from api.http.probes import Component
 from api.processes import backup, broker_admin
+from api.processes.errors import EXPECTED, CommandError, explain
 from api.processes.heap import FrozenHeap
 from api.processes.telemetry_wiring import (
     IngestService,
@@ -37,12 +44,10 @@ from api.processes.telemetry_wiring import (
 )
 from api.settings import Settings
 from api.state import AppState
-from inspection.errors import InspectionError
 from inspection.files import DirectoryFileStore
 from inspection.grading import FollowupPolicy
 from inspection.models import Role
 from telemetry.access import AccountRole
-from telemetry.errors import TelemetryError
 
 # Each command imports what only it needs inside its function: the ingester then never loads
 # the HTTP routes, the spreadsheet and PDF libraries or the embedded broker, which keeps its
@@ -53,10 +58,20 @@ INGEST_SWITCH_INTERVAL_S = 0.001
 ALERT_TICK_SECONDS = 30.0
 
 
+def open_engine(settings: Settings) -> Engine:
+    """The engine of ``SHELTERWATCH_DATABASE_URL``; :class:`CommandError` when SQLAlchemy
+    cannot use the URL (malformed, unknown dialect, driver not installed). The URL is not
+    repeated in the message: it may hold a password."""
+    try:
+        return build_engine(settings.database_url)
+    except (ArgumentError, ImportError) as exc:
+        raise CommandError(f"SHELTERWATCH_DATABASE_URL cannot be used: {exc}") from exc
+
+
 def build_state(settings: Settings, *, migrate: bool | None = None) -> AppState:
     """Engine, sessions, stores and policy for one process; migrates SQLite (the embedded
     default) at start unless told otherwise."""
-    engine = build_engine(settings.database_url)
+    engine = open_engine(settings)
     if migrate if migrate is not None else settings.is_sqlite:
         upgrade(engine)
     return AppState(
@@ -351,7 +366,7 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     """Migrate the records database; on InfluxDB 1.x, also its retention policies and the
     hourly continuous query."""
-    engine = build_engine(settings.database_url)
+    engine = open_engine(settings)
     try:
         upgrade(engine)
     finally:
@@ -563,8 +578,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(settings.log_level, json_lines=settings.log_json, levels=settings.log_levels)
     try:
         code: int = args.func(settings, args)
-    except (InspectionError, TelemetryError, ValidationError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except EXPECTED as exc:
+        print(f"error: {explain(exc)}", file=sys.stderr)
         return 1
     return code
 

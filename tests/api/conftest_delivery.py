@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.notify.ack_links import AckLinks
 from api.notify.channels import Channel
 from api.notify.delivery import DeliveryReport, deliver_due, plan
-from inspection.models import Delivery, DeliveryAttempt, Notification, Role, User
+from inspection.models import Delivery, DeliveryAttempt, Notification, OutboxStatus, Role, User
 from tests.conftest import FakeClock
 
 T = TypeVar("T")
@@ -240,7 +240,7 @@ def add_notification(
             subject=subject,
             body=body,
             payload=payload or {},
-            status="pending",
+            status=OutboxStatus.PENDING,
             attempts=0,
             next_attempt_at=now,
             created_at=now,

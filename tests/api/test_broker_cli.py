@@ -52,14 +52,19 @@ def test_setup_and_system_accounts(
         assert stale.connect().is_failure
         stale.close()
 
-        with pytest.raises(SystemExit, match="shelterwatch-"):
-            main(["broker", "account", "ingest-1", "--role", "ingester"])
+        capsys.readouterr()
+        assert main(["broker", "account", "ingest-1", "--role", "ingester"]) == 1
+        assert "named shelterwatch-" in capsys.readouterr().err
 
 
 def test_without_the_admin_url_the_commands_say_what_is_missing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("SHELTERWATCH_MQTT_ADMIN_URL", raising=False)
     monkeypatch.setenv("SHELTERWATCH_VAR_DIR", str(tmp_path / "var"))
-    with pytest.raises(SystemExit, match="SHELTERWATCH_MQTT_ADMIN_URL"):
-        main(["broker", "setup"])
+    for argv in (
+        ["broker", "setup"],
+        ["broker", "account", "shelterwatch-x", "--role", "platform"],
+    ):
+        assert main(argv) == 1
+        assert "set SHELTERWATCH_MQTT_ADMIN_URL" in capsys.readouterr().err

@@ -37,7 +37,7 @@ from api.notify.delivery import DeliveryWorker, build_channels
 from api.notify.metrics import NotifyMetrics
 from api.settings import Settings
 from api.state import AppState
-from inspection.models import User
+from inspection.models import OutboxStatus, User
 from telemetry.mqtt import BrokerAddress
 from tests.api.conftest_delivery import (
     HOOK_SECRET,
@@ -106,10 +106,10 @@ def test_webhook_retries_with_backoff_until_delivered(
     assert run() == 0
 
     [delivery] = deliveries(sessions)
-    assert (delivery.status, delivery.attempts) == ("delivered", 3)
+    assert (delivery.status, delivery.attempts) == (OutboxStatus.DELIVERED, 3)
     assert delivery.target == f"{receiver.url}/hook"  # the secret stays in the profile
     assert [a.ok for a in attempts(sessions)] == [False, False, True]
-    assert notification(sessions, nid).status == "sent"
+    assert notification(sessions, nid).status == OutboxStatus.SENT
     assert len(receiver.requests) == 3
     assert len({r.body for r in receiver.requests}) == 1
     for request in receiver.requests:
@@ -133,9 +133,9 @@ def test_refused_webhook_is_dead_after_one_attempt(
     report = run_due(sessions, clock, {"webhook": WebhookChannel(5.0, http)})
     assert (report.attempted, report.dead) == (1, 1)
     [delivery] = deliveries(sessions)
-    assert (delivery.status, delivery.attempts) == ("dead", 1)
+    assert (delivery.status, delivery.attempts) == (OutboxStatus.DEAD, 1)
     assert "HTTP 400" in delivery.last_error
-    assert notification(sessions, nid).status == "dead"
+    assert notification(sessions, nid).status == OutboxStatus.DEAD
 
 
 def test_max_attempts_makes_delivery_and_notification_dead(
@@ -154,9 +154,9 @@ def test_max_attempts_makes_delivery_and_notification_dead(
         outcomes.append((report.retrying, report.dead))
     assert outcomes == [(1, 0), (1, 0), (0, 1)]
     [delivery] = deliveries(sessions)
-    assert (delivery.status, delivery.attempts) == ("dead", 3)
+    assert (delivery.status, delivery.attempts) == (OutboxStatus.DEAD, 3)
     found = notification(sessions, nid)
-    assert (found.status, found.attempts) == ("dead", 3)
+    assert (found.status, found.attempts) == (OutboxStatus.DEAD, 3)
     assert found.last_error.startswith("webhook: HTTP 503")
 
 
@@ -233,7 +233,7 @@ def test_robot_errcode_is_a_retryable_failure(
     report = run_due(sessions, clock, {"dingtalk": DingTalkChannel(5.0, http)})
     assert report.retrying == 1
     [delivery] = deliveries(sessions)
-    assert delivery.status == "pending"
+    assert delivery.status == OutboxStatus.PENDING
     assert delivery.next_attempt_at == clock() + timedelta(seconds=30)
     assert "errcode 310000" in delivery.last_error
     assert "timestamp=" not in receiver.requests[0].path  # no secret, no signature
@@ -303,9 +303,12 @@ def test_recipient_without_a_usable_channel_is_undeliverable_and_counted(
     )
     worker.run_once()
     expected = {
-        first: ("undeliverable", "recipient has no channel"),
-        second: ("undeliverable", "no channel of the recipient is configured here: email"),
-        third: ("sent", ""),
+        first: (OutboxStatus.UNDELIVERABLE, "recipient has no channel"),
+        second: (
+            OutboxStatus.UNDELIVERABLE,
+            "no channel of the recipient is configured here: email",
+        ),
+        third: (OutboxStatus.SENT, ""),
     }
     for nid, (status, error) in expected.items():
         found = notification(sessions, nid)
@@ -367,7 +370,7 @@ def test_two_workers_on_postgresql_send_each_delivery_once(
     assert sum(reports) == 20
     assert len(receiver.requests) == 20
     assert len({r.headers["X-ShelterWatch-Delivery"] for r in receiver.requests}) == 20
-    assert {d.status for d in deliveries(sessions)} == {"delivered"}
+    assert {d.status for d in deliveries(sessions)} == {OutboxStatus.DELIVERED}
     assert len(attempts(sessions)) == 20
 
 
@@ -382,7 +385,7 @@ def test_worker_thread_plans_and_delivers(
     worker = DeliveryWorker(state, channels, interval_s=0.05)
     worker.start()
     try:
-        assert wait_until(lambda: notification(state.sessions, nid).status == "sent")
+        assert wait_until(lambda: notification(state.sessions, nid).status == OutboxStatus.SENT)
     finally:
         worker.stop()
     doc = json.loads(receiver.requests[0].body)

@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from inspection.catalogue import CURRENT_VERSION, load_catalogue
+from inspection.errors import InvalidInput
 from inspection.grading import (
     Deadlines,
     FollowupPolicy,
@@ -214,8 +215,21 @@ def test_city_policy_keeps_defaults_it_does_not_name(city_policy_file: Path) -> 
 def test_invalid_policy_file_is_refused(tmp_path: Path, bad: dict[str, object]) -> None:
     path = tmp_path / "policy.json"
     path.write_text(json.dumps(bad), encoding="utf-8")
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInput, match="not a valid policy") as refused:
         FollowupPolicy.load(path)
+    assert refused.value.code == "policy_file_invalid"
+    assert isinstance(refused.value.__cause__, ValidationError)
+
+
+def test_a_policy_file_that_is_not_json_or_missing_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "policy.json"
+    path.write_text("{class2: 3}", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="not a valid policy") as refused:
+        FollowupPolicy.load(path)
+    assert refused.value.code == "policy_file_invalid"
+    with pytest.raises(InvalidInput, match="cannot be read") as refused:
+        FollowupPolicy.load(tmp_path / "missing.json")
+    assert refused.value.code == "policy_file_unreadable"
 
 
 # The city's checklist, typed here by hand independently of the shipped data:

@@ -342,12 +342,12 @@ def test_a_breaching_reading_reaches_the_platform_alert_topic(
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from inspection.models import Delivery, DeliveryAttempt
+    from inspection.models import Delivery, DeliveryAttempt, OutboxStatus
 
     def recorded() -> bool:
         with Session(pg_engine) as s:
             row = s.scalar(select(Delivery).where(Delivery.notification_id == message["id"]))
-            return row is not None and row.status == "delivered"
+            return row is not None and row.status == OutboxStatus.DELIVERED
 
     wait_until(recorded, 10, "the fast path to record the delivery")
     with Session(pg_engine) as s:

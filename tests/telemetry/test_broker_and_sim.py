@@ -27,6 +27,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from telemetry.access import AccountRole, service_account
 from telemetry.broker import EmbeddedBroker
 from telemetry.broker_access import AccessTable
+from telemetry.errors import BrokerUnreachable
 from telemetry.intake import Delivery, ack_refs
 from telemetry.mqtt import BrokerAddress, MqttSubscriber
 from telemetry.payload import parse_payload
@@ -37,7 +38,7 @@ from telemetry.readings import (
     Reading,
 )
 from telemetry.sim_model import FIRE_RAMP, Dampness, FireEvent, Fleet, Malformation, malformed
-from telemetry.simulate import Simulator, SimulatorError
+from telemetry.simulate import Simulator
 from telemetry.validation import Validator
 from tests.waiting import wait_until
 
@@ -442,7 +443,7 @@ def test_malformed_messages_rotate_through_every_kind(
 def test_amqtt_refuses_mqtt_5(broker: EmbeddedBroker) -> None:
     fleet = Fleet.generate(1, 1, 0, prefix=f"V{_run_id()}")
     sim = Simulator(_as(broker, SIMULATOR), fleet=fleet, protocol="5")
-    with pytest.raises(SimulatorError, match="refused"):
+    with pytest.raises(BrokerUnreachable, match="refused"):
         sim.publish_backlog(1)
 
 

@@ -183,26 +183,27 @@ def resolve(
     return view
 
 
-class _Refused(Exception):
-    def __init__(self, status: int, code: str, message: str, text: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.text = status, code, message, text
+_LINK_REFUSALS = {
+    "ack_link_expired": "确认链接已过期，请登录系统确认。",
+    "ack_link_invalid": "确认链接无效。",
+    "alert_not_found": "告警不存在。",
+    "ack_forbidden": "你已无权确认此告警。",
+}
+"""What the page of a refused acknowledgement link says, by the refusal's code."""
 
 
 def _from_link(
     session: Session, state: AppState, token: str, now: datetime
 ) -> tuple[AlertView, Actor, Shelter]:
-    """The alert, the user the link was made for and the shelter; :class:`_Refused` when the
+    """The alert, the user the link was made for and the shelter; :class:`ApiError` when the
     link is bad (400), expired (410), its user may no longer see the shelter (403) or the
     alert is gone (404)."""
     try:
         alert_id, user_id = read_ack_token(token, key=state.signing_key, now=now)
     except InvalidAckToken as exc:
         if exc.reason == "expired":
-            raise _Refused(
-                410, "ack_link_expired", exc.message, "确认链接已过期，请登录系统确认。"
-            ) from exc
-        raise _Refused(400, "ack_link_invalid", exc.message, "确认链接无效。") from exc
+            raise ApiError(410, "ack_link_expired", exc.message) from exc
+        raise ApiError(400, "ack_link_invalid", exc.message) from exc
     user = session.get(User, user_id)
     try:
         view: AlertView | None = alert_store.get(session, alert_id)
@@ -214,19 +215,14 @@ def _from_link(
         else None
     )
     if view is None or shelter is None:
-        raise _Refused(404, "alert_not_found", f"no alert {alert_id}", "告警不存在。")
+        raise ApiError(404, "alert_not_found", f"no alert {alert_id}")
     actor = (
         Actor(id=user.id, username=user.username, role=Role(user.role), district=user.district)
         if user is not None and user.active
         else None
     )
     if actor is None or actor.role not in PEOPLE or not can_see(actor, shelter):
-        raise _Refused(
-            403,
-            "ack_forbidden",
-            "this link's user may not acknowledge the alert",
-            "你已无权确认此告警。",
-        )
+        raise ApiError(403, "ack_forbidden", "this link's user may not acknowledge the alert")
     return view, actor, shelter
 
 
@@ -238,8 +234,9 @@ def ack_link_page(
     (a GET never changes anything, so mail scanners that follow links do no harm)."""
     try:
         view, _actor, shelter = _from_link(session, state, token, now)
-    except _Refused as exc:
-        return ack_page.refusal(request, exc.status, exc.code, exc.message, exc.text)
+    except ApiError as exc:
+        text = _LINK_REFUSALS[exc.code]
+        return ack_page.refusal(request, exc.status, exc.code, exc.message, text)
     if ack_page.wants_json(request):
         return JSONResponse(alert_json(view), headers=ack_page.HEADERS)
     active = view.status == alert_store.AlertStatus.ACTIVE
@@ -265,8 +262,9 @@ def ack_link(
     the shelter); 409 when the alert is no longer active."""
     try:
         view, actor, shelter = _from_link(session, state, token, now)
-    except _Refused as exc:
-        return ack_page.refusal(request, exc.status, exc.code, exc.message, exc.text)
+    except ApiError as exc:
+        text = _LINK_REFUSALS[exc.code]
+        return ack_page.refusal(request, exc.status, exc.code, exc.message, text)
     acked = transitions.acknowledge(session, view.id, by=actor.username, at=now)
     if acked is None:
         current = alert_store.get(session, view.id)
