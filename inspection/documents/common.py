@@ -48,7 +48,13 @@ def styles(font: str) -> dict[str, ParagraphStyle]:
         "body": body,
         "para": ParagraphStyle("para", parent=body, firstLineIndent=24, spaceBefore=3),
         "heading": ParagraphStyle(
-            "heading", parent=body, fontSize=13, leading=20, spaceBefore=8, spaceAfter=3
+            "heading",
+            parent=body,
+            fontSize=13,
+            leading=20,
+            spaceBefore=8,
+            spaceAfter=3,
+            keepWithNext=1,
         ),
         "cell": ParagraphStyle("cell", parent=body, fontSize=10.5, leading=15),
         "center": ParagraphStyle(

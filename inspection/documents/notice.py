@@ -221,7 +221,7 @@ def render_notice_pdf(doc: NoticeDocument, *, font: str) -> bytes:
     )
 
 
-def _catalogue_for(session: Session, inspection_id: int | None) -> Catalogue:
+def catalogue_for(session: Session, inspection_id: int | None) -> Catalogue:
     version = (
         session.scalar(select(Inspection.catalogue_version).where(Inspection.id == inspection_id))
         if inspection_id is not None
@@ -251,11 +251,11 @@ def notice_document(
         raise NotFound(f"no follow-up {followup_id}", code="followup_not_found")
     if followup.kind not in _NOTICE_KINDS:
         raise InvalidInput("a referral has no rectification notice", code="not_a_notice")
-    catalogue = _catalogue_for(session, followup.inspection_id)
+    catalogue = catalogue_for(session, followup.inspection_id)
     fallback = load_catalogue()
     findings = tuple(
         NoticeFinding(
-            title=_title(finding.item_code, catalogue, fallback),
+            title=item_title(finding.item_code, catalogue, fallback),
             severity=Severity(finding.severity).label,
             note=finding.note,
             illegal_act=finding.illegal_act,
@@ -285,7 +285,7 @@ def notice_document(
     )
 
 
-def _title(code: str, catalogue: Catalogue, fallback: Catalogue) -> str:
+def item_title(code: str, catalogue: Catalogue, fallback: Catalogue) -> str:
     """The Chinese wording of a catalogue item, from the inspection's catalogue version or
     else the current one; the code only for an item neither knows."""
     item = catalogue.get(code) or fallback.get(code)

@@ -213,6 +213,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/notices/{followup_id}.pdf"): Rule(
         ALL, params=(("followup_id", "key_supervision"),)
     ),
+    ("GET", "/api/v1/referrals/{followup_id}.pdf"): Rule(ALL),
     ("GET", "/api/v1/attachments/{attachment_id}"): Rule(ALL),
     ("GET", "/api/v1/attachments/{attachment_id}/thumbnail"): Rule(ALL),
     ("GET", "/api/v1/stats/compliance"): Rule(REPORTING),
