@@ -55,6 +55,18 @@ class Settings(BaseSettings):
         "means the first found of Debian's fonts-wqy-microhei, fonts-wqy-zenhei, "
         "fonts-arphic-uming.",
     )
+    referral_authority: str = Field(
+        default="市城市管理综合行政执法局",
+        min_length=1,
+        max_length=100,
+        description="The law-enforcement unit referral letters (移送函) are addressed to.",
+    )
+    local_rules: str = Field(
+        default="",
+        max_length=2000,
+        description="The city's own rules cited after 人民防空法 art. 49 in referral letters "
+        "(e.g. 《某市人民防空工程管理办法》第三十条); empty: the law only.",
+    )
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     upload_max_files_per_request: int = Field(default=10, ge=1, le=100)
     upload_max_files_per_inspection: int = Field(default=30, ge=1, le=1000)

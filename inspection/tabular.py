@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -170,14 +171,36 @@ def to_xlsx(
     rows: Sequence[dict[str, Any]], columns: Columns, sheet_title: str, *, tz: str = DEFAULT_TZ
 ) -> bytes:
     """One sheet: a bold frozen header of Chinese labels, then one line per row."""
+    return to_xlsx_sheets([Sheet(sheet_title, columns, rows)], tz=tz)
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """One sheet of a workbook: its title, its columns and its rows; ``notes`` are lines
+    written above the header (what the table shows)."""
+
+    title: str
+    columns: Columns
+    rows: Sequence[dict[str, Any]]
+    notes: Sequence[str] = ()
+
+
+def to_xlsx_sheets(sheets: Sequence[Sheet], *, tz: str = DEFAULT_TZ) -> bytes:
+    """One sheet each, in order: its notes, then a bold frozen header of Chinese labels,
+    then one line per row."""
     zone = _zone(tz)
     workbook = Workbook(write_only=True)
-    title = "".join(c for c in sheet_title if c not in "[]:*?/\\")[:31] or "Sheet1"
-    sheet = workbook.create_sheet(title=title)
-    sheet.freeze_panes = "A2"
-    sheet.append([_xlsx_cell(sheet, label, bold=True) for _, label in columns])
-    for row in rows:
-        sheet.append([_xlsx_cell(sheet, _render(row.get(key), zone)) for key, _ in columns])
+    for spec in sheets:
+        title = "".join(c for c in spec.title if c not in "[]:*?/\\")[:31] or "Sheet1"
+        sheet = workbook.create_sheet(title=title)
+        sheet.freeze_panes = f"A{len(spec.notes) + 2}"
+        for note in spec.notes:
+            sheet.append([_xlsx_cell(sheet, note)])
+        sheet.append([_xlsx_cell(sheet, label, bold=True) for _, label in spec.columns])
+        for row in spec.rows:
+            sheet.append(
+                [_xlsx_cell(sheet, _render(row.get(key), zone)) for key, _ in spec.columns]
+            )
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

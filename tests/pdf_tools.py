@@ -1,6 +1,6 @@
 """Reading a PDF as a person's computer does, with poppler-utils and zbar-tools (Debian
-packages that ``deploy/dev/services.sh`` installs): the fonts it carries, its text and where
-each word stands, its pages rendered on a machine without any font installed, and the QR
+packages that ``deploy/dev/services.sh`` installs): the fonts and images it carries, its text
+and where each word stands, its pages rendered on a machine without any font installed, and the QR
 codes printed on them."""
 
 from __future__ import annotations
@@ -54,6 +54,26 @@ def fonts(pdf: Path) -> list[PdfFont]:
         cols = line.split()
         emb, sub = cols[-5], cols[-4]
         rows.append(PdfFont(cols[0], " ".join(cols[1:-6]), emb == "yes", sub == "yes"))
+    return rows
+
+
+@dataclass(frozen=True)
+class PdfImage:
+    page: int
+    width: int
+    height: int
+
+
+def images(pdf: Path) -> list[PdfImage]:
+    """Every image drawn on the PDF's pages, as ``pdfimages -list`` lists them (masks left
+    out)."""
+    out = _run([_tool("pdfimages"), "-list", str(pdf)]).splitlines()[2:]
+    rows = []
+    for line in out:
+        # page, num, type, width, height, …
+        cols = line.split()
+        if cols[2] == "image":
+            rows.append(PdfImage(int(cols[0]), int(cols[3]), int(cols[4])))
     return rows
 
 

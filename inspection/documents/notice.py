@@ -12,35 +12,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from io import BytesIO
 from typing import Any, NamedTuple
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_RIGHT
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from inspection.access import Actor, can_see
 from inspection.catalogue import Catalogue, load_catalogue
 from inspection.documents.common import (
+    DEFAULT_OFFICE,
+    TEXT_WIDTH,
     UNREGISTERED,
+    build_a4,
     cn_date,
     cn_datetime,
+    grid,
     location,
     manager_contact,
+    printed_footer,
+    seal,
+    styles,
 )
-from inspection.documents.fonts import rendering
 from inspection.errors import InvalidInput, NotFound
 from inspection.grading import Severity
 from inspection.models import Followup, FollowupKind, Inspection, Shelter
 
-DEFAULT_OFFICE = "市人民防空办公室"
 DEFAULT_LEGAL_BASIS = (
     "《中华人民共和国人民防空法》第二十五条：人民防空主管部门对人民防空工程的维护管理进行监督检查；"
     "有关单位应当按照国家规定对人民防空工程进行维护管理，使其保持良好使用状态。"
@@ -50,8 +51,6 @@ DEFAULT_LEGAL_BASIS = (
 )
 _NOTICE_KINDS = frozenset({FollowupKind.NOTICE, FollowupKind.LEDGER, FollowupKind.KEY_SUPERVISION})
 _CLASS_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}
-_PAGE_MARGIN = 20 * mm
-_TEXT_WIDTH = A4[0] - 2 * _PAGE_MARGIN
 
 
 class NoticeFinding(NamedTuple):
@@ -88,43 +87,6 @@ class NoticeDocument:
     printed_at: datetime | None = None
 
 
-def _styles(font: str) -> dict[str, ParagraphStyle]:
-    body = ParagraphStyle(
-        "body", fontName=font, bulletFontName=font, fontSize=12, leading=21, wordWrap="CJK"
-    )
-    return {
-        "title": ParagraphStyle(
-            "title", parent=body, fontSize=22, leading=32, alignment=TA_CENTER, spaceAfter=2
-        ),
-        "number": ParagraphStyle("number", parent=body, fontSize=11, alignment=TA_RIGHT),
-        "body": body,
-        "para": ParagraphStyle("para", parent=body, firstLineIndent=24, spaceBefore=3),
-        "cell": ParagraphStyle("cell", parent=body, fontSize=10.5, leading=15),
-        "center": ParagraphStyle(
-            "center", parent=body, fontSize=10.5, leading=15, alignment=TA_CENTER
-        ),
-        "head": ParagraphStyle("head", parent=body, fontSize=11, leading=15, alignment=TA_CENTER),
-        "right": ParagraphStyle("right", parent=body, alignment=TA_RIGHT),
-    }
-
-
-def _grid(data: list[list[Any]], widths: list[float], font: str) -> Table:
-    table = Table(data, colWidths=widths, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), font),  # else a cell names Helvetica
-                ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEEEEE")),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("TOPPADDING", (0, 0), (-1, -1), 3),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
-            ]
-        )
-    )
-    return table
-
-
 def _findings_table(doc: NoticeDocument, st: dict[str, ParagraphStyle]) -> Table:
     def cell(text: str, style: str = "cell") -> Paragraph:
         return Paragraph(escape(text), st[style])
@@ -142,7 +104,7 @@ def _findings_table(doc: NoticeDocument, st: dict[str, ParagraphStyle]) -> Table
     if not doc.findings:
         data.append([cell("—", "center"), cell("（无）"), cell(""), cell("")])
     widths = [12 * mm, 84 * mm, 14 * mm]
-    return _grid(data, [*widths, _TEXT_WIDTH - sum(widths)], st["body"].fontName)
+    return grid(data, [*widths, TEXT_WIDTH - sum(widths)], st["body"].fontName)
 
 
 def _milestones(doc: NoticeDocument, st: dict[str, ParagraphStyle], zone: ZoneInfo) -> Table:
@@ -179,7 +141,7 @@ def _milestones(doc: NoticeDocument, st: dict[str, ParagraphStyle], zone: ZoneIn
         ]
     )
     widths = [24 * mm, 90 * mm]
-    return _grid(rows, [*widths, _TEXT_WIDTH - sum(widths)], st["body"].fontName)
+    return grid(rows, [*widths, TEXT_WIDTH - sum(widths)], st["body"].fontName)
 
 
 def _follow_up(doc: NoticeDocument, st: dict[str, ParagraphStyle], zone: ZoneInfo) -> list[Any]:
@@ -216,7 +178,7 @@ def render_notice_pdf(doc: NoticeDocument, *, font: str) -> bytes:
     :func:`inspection.documents.fonts.load_font`); every text the caller supplies is
     escaped."""
     zone = ZoneInfo(doc.tz)
-    st = _styles(font)
+    st = styles(font)
     addressee = doc.responsible_unit or (
         f"{doc.shelter_name}工程长{doc.manager_name}" if doc.manager_name else "__________"
     )
@@ -245,42 +207,21 @@ def render_notice_pdf(doc: NoticeDocument, *, font: str) -> bytes:
         ),
         Paragraph(f"法律依据：{escape(doc.legal_basis)}", st["para"]),
         Spacer(1, 12 * mm),
-        Paragraph(f"{escape(doc.office)}（盖章）", st["right"]),
-        Paragraph(cn_date(doc.issued_at, zone), st["right"]),
+        *seal(doc.office, doc.issued_at, zone, st),
         Spacer(1, 12 * mm),
         Paragraph("签收人：____________　　签收日期：______年____月____日", st["body"]),
     ]
-
-    footer = doc.number
-    if doc.printed_at is not None:
-        footer += f"　打印于 {doc.printed_at.astimezone(zone):%Y-%m-%d %H:%M}"
-
-    def on_page(canvas: Any, template: Any) -> None:
-        canvas.saveState()
-        canvas.setFont(font, 8)
-        canvas.drawString(_PAGE_MARGIN, 12 * mm, footer)
-        canvas.drawRightString(A4[0] - _PAGE_MARGIN, 12 * mm, f"第 {template.page} 页")
-        canvas.restoreState()
-
-    out = BytesIO()
-    template = SimpleDocTemplate(
-        out,
-        pagesize=A4,
-        leftMargin=_PAGE_MARGIN,
-        rightMargin=_PAGE_MARGIN,
-        topMargin=22 * mm,
-        bottomMargin=22 * mm,
+    return build_a4(
+        story,
+        font=font,
         title=f"人防工程整改通知书 {doc.number}",
         author=doc.office,
         subject=doc.shelter_name,
-        initialFontName=font,  # else the canvas names Helvetica, which is never embedded
+        footer=printed_footer(doc.number, doc.printed_at, zone),
     )
-    with rendering():
-        template.build(story, onFirstPage=on_page, onLaterPages=on_page)
-    return out.getvalue()
 
 
-def _catalogue_for(session: Session, inspection_id: int | None) -> Catalogue:
+def catalogue_for(session: Session, inspection_id: int | None) -> Catalogue:
     version = (
         session.scalar(select(Inspection.catalogue_version).where(Inspection.id == inspection_id))
         if inspection_id is not None
@@ -310,11 +251,11 @@ def notice_document(
         raise NotFound(f"no follow-up {followup_id}", code="followup_not_found")
     if followup.kind not in _NOTICE_KINDS:
         raise InvalidInput("a referral has no rectification notice", code="not_a_notice")
-    catalogue = _catalogue_for(session, followup.inspection_id)
+    catalogue = catalogue_for(session, followup.inspection_id)
     fallback = load_catalogue()
     findings = tuple(
         NoticeFinding(
-            title=_title(finding.item_code, catalogue, fallback),
+            title=item_title(finding.item_code, catalogue, fallback),
             severity=Severity(finding.severity).label,
             note=finding.note,
             illegal_act=finding.illegal_act,
@@ -344,7 +285,7 @@ def notice_document(
     )
 
 
-def _title(code: str, catalogue: Catalogue, fallback: Catalogue) -> str:
+def item_title(code: str, catalogue: Catalogue, fallback: Catalogue) -> str:
     """The Chinese wording of a catalogue item, from the inspection's catalogue version or
     else the current one; the code only for an item neither knows."""
     item = catalogue.get(code) or fallback.get(code)

@@ -32,9 +32,8 @@ from sqlalchemy.orm import Session
 
 from inspection import registry
 from inspection.access import Actor
-from inspection.documents.common import UNREGISTERED, location, manager_contact
+from inspection.documents.common import DEFAULT_OFFICE, UNREGISTERED, location, manager_contact
 from inspection.documents.fonts import rendering
-from inspection.documents.notice import DEFAULT_OFFICE
 from inspection.errors import NotFound
 from inspection.models import Shelter
 from inspection.registry import ShelterFilter

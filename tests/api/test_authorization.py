@@ -51,6 +51,8 @@ class Target:
     district: str
     alert: int = MISSING
     """No alert is seeded: the alert routes are checked on one that does not exist."""
+    month: str = "2026-06"
+    """The month of the monthly report (the seeded inspections')."""
 
 
 MISSING_TARGET = Target(
@@ -213,9 +215,11 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/notices/{followup_id}.pdf"): Rule(
         ALL, params=(("followup_id", "key_supervision"),)
     ),
+    ("GET", "/api/v1/referrals/{followup_id}.pdf"): Rule(ALL),
     ("GET", "/api/v1/attachments/{attachment_id}"): Rule(ALL),
     ("GET", "/api/v1/attachments/{attachment_id}/thumbnail"): Rule(ALL),
     ("GET", "/api/v1/stats/compliance"): Rule(REPORTING),
+    ("GET", "/api/v1/reports/monthly.{fmt}"): Rule(OFFICE, query=(("month", "month"),)),
     # dashboards, telemetry and alerts
     ("GET", "/api/v1/dashboard"): Rule(REPORTING),
     ("GET", "/api/v1/dashboard/shelters"): Rule(REPORTING),
@@ -248,7 +252,7 @@ DEFAULT_PARAMS = {
     "sensor_id": "sensor",
     "alert_id": "alert",
 }
-FIXED_PARAMS = {"fmt": "csv", "milestone": "containment", "username": "bystander"}
+FIXED_PARAMS = {"fmt": "xlsx", "milestone": "containment", "username": "bystander"}
 """Path parameters that name no object in a shelter's scope."""
 
 

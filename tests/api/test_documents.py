@@ -289,6 +289,7 @@ def test_the_pdf_endpoints_are_documented(client: TestClient) -> None:
         "/api/v1/shelters/{code}/sign.pdf",
         "/api/v1/signs.pdf",
         "/api/v1/notices/{followup_id}.pdf",
+        "/api/v1/referrals/{followup_id}.pdf",
     ):
         responses = paths[path]["get"]["responses"]
         assert responses["200"]["content"] == {

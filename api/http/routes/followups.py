@@ -1,5 +1,6 @@
 """Inspections by id, attaching their photos, the follow-up list, class 4 milestones, referral
-outcomes and their corrections, closing findings with evidence, notices as PDF."""
+outcomes and their corrections, closing findings with evidence, notices and referral letters
+as PDF."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from api.http.uploads import (
 from inspection import attachments, fixes, followups, inspections, milestones, photos, referrals
 from inspection.documents.fonts import load_font
 from inspection.documents.notice import notice_document, render_notice_pdf
+from inspection.documents.referral import referral_document, render_referral_pdf
 from inspection.followups import FollowupFilter
 from inspection.models import FollowupKind, FollowupStatus, Milestone
 from inspection.schemas import (
@@ -337,3 +339,37 @@ def notice_pdf(
     doc = notice_document(session, followup_id, actor=actor, now=now, tz=settings.timezone)
     pdf = render_notice_pdf(doc, font=load_font(settings.pdf_font))
     return pdf_response(pdf, f"{doc.number}.pdf")
+
+
+@router.get(
+    "/referrals/{followup_id}.pdf",
+    tags=["followups"],
+    response_class=PdfResponse,
+    responses={
+        **PDF_RESPONSES,
+        422: {"description": "the follow-up is not a referral (`not_a_referral`)"},
+    },
+)
+def referral_pdf(
+    followup_id: RowId, session: SessionDep, actor: ActorDep, now: NowDep, state: StateDep
+) -> PdfResponse:
+    """The referral letter (移送函) of an enforcement referral, addressed to the configured
+    law-enforcement unit (`SHELTERWATCH_REFERRAL_AUTHORITY`): the shelter, the illegal acts
+    (人民防空法 art. 49) with up to three photos each, the inspection date, the notices and
+    supervision of the same findings and what was done, the legal basis and the city's fine
+    range, dated the day of the referral in the city's time zone."""
+    settings = state.settings
+    letter = referral_document(
+        session,
+        followup_id,
+        actor=actor,
+        now=now,
+        tz=settings.timezone,
+        files=state.files,
+        limits=limits_of(state),
+        authority=settings.referral_authority,
+        local_rules=settings.local_rules,
+        fines=state.policy.fines,
+    )
+    pdf = render_referral_pdf(letter, font=load_font(settings.pdf_font))
+    return pdf_response(pdf, f"{letter.number}.pdf")

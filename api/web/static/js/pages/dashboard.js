@@ -4,7 +4,7 @@
 // and the shelters on a grid by district coloured by class and alert, or on the city's own map
 // when one is configured.
 
-import { api } from '../api.js';
+import { api, download } from '../api.js';
 import { draw } from '../chart-lib.js';
 import { classLabel, dateTime, deadline, number, percent } from '../format.js';
 import { extend, t } from '../i18n.js';
@@ -14,6 +14,9 @@ import { h, mount, notice } from '../ui.js';
 extend({
   zh: {
     'dash.title': '总览',
+    'dash.report': '月报',
+    'dash.report.text': '某月的达标率及走势、工程分类、整改督办、执法移送和监测告警，供领导阅读',
+    'dash.report.month': '月份',
     'dash.rate': '维护管理达标率',
     'dash.rate.city': '全市',
     'dash.districts': '各区达标率',
@@ -51,6 +54,9 @@ extend({
   },
   en: {
     'dash.title': 'Overview',
+    'dash.report': 'Monthly report',
+    'dash.report.text': 'A month of compliance and its trend, classes, follow-up, referrals, sensors and alerts, for leadership',
+    'dash.report.month': 'Month',
     'dash.rate': 'Maintenance compliance',
     'dash.rate.city': 'City',
     'dash.districts': 'Compliance by district',
@@ -303,6 +309,35 @@ async function mapView(box, settings, district) {
   });
 }
 
+/** The monthly report (月报) of a month, as PDF or xlsx, in the dashboard's scope. */
+function monthlyReport(district) {
+  const now = new Date();
+  const last = new Date(now.getFullYear(), now.getMonth() - 1, 1);
+  const month = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`;
+  const input = h('input#report-month', { type: 'month', value: month(last), max: month(now), required: true });
+  const get = (fmt) => () => {
+    if (!input.value) return;
+    const q = new URLSearchParams({ month: input.value });
+    if (district) q.set('district', district);
+    download(`/api/v1/reports/monthly.${fmt}?${q}`, `monthly-${input.value}.${fmt}`).catch(() => {});
+  };
+  return h(
+    'section',
+    h('h2', t('dash.report')),
+    h('p.small.muted', t('dash.report.text')),
+    h(
+      'p',
+      h('label', { for: input.id }, t('dash.report.month')),
+      ' ',
+      input,
+      ' ',
+      h('button.button#report-pdf', { type: 'button', onclick: get('pdf') }, 'PDF'),
+      ' ',
+      h('button.button#report-xlsx', { type: 'button', onclick: get('xlsx') }, 'Excel'),
+    ),
+  );
+}
+
 export async function render(root, params) {
   const district = params.query.get('district') || null;
   const q = district ? `?district=${encodeURIComponent(district)}` : '';
@@ -332,6 +367,7 @@ export async function render(root, params) {
     classes(d),
     overdue(d),
     referrals(d),
+    monthlyReport(district),
     h('section', h('h2', d.map.tile_url ? t('dash.map') : t('dash.grid')), h('p.small.muted', t('dash.legend')), gridBox),
   );
   poll(alertsBox, `/api/v1/alerts?status=open&limit=20${district ? `&district=${encodeURIComponent(district)}` : ''}`, alertList(alertsBox, alertCount), {

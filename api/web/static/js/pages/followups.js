@@ -34,6 +34,7 @@ extend({
     'fu.due': '整改期限',
     'fu.tracker': '跟踪人',
     'fu.pdf': '通知书（PDF）',
+    'fu.referral_pdf': '移送函（PDF）',
     'fu.findings': '问题',
     'fu.reported': '{time} 报告已整改：{note}',
     'fu.verify': '核验通过',
@@ -66,6 +67,7 @@ extend({
     'fu.due': 'Deadline',
     'fu.tracker': 'Tracked by',
     'fu.pdf': 'Notice (PDF)',
+    'fu.referral_pdf': 'Referral letter (PDF)',
     'fu.findings': 'Findings',
     'fu.reported': 'fix reported {time}: {note}',
     'fu.verify': 'Verify',
@@ -84,6 +86,12 @@ extend({
 
 const LIMIT = 100;
 const VERIFIERS = ['admin', 'district_officer', 'inspector'];
+const OFFICERS = ['admin', 'district_officer'];
+
+/** The printable document of a follow-up: a referral's letter (移送函), else its notice. */
+function pdfPath(fu) {
+  return fu.kind === 'referral' ? `/api/v1/referrals/${fu.id}.pdf` : `/api/v1/notices/${fu.id}.pdf`;
+}
 
 function findingDecision(f, kind, done) {
   return decision({
@@ -176,20 +184,20 @@ function followupCard(fu, canVerify, role, done) {
       fact(t('fu.due'), open ? `${date(fu.due_at)}（${due.text}）` : date(fu.due_at), open && due.overdue ? 'overdue' : ''),
       fu.tracker ? fact(t('fu.tracker'), fu.tracker) : [],
     ),
-    fu.kind === 'referral'
+    fu.kind === 'referral' && !OFFICERS.includes(role)
       ? null
       : h(
           'p',
           h(
             'a.button.pdf-link',
             {
-              href: `/api/v1/notices/${fu.id}.pdf`,
+              href: pdfPath(fu),
               onclick: (event) => {
                 event.preventDefault();
-                download(`/api/v1/notices/${fu.id}.pdf`, `${fu.number}.pdf`).catch(() => {});
+                download(pdfPath(fu), `${fu.number}.pdf`).catch(() => {});
               },
             },
-            t('fu.pdf'),
+            t(fu.kind === 'referral' ? 'fu.referral_pdf' : 'fu.pdf'),
           ),
         ),
     milestonesView(fu, role, done),
