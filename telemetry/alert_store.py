@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from telemetry.alert_rules import Severity
 from telemetry.errors import NotFound
+from telemetry.instants import from_ms, maybe_from_ms, to_ms
 from telemetry.sql_models import AlertRow, SensorLiveRow
 
 OPEN = ("active", "acknowledged")
@@ -55,14 +56,6 @@ class EventKind(StrEnum):
     RENOTIFY = "renotify"
     SEVERITY_RAISED = "severity_raised"
     SEVERITY_LOWERED = "severity_lowered"
-
-
-def to_ms(ts: datetime) -> int:
-    return int(ts.timestamp() * 1000)
-
-
-def from_ms(ms: int | None) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,21 +107,17 @@ class AlertView:
             value=row.value,
             threshold=row.threshold,
             late=row.late,
-            raised_at=_dt(row.raised_at_ms),
-            condition_since=_dt(row.condition_since_ms),
-            severity_since=_dt(row.severity_since_ms),
+            raised_at=from_ms(row.raised_at_ms),
+            condition_since=from_ms(row.condition_since_ms),
+            severity_since=from_ms(row.severity_since_ms),
             condition_holds=row.condition_holds,
-            acknowledged_at=from_ms(row.acknowledged_at_ms),
+            acknowledged_at=maybe_from_ms(row.acknowledged_at_ms),
             acknowledged_by=row.acknowledged_by,
-            cleared_at=from_ms(row.cleared_at_ms),
+            cleared_at=maybe_from_ms(row.cleared_at_ms),
             resolved_by=row.resolved_by,
             resolve_note=row.resolve_note,
             escalation_level=row.escalation_level,
         )
-
-
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,15 +24,16 @@ unacknowledged critical alert is sent again to everyone told so far.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
 from telemetry import alert_store
 from telemetry.alert_rules import OFFLINE_FACTOR, OFFLINE_RULE, Severity
-from telemetry.alert_store import AlertEvent, AlertView, EventKind, NewAlert, from_ms, to_ms
+from telemetry.alert_store import AlertEvent, AlertView, EventKind, NewAlert
 from telemetry.alert_wording import offline_message
+from telemetry.instants import from_ms, maybe_from_ms, to_ms
 from telemetry.ports import AlertSink, WatchedSensor
 from telemetry.sql_models import AlertRow
 
@@ -113,7 +114,7 @@ class AlertTransitions:
     ) -> AlertView | None:
         """Raise ``sensor_offline`` for a silent sensor, silent since ``last_seen`` (since it
         was registered when it never reported); None when one holds already."""
-        since = last_seen or datetime.fromtimestamp(to_ms(sensor.registered_at) / 1000, UTC)
+        since = last_seen or from_ms(to_ms(sensor.registered_at))
         raised = alert_store.raise_alert(
             session,
             NewAlert(
@@ -155,7 +156,10 @@ class AlertTransitions:
             reference_ms = last_ms if last_ms is not None else to_ms(sensor.registered_at)
             silent = now_ms - reference_ms > limit_ms
             if silent and sensor.sensor_id not in holding:
-                if self.offline(session, sensor, last_seen=from_ms(last_ms), at=now) is not None:
+                if (
+                    self.offline(session, sensor, last_seen=maybe_from_ms(last_ms), at=now)
+                    is not None
+                ):
                     raised += 1
             elif (
                 not silent

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from telemetry.alert_rules import CONDITIONS, TIERS, Override, Scope, Severity
 from telemetry.alert_state import ConditionState
-from telemetry.alert_store import to_ms
+from telemetry.instants import to_ms
 from telemetry.sql_models import AlertRow, AlertRuleRow, AlertStateRow
 
 STATE = cast(Table, AlertStateRow.__table__)

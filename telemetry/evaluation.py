@@ -28,9 +28,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from telemetry import alert_store, condition_store
 from telemetry.alert_rules import CONDITIONS, TIERS, AlertRule, Condition, RuleBook, Target, getter
 from telemetry.alert_state import NONE, ConditionState, Transition, step
-from telemetry.alert_store import NewAlert, to_ms
+from telemetry.alert_store import NewAlert
 from telemetry.alert_transitions import AlertTransitions
 from telemetry.alert_wording import cleared_message, raised_message
+from telemetry.instants import to_ms
 from telemetry.ports import SensorDirectory
 from telemetry.readings import Reading
 

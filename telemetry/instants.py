@@ -34,3 +34,8 @@ def ceil_ms(when: datetime) -> int:
 def from_ms(ms: int) -> datetime:
     """The instant (UTC) at which epoch millisecond ``ms`` starts."""
     return EPOCH + timedelta(milliseconds=ms)
+
+
+def maybe_from_ms(ms: int | None) -> datetime | None:
+    """:func:`from_ms` of a column that may be empty."""
+    return None if ms is None else from_ms(ms)

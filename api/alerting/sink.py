@@ -28,7 +28,7 @@ from api.notify.platform_feed import PlatformFeed
 from api.state import AppState
 from inspection import audit, drafts, notify
 from inspection.access import SYSTEM, Actor
-from inspection.models import Delivery, Notification, Role, Shelter, User
+from inspection.models import Delivery, Notification, OutboxStatus, Role, Shelter, User
 from telemetry.access import alert_topic
 from telemetry.alert_rules import Severity
 from telemetry.alert_store import AlertEvent, AlertView, EventKind
@@ -103,7 +103,7 @@ class OutboxAlertSink:
             notification_id=n.id,
             channel="mqtt",
             target=topic,
-            status="pending",
+            status=OutboxStatus.PENDING,
             attempts=0,
             next_attempt_at=now + LEASE,
             last_error="",

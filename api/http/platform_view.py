@@ -38,7 +38,8 @@ from inspection import stats
 from inspection.access import Actor
 from inspection.models import Finding, Sensor, Shelter
 from telemetry.alert_rules import OFFLINE_RULE, Severity
-from telemetry.alert_store import OPEN, AlertStatus, from_ms, to_ms
+from telemetry.alert_store import OPEN, AlertStatus
+from telemetry.instants import maybe_from_ms, to_ms
 from telemetry.sql_models import AlertRow, SensorLiveRow
 
 WINDOW = timedelta(hours=1)
@@ -178,7 +179,7 @@ def _sensor_figures(session: Session, now: datetime) -> tuple[SensorCounts, Comp
     for sensor_id, interval_s, created_at, last_seen_ms, water_leak in rows:
         if water_leak:
             wet += 1
-        last_seen = from_ms(last_seen_ms)
+        last_seen = maybe_from_ms(last_seen_ms)
         if is_online(
             last_seen=last_seen,
             registered_at=created_at,

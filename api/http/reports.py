@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from inspection.models import Sensor, Shelter
 from inspection.monthly import SEVERITIES, Monitoring
-from telemetry.alert_store import to_ms
 from telemetry.errors import StoreUnavailable
+from telemetry.instants import to_ms
 from telemetry.ports import ReadingStore
 from telemetry.sql_models import AlertRow
 

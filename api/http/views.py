@@ -56,8 +56,9 @@ from inspection.models import (
 from inspection.schemas import FindingRead
 from telemetry import alert_store
 from telemetry.alert_rules import OFFLINE_FACTOR, OFFLINE_RULE, Severity
-from telemetry.alert_store import AlertView, from_ms
+from telemetry.alert_store import AlertView
 from telemetry.fire_risk import RiskLevel, level
+from telemetry.instants import maybe_from_ms
 from telemetry.sql_models import SensorLiveRow
 
 
@@ -339,7 +340,7 @@ def _sensors(
         bat,
         wet,
     ) in rows:
-        last_seen = from_ms(seen_ms)
+        last_seen = maybe_from_ms(seen_ms)
         out[shelter_id].append(
             SensorLive.model_construct(
                 sensor_id=sensor_id,
