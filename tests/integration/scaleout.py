@@ -219,6 +219,13 @@ http {{
             base_url=self.url, verify=ssl.create_default_context(cafile=str(self.ca)), timeout=30
         )
 
+    def up(self) -> bool:
+        try:
+            with self.client() as client:
+                return client.get("/readyz").is_success
+        except httpx.HTTPError:
+            return False
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGQUIT)
         self.proc.wait(30)
@@ -503,7 +510,7 @@ def _run(scenario: Scenario, workdir: Path, pg: str, influx: str) -> dict[str, f
         if servers:
             nginx = Nginx(workdir / "nginx", [s.port for s in servers])
             client = nginx.client()
-            wait_until(lambda: client.get("/readyz").is_success, 20, "nginx up", every=0.1)
+            wait_until(nginx.up, 20, "nginx up", every=0.1)
             login = client.post(
                 "/api/v1/auth/token", data={"username": "admin", "password": PASSWORD}
             )
