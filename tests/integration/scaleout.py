@@ -352,6 +352,19 @@ def readings(fleet: Fleet, messages: int, start_ms: int) -> list[tuple[str, str,
     return out
 
 
+def influx_points_written(db: str) -> int:
+    """Points InfluxDB has accepted into ``db`` since it started, overwrites included (its
+    shard statistics)."""
+    r = httpx.get(f"{INFLUX_URL}/query", params={"q": "SHOW STATS FOR 'shard'"}, timeout=10)
+    r.raise_for_status()
+    total = 0
+    for series in r.json()["results"][0].get("series") or []:
+        if (series.get("tags") or {}).get("database") == db:
+            row = dict(zip(series["columns"], series["values"][0], strict=True))
+            total += int(row.get("writePointsOk", 0))
+    return total
+
+
 # --- the stores and the register ----------------------------------------------------------
 
 
@@ -524,21 +537,31 @@ def _run(scenario: Scenario, workdir: Path, pg: str, influx: str) -> dict[str, f
         now_ms = int(datetime.now(UTC).timestamp() * 1000)
         stream = readings(fleet, scenario.messages, now_ms - 60_000)
         steps = scenario.messages // CHUNK
-        killed_at = time.monotonic()
-        stored_by_killed = 0.0
+        killed_at = [time.monotonic()]
+
+        def kill_server() -> None:
+            servers[0].kill()
+            killed_at[0] = time.monotonic()
+
         for step in range(steps):
+            # The kills land while a chunk is in flight, the ingester's between receiving
+            # and acknowledging some of it.
+            kill: Callable[[], None] | None = None
             if step == steps * 6 // 24:
-                stored_by_killed = ingesters[0].metric("shelterwatch_ingest_readings_stored_total")
-                ingesters[0].kill()
+                kill = ingesters[0].kill
             elif step == steps * 10 // 24 and len(servers) >= 2:
-                servers[0].kill()
-                killed_at = time.monotonic()
+                kill = kill_server
             elif step == steps * 14 // 24:
                 broker.restart()
             elif step == steps * 18 // 24:
                 ingesters[0].spawn()  # as its supervisor would
+            killer = threading.Timer(0.03, kill) if kill is not None else None
+            if killer is not None:
+                killer.start()
             chunk = stream[step * CHUNK : (step + 1) * CHUNK]
             publisher.send([(t, p) for t, p, _ in chunk])
+            if killer is not None:
+                killer.join()
             time.sleep(0.2)  # the stream's pace
         published_at = time.monotonic()
 
@@ -556,11 +579,10 @@ def _run(scenario: Scenario, workdir: Path, pg: str, influx: str) -> dict[str, f
         }
         assert stored == {(t.split("/")[2], ts) for t, _, ts in stream}
 
-        # What the ingesters wrote (the killed one's count up to shortly before its death): at
-        # least once, repeats only from redelivery after the kill and the broker restart.
-        writes = stored_by_killed + sum(
-            p.metric("shelterwatch_ingest_readings_stored_total") for p in ingesters
-        )
+        # Every point InfluxDB accepted, repeats included (each overwrote its first copy; they
+        # come only from redelivery after the kill and the broker restart): reported, not
+        # checked, since a restart of influxd by anyone resets its statistics.
+        writes = influx_points_written(influx)
         rejected = sum(p.metric("shelterwatch_ingest_readings_rejected_total") for p in ingesters)
         spooled = sum(p.metric("shelterwatch_ingest_spool_depth") for p in ingesters)
         assert (rejected, spooled) == (0, 0)
@@ -612,7 +634,7 @@ def _run(scenario: Scenario, workdir: Path, pg: str, influx: str) -> dict[str, f
             failures = [o for _, o in requests.outcomes if o != 200]
             assert failures == []
             answered = len(requests.outcomes)
-            after_kill = sum(1 for at, _ in requests.outcomes if at >= killed_at)
+            after_kill = sum(1 for at, _ in requests.outcomes if at >= killed_at[0])
             assert after_kill >= 20
         return {
             "readings": n,
@@ -620,7 +642,7 @@ def _run(scenario: Scenario, workdir: Path, pg: str, influx: str) -> dict[str, f
             "ready_s": ready_at - started,
             "publish_s": published_at - ready_at,
             "drain_after_publish_s": drained_at - published_at,
-            "store_writes_at_least": writes,
+            "points_written_repeats_included": writes,
             "http_requests": answered,
             "http_requests_after_server_kill": after_kill,
             "alerts": len(alerts),
