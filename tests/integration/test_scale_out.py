@@ -3,7 +3,8 @@ shipped configuration, one killed with SIGKILL mid-stream (and started again) an
 restarted, with nothing lost, nothing extra stored, one alert per condition and one
 notification per recipient (tests/integration/scaleout.py has the whole rig). The full run,
 three ingesters and two API servers behind nginx with one of them killed, is
-``bench/scale_out.py``: on a shared two-core machine its processes alone take minutes to start.
+``bench/scale_out.py``: on a busy shared two-core machine its five processes took over 90 s
+just to start.
 """
 
 from __future__ import annotations
