@@ -13,7 +13,12 @@ tree; CPU counts from the connection on, so interpreter start-up and imports are
 Mosquitto and InfluxDB run on the same two cores; their CPU seconds are shown beside.
 
 Contenders, measured in the same run:
-    a  bare paho subscriber, acknowledges on receipt, counts only (the ceiling)
+    m  ``mosquitto_sub`` (C, libmosquitto) resuming the persistent session (``-c -i ID -q 1``),
+       one short line per message counted here: the broker's own delivery ceiling
+    i  InfluxDB alone: the same readings as line protocol (encoded before timing, as the
+       ingester encodes them, 5,000 a body), POSTed by 3 writers straight to influxd's
+       ``/write`` (no nginx, no MQTT): the store's ceiling
+    a  bare paho subscriber, acknowledges on receipt, counts only (the ceiling of Python)
     b  naive paho + influxdb-client batching writer (acknowledges before storing)
     c  ``shelterwatch ingest``, one process (acknowledges after storage)
     d  two ``shelterwatch ingest`` processes on a shared subscription
@@ -29,22 +34,27 @@ run from DIR, as c0 and e0, for a before/after comparison in one run.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import harness
+import httpx
 from harness import ROOT, Resources, Watched
 
 DESCRIPTIONS = {
+    "m": "mosquitto_sub (C), counts lines (ceiling)",
+    "i": "influxd /write, line protocol (ceiling)",
     "a": "bare paho subscriber (ceiling)",
     "b": "naive paho + influxdb-client batching",
     "c": "shelterwatch ingest",
@@ -66,6 +76,8 @@ class Launch:
     marker: bytes
     env: dict[str, str] | None = None
     cwd: Path = ROOT
+    counts_lines: bool = False
+    """Prints a line per message (no ``done``): done once ``readings`` lines are counted."""
 
 
 @dataclass
@@ -131,6 +143,18 @@ def wait_drained(
         time.sleep(0.05)
 
 
+def _line_counter(n: int, done_at: list[float]) -> Callable[[bytes], None]:
+    """Counts a contender's lines, one per message; notes the time of the ``n``-th."""
+    seen = [0]
+
+    def count(_line: bytes) -> None:
+        seen[0] += 1
+        if seen[0] == n:
+            done_at.append(time.perf_counter())
+
+    return count
+
+
 def drain(
     res: Resources,
     key: str,
@@ -159,7 +183,9 @@ def drain(
     for i, launch in enumerate(launches):
         log = res.workdir / f"{key}-{i}.log"
         w = Watched(res.spawn(launch.argv, launch.env, launch.cwd), log, launch.marker)
-        if influx_db is None:
+        if influx_db is None and launch.counts_lines:
+            w.on_line(_line_counter(readings, done_at))
+        elif influx_db is None:
             w.on_line(lambda line: done_at.append(time.perf_counter()) if b"done" in line else None)
         watched.append(w)
     for w in watched:
@@ -232,6 +258,80 @@ def drain(
     )
 
 
+def line_protocol_bodies(
+    messages: Sequence[tuple[str, bytes]], sensors: Sequence[tuple[str, str]], per_body: int
+) -> list[bytes]:
+    """The write bodies the ingester sends for these one-reading messages: placed as the
+    register places them (district, zone), enriched (dew point, fire-risk index) and encoded
+    by the store's own encoder."""
+    from datetime import UTC, datetime
+
+    from telemetry.fire_risk import enrich
+    from telemetry.influx_store import to_line
+    from telemetry.readings import Reading
+
+    zones = {sensor: f"zone {sensor.rsplit('-S', 1)[1]}" for _, sensor in sensors}
+    lines = []
+    for topic, payload in messages:
+        _, shelter, sensor, _ = topic.split("/")
+        body = json.loads(payload)
+        reading = Reading(
+            shelter,
+            sensor,
+            datetime.fromtimestamp(body["ts"] / 1000, UTC),
+            temperature=body["temperature"],
+            humidity=body["humidity"],
+            battery=body["battery"],
+            district="Bench",
+            zone=zones[sensor],
+        )
+        lines.append(to_line(enrich(reading)))
+    return ["\n".join(lines[i : i + per_body]).encode() for i in range(0, len(lines), per_body)]
+
+
+def influx_write(
+    key: str, bodies: Sequence[bytes], readings: int, db: str, writers: int = 3
+) -> Result:
+    """Time POSTs of ready line-protocol bodies straight to influxd, ``writers`` at once."""
+    influx_pids = harness.pids_named("influxd")
+    todo = list(enumerate(bodies))
+    lock = threading.Lock()
+    errors: list[str] = []
+
+    def writer() -> None:
+        with httpx.Client(base_url=harness.INFLUXD_URL, timeout=60) as client:
+            while True:
+                with lock:
+                    if not todo or errors:
+                        return
+                    _, body = todo.pop(0)
+                r = client.post("/write", params={"db": db, "precision": "ms"}, content=body)
+                if r.status_code != 204:
+                    with lock:
+                        errors.append(f"{r.status_code} {r.text[:200]}")
+
+    own_cpu0 = harness.cpu_seconds([os.getpid()])
+    influx_cpu0 = harness.cpu_seconds(influx_pids)
+    system_cpu0 = harness.system_cpu_seconds()
+    start = time.perf_counter()
+    threads = [threading.Thread(target=writer) for _ in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    end = time.perf_counter()
+    if errors:
+        raise RuntimeError(f"[{key}] influxd refused a write: {errors[0]}")
+    own = harness.cpu_seconds([os.getpid()]) - own_cpu0
+    influx_cpu = harness.cpu_seconds(influx_pids) - influx_cpu0
+    other = harness.system_cpu_seconds() - system_cpu0 - own - influx_cpu
+    stored = harness.influx_count(db)
+    if stored != readings:
+        raise RuntimeError(f"[{key}] {stored:,} readings stored, expected {readings:,}")
+    # The contender's own CPU is the HTTP posting (in this process); InfluxDB's is beside.
+    return Result(key, readings, end - start, own, 0.0, 0.0, 0.0, influx_cpu, other)
+
+
 def ingest_launch(
     res: Resources,
     pg_url: str,
@@ -277,6 +377,21 @@ def run(args: argparse.Namespace, res: Resources, results: list[Result]) -> None
     keys *= args.repeat  # interleaved, so that a noisy minute hits every contender alike
     for i, key in enumerate(keys):
         kind, cwd = key[0], (Path(args.baseline) if key.endswith("0") else ROOT)
+        if kind == "m":
+            client_id = f"bench-csub-{uuid.uuid4().hex[:8]}"
+            argv = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-V", "mqttv5"]
+            argv += ["-c", "-i", client_id, "-q", "1", "-x", str(harness.SESSION_EXPIRY_S)]
+            argv += ["-t", harness.TOPIC_FILTER, "-F", "m"]
+            # Marked at its first message: mosquitto_sub says nothing on connecting.
+            launch = Launch(client_id, harness.TOPIC_FILTER, argv, b"m", counts_lines=True)
+            results.append(drain(res, key, [launch], singles, n, None, None, args.wait_quiet))
+            continue
+        if kind == "i":
+            db = res.influx_db(f"{key}_{i}")
+            bodies = line_protocol_bodies(singles, sensors, 5000)
+            results.append(influx_write(key, bodies, n, db))
+            print(f"  [{key}] {results[-1].rate:,.0f} readings/s", flush=True)
+            continue
         if kind == "a":
             client_id = f"bench-bare-{uuid.uuid4().hex[:8]}"
             argv = [harness.PYTHON, str(ROOT / "bench/bare_subscriber.py")]
@@ -347,6 +462,9 @@ def report(results: Sequence[Result], args: argparse.Namespace) -> None:
             print(f"{label:<44}{value:6.2f}  {target}")
 
     ratio("c/a  ingester vs bare paho ceiling", "c", "a", "(target >= 0.8)")
+    ratio("c/m  ingester vs mosquitto_sub (C) ceiling", "c", "m")
+    ratio("c/i  ingester vs influxd's own write rate", "c", "i")
+    ratio("a/m  bare paho vs mosquitto_sub (C)", "a", "m")
     ratio("d/c  two ingesters, shared subscription", "d", "c", "(target >= 1.6)")
     if "c" in by:
         # What two processes could reach here if both cores did nothing but this work at one
@@ -371,6 +489,18 @@ def report(results: Sequence[Result], args: argparse.Namespace) -> None:
         print(f"{'e    readings/s, 100 per message':<44}{by['e'].rate:,.0f}  (target >= 100,000)")
     for key in "ce":
         if key in by:
+            r = by[key]
+            per = 1e6 / r.readings
+            label = f"{key}    CPU µs per reading"
+            print(
+                f"{label:<44}ingester {r.cpu_us:.1f}, mosquitto {r.broker_cpu_s * per:.1f}, "
+                f"influxd {r.influx_cpu_s * per:.1f}"
+            )
+    if "i" in by:
+        per = 1e6 / by["i"].readings
+        print(f"{'i    influxd CPU µs per reading':<44}{by['i'].influx_cpu_s * per:.1f}")
+    for key in "ce":
+        if key in by:
             label = f"{key}    peak RSS MB"
             print(f"{label:<44}{by[key].peak_rss_mb:6.1f}  (target <= 150)")
     print(
@@ -385,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="20,000 readings")
     p.add_argument("--sensors", type=int, default=1000)
     p.add_argument("--per-message", type=int, default=100, help="readings per message of e")
-    p.add_argument("--only", default="abcde", help="contenders to run, e.g. ce")
+    p.add_argument("--only", default="miabcde", help="contenders to run, e.g. ce")
     p.add_argument("--baseline", help="project copy to run c and e from as well (c0, e0)")
     p.add_argument(
         "--ingest-env",

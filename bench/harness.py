@@ -40,6 +40,8 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 INFLUX_URL = os.environ.get("SHELTERWATCH_BENCH_INFLUX_URL", "http://127.0.0.1:8087")
+INFLUXD_URL = os.environ.get("SHELTERWATCH_BENCH_INFLUXD_URL", "http://127.0.0.1:8086")
+"""influxd itself, without the write rewrite in front (the store's own ceiling)."""
 PG_ADMIN_URL = os.environ.get(
     "SHELTERWATCH_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import threading
 import time
@@ -87,8 +88,8 @@ class Site:
         return ssl.create_default_context(cafile=str(self.ca))
 
 
-def render(site: str, *, http: int, https: int, upstream: int, tls: Path) -> str:
-    """The site with loopback ports, the test certificate and the app's port."""
+def render(site: str, *, http: int, https: int, upstream: list[int], tls: Path) -> str:
+    """The site with loopback ports, the test certificate and the upstream servers' ports."""
     replacements = {
         "    listen [::]:80;\n": "",
         "    listen [::]:443 ssl http2;\n": "",
@@ -96,7 +97,7 @@ def render(site: str, *, http: int, https: int, upstream: int, tls: Path) -> str
         "listen 443 ssl http2;": f"listen 127.0.0.1:{https} ssl http2;",
         "/etc/shelterwatch/tls/shelterwatch.pem": str(tls / "broker.pem"),
         "/etc/shelterwatch/tls/shelterwatch.key": str(tls / "broker.key"),
-        "server 127.0.0.1:8000;": f"server 127.0.0.1:{upstream};",
+        "server 127.0.0.1:8000;": "\n    ".join(f"server 127.0.0.1:{p};" for p in upstream),
     }
     for old, new in replacements.items():
         assert old in site, old
@@ -104,8 +105,53 @@ def render(site: str, *, http: int, https: int, upstream: int, tls: Path) -> str
     return site
 
 
+class Resetter:
+    """A port that accepts connections and resets each at once, as a server does that dies
+    with connections open."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port: int = self.sock.getsockname()[1]
+        self.resets = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+            self.resets += 1
+
+    def close(self) -> None:
+        self.sock.close()
+        self.thread.join(5)
+
+
 @pytest.fixture
-def site(tmp_path: Path, app_port: int) -> Iterator[Site]:
+def broken_upstreams(request: pytest.FixtureRequest) -> Iterator[list[int]]:
+    """Upstream servers besides the app that fail: with ``indirect`` parameters,
+    ``"refused"`` (nothing listens) and ``"reset"`` (a :class:`Resetter`)."""
+    resetters: list[Resetter] = []
+    ports = []
+    for kind in getattr(request, "param", ()):
+        if kind == "reset":
+            resetters.append(Resetter())
+            ports.append(resetters[-1].port)
+        else:
+            ports.append(free_port())
+    yield ports
+    for r in resetters:
+        r.close()
+
+
+@pytest.fixture
+def site(tmp_path: Path, app_port: int, broken_upstreams: list[int]) -> Iterator[Site]:
     nginx = shutil.which("nginx") or (
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
     )
@@ -118,7 +164,13 @@ def site(tmp_path: Path, app_port: int) -> Iterator[Site]:
     prefix.mkdir()
     http, https = free_port(), free_port()
     (prefix / "shelterwatch.conf").write_text(
-        render(SITE.read_text(), http=http, https=https, upstream=app_port, tls=tls)
+        render(
+            SITE.read_text(),
+            http=http,
+            https=https,
+            upstream=[*broken_upstreams, app_port],
+            tls=tls,
+        )
     )
     # As root, nginx's workers would otherwise run as nobody, who cannot enter the test's
     # private directories (certificates, body buffers).
@@ -281,3 +333,18 @@ def test_login_is_rate_limited_per_client(site: Site) -> None:
     # burst 10 (+1 for the rate itself); the rest are refused by nginx within the minute.
     assert time.monotonic() - started < 60
     assert len(by_app) <= 12 and len(limited) >= 12, [r.status_code for r in answers]
+
+
+@pytest.mark.parametrize("broken_upstreams", [("refused", "reset")], indirect=True)
+def test_a_request_an_upstream_fails_goes_to_the_next(
+    site: Site, broken_upstreams: list[int], tmp_path: Path
+) -> None:
+    """Of three serve processes, one is down (connection refused) and one dies under its
+    connections (reset): nginx passes each request on to the next, and every GET is answered
+    by the one that works."""
+    with httpx.Client(verify=site.trust) as client:
+        answers = [client.get(f"{site.https}/readyz").status_code for _ in range(12)]
+    assert answers == [200] * 12
+    log = (tmp_path / "nginx" / "error.log").read_text()
+    assert "Connection refused" in log
+    assert "reset by peer" in log or "prematurely closed" in log
