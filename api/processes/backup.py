@@ -42,6 +42,7 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
+from api.processes.errors import CommandError
 from api.settings import Settings
 
 FORMAT = 1
@@ -414,7 +415,7 @@ def _backup_command(settings: Settings, args: argparse.Namespace) -> int:
     try:
         dest = backup(settings, Path(args.dir), influx_rpc=args.influx_rpc)
     except BackupError as exc:
-        raise SystemExit(f"backup failed: {exc}") from exc
+        raise CommandError(f"backup failed: {exc}") from exc
     print(dest)
     return 0
 
@@ -423,7 +424,7 @@ def _restore_command(settings: Settings, args: argparse.Namespace) -> int:
     try:
         done = restore(settings, Path(args.backup), force=args.force, influx_rpc=args.influx_rpc)
     except BackupError as exc:
-        raise SystemExit(f"restore failed: {exc}") from exc
+        raise CommandError(f"restore failed: {exc}") from exc
     print("\n".join(done))
     return 0
 
