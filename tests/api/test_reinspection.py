@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inspection.models import AuditEntry, Finding, FindingVerdict, Inspection
-from tests.api.conftest import CODE, World, at, class_changes, error_of
+from tests.api.conftest import CODE, PNG, World, at, class_changes, error_of
 
 REVISIT_AT = "2026-06-01T09:45:00+08:00"  # a quarter of an hour after the first visit
 
@@ -212,3 +212,21 @@ def test_verdicts_are_applied_once_under_an_idempotency_key(world: World, db: Se
     assert len(_audit(db, "finding.worsened")) == 1
     other = _revisit(world, verdicts[:1], key=key)
     assert error_of(other) == (409, "idempotency_mismatch")
+
+
+def test_photos_of_a_judged_finding_attach_to_the_re_inspection(world: World) -> None:
+    open_now = _first(world, "EQ-RUST", "SIGN-INCOMPLETE")
+    rust, sign = open_now["EQ-RUST"]["id"], open_now["SIGN-INCOMPLETE"]["id"]
+    revisit = _revisit(world, [{"finding": rust, "verdict": "fixed"}])
+    assert revisit.status_code == 201, revisit.text
+
+    def photo(finding_id: int) -> Any:
+        return world.api.client.post(
+            f"/api/v1/inspections/{revisit.json()['id']}/photos",
+            headers=world.inspector.headers,
+            files=[("files", ("rust.png", PNG, "image/png"))],
+            data={"finding_id": str(finding_id)},
+        )
+
+    assert photo(rust).status_code == 201
+    assert error_of(photo(sign)) == (422, "bad_finding")  # not judged by this visit
