@@ -71,10 +71,13 @@ def take_effect(
     policy: FollowupPolicy,
     tz: str,
     reason: str = "inspection",
+    confirmed: set[str] | None = None,
 ) -> list[Finding]:
-    """Record the findings of ``inspection``, supersede ``corrected`` (or settle the drafts),
-    start the follow-up (dated at the visit, numbered in the visit's year in ``tz``) and
-    recompute the class; ``reason`` goes into the class history."""
+    """Record the findings of ``inspection`` (returned in the order of ``specs``), supersede
+    ``corrected`` (or settle the drafts: those of its items and of the ``confirmed`` items a
+    re-inspection found still there are confirmed), start the follow-up of its own open
+    findings (dated at the visit, numbered in the visit's year in ``tz``) and recompute the
+    class; ``reason`` goes into the class history."""
     findings = [
         Finding(
             inspection_id=inspection.id,
@@ -100,7 +103,7 @@ def take_effect(
             session,
             shelter,
             inspection.id,
-            {f.item_code for f in findings},
+            {f.item_code for f in findings} | (confirmed or set()),
             inspected_at=inspection.inspected_at,
             actor=actor,
             now=now,

@@ -126,6 +126,27 @@ def verify(session: Session, finding_id: int, note: str, *, actor: Actor, now: d
     """Close a finding whose fix was reported; closes follow-ups left with nothing open."""
     finding, shelter = finding_in_scope(session, finding_id, actor)
     _check_verifier(finding, actor)
+    close_verified(session, finding, shelter, note, actor=actor, now=now)
+    close_settled(session, shelter, actor=actor, now=now)
+    recompute_class(
+        session, shelter, reason="verification", ref=f"finding:{finding.id}", actor=actor, now=now
+    )
+    return finding
+
+
+def close_verified(
+    session: Session,
+    finding: Finding,
+    shelter: Shelter,
+    note: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    by_inspection: int | None = None,
+) -> None:
+    """Close ``finding`` as verified by ``actor`` (audited ``finding.verified``; a re-inspection
+    names itself in ``by_inspection``) and tell the 工程长. The caller has checked the verifier
+    and closes the settled follow-ups and recomputes the class."""
     before = audit.snapshot(finding)
     finding.status = FindingStatus.CLOSED.value
     finding.verified_by = actor.id
@@ -133,6 +154,9 @@ def verify(session: Session, finding_id: int, note: str, *, actor: Actor, now: d
     finding.verify_note = note
     finding.closed_at = now
     session.flush()
+    after = audit.snapshot(finding)
+    if by_inspection is not None:
+        after["by_inspection"] = by_inspection
     audit.record(
         session,
         actor,
@@ -141,11 +165,7 @@ def verify(session: Session, finding_id: int, note: str, *, actor: Actor, now: d
         finding.id,
         at=now,
         before=before,
-        after=audit.snapshot(finding),
-    )
-    close_settled(session, shelter, actor=actor, now=now)
-    recompute_class(
-        session, shelter, reason="verification", ref=f"finding:{finding.id}", actor=actor, now=now
+        after=after,
     )
     notify.queue(
         session,
@@ -157,7 +177,6 @@ def verify(session: Session, finding_id: int, note: str, *, actor: Actor, now: d
         body=f"{shelter.name}（{shelter.code}）{finding.item_code} 整改已核验通过。",
         now=now,
     )
-    return finding
 
 
 def reject(session: Session, finding_id: int, note: str, *, actor: Actor, now: datetime) -> Finding:
@@ -166,10 +185,30 @@ def reject(session: Session, finding_id: int, note: str, *, actor: Actor, now: d
     _check_verifier(finding, actor)
     if not note.strip():
         raise InvalidInput("say why the fix is rejected (note)", code="note_required")
+    reopen(session, finding, shelter, note, actor=actor, now=now)
+    return finding
+
+
+def reopen(
+    session: Session,
+    finding: Finding,
+    shelter: Shelter,
+    note: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    by_inspection: int | None = None,
+) -> None:
+    """Open ``finding`` again after a reported fix was found wanting (audited
+    ``finding.rejected``; a re-inspection names itself in ``by_inspection``) and tell the
+    工程长 why. No deadline moves."""
     before = audit.snapshot(finding)
     finding.status = FindingStatus.OPEN.value
     finding.verify_note = note
     session.flush()
+    after = audit.snapshot(finding)
+    if by_inspection is not None:
+        after["by_inspection"] = by_inspection
     audit.record(
         session,
         actor,
@@ -178,7 +217,7 @@ def reject(session: Session, finding_id: int, note: str, *, actor: Actor, now: d
         finding.id,
         at=now,
         before=before,
-        after=audit.snapshot(finding),
+        after=after,
     )
     notify.queue(
         session,
@@ -190,7 +229,6 @@ def reject(session: Session, finding_id: int, note: str, *, actor: Actor, now: d
         body=f"{shelter.name}（{shelter.code}）{finding.item_code} 整改未通过：{note}",
         now=now,
     )
-    return finding
 
 
 def _manager(session: Session, shelter: Shelter) -> User | None:

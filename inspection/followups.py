@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from inspection import attachments, audit, notify, numbering
 from inspection.access import Actor, shelter_scope
 from inspection.errors import NotFound
-from inspection.grading import Deadlines, FollowupPolicy, deadlines_for
+from inspection.grading import (
+    Deadlines,
+    FollowupPolicy,
+    GradedFinding,
+    Severity,
+    class_for,
+    deadlines_for,
+)
 from inspection.models import (
     ClassChange,
     Finding,
@@ -93,14 +100,16 @@ def create_for_inspection(
     now: datetime,
     tz: str,
 ) -> list[Followup]:
-    """The follow-up the graded class prescribes, plus a referral draft per illegal act.
+    """The follow-up the class of the inspection's own open ``findings`` prescribes (its graded
+    class, unless a re-inspection also found earlier findings still open: those stay with
+    their own follow-up), plus a referral draft per illegal act.
 
     The notice is served on the spot: each follow-up is issued at the inspection's
     ``inspected_at`` and its deadlines count from then, however late the record reaches
     the server (``now``, when messages are queued and the audit entry is written)."""
     created: list[Followup] = []
     open_findings = [f for f in findings if f.status != FindingStatus.CLOSED]
-    level = inspection.graded_class
+    level = class_for(GradedFinding(Severity(f.severity), True) for f in open_findings)
     issued_at = inspection.inspected_at
     if level >= 2:
         followup = new_followup(

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from inspection import attachments, audit, corrections, drafts, followups, registry
+from inspection import attachments, audit, corrections, drafts, followups, registry, reinspection
 from inspection.access import Actor, shelter_scope
 from inspection.catalogue import Catalogue, load_catalogue
 from inspection.effect import FindingSpec, take_effect
@@ -132,7 +132,17 @@ def submit(
         review = corrections.review(
             session, data.corrects, shelter, specs, data.correction_reason, actor=actor
         )
-    graded = class_for(GradedFinding(s.severity, s.open) for s in specs)
+    judged = reinspection.review(
+        session,
+        shelter,
+        data.verdicts,
+        specs,
+        actor=actor,
+        corrected=review.corrected if review else None,
+    )
+    graded = class_for(
+        [GradedFinding(s.severity, s.open) for s in specs] + reinspection.graded(judged)
+    )
     inspection = Inspection(
         shelter_id=shelter.id,
         inspector_id=actor.id,
@@ -155,7 +165,13 @@ def submit(
         "inspection",
         inspection.id,
         at=now,
-        after={**audit.snapshot(inspection), "findings": [s.item_code for s in specs]},
+        after={
+            **audit.snapshot(inspection),
+            "findings": [s.item_code for s in specs],
+            **(
+                {"verdicts": {str(j.finding.id): j.verdict.value for j in judged}} if judged else {}
+            ),
+        },
     )
     if review is not None:
         corrections.record(
@@ -171,18 +187,21 @@ def submit(
         )
         if review.needs_approval:
             return inspection
-    take_effect(
+    reinspection.apply(session, inspection, shelter, judged, actor=actor, now=now)
+    recorded = take_effect(
         session,
         inspection,
         shelter,
-        specs,
+        [*specs, *reinspection.replacements(judged)],
         corrected=review.corrected if review else None,
         tracker=tracker,
         actor=actor,
         now=now,
         policy=policy,
         tz=tz,
+        confirmed=reinspection.confirmed_items(judged),
     )
+    reinspection.record(session, inspection, judged, recorded, actor=actor, now=now)
     return inspection
 
 
@@ -298,6 +317,7 @@ def inspection_read(session: Session, inspection: Inspection, *, now: datetime) 
             finding_read(f, catalogue, now=now, due_at=due.get(f.id), attachments=files[f.id])
             for f in loaded.findings
         ],
+        verdicts=reinspection.reads(session, loaded.id),
         followups=followups.reads(session, [(f, loaded.shelter) for f in fus], now=now),
         photos=[AttachmentRead.model_validate(p) for p in photos],
     )

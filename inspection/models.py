@@ -79,6 +79,14 @@ class FindingStatus(StrEnum):
     CLOSED = "closed"
 
 
+class Verdict(StrEnum):
+    """What a re-inspection (复查) says of a finding left open by an earlier visit."""
+
+    FIXED = "fixed"  # 已整改: closed, verified by the visit
+    OPEN = "open"  # 仍未整改: kept open, no second finding
+    WORSE = "worse"  # 加重: replaced by a heavier finding of the same item
+
+
 class CorrectionStatus(StrEnum):
     APPLIED = "applied"  # removed or lowered nothing: in effect from submission
     PENDING = "pending"  # removes or lowers findings: waits for an officer's approval
@@ -446,6 +454,20 @@ class DocumentSequence(Base):
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(Integer)
+
+
+class FindingVerdict(Base):
+    """A re-inspection's verdict on a finding of an earlier visit (:mod:`inspection.reinspection`):
+    one row per inspection and finding, never changed. ``replacement_id`` is the heavier
+    finding the inspection recorded in its place when the verdict is ``worse``."""
+
+    __tablename__ = "finding_verdicts"
+
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str] = mapped_column(Text, default="")
+    replacement_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id"))
 
 
 class FollowupFinding(Base):

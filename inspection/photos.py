@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspection import audit
+from inspection import audit, reinspection
 from inspection.access import Actor
 from inspection.attachments import AttachmentLimits, StoredFile, check_room, record
 from inspection.errors import Forbidden, InvalidInput
@@ -40,7 +40,10 @@ def _held(
         )
     if finding_id is not None:
         finding = session.get(Finding, finding_id)
-        if finding is None or finding.inspection_id != inspection.id:
+        if finding is None or (
+            finding.inspection_id != inspection.id
+            and finding.id not in reinspection.judged_findings(session, inspection)
+        ):
             raise InvalidInput(
                 f"finding {finding_id} is not part of inspection {inspection.id}",
                 code="bad_finding",

@@ -36,6 +36,7 @@ from inspection.models import (
     PartyType,
     Role,
     UnitStatus,
+    Verdict,
 )
 from inspection.redact import mask_channels
 
@@ -237,6 +238,24 @@ class FindingIn(_Input):
     fixed_on_spot: StrictBool = False
 
 
+class VerdictIn(_Input):
+    """A re-inspection's verdict on a finding of the shelter left open by an earlier visit."""
+
+    finding: Annotated[StrictInt, Ge(1), Le(MAX_ROW_ID)] = Field(
+        description="id of an open finding of the shelter"
+    )
+    verdict: Verdict = Field(
+        description="fixed (已整改: closed, verified by this visit), open (仍未整改: kept open) "
+        "or worse (加重: replaced by a heavier finding of the same item)"
+    )
+    severity: str | None = Field(
+        default=None,
+        pattern=r"^S[23]$",
+        description="with worse: the heavier severity (default: one step above the finding's)",
+    )
+    note: Text = ""
+
+
 class InspectionCreate(_Input):
     inspected_at: AwareDatetime = Field(
         description="the visit; the notice is dated then and its deadlines count from then; "
@@ -259,6 +278,12 @@ class InspectionCreate(_Input):
         default="",
         description="why a correction removes or lowers findings in force (required then; "
         "such a correction waits for an officer's approval)",
+    )
+    verdicts: list[VerdictIn] = Field(
+        default_factory=list,
+        max_length=200,
+        description="a re-inspection (复查): a verdict on open findings of earlier visits; "
+        "findings not named keep their state",
     )
 
 
@@ -433,6 +458,16 @@ class CorrectionDecision(_Input):
     note: Text = ""
 
 
+class VerdictRead(_Output):
+    finding_id: int
+    item: str
+    verdict: Verdict
+    note: str
+    replacement_id: int | None = Field(
+        default=None, description="with worse: the heavier finding recorded in its place"
+    )
+
+
 class InspectionRead(_Output):
     id: int
     shelter_code: str
@@ -448,6 +483,9 @@ class InspectionRead(_Output):
     """Set on an inspection that corrects another: its review state. While ``pending`` the
     inspection has no findings or follow-ups yet; they are in ``proposed_findings``."""
     findings: list[FindingRead]
+    verdicts: list[VerdictRead] = Field(
+        default_factory=list, description="a re-inspection's verdicts on earlier findings"
+    )
     followups: list[FollowupRead]
     photos: list[AttachmentRead]
 

@@ -65,7 +65,7 @@ def test_keys_are_per_inspector(
 ) -> None:
     colleague = make_user(Role.INSPECTOR, district=DISTRICT_A)
     a = _send(client, world.inspector, BODY)
-    b = _send(client, colleague, BODY)
+    b = _send(client, colleague, {**BODY, "findings": []})
     assert (a.status_code, b.status_code) == (201, 201)
     assert a.json()["id"] != b.json()["id"]
     assert _count(db, Inspection) == 2
@@ -75,7 +75,9 @@ def test_without_a_key_each_submission_is_new(
     world: World, client: TestClient, db: Session
 ) -> None:
     assert _send(client, world.inspector, BODY, key=None).status_code == 201
-    assert _send(client, world.inspector, BODY, key=None).status_code == 201
+    again = _send(client, world.inspector, BODY, key=None)  # the same defects, recorded again
+    assert error_of(again) == (422, "finding_already_open")
+    assert _send(client, world.inspector, {**BODY, "findings": []}, key=None).status_code == 201
     assert _count(db, Inspection) == 2
 
 
