@@ -1,11 +1,13 @@
-// Walking the checklist of one shelter: the catalogue by area with its Chinese titles; each
+// Walking the checklist of one shelter: first the findings still open from earlier visits,
+// each judged fixed, still open or worse (复查; one left unjudged keeps its state); then the
+// catalogue by area with its Chinese titles, an item already open taken out of it; each new
 // finding with its severity (never below the item's default), a note, "fixed on the spot"
 // and photos from the phone's camera. Finishing puts the inspection in the outbox, which
 // sends it now or when the network returns.
 
 import { currentUser } from '../api.js';
 import { go } from '../app.js';
-import { dateTime } from '../format.js';
+import { date, dateTime } from '../format.js';
 import { extend, lang, t } from '../i18n.js';
 import { catalogue, shelter } from '../inspector.js';
 import { enqueue, flush } from '../outbox.js';
@@ -23,6 +25,15 @@ extend({
     'inspect.fixed.hint': '一般问题（S1）现场整改并拍照后视为已关闭',
     'inspect.photos': '拍照',
     'inspect.illegal': '违法行为',
+    'inspect.review': '复查：尚未整改的问题',
+    'inspect.review.hint': '逐项确认整改情况；未确认的保持原状态',
+    'inspect.review.due': '整改期限 {date}',
+    'inspect.verdict.none': '未查看',
+    'inspect.verdict.fixed': '已整改',
+    'inspect.verdict.open': '仍未整改',
+    'inspect.verdict.worse': '加重',
+    'inspect.open_already': '已在整改中，见上方复查',
+    'inspect.summary.review': '复查 {n} 项',
     'inspect.general': '整体情况',
     'inspect.general.note': '检查说明',
     'inspect.general.photos': '现场照片',
@@ -45,6 +56,15 @@ extend({
     'inspect.fixed.hint': 'An S1 fixed on the spot, with a photo, counts as closed',
     'inspect.photos': 'Take photo',
     'inspect.illegal': 'illegal act',
+    'inspect.review': 'Re-inspection: findings still open',
+    'inspect.review.hint': 'Judge each one; one left unjudged keeps its state',
+    'inspect.review.due': 'due {date}',
+    'inspect.verdict.none': 'Not checked',
+    'inspect.verdict.fixed': 'Fixed',
+    'inspect.verdict.open': 'Still open',
+    'inspect.verdict.worse': 'Worse',
+    'inspect.open_already': 'Open already: judge it above',
+    'inspect.summary.review': '{n} judged',
     'inspect.general': 'Overall',
     'inspect.general.note': 'Inspection note',
     'inspect.general.photos': 'Site photos',
@@ -76,11 +96,49 @@ const LEVELS = ['S1', 'S2', 'S3'];
 const drafts = new Map();
 
 function draftFor(code) {
-  if (!drafts.has(code)) drafts.set(code, { startedAt: new Date(), findings: {}, note: '', photos: [] });
+  if (!drafts.has(code)) drafts.set(code, { startedAt: new Date(), findings: {}, verdicts: {}, note: '', photos: [] });
   return drafts.get(code);
 }
 
-function itemBlock(entry, draft, onChange) {
+const VERDICTS = ['none', 'fixed', 'open', 'worse'];
+
+/** One finding still open: a group of four choices (a verdict, or none). */
+function verdictBlock(finding, draft, onChange) {
+  const name = `verdict-${finding.id}`;
+  const chosen = draft.verdicts[finding.id] || 'none';
+  const choices = VERDICTS.filter((v) => v !== 'worse' || finding.severity !== 'S3').map((v) => {
+    const input = h('input', { type: 'radio', name, id: `${name}-${v}`, value: v, checked: v === chosen });
+    input.addEventListener('change', () => {
+      if (v === 'none') delete draft.verdicts[finding.id];
+      else draft.verdicts[finding.id] = v;
+      onChange();
+    });
+    return h('label.check', { for: input.id }, input, h('span', t(`inspect.verdict.${v}`)));
+  });
+  return h(
+    'fieldset.verdict',
+    { dataset: { finding: String(finding.id) } },
+    h(
+      'legend',
+      h('span.item-title', finding.title),
+      ' ',
+      h(`span.pill.sev-${finding.severity}`, finding.severity),
+    ),
+    finding.due_at ? h('p.small.muted', t('inspect.review.due', { date: date(finding.due_at) })) : null,
+    finding.note ? h('p.small', finding.note) : null,
+    h('div.choices', choices),
+  );
+}
+
+function itemBlock(entry, draft, onChange, open) {
+  if (open) {
+    return h(
+      'div.item.item-open',
+      { dataset: { code: entry.code } },
+      h('div.item-head', h('span.item-title', entry.title), h(`span.pill.sev-${entry.default_severity}`, entry.default_severity)),
+      h('p.hint', t('inspect.open_already')),
+    );
+  }
   const state = draft.findings[entry.code];
   const found = h('input', { type: 'checkbox', id: `found-${entry.code}`, name: entry.code, checked: Boolean(state) });
   const detail = h('div.item-detail');
@@ -157,9 +215,15 @@ export async function render(root, params) {
   const summary = h('p.summary', { 'aria-live': 'polite' });
   const message = h('div');
   const submit = h('button.primary#submit-inspection', { type: 'submit' }, t('inspect.submit'));
+  const openFindings = s.open_findings || [];
+  const openItems = new Set(openFindings.map((f) => f.item));
   const update = () => {
     const n = Object.keys(draft.findings).length;
-    summary.textContent = n ? t('inspect.summary', { n }) : t('inspect.summary.none');
+    const judged = Object.keys(draft.verdicts).length;
+    // with findings still open, nothing new marked does not mean class 1
+    const parts = [n || openFindings.length ? t('inspect.summary', { n }) : t('inspect.summary.none')];
+    if (judged) parts.push(t('inspect.summary.review', { n: judged }));
+    summary.textContent = parts.join(' · ');
   };
   const note = h('textarea', { id: 'inspection-note', maxlength: 4000, rows: 3 });
   note.value = draft.note;
@@ -177,10 +241,13 @@ export async function render(root, params) {
       return { item, severity: f.severity, note: f.note.trim(), fixed_on_spot: f.severity === 'S1' && f.fixed };
     });
     for (const p of draft.photos) photos.push({ blob: p.blob, name: p.name, item: null });
+    const verdicts = Object.entries(draft.verdicts).map(([finding, verdict]) => ({ finding: Number(finding), verdict }));
+    const body = { inspected_at: draft.startedAt.toISOString(), findings, note: draft.note.trim() };
+    if (verdicts.length) body.verdicts = verdicts;
     const key = await enqueue({
       shelter: s.code,
       shelterName: s.name,
-      body: { inspected_at: draft.startedAt.toISOString(), findings, note: draft.note.trim() },
+      body,
       photos,
     });
     drafts.delete(s.code);
@@ -195,7 +262,7 @@ export async function render(root, params) {
       h(
         'fieldset.area',
         h('legend', lang() === 'zh' ? area : `${AREAS_EN[area] || area} · ${area}`),
-        entries.map((e) => itemBlock(e, draft, update)),
+        entries.map((e) => itemBlock(e, draft, update, openItems.has(e.code))),
       ),
     );
   }
@@ -207,6 +274,14 @@ export async function render(root, params) {
     h(
       'form#inspect-form',
       { onsubmit: onSubmit },
+      openFindings.length
+        ? h(
+            'section.review',
+            h('h2', t('inspect.review')),
+            h('p.hint', t('inspect.review.hint')),
+            openFindings.map((f) => verdictBlock(f, draft, update)),
+          )
+        : null,
       groups,
       h(
         'fieldset.area',
