@@ -614,6 +614,17 @@ class SweepProgress(BaseModel):
     inspectors: list[InspectorProgress]
 
 
+class SweepShelterRead(BaseModel):
+    """A shelter of a sweep, its assignee and whether it is inspected in the period."""
+
+    code: str
+    name: str
+    district: str
+    inspector: str | None
+    assigned_at: datetime | None
+    inspected: bool
+
+
 class SweepMark(BaseModel):
     """The caller's assignment of a shelter in a running sweep."""
 

@@ -39,6 +39,7 @@ from inspection.schemas import (
     SweepMark,
     SweepProgress,
     SweepRead,
+    SweepShelterRead,
     SweepUnassign,
 )
 from inspection.users import by_username
@@ -260,6 +261,51 @@ def progress(session: Session, sweep: Sweep, *, actor: Actor, now: datetime) -> 
             for u, v in sorted(inspectors.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
         ],
     )
+
+
+def shelters(
+    session: Session,
+    sweep: Sweep,
+    *,
+    actor: Actor,
+    district: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[SweepShelterRead], int]:
+    """The sweep's shelters within ``actor``'s reach, by district and code, with their
+    assignee and whether each is inspected in the period."""
+    query = (
+        _members()
+        .outerjoin(User, SweepShelter.inspector_id == User.id)
+        .where(SweepShelter.sweep_id == sweep.id, sweep_scope(actor))
+    )
+    if district is not None:
+        query = query.where(Shelter.district == district)
+    total = session.scalar(query.add_columns(func.count())) or 0
+    rows = session.execute(
+        query.add_columns(
+            Shelter.code,
+            Shelter.name,
+            Shelter.district,
+            User.username,
+            SweepShelter.assigned_at,
+            _inspected(),
+        )
+        .order_by(Shelter.district, Shelter.code)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [
+        SweepShelterRead(
+            code=code,
+            name=name,
+            district=d,
+            inspector=username,
+            assigned_at=assigned_at,
+            inspected=bool(inspected),
+        )
+        for code, name, d, username, assigned_at, inspected in rows
+    ], total
 
 
 def _members_named(

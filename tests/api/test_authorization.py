@@ -249,6 +249,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/sweeps"): Rule(ADMIN, "sweep"),
     ("GET", "/api/v1/sweeps"): Rule(CHECKING),
     ("GET", "/api/v1/sweeps/{sweep_id}"): Rule(CHECKING),
+    ("GET", "/api/v1/sweeps/{sweep_id}/shelters"): Rule(CHECKING),
     ("POST", "/api/v1/sweeps/{sweep_id}/assign"): Rule(OFFICE, "assign"),
     ("POST", "/api/v1/sweeps/{sweep_id}/unassign"): Rule(OFFICE, "unassign"),
 }

@@ -174,6 +174,20 @@ def test_each_role_sees_the_sweep_within_its_reach(town: Town, client: TestClien
     mine = progress(api, town.inspector_a, sweep)
     assert mine["sweep"]["progress"]["shelters"] == 2
     assert [i["inspector"] for i in mine["inspectors"]] == ["insp-a"]
+    held = client.get(f"{SWEEPS}/{sweep}/shelters", headers=town.officer_a.headers).json()
+    assert [(s["code"], s["inspector"], s["inspected"]) for s in held["items"]] == [
+        ("A1", "insp-a", False),
+        ("A2", "insp-a", False),
+        ("A3", None, False),
+    ]
+    held = client.get(f"{SWEEPS}/{sweep}/shelters", headers=town.inspector_b.headers).json()
+    assert (held["total"], held["items"][0]["code"]) == (1, "B1")
+    held = client.get(
+        f"{SWEEPS}/{sweep}/shelters",
+        headers=api.admin.headers,
+        params={"district": DISTRICT_B, "limit": 1},
+    ).json()
+    assert (held["total"], [s["code"] for s in held["items"]]) == (1, ["B1"])
     listed = client.get(SWEEPS, headers=town.inspector_a2.headers).json()
     assert [(s["id"], s["progress"]["shelters"]) for s in listed["items"]] == [(sweep, 0)]
 

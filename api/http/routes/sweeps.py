@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from api.http.deps import AdminDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep, require
@@ -26,6 +26,7 @@ from inspection.schemas import (
     SweepCreate,
     SweepProgress,
     SweepRead,
+    SweepShelterRead,
     SweepUnassign,
 )
 
@@ -68,6 +69,23 @@ def detail(sweep_id: RowId, session: SessionDep, actor: Follower, now: NowDep) -
     inspector: inspected, not yet, overdue (period ended) and due soon (ending within 7
     days)."""
     return sweeps.progress(session, sweeps.get_sweep(session, sweep_id), actor=actor, now=now)
+
+
+@router.get("/{sweep_id}/shelters", response_model=Page[SweepShelterRead])
+def sweep_shelters(
+    sweep_id: RowId,
+    session: SessionDep,
+    actor: Follower,
+    page: PageDep,
+    district: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[SweepShelterRead]:
+    """The sweep's shelters within the caller's reach, by district and code: each with its
+    assigned inspector and whether it is inspected in the period."""
+    sweep = sweeps.get_sweep(session, sweep_id)
+    rows, total = sweeps.shelters(
+        session, sweep, actor=actor, district=district, limit=page.limit, offset=page.offset
+    )
+    return Page[SweepShelterRead](items=rows, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post("/{sweep_id}/assign", response_model=AssignResult)
