@@ -27,6 +27,7 @@ from api.http.routes import (
     shelters,
     signs,
     stats,
+    sweeps,
     telemetry,
     users,
 )
@@ -75,6 +76,7 @@ def create_app(
         followups,
         attachments,
         corrections,
+        sweeps,
         stats,
         dashboard,
         exchange,

@@ -3,6 +3,10 @@
 admin and platform see every shelter (platform read-only); a district officer sees the
 shelters of their district; an inspector those assigned to them or in their district; a
 manager (工程长) their own. Anything out of scope is reported as not found.
+
+Within a sweep (:mod:`inspection.sweeps`) the city office sees every shelter, a district
+officer those of their district, an inspector those assigned to them; managers and the
+platform none.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, false, or_, true
 
-from inspection.models import Role, Shelter
+from inspection.models import Role, Shelter, SweepShelter
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,18 @@ def shelter_scope(actor: Actor) -> ColumnElement[bool]:
         return or_(*clauses)
     if actor.role == Role.MANAGER:
         return Shelter.manager_id == actor.id
+    return false()
+
+
+def sweep_scope(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on ``SweepShelter`` joined with its ``Shelter``: the shelters of a sweep
+    ``actor`` may see, assign or count."""
+    if actor.role == Role.ADMIN:
+        return true()
+    if actor.role == Role.DISTRICT_OFFICER:
+        return Shelter.district == actor.district if actor.district else false()
+    if actor.role == Role.INSPECTOR:
+        return SweepShelter.inspector_id == actor.id
     return false()
 
 

@@ -6,7 +6,7 @@ a query needs with ``selectinload``/``joinedload``. All times are stored as UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -214,6 +215,39 @@ class Sensor(Base):
     revision: Mapped[int] = revision_column()
 
     shelter: Mapped[Shelter] = relationship(back_populates="sensors", lazy="raise")
+
+
+class Sweep(Base):
+    """A planned round of inspections (the half-year sweep): a period and the shelters it
+    covers, fixed when it is created (see :mod:`inspection.sweeps`)."""
+
+    __tablename__ = "sweeps"
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="ck_sweeps_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    """The first and the last day of the period, in the city's time zone."""
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    """The period as instants: midnight starting ``starts_on`` and midnight after ``ends_on``
+    in the city's time zone (an inspection counts when ``starts_at <= inspected_at <
+    ends_at``)."""
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class SweepShelter(Base):
+    """A shelter of a sweep and, once assigned, the inspector who is to visit it."""
+
+    __tablename__ = "sweep_shelters"
+
+    sweep_id: Mapped[int] = mapped_column(ForeignKey("sweeps.id"), primary_key=True)
+    shelter_id: Mapped[int] = mapped_column(ForeignKey("shelters.id"), primary_key=True, index=True)
+    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    assigned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[datetime | None]
 
 
 class Inspection(Base):

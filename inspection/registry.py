@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from inspection import audit
+from inspection import audit, sweeps
 from inspection.access import Actor, can_manage_register, can_see, shelter_scope
 from inspection.errors import Conflict, Forbidden, InvalidInput, NotFound
 from inspection.models import Role, Sensor, Shelter, User
@@ -127,8 +127,17 @@ def get_shelter(session: Session, code: str, *, actor: Actor) -> Shelter:
 
 
 def list_shelters(
-    session: Session, flt: ShelterFilter, *, actor: Actor, limit: int, offset: int
+    session: Session,
+    flt: ShelterFilter,
+    *,
+    actor: Actor,
+    limit: int,
+    offset: int,
+    now: datetime | None = None,
 ) -> tuple[list[Shelter], int]:
+    """The shelters ``actor`` may see, filtered, by code; with ``now``, an inspector's list
+    puts first the shelters assigned to them in a running sweep, the sweep ending first
+    first (:func:`inspection.sweeps.assigned_end`)."""
     query = select(Shelter).where(shelter_scope(actor))
     if flt.district is not None:
         query = query.where(Shelter.district == flt.district)
@@ -147,9 +156,13 @@ def list_shelters(
             | Shelter.code.contains(flt.q, autoescape=True)
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    order: list[Any] = [Shelter.code]
+    if now is not None and actor.role == Role.INSPECTOR:
+        end = sweeps.assigned_end(actor, now)
+        order = [case((end.is_(None), 1), else_=0), end, Shelter.code]
     rows = session.scalars(
         query.options(joinedload(Shelter.manager), joinedload(Shelter.inspector))
-        .order_by(Shelter.code)
+        .order_by(*order)
         .limit(limit)
         .offset(offset)
     ).all()

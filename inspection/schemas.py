@@ -10,7 +10,7 @@ strict (``false`` is no longitude, ``"yes"`` no boolean), and ids stay within th
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from annotated_types import Ge, Le
@@ -584,3 +584,97 @@ class AuditRead(_Output):
     entity_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+MAX_SWEEP_DAYS = 731
+"""The longest sweep period, in days (two years; the city's practice is half a year)."""
+
+
+class SweepCreate(_Input):
+    """A sweep to plan: its name, its period (days in the city's time zone, both included)
+    and its shelters, given as whole districts, as codes, or both (their union)."""
+
+    name: Name
+    starts_on: date
+    ends_on: date
+    districts: list[Name] = Field(default_factory=list, max_length=100)
+    shelters: list[Code] = Field(default_factory=list, max_length=10_000)
+
+
+class SweepAssign(_Input):
+    """Assign these shelters of the sweep to one inspector (replacing any earlier one)."""
+
+    inspector: Code = Field(description="the inspector's username")
+    shelters: list[Code] = Field(min_length=1, max_length=1000)
+
+
+class SweepUnassign(_Input):
+    """Take these shelters of the sweep off whoever they were assigned to."""
+
+    shelters: list[Code] = Field(min_length=1, max_length=1000)
+
+
+class SweepCounts(BaseModel):
+    """How far a sweep (or part of one) has got: ``inspected`` + ``not_yet`` = ``shelters``;
+    ``overdue`` are those not yet inspected once the period has ended, ``due_soon`` those not
+    yet inspected while it ends within the coming days."""
+
+    shelters: int = 0
+    assigned: int = 0
+    inspected: int = 0
+    not_yet: int = 0
+    overdue: int = 0
+    due_soon: int = 0
+
+
+class SweepRead(BaseModel):
+    id: int
+    name: str
+    starts_on: date
+    ends_on: date
+    created_by: str
+    created_at: datetime
+    status: str = Field(description="planned, running or ended (at the time of the answer)")
+    progress: SweepCounts = Field(description="within the caller's scope")
+
+
+class DistrictProgress(SweepCounts):
+    district: str
+
+
+class InspectorProgress(SweepCounts):
+    inspector: str | None = Field(description="username; null for shelters not yet assigned")
+
+
+class SweepProgress(BaseModel):
+    sweep: SweepRead
+    districts: list[DistrictProgress]
+    inspectors: list[InspectorProgress]
+
+
+class SweepShelterRead(BaseModel):
+    """A shelter of a sweep, its assignee and whether it is inspected in the period."""
+
+    code: str
+    name: str
+    district: str
+    inspector: str | None
+    assigned_at: datetime | None
+    inspected: bool
+
+
+class SweepMark(BaseModel):
+    """The caller's assignment of a shelter in a running sweep."""
+
+    sweep_id: int
+    sweep: str
+    ends_on: date
+    inspected: bool = Field(description="inspected within the sweep's period already")
+
+
+class ShelterListItem(ShelterRead):
+    sweep: SweepMark | None = Field(
+        default=None,
+        description="for an inspector: the running sweep in which the shelter is assigned to "
+        "them (the one ending first)",
+    )

@@ -114,6 +114,11 @@ def world(api: Api, make_user: UserFactory) -> World:
         "SB": _target(api, logins["assigned"], logins["manager_y"], "SB", DISTRICT_B),
         "SB2": _target(api, api.admin, api.admin, "SB2", DISTRICT_B),
     }
+    sweep = {"name": "巡查", "starts_on": "2026-05-01", "ends_on": "2026-06-30"}
+    r = api.client.post(
+        "/api/v1/sweeps", headers=api.admin.headers, json={**sweep, "shelters": ["SA", "SB"]}
+    )
+    assert r.status_code == 201 and r.json()["id"] == int(FIXED_PARAMS["sweep_id"]), r.text
     return World(api, logins, targets)
 
 
@@ -240,6 +245,13 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/platform/summary"): Rule(PLATFORM),
     ("GET", "/api/v1/outbox"): Rule(ADMIN),
     ("GET", "/api/v1/outbox/notifications"): Rule(ADMIN),
+    # sweeps
+    ("POST", "/api/v1/sweeps"): Rule(ADMIN, "sweep"),
+    ("GET", "/api/v1/sweeps"): Rule(CHECKING),
+    ("GET", "/api/v1/sweeps/{sweep_id}"): Rule(CHECKING),
+    ("GET", "/api/v1/sweeps/{sweep_id}/shelters"): Rule(CHECKING),
+    ("POST", "/api/v1/sweeps/{sweep_id}/assign"): Rule(OFFICE, "assign"),
+    ("POST", "/api/v1/sweeps/{sweep_id}/unassign"): Rule(OFFICE, "unassign"),
 }
 """Every route of the application, by (method, path template)."""
 
@@ -252,8 +264,14 @@ DEFAULT_PARAMS = {
     "sensor_id": "sensor",
     "alert_id": "alert",
 }
-FIXED_PARAMS = {"fmt": "xlsx", "milestone": "containment", "username": "bystander"}
-"""Path parameters that name no object in a shelter's scope."""
+FIXED_PARAMS = {
+    "fmt": "xlsx",
+    "milestone": "containment",
+    "username": "bystander",
+    "sweep_id": "1",
+}
+"""Path parameters that name no object in a shelter's scope (the sweep: the world's, over SA
+and SB)."""
 
 
 def routes(client: TestClient) -> list[tuple[str, str]]:
@@ -302,6 +320,16 @@ def _bodies(target: Target) -> dict[str, dict[str, Any]]:
         },
         "login": {"data": {"username": "nobody", "password": "nothing-at-all"}},
         "empty": {"json": {}},
+        "sweep": {
+            "json": {
+                "name": "巡查",
+                "starts_on": "2026-05-01",
+                "ends_on": "2026-06-30",
+                "shelters": [target.code],
+            }
+        },
+        "assign": {"json": {"inspector": "nobody", "shelters": [target.code]}},
+        "unassign": {"json": {"shelters": [target.code]}},
     }
 
 

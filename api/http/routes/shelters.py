@@ -10,7 +10,7 @@ from api import devices
 from api.http.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
 from api.http.errors import DocumentedRoute
 from api.http.schemas import MqttLogin, Page, SensorWithLogin
-from inspection import inspections, registry, resubmission
+from inspection import inspections, registry, resubmission, sweeps
 from inspection.models import Sensor
 from inspection.registry import ShelterFilter
 from inspection.schemas import (
@@ -21,7 +21,7 @@ from inspection.schemas import (
     SensorUpdate,
     ShelterCreate,
     ShelterDetail,
-    ShelterRead,
+    ShelterListItem,
     ShelterUpdate,
 )
 from telemetry.ports import DeviceLogin
@@ -40,19 +40,23 @@ def create(
     )
 
 
-@router.get("", response_model=Page[ShelterRead])
+@router.get("", response_model=Page[ShelterListItem])
 def index(
     session: SessionDep,
     actor: ActorDep,
     page: PageDep,
+    now: NowDep,
     district: str | None = None,
     current_class: Annotated[int | None, Query(ge=1, le=4)] = None,
     ungraded: bool = False,
     manager: str | None = None,
     active: bool | None = None,
     q: Annotated[str | None, Query(max_length=100, description="name or code contains")] = None,
-) -> Page[ShelterRead]:
-    """Shelters the caller may see, filtered and paginated, ordered by code."""
+) -> Page[ShelterListItem]:
+    """Shelters the caller may see, filtered and paginated, ordered by code. An inspector's
+    list puts first the shelters assigned to them in a running sweep (the sweep ending first
+    first), each marked with that sweep (``sweep``: its id, name, last day and whether the
+    shelter is inspected in it already); the others follow by code."""
     flt = ShelterFilter(
         district=district,
         current_class=current_class,
@@ -62,11 +66,13 @@ def index(
         q=q,
     )
     rows, total = registry.list_shelters(
-        session, flt, actor=actor, limit=page.limit, offset=page.offset
+        session, flt, actor=actor, limit=page.limit, offset=page.offset, now=now
     )
-    return Page[ShelterRead](
-        items=[registry.to_read(s) for s in rows], total=total, limit=page.limit, offset=page.offset
-    )
+    marks = sweeps.marks(session, [s.id for s in rows], actor=actor, now=now)
+    items = [
+        ShelterListItem(**registry.to_read(s).model_dump(), sweep=marks.get(s.id)) for s in rows
+    ]
+    return Page[ShelterListItem](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{code}", response_model=ShelterDetail)

@@ -14,6 +14,7 @@ export const ROUTES = [
   { path: '/my', page: 'my', roles: ['manager'], nav: 'nav.my' },
   { path: '/my/:code', page: 'my', roles: ['manager', 'admin'] },
   { path: '/dashboard', page: 'dashboard', roles: ['district_officer', 'admin'], nav: 'nav.dashboard' },
+  { path: '/sweeps', page: 'sweeps', roles: ['district_officer', 'admin'], nav: 'nav.sweeps' },
   { path: '/exchange', page: 'exchange', roles: ['district_officer'], nav: 'nav.exchange' },
   { path: '/followups', page: 'followups', roles: ['district_officer', 'admin', 'inspector'], nav: 'nav.followups' },
   { path: '/admin', page: 'admin', roles: ['admin'], nav: 'nav.admin' },
