@@ -2,7 +2,7 @@
 assigned to each (``sweep_shelters``)
 
 Revision ID: sweeps_1
-Revises: retention_1
+Revises: reinspect_1
 
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision: str = "sweeps_1"
-down_revision: Union[str, Sequence[str], None] = "retention_1"
+down_revision: Union[str, Sequence[str], None] = "reinspect_1"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
