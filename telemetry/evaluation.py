@@ -358,16 +358,7 @@ class AlertEvaluator:
         dirty = set(self._dirty_live) if live else set()
         now_ms = to_ms(self.clock())
         with self.sessions.begin() as session:
-            timers: dict[tuple[str, str], tuple[bool, int]] = {}
-            for op in ops:
-                if op.transition in _TIMERS:
-                    # Timers are saved together, in order with the alerts they lead to.
-                    key = (op.reading.sensor_id, op.rule.code)
-                    timers[key] = (op.transition is Transition.PENDING, op.ms)
-                    continue
-                self._save_timers(session, timers)
-                self._apply(session, op)
-            self._save_timers(session, timers)
+            self._write(session, ops)
             if dirty:
                 alert_store.upsert_live(
                     session, [self._live_row(self._live[s], now_ms) for s in sorted(dirty)]
@@ -380,6 +371,54 @@ class AlertEvaluator:
             self.on_events()
         self._emitted = 0
 
+    def _write(self, session: Session, ops: Sequence[_Op]) -> None:
+        """Write ``ops`` with the outcome of writing them one by one, timers saved before each
+        alert's transition as they came (in order with the alerts they lead to).
+
+        Raises, rises and falls of distinct (sensor, condition) in a row form a group written
+        together (an alert storm: one statement per kind of write, not four per alert). The
+        group's own timers, each of a (sensor, condition) none of its other transitions
+        touches, are saved before it; any other op of a (sensor, condition) already in the
+        group writes the group first, so each (sensor, condition) keeps its order."""
+        timers: dict[tuple[str, str], tuple[bool, int]] = {}
+        """Timers not saved yet, all since the group's last transition while a group runs."""
+        timer_keys: set[tuple[str, str]] = set()
+        """Their (sensor, condition)."""
+        group: list[_Op] = []
+        group_timers: dict[tuple[str, str], tuple[bool, int]] = {}
+        group_keys: set[tuple[str, str]] = set()
+        """The (sensor, condition) of the group's transitions and timers."""
+        for op in ops:
+            key = (op.reading.sensor_id, op.condition.code)
+            if op.transition in _TIMERS:
+                timers[(op.reading.sensor_id, op.rule.code)] = (
+                    op.transition is Transition.PENDING,
+                    op.ms,
+                )
+                timer_keys.add(key)
+                continue
+            if group and (
+                op.transition is Transition.CLEAR
+                or key in group_keys
+                or not timer_keys.isdisjoint(group_keys)
+            ):
+                self._hold(session, group, group_timers)
+                group_keys.clear()
+            if group:
+                group_timers.update(timers)
+                group_keys |= timer_keys
+                timers.clear()
+            else:
+                self._save_timers(session, timers)
+            timer_keys.clear()
+            if op.transition is Transition.CLEAR:
+                self._clear(session, op)
+            else:
+                group.append(op)
+                group_keys.add(key)
+        self._hold(session, group, group_timers)
+        self._save_timers(session, timers)
+
     @staticmethod
     def _save_timers(session: Session, timers: dict[tuple[str, str], tuple[bool, int]]) -> None:
         if timers:
@@ -390,47 +429,71 @@ class AlertEvaluator:
             )
             timers.clear()
 
-    def _apply(self, session: Session, op: _Op) -> None:
-        r, condition, tier = op.reading, op.condition, op.rule
-        ts_ms = to_ms(r.ts)
-        if op.transition is Transition.CLEAR:
-            cleared = self.transitions.clear(
-                session,
-                r.sensor_id,
-                condition.code,
-                at=self.clock(),
-                value=op.value,
-                message=cleared_message(tier, op.value),
-                late=op.late,
-            )
-            if cleared is not None:
-                self._emitted += 1
-            return
-        held = [t.code for t in condition.tiers[: op.tier + 1]]
-        since_ms = ts_ms
-        if op.transition is Transition.RAISE:
-            # Another ingester may have seen the condition begin earlier.
-            stored = condition_store.pending_since(session, r.sensor_id, held)
-            since_ms = op.ms if stored is None else min(stored, op.ms)
-        event = self.transitions.hold(
+    def _clear(self, session: Session, op: _Op) -> None:
+        r = op.reading
+        cleared = self.transitions.clear(
             session,
-            NewAlert(
-                sensor_id=r.sensor_id,
-                shelter_code=r.shelter_code,
-                district=r.district,
-                zone=r.zone,
-                condition=condition.code,
-                rule=tier.code,
-                severity=tier.severity,
-                message=raised_message(tier, op.value),
-                value=op.value,
-                threshold=tier.enter,
-                late=op.late,
-                raised_at=self.clock(),
-                condition_since=datetime.fromtimestamp(since_ms / 1000, r.ts.tzinfo),
-            ),
+            r.sensor_id,
+            op.condition.code,
+            at=self.clock(),
+            value=op.value,
+            message=cleared_message(op.rule, op.value),
+            late=op.late,
         )
-        if op.transition is not Transition.FALL:
-            condition_store.reset_pending(session, r.sensor_id, held, ts_ms)
-        if event is not None:
+        if cleared is not None:
             self._emitted += 1
+
+    def _hold(
+        self,
+        session: Session,
+        group: list[_Op],
+        timers: dict[tuple[str, str], tuple[bool, int]],
+    ) -> None:
+        """Write a group of raises, rises and falls of distinct (sensor, condition), after its
+        timers, and empty both."""
+        self._save_timers(session, timers)
+        if not group:
+            return
+        held = [
+            (op.reading.sensor_id, [t.code for t in op.condition.tiers[: op.tier + 1]])
+            for op in group
+        ]
+        raising = [i for i, op in enumerate(group) if op.transition is Transition.RAISE]
+        # Another ingester may have seen a condition begin earlier.
+        stored = condition_store.pending_since(session, [held[i] for i in raising])
+        since = {i: stored_ms for i, stored_ms in zip(raising, stored, strict=True)}
+        news: list[NewAlert] = []
+        for i, op in enumerate(group):
+            r, tier = op.reading, op.rule
+            since_ms = to_ms(r.ts)
+            if op.transition is Transition.RAISE:
+                stored_ms = since[i]
+                since_ms = op.ms if stored_ms is None else min(stored_ms, op.ms)
+            news.append(
+                NewAlert(
+                    sensor_id=r.sensor_id,
+                    shelter_code=r.shelter_code,
+                    district=r.district,
+                    zone=r.zone,
+                    condition=op.condition.code,
+                    rule=tier.code,
+                    severity=tier.severity,
+                    message=raised_message(tier, op.value),
+                    value=op.value,
+                    threshold=tier.enter,
+                    late=op.late,
+                    raised_at=self.clock(),
+                    condition_since=datetime.fromtimestamp(since_ms / 1000, r.ts.tzinfo),
+                )
+            )
+        events = self.transitions.hold_many(session, news)
+        condition_store.reset_pending(
+            session,
+            [
+                (sensor_id, rules, to_ms(op.reading.ts))
+                for op, (sensor_id, rules) in zip(group, held, strict=True)
+                if op.transition is not Transition.FALL
+            ],
+        )
+        self._emitted += sum(event is not None for event in events)
+        group.clear()
