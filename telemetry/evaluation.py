@@ -4,9 +4,9 @@ The pipeline hands every stored batch to :meth:`AlertEvaluator.observe`, which o
 a thread of its own judges each reading against the conditions of its sensor (on measurement
 time, see :mod:`telemetry.alert_state`) and keeps the newest values per sensor. What changed is
 written in one transaction: an alert raised, moved to another tier or cleared (through
-:class:`telemetry.alert_transitions.AlertTransitions`, with the notifications its sink queues)
-at once, timers that only started or stopped within
-``TIMER_DELAY_S``, live values about once a second. A
+:class:`telemetry.alert_transitions.AlertTransitions`, with the notifications its sink queues;
+many sensors' raises together, see :mod:`telemetry.evaluation_writes`) at once, timers that
+only started or stopped within ``TIMER_DELAY_S``, live values about once a second. A
 transition is kept in memory and retried until that transaction commits, so a database
 outage delays alerts without losing them. A reading older than ``late_after`` raises or
 clears as usual but is marked late and pages nobody.
@@ -19,18 +19,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from telemetry import alert_store, condition_store
-from telemetry.alert_rules import CONDITIONS, TIERS, AlertRule, Condition, RuleBook, Target, getter
-from telemetry.alert_state import NONE, ConditionState, Transition, step
-from telemetry.alert_store import NewAlert
+from telemetry.alert_rules import CONDITIONS, TIERS, Condition, RuleBook, Target, getter
+from telemetry.alert_state import NONE, ConditionState, step
 from telemetry.alert_transitions import AlertTransitions
-from telemetry.alert_wording import cleared_message, raised_message
+from telemetry.evaluation_writes import TIMERS, Op, OpWriter
 from telemetry.instants import to_ms
 from telemetry.ports import SensorDirectory
 from telemetry.readings import Reading
@@ -56,23 +54,6 @@ fleet, some 60 MB."""
 
 TIMER_DELAY_S = 0.1
 """Longest wait before a timer that only started or stopped is written (see run_once)."""
-_TIMERS = frozenset({Transition.PENDING, Transition.RESET})
-
-
-@dataclass(frozen=True, slots=True)
-class _Op:
-    transition: Transition
-    condition: Condition
-    tier: int
-    reading: Reading
-    value: float
-    late: bool
-    ms: int
-    """See :data:`telemetry.alert_state.Change`."""
-
-    @property
-    def rule(self) -> AlertRule:
-        return self.condition.tiers[self.tier]
 
 
 class AlertEvaluator:
@@ -97,6 +78,7 @@ class AlertEvaluator:
         self.sessions = sessions
         self.directory = directory
         self.transitions = transitions
+        self.writer = OpWriter(transitions, clock)
         self.clock = clock
         self.late_after = late_after
         self.flush_interval_s = flush_interval_s
@@ -117,7 +99,7 @@ class AlertEvaluator:
         self.shed = 0
         """Readings never evaluated because the queue was full."""
         self._shedding = False
-        self._ops: list[_Op] = []
+        self._ops: list[Op] = []
         self._stateful: set[str] = set()
         """Sensors with an entry in ``states``: the others skip the per-condition lookup."""
         self._live: dict[str, Reading] = {}
@@ -329,8 +311,8 @@ class AlertEvaluator:
                     if changes is not None:
                         late = ts_ms < late_before_ms
                         for transition, tier, ms in changes:
-                            self._ops.append(_Op(transition, condition, tier, r, value, late, ms))
-                            if transition not in _TIMERS:
+                            self._ops.append(Op(transition, condition, tier, r, value, late, ms))
+                            if transition not in TIMERS:
                                 self._urgent = True
 
     @staticmethod
@@ -358,142 +340,15 @@ class AlertEvaluator:
         dirty = set(self._dirty_live) if live else set()
         now_ms = to_ms(self.clock())
         with self.sessions.begin() as session:
-            self._write(session, ops)
+            self._emitted += self.writer.write(session, ops)
             if dirty:
                 alert_store.upsert_live(
                     session, [self._live_row(self._live[s], now_ms) for s in sorted(dirty)]
                 )
         del self._ops[: len(ops)]
-        self._urgent = any(op.transition not in _TIMERS for op in self._ops)
+        self._urgent = any(op.transition not in TIMERS for op in self._ops)
         self._dirty_live -= dirty
         self.flushes += 1
         if self._emitted and self.on_events is not None:
             self.on_events()
         self._emitted = 0
-
-    def _write(self, session: Session, ops: Sequence[_Op]) -> None:
-        """Write ``ops`` with the outcome of writing them one by one, timers saved before each
-        alert's transition as they came (in order with the alerts they lead to).
-
-        Raises, rises and falls of distinct (sensor, condition) in a row form a group written
-        together (an alert storm: one statement per kind of write, not four per alert). The
-        group's own timers, each of a (sensor, condition) none of its other transitions
-        touches, are saved before it; any other op of a (sensor, condition) already in the
-        group writes the group first, so each (sensor, condition) keeps its order."""
-        timers: dict[tuple[str, str], tuple[bool, int]] = {}
-        """Timers not saved yet, all since the group's last transition while a group runs."""
-        timer_keys: set[tuple[str, str]] = set()
-        """Their (sensor, condition)."""
-        group: list[_Op] = []
-        group_timers: dict[tuple[str, str], tuple[bool, int]] = {}
-        group_keys: set[tuple[str, str]] = set()
-        """The (sensor, condition) of the group's transitions and timers."""
-        for op in ops:
-            key = (op.reading.sensor_id, op.condition.code)
-            if op.transition in _TIMERS:
-                timers[(op.reading.sensor_id, op.rule.code)] = (
-                    op.transition is Transition.PENDING,
-                    op.ms,
-                )
-                timer_keys.add(key)
-                continue
-            if group and (
-                op.transition is Transition.CLEAR
-                or key in group_keys
-                or not timer_keys.isdisjoint(group_keys)
-            ):
-                self._hold(session, group, group_timers)
-                group_keys.clear()
-            if group:
-                group_timers.update(timers)
-                group_keys |= timer_keys
-                timers.clear()
-            else:
-                self._save_timers(session, timers)
-            timer_keys.clear()
-            if op.transition is Transition.CLEAR:
-                self._clear(session, op)
-            else:
-                group.append(op)
-                group_keys.add(key)
-        self._hold(session, group, group_timers)
-        self._save_timers(session, timers)
-
-    @staticmethod
-    def _save_timers(session: Session, timers: dict[tuple[str, str], tuple[bool, int]]) -> None:
-        if timers:
-            condition_store.save_timers(
-                session,
-                [(s, r, ts) for (s, r), (started, ts) in timers.items() if started],
-                [(s, r, ts) for (s, r), (started, ts) in timers.items() if not started],
-            )
-            timers.clear()
-
-    def _clear(self, session: Session, op: _Op) -> None:
-        r = op.reading
-        cleared = self.transitions.clear(
-            session,
-            r.sensor_id,
-            op.condition.code,
-            at=self.clock(),
-            value=op.value,
-            message=cleared_message(op.rule, op.value),
-            late=op.late,
-        )
-        if cleared is not None:
-            self._emitted += 1
-
-    def _hold(
-        self,
-        session: Session,
-        group: list[_Op],
-        timers: dict[tuple[str, str], tuple[bool, int]],
-    ) -> None:
-        """Write a group of raises, rises and falls of distinct (sensor, condition), after its
-        timers, and empty both."""
-        self._save_timers(session, timers)
-        if not group:
-            return
-        held = [
-            (op.reading.sensor_id, [t.code for t in op.condition.tiers[: op.tier + 1]])
-            for op in group
-        ]
-        raising = [i for i, op in enumerate(group) if op.transition is Transition.RAISE]
-        # Another ingester may have seen a condition begin earlier.
-        stored = condition_store.pending_since(session, [held[i] for i in raising])
-        since = {i: stored_ms for i, stored_ms in zip(raising, stored, strict=True)}
-        news: list[NewAlert] = []
-        for i, op in enumerate(group):
-            r, tier = op.reading, op.rule
-            since_ms = to_ms(r.ts)
-            if op.transition is Transition.RAISE:
-                stored_ms = since[i]
-                since_ms = op.ms if stored_ms is None else min(stored_ms, op.ms)
-            news.append(
-                NewAlert(
-                    sensor_id=r.sensor_id,
-                    shelter_code=r.shelter_code,
-                    district=r.district,
-                    zone=r.zone,
-                    condition=op.condition.code,
-                    rule=tier.code,
-                    severity=tier.severity,
-                    message=raised_message(tier, op.value),
-                    value=op.value,
-                    threshold=tier.enter,
-                    late=op.late,
-                    raised_at=self.clock(),
-                    condition_since=datetime.fromtimestamp(since_ms / 1000, r.ts.tzinfo),
-                )
-            )
-        events = self.transitions.hold_many(session, news)
-        condition_store.reset_pending(
-            session,
-            [
-                (sensor_id, rules, to_ms(op.reading.ts))
-                for op, (sensor_id, rules) in zip(group, held, strict=True)
-                if op.transition is not Transition.FALL
-            ],
-        )
-        self._emitted += sum(event is not None for event in events)
-        group.clear()
