@@ -19,17 +19,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Table,
+    and_,
     case,
     func,
     select,
+    true,
+    tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from telemetry.alert_rules import Severity
@@ -38,6 +41,10 @@ from telemetry.instants import from_ms, maybe_from_ms, to_ms
 from telemetry.sql_models import AlertRow, SensorLiveRow
 
 OPEN = ("active", "acknowledged")
+ALERTS = cast(Table, AlertRow.__table__)
+_KEYS_PER_STATEMENT = 1000
+"""(sensor, condition) pairs per locking statement: 2,000 parameters, well within what SQLite
+and PostgreSQL take in one statement."""
 
 
 class AlertStatus(StrEnum):
@@ -148,49 +155,98 @@ class NewAlert:
     condition_since: datetime
 
 
+def _new_row(new: NewAlert) -> dict[str, Any]:
+    """The columns of the active alert ``new`` raises (all but ``id``)."""
+    now_ms = to_ms(new.raised_at)
+    return {
+        "sensor_id": new.sensor_id,
+        "shelter_code": new.shelter_code,
+        "district": new.district,
+        "zone": new.zone,
+        "condition": new.condition,
+        "rule": new.rule,
+        "severity": new.severity.value,
+        "status": AlertStatus.ACTIVE.value,
+        "message": new.message,
+        "value": new.value,
+        "threshold": new.threshold,
+        "late": new.late,
+        "raised_at_ms": now_ms,
+        "condition_since_ms": to_ms(new.condition_since),
+        "severity_since_ms": now_ms,
+        "condition_holds": True,
+        "acknowledged_at_ms": None,
+        "acknowledged_by": None,
+        "cleared_at_ms": None,
+        "resolved_by": None,
+        "resolve_note": "",
+        "escalation_level": 0,
+        "last_notified_at_ms": None,
+        "updated_at_ms": now_ms,
+    }
+
+
 def raise_alert(session: Session, new: NewAlert) -> AlertView | None:
     """Insert an active alert; None when one already holds for (sensor, condition)."""
-    now_ms = to_ms(new.raised_at)
-    row = AlertRow(
-        sensor_id=new.sensor_id,
-        shelter_code=new.shelter_code,
-        district=new.district,
-        zone=new.zone,
-        condition=new.condition,
-        rule=new.rule,
-        severity=new.severity.value,
-        status=AlertStatus.ACTIVE.value,
-        message=new.message,
-        value=new.value,
-        threshold=new.threshold,
-        late=new.late,
-        raised_at_ms=now_ms,
-        condition_since_ms=to_ms(new.condition_since),
-        severity_since_ms=now_ms,
-        condition_holds=True,
-        escalation_level=0,
-        updated_at_ms=now_ms,
-        resolve_note="",
+    [raised] = raise_many(session, [new])
+    return raised
+
+
+def raise_many(session: Session, news: Sequence[NewAlert]) -> list[AlertView | None]:
+    """Insert the active alerts ``news`` (of distinct (sensor, condition)) in one statement,
+    ids in their order; per alert None when one already holds for its (sensor, condition),
+    also one another transaction is inserting: the insert waits for it to commit."""
+    if not news:
+        return []
+    session.flush()  # changes of the ORM first (a let-go alert frees its place)
+    rows = [_new_row(new) for new in news]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(ALERTS)
+        .on_conflict_do_nothing(
+            index_elements=["sensor_id", "condition"],
+            index_where=ALERTS.c.condition_holds == true(),
+        )
+        .returning(ALERTS.c.id, ALERTS.c.sensor_id, ALERTS.c.condition)
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return None
-    return AlertView.of(row)
+    ids = {
+        (sensor_id, condition): alert_id
+        for alert_id, sensor_id, condition in session.connection().execute(stmt, rows)
+    }
+    out: list[AlertView | None] = []
+    for row in rows:
+        alert_id = ids.get((row["sensor_id"], row["condition"]))
+        out.append(None if alert_id is None else AlertView.of(AlertRow(id=alert_id, **row)))
+    return out
+
+
+def holding_rows(
+    session: Session, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], AlertRow]:
+    """The alerts that hold for these (sensor, condition), locked (``FOR UPDATE`` on
+    PostgreSQL) in one statement per ``_KEYS_PER_STATEMENT`` keys, in (sensor, condition)
+    order so that ingesters locking overlapping sets queue instead of deadlocking."""
+    found: dict[tuple[str, str], AlertRow] = {}
+    distinct = sorted(set(keys))
+    for start in range(0, len(distinct), _KEYS_PER_STATEMENT):
+        chunk = distinct[start : start + _KEYS_PER_STATEMENT]
+        where = (
+            and_(AlertRow.sensor_id == chunk[0][0], AlertRow.condition == chunk[0][1])
+            if len(chunk) == 1
+            else tuple_(AlertRow.sensor_id, AlertRow.condition).in_(chunk)
+        )
+        for row in session.scalars(
+            select(AlertRow)
+            .where(where, AlertRow.condition_holds)
+            .order_by(AlertRow.sensor_id, AlertRow.condition)
+            .with_for_update()
+        ):
+            found[(row.sensor_id, row.condition)] = row
+    return found
 
 
 def _holding(session: Session, sensor_id: str, condition: str) -> AlertRow | None:
-    return session.scalar(
-        select(AlertRow)
-        .where(
-            AlertRow.sensor_id == sensor_id,
-            AlertRow.condition == condition,
-            AlertRow.condition_holds,
-        )
-        .with_for_update()
-    )
+    return holding_rows(session, [(sensor_id, condition)]).get((sensor_id, condition))
 
 
 def hold(session: Session, new: NewAlert) -> AlertEvent | None:
@@ -204,16 +260,47 @@ def hold(session: Session, new: NewAlert) -> AlertEvent | None:
     - one resolved by hand holds: nothing, unless ``new`` is graver than it was when
       resolved; then that one is let go and ``new`` is raised (RAISED).
     """
-    row = _holding(session, new.sensor_id, new.condition)
-    if row is not None and row.status not in OPEN:
-        if new.severity.rank <= Severity(row.severity).rank:
-            return None  # handled by hand at this severity
-        row.condition_holds = False
-        session.flush()
-        row = None
-    if row is None:
-        raised = raise_alert(session, new)
-        return None if raised is None else AlertEvent(EventKind.RAISED, raised, late=new.late)
+    [event] = hold_many(session, [new])
+    return event
+
+
+def hold_many(session: Session, news: Sequence[NewAlert]) -> list[AlertEvent | None]:
+    """:func:`hold` for alerts of distinct (sensor, condition) at once, each with the outcome
+    one :func:`hold` after the other in this order gives (the same rows, the same ids): the
+    holding alerts locked in one statement, the new ones inserted in one."""
+    keys = [(new.sensor_id, new.condition) for new in news]
+    if len(set(keys)) != len(keys):
+        raise ValueError("hold_many takes one alert per (sensor, condition)")
+    holding = holding_rows(session, keys)
+    events: list[AlertEvent | None] = [None] * len(news)
+    moved: list[tuple[int, AlertRow, EventKind]] = []
+    raising: list[int] = []
+    for i, new in enumerate(news):
+        row = holding.get(keys[i])
+        if row is not None and row.status not in OPEN:
+            if new.severity.rank <= Severity(row.severity).rank:
+                continue  # handled by hand at this severity
+            row.condition_holds = False  # let go; written before the insert below
+            row = None
+        if row is None:
+            raising.append(i)
+            continue
+        kind = _move(row, new)
+        if kind is not None:
+            moved.append((i, row, kind))
+    session.flush()
+    for i, row, kind in moved:
+        new = news[i]
+        events[i] = AlertEvent(kind, AlertView.of(row), late=new.late, sequence=row.updated_at_ms)
+    for i, raised in zip(raising, raise_many(session, [news[i] for i in raising]), strict=True):
+        if raised is not None:
+            events[i] = AlertEvent(EventKind.RAISED, raised, late=news[i].late)
+    return events
+
+
+def _move(row: AlertRow, new: NewAlert) -> EventKind | None:
+    """Move an open holding alert to the tier of ``new`` (unflushed); the event kind when its
+    severity moved."""
     before = Severity(row.severity).rank
     after = new.severity.rank
     if row.rule == new.rule and before == after:
@@ -226,16 +313,13 @@ def hold(session: Session, new: NewAlert) -> AlertEvent | None:
     row.message = new.message
     row.updated_at_ms = now_ms
     if before == after:
-        session.flush()
         return None
     row.severity_since_ms = now_ms
     if after > before and row.status == AlertStatus.ACKNOWLEDGED:
         row.status = AlertStatus.ACTIVE.value
         row.acknowledged_at_ms = None
         row.acknowledged_by = None
-    session.flush()
-    kind = EventKind.SEVERITY_RAISED if after > before else EventKind.SEVERITY_LOWERED
-    return AlertEvent(kind, AlertView.of(row), late=new.late, sequence=now_ms)
+    return EventKind.SEVERITY_RAISED if after > before else EventKind.SEVERITY_LOWERED
 
 
 def clear_alert(

@@ -5,8 +5,9 @@ roll back together.
 
 Who calls what:
 
-- the evaluator (:mod:`telemetry.evaluation`): :meth:`AlertTransitions.hold` (raise, step up,
-  step down) and :meth:`AlertTransitions.clear`, all of one flush in one transaction;
+- the evaluator (:mod:`telemetry.evaluation`): :meth:`AlertTransitions.hold_many` (raise, step
+  up, step down; many sensors at once, an alert storm written in a few statements) and
+  :meth:`AlertTransitions.clear`, all of one flush in one transaction;
 - the periodic alert job (``api/alerting/jobs.py``): :meth:`AlertTransitions.sweep_offline`
   (sensors gone silent and back, through :meth:`~AlertTransitions.offline` and
   :meth:`~AlertTransitions.online`) and :meth:`AlertTransitions.sweep_unacknowledged`
@@ -64,8 +65,18 @@ class AlertTransitions:
     def hold(self, session: Session, new: NewAlert) -> AlertEvent | None:
         """Raise the alert of ``new``'s condition, or move the one that holds to ``new``'s
         tier (severity up or down); see :func:`telemetry.alert_store.hold`."""
-        event = alert_store.hold(session, new)
-        return None if event is None else self._announce(session, event)
+        [event] = self.hold_many(session, [new])
+        return event
+
+    def hold_many(self, session: Session, news: Sequence[NewAlert]) -> list[AlertEvent | None]:
+        """:meth:`hold` for alerts of distinct (sensor, condition), written together (see
+        :func:`telemetry.alert_store.hold_many`) and announced in the order of ``news``; per
+        alert its event, None where nothing changed worth announcing."""
+        events = alert_store.hold_many(session, news)
+        for event in events:
+            if event is not None:
+                self._announce(session, event)
+        return events
 
     def clear(
         self,

@@ -20,6 +20,14 @@ from telemetry.instants import to_ms
 from telemetry.sql_models import AlertRow, AlertRuleRow, AlertStateRow
 
 STATE = cast(Table, AlertStateRow.__table__)
+_STOP = (
+    update(STATE)
+    .where(STATE.c.sensor_id == bindparam("s_id"), STATE.c.rule == bindparam("s_rule"))
+    .values(pending_since_ms=None, last_ts_ms=bindparam("s_at"))
+)
+"""Stops one timer (executed with many)."""
+_SENSORS_PER_STATEMENT = 1000
+"""Sensors per reading statement, well within the parameters SQLite and PostgreSQL take."""
 
 
 def load_states(session: Session) -> dict[tuple[str, str], ConditionState]:
@@ -90,34 +98,47 @@ def save_timers(
             ],
         )
     if stopped:
-        stmt_u = (
-            update(STATE)
-            .where(
-                STATE.c.sensor_id == bindparam("s_id"),
-                STATE.c.rule == bindparam("s_rule"),
-            )
-            .values(pending_since_ms=None, last_ts_ms=bindparam("s_at"))
-        )
         conn.execute(
-            stmt_u, [{"s_id": s_id, "s_rule": rule, "s_at": at} for s_id, rule, at in stopped]
+            _STOP, [{"s_id": s_id, "s_rule": rule, "s_at": at} for s_id, rule, at in stopped]
         )
 
 
-def pending_since(session: Session, sensor_id: str, rules: Sequence[str]) -> int | None:
-    """The earliest start among the timers of these tiers of a sensor, if any runs."""
-    return session.scalar(
-        select(func.min(AlertStateRow.pending_since_ms)).where(
-            AlertStateRow.sensor_id == sensor_id, AlertStateRow.rule.in_(rules)
+def pending_since(session: Session, held: Sequence[tuple[str, Sequence[str]]]) -> list[int | None]:
+    """Per (sensor, tiers): the earliest start among the timers of these tiers of the sensor,
+    if any runs; read in one statement."""
+    if not held:
+        return []
+    sensors = sorted({sensor_id for sensor_id, _rules in held})
+    rules = sorted({rule for _sensor_id, rules in held for rule in rules})
+    since: dict[tuple[str, str], int] = {}
+    for start in range(0, len(sensors), _SENSORS_PER_STATEMENT):
+        chunk = sensors[start : start + _SENSORS_PER_STATEMENT]
+        for sensor_id, rule, pending_ms in session.execute(
+            select(STATE.c.sensor_id, STATE.c.rule, STATE.c.pending_since_ms).where(
+                STATE.c.sensor_id.in_(chunk),
+                STATE.c.rule.in_(rules),
+                STATE.c.pending_since_ms.is_not(None),
+            )
+        ):
+            since[(sensor_id, rule)] = pending_ms
+    return [
+        min(
+            (since[(sensor_id, rule)] for rule in rules if (sensor_id, rule) in since),
+            default=None,
         )
-    )
+        for sensor_id, rules in held
+    ]
 
 
-def reset_pending(session: Session, sensor_id: str, rules: Sequence[str], ts_ms: int) -> None:
-    session.execute(
-        update(AlertStateRow)
-        .where(AlertStateRow.sensor_id == sensor_id, AlertStateRow.rule.in_(rules))
-        .values(pending_since_ms=None, last_ts_ms=ts_ms)
-    )
+def reset_pending(session: Session, held: Sequence[tuple[str, Sequence[str], int]]) -> None:
+    """Stop the timers of these tiers (sensor, tiers, measurement time) in one statement."""
+    params = [
+        {"s_id": sensor_id, "s_rule": rule, "s_at": ts_ms}
+        for sensor_id, rules, ts_ms in held
+        for rule in rules
+    ]
+    if params:
+        session.connection().execute(_STOP, params)
 
 
 # -- rule overrides -------------------------------------------------------------------------

@@ -4,9 +4,9 @@ The pipeline hands every stored batch to :meth:`AlertEvaluator.observe`, which o
 a thread of its own judges each reading against the conditions of its sensor (on measurement
 time, see :mod:`telemetry.alert_state`) and keeps the newest values per sensor. What changed is
 written in one transaction: an alert raised, moved to another tier or cleared (through
-:class:`telemetry.alert_transitions.AlertTransitions`, with the notifications its sink queues)
-at once, timers that only started or stopped within
-``TIMER_DELAY_S``, live values about once a second. A
+:class:`telemetry.alert_transitions.AlertTransitions`, with the notifications its sink queues;
+many sensors' raises together, see :mod:`telemetry.evaluation_writes`) at once, timers that
+only started or stopped within ``TIMER_DELAY_S``, live values about once a second. A
 transition is kept in memory and retried until that transaction commits, so a database
 outage delays alerts without losing them. A reading older than ``late_after`` raises or
 clears as usual but is marked late and pages nobody.
@@ -19,18 +19,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from telemetry import alert_store, condition_store
-from telemetry.alert_rules import CONDITIONS, TIERS, AlertRule, Condition, RuleBook, Target, getter
-from telemetry.alert_state import NONE, ConditionState, Transition, step
-from telemetry.alert_store import NewAlert
+from telemetry.alert_rules import CONDITIONS, TIERS, Condition, RuleBook, Target, getter
+from telemetry.alert_state import NONE, ConditionState, step
 from telemetry.alert_transitions import AlertTransitions
-from telemetry.alert_wording import cleared_message, raised_message
+from telemetry.evaluation_writes import TIMERS, Op, OpWriter
 from telemetry.instants import to_ms
 from telemetry.ports import SensorDirectory
 from telemetry.readings import Reading
@@ -56,23 +54,6 @@ fleet, some 60 MB."""
 
 TIMER_DELAY_S = 0.1
 """Longest wait before a timer that only started or stopped is written (see run_once)."""
-_TIMERS = frozenset({Transition.PENDING, Transition.RESET})
-
-
-@dataclass(frozen=True, slots=True)
-class _Op:
-    transition: Transition
-    condition: Condition
-    tier: int
-    reading: Reading
-    value: float
-    late: bool
-    ms: int
-    """See :data:`telemetry.alert_state.Change`."""
-
-    @property
-    def rule(self) -> AlertRule:
-        return self.condition.tiers[self.tier]
 
 
 class AlertEvaluator:
@@ -97,6 +78,7 @@ class AlertEvaluator:
         self.sessions = sessions
         self.directory = directory
         self.transitions = transitions
+        self.writer = OpWriter(transitions, clock)
         self.clock = clock
         self.late_after = late_after
         self.flush_interval_s = flush_interval_s
@@ -117,7 +99,7 @@ class AlertEvaluator:
         self.shed = 0
         """Readings never evaluated because the queue was full."""
         self._shedding = False
-        self._ops: list[_Op] = []
+        self._ops: list[Op] = []
         self._stateful: set[str] = set()
         """Sensors with an entry in ``states``: the others skip the per-condition lookup."""
         self._live: dict[str, Reading] = {}
@@ -329,8 +311,8 @@ class AlertEvaluator:
                     if changes is not None:
                         late = ts_ms < late_before_ms
                         for transition, tier, ms in changes:
-                            self._ops.append(_Op(transition, condition, tier, r, value, late, ms))
-                            if transition not in _TIMERS:
+                            self._ops.append(Op(transition, condition, tier, r, value, late, ms))
+                            if transition not in TIMERS:
                                 self._urgent = True
 
     @staticmethod
@@ -358,79 +340,15 @@ class AlertEvaluator:
         dirty = set(self._dirty_live) if live else set()
         now_ms = to_ms(self.clock())
         with self.sessions.begin() as session:
-            timers: dict[tuple[str, str], tuple[bool, int]] = {}
-            for op in ops:
-                if op.transition in _TIMERS:
-                    # Timers are saved together, in order with the alerts they lead to.
-                    key = (op.reading.sensor_id, op.rule.code)
-                    timers[key] = (op.transition is Transition.PENDING, op.ms)
-                    continue
-                self._save_timers(session, timers)
-                self._apply(session, op)
-            self._save_timers(session, timers)
+            self._emitted += self.writer.write(session, ops)
             if dirty:
                 alert_store.upsert_live(
                     session, [self._live_row(self._live[s], now_ms) for s in sorted(dirty)]
                 )
         del self._ops[: len(ops)]
-        self._urgent = any(op.transition not in _TIMERS for op in self._ops)
+        self._urgent = any(op.transition not in TIMERS for op in self._ops)
         self._dirty_live -= dirty
         self.flushes += 1
         if self._emitted and self.on_events is not None:
             self.on_events()
         self._emitted = 0
-
-    @staticmethod
-    def _save_timers(session: Session, timers: dict[tuple[str, str], tuple[bool, int]]) -> None:
-        if timers:
-            condition_store.save_timers(
-                session,
-                [(s, r, ts) for (s, r), (started, ts) in timers.items() if started],
-                [(s, r, ts) for (s, r), (started, ts) in timers.items() if not started],
-            )
-            timers.clear()
-
-    def _apply(self, session: Session, op: _Op) -> None:
-        r, condition, tier = op.reading, op.condition, op.rule
-        ts_ms = to_ms(r.ts)
-        if op.transition is Transition.CLEAR:
-            cleared = self.transitions.clear(
-                session,
-                r.sensor_id,
-                condition.code,
-                at=self.clock(),
-                value=op.value,
-                message=cleared_message(tier, op.value),
-                late=op.late,
-            )
-            if cleared is not None:
-                self._emitted += 1
-            return
-        held = [t.code for t in condition.tiers[: op.tier + 1]]
-        since_ms = ts_ms
-        if op.transition is Transition.RAISE:
-            # Another ingester may have seen the condition begin earlier.
-            stored = condition_store.pending_since(session, r.sensor_id, held)
-            since_ms = op.ms if stored is None else min(stored, op.ms)
-        event = self.transitions.hold(
-            session,
-            NewAlert(
-                sensor_id=r.sensor_id,
-                shelter_code=r.shelter_code,
-                district=r.district,
-                zone=r.zone,
-                condition=condition.code,
-                rule=tier.code,
-                severity=tier.severity,
-                message=raised_message(tier, op.value),
-                value=op.value,
-                threshold=tier.enter,
-                late=op.late,
-                raised_at=self.clock(),
-                condition_since=datetime.fromtimestamp(since_ms / 1000, r.ts.tzinfo),
-            ),
-        )
-        if op.transition is not Transition.FALL:
-            condition_store.reset_pending(session, r.sensor_id, held, ts_ms)
-        if event is not None:
-            self._emitted += 1

@@ -192,28 +192,33 @@ class OutboxAlertSink:
             )
 
     def _recipients(self, session: Session, event: AlertEvent, shelter: Shelter) -> list[User]:
+        # Only the people an event goes to are looked up (a storm of raises asks for managers).
         a = event.alert
-        manager = session.get(User, shelter.manager_id) if shelter.manager_id else None
-        managers = [manager] if manager is not None and manager.active else []
-        officers = notify.district_officers(session, shelter.district)
-        city = notify.city_office(session)
-        if event.kind is EventKind.RAISED:
-            return managers
         if event.kind is EventKind.ESCALATED:
-            return officers if event.level == 1 else city
-        level_people = [
-            *managers,
-            *(officers if a.escalation_level >= 1 else []),
-            *(city if a.escalation_level >= 2 else []),
-        ]
-        if event.kind in (
+            if event.level == 1:
+                return notify.district_officers(session, shelter.district)
+            return notify.city_office(session)
+        if event.kind not in (
+            EventKind.RAISED,
             EventKind.CLEARED,
             EventKind.RESOLVED,
             EventKind.RENOTIFY,
             EventKind.SEVERITY_RAISED,
         ):
-            return level_people
-        return []  # acknowledged, severity lowered: the platform hears of it, nobody else
+            return []  # acknowledged, severity lowered: the platform hears of it, nobody else
+        manager = session.get(User, shelter.manager_id) if shelter.manager_id else None
+        managers = [manager] if manager is not None and manager.active else []
+        if event.kind is EventKind.RAISED:
+            return managers
+        return [
+            *managers,
+            *(
+                notify.district_officers(session, shelter.district)
+                if a.escalation_level >= 1
+                else []
+            ),
+            *(notify.city_office(session) if a.escalation_level >= 2 else []),
+        ]
 
     @staticmethod
     def _subject(event: AlertEvent, shelter: Shelter | None) -> str:
