@@ -22,7 +22,7 @@ from telemetry.alert_state import Transition
 from telemetry.alert_store import NewAlert
 from telemetry.alert_transitions import AlertTransitions
 from telemetry.alert_wording import cleared_message, raised_message
-from telemetry.instants import to_ms
+from telemetry.instants import from_ms, to_ms
 from telemetry.readings import Reading
 
 TIMERS = frozenset({Transition.PENDING, Transition.RESET})
@@ -168,7 +168,7 @@ class OpWriter:
                     threshold=tier.enter,
                     late=op.late,
                     raised_at=self.clock(),
-                    condition_since=datetime.fromtimestamp(since_ms / 1000, r.ts.tzinfo),
+                    condition_since=from_ms(since_ms),
                 )
             )
         events = self.transitions.hold_many(session, news)
