@@ -177,7 +177,18 @@ class Shelter(Base):
     use_registered: Mapped[bool] = mapped_column(Boolean, default=False)
     responsible_unit: Mapped[str] = mapped_column(String(200), default="")
     responsible_unit_status: Mapped[str] = mapped_column(String(16), default=UnitStatus.KNOWN)
+    responsible_unit_contact: Mapped[str] = mapped_column(
+        String(128), default="", server_default=""
+    )
+    """The responsible unit's contact person."""
+    responsible_unit_phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    """The 工程长's account, once the office has given them one."""
+    manager_contact_name: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    """The 工程长 as a contact, account or not: their name and phone as the register has them
+    (a linked account's display name and phone take precedence, see
+    :func:`inspection.contacts.manager_contact`)."""
+    manager_contact_phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
     inspector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     signage_installed: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

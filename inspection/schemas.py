@@ -137,6 +137,12 @@ class UserCreate(_Input):
     district: str | None = Field(default=None, max_length=64)
     password: Password | None = None
     channels: dict[str, Any] = Field(default_factory=dict)
+    shelter: Code | None = Field(
+        default=None,
+        description="a manager account for this shelter's 工程长: the account becomes the "
+        "shelter's manager, and an empty `display_name` or `phone` is taken from the "
+        "shelter's contact fields",
+    )
 
 
 class UserRead(_Output):
@@ -165,6 +171,12 @@ class UserCreated(UserRead):
     api_key: str | None = Field(default=None, description="Shown once, for platform accounts.")
 
 
+ContactName = Annotated[str, StringConstraints(max_length=128), AfterValidator(_single_line)]
+"""A person's name on the register (one line; empty: none)."""
+Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(_single_line)]
+"""A phone number as the register writes it (one line; empty: none)."""
+
+
 class _ShelterFields(_Input):
     address: str = Field(default="", max_length=300)
     latitude: StrictFloat | None = Field(default=None, ge=-90, le=90)
@@ -177,7 +189,17 @@ class _ShelterFields(_Input):
     use_registered: StrictBool = False
     responsible_unit: str = Field(default="", max_length=200)
     responsible_unit_status: UnitStatus = UnitStatus.KNOWN
-    manager: str | None = Field(default=None, description="username of the 工程长")
+    responsible_unit_contact: ContactName = Field(
+        default="", description="the responsible unit's contact person"
+    )
+    responsible_unit_phone: Phone = Field(default="", description="the contact person's phone")
+    manager: str | None = Field(
+        default=None, description="username of the 工程长's account, once they have one"
+    )
+    manager_contact_name: ContactName = Field(
+        default="", description="the 工程长's name, for a 工程长 with or without an account"
+    )
+    manager_contact_phone: Phone = Field(default="", description="the 工程长's phone")
     inspector: str | None = Field(default=None, description="username of the assigned inspector")
     signage_installed: StrictBool = False
     active: StrictBool = True
@@ -203,7 +225,13 @@ class ShelterUpdate(_Input):
     use_registered: StrictBool | None = None
     responsible_unit: str | None = Field(default=None, max_length=200)
     responsible_unit_status: UnitStatus | None = None
-    manager: str | None = None
+    responsible_unit_contact: ContactName | None = None
+    responsible_unit_phone: Phone | None = None
+    manager: str | None = Field(
+        default=None, description="username of the 工程长's account; null or empty unlinks it"
+    )
+    manager_contact_name: ContactName | None = None
+    manager_contact_phone: Phone | None = None
     inspector: str | None = None
     signage_installed: StrictBool | None = None
     active: StrictBool | None = None
@@ -467,8 +495,18 @@ class ShelterRead(_Output):
     use_registered: bool
     responsible_unit: str
     responsible_unit_status: UnitStatus
-    manager: str | None
-    manager_phone: str | None
+    responsible_unit_contact: str
+    responsible_unit_phone: str
+    manager: str | None = Field(description="username of the 工程长's account, if any")
+    manager_name: str | None = Field(
+        description="the 工程长's name as printed: the account's display name, else "
+        "``manager_contact_name``"
+    )
+    manager_phone: str | None = Field(
+        description="the 工程长's phone as printed: the account's, else ``manager_contact_phone``"
+    )
+    manager_contact_name: str
+    manager_contact_phone: str
     inspector: str | None
     signage_installed: bool
     active: bool

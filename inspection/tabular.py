@@ -40,8 +40,10 @@ SHELTER_FIELDS: tuple[tuple[str, str], ...] = (
     ("wartime_function", "战时功能"), ("protection_level", "防护等级"), ("area_m2", "面积"),
     ("peacetime_use", "平时用途"), ("use_registered", "平时使用已登记"),
     ("responsible_unit", "责任单位"), ("responsible_unit_status", "责任单位状态"),
-    ("manager", "工程长"), ("inspector", "检查员"), ("signage_installed", "标识标牌"),
-    ("active", "启用"),
+    ("responsible_unit_contact", "责任单位联系人"), ("responsible_unit_phone", "责任单位电话"),
+    ("manager", "工程长"), ("manager_contact_name", "工程长姓名"),
+    ("manager_contact_phone", "工程长电话"), ("inspector", "检查员"),
+    ("signage_installed", "标识标牌"), ("active", "启用"),
 )
 """Register field → Chinese header: the one table import and export both use."""
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from inspection import audit
 from inspection.access import Actor
 from inspection.errors import Conflict, Forbidden, InvalidInput, NotFound
-from inspection.models import Role, User
+from inspection.models import Role, Shelter, User
 from inspection.schemas import MIN_PASSWORD_LENGTH, UserCreate, UserUpdate
 
 API_KEY_PREFIX = "swk_"
@@ -77,9 +77,21 @@ def _own_words(user: User | UserCreate) -> list[str | None]:
 def create_user(
     session: Session, data: UserCreate, *, actor: Actor, now: datetime
 ) -> tuple[User, str | None]:
-    """Create a user; returns it and, for a platform account, its new API key."""
+    """Create a user; returns it and, for a platform account, its new API key.
+
+    With ``data.shelter`` the office gives that shelter's 工程长 an account: a manager
+    account, linked as the shelter's manager (audited as ``shelter.update``), its empty name
+    and phone taken from the shelter's contact fields."""
     if session.scalar(select(User.id).where(User.username == data.username)) is not None:
         raise Conflict(f"user {data.username!r} exists", code="user_exists")
+    shelter = _shelter_to_manage(session, data)
+    if shelter is not None:
+        data = data.model_copy(
+            update={
+                "display_name": data.display_name or shelter.manager_contact_name,
+                "phone": data.phone or shelter.manager_contact_phone or None,
+            }
+        )
     if data.role in (Role.DISTRICT_OFFICER,) and not data.district:
         raise InvalidInput("a district officer needs a district", code="district_required")
     api_key: str | None = None
@@ -113,7 +125,37 @@ def create_user(
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.create", "user", user.id, at=now, after=audit.snapshot(user))
+    if shelter is not None:
+        before = audit.snapshot(shelter)
+        shelter.manager_id = user.id
+        shelter.updated_at = now
+        session.flush()
+        after = audit.snapshot(shelter)
+        audit.record(
+            session,
+            actor,
+            "shelter.update",
+            "shelter",
+            shelter.code,
+            at=now,
+            before=before,
+            after=after,
+        )
     return user, api_key
+
+
+def _shelter_to_manage(session: Session, data: UserCreate) -> Shelter | None:
+    """The shelter a new account is to manage, or None when it names none."""
+    if data.shelter is None:
+        return None
+    if data.role != Role.MANAGER:
+        raise InvalidInput(
+            "only a manager account can be given for a shelter", code="shelter_needs_manager"
+        )
+    shelter = session.scalar(select(Shelter).where(Shelter.code == data.shelter))
+    if shelter is None:
+        raise NotFound(f"no shelter {data.shelter!r}", code="shelter_not_found")
+    return shelter
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
