@@ -358,7 +358,10 @@ class MilestoneRead(_Output):
     done_at: datetime | None
     overdue: bool = Field(description="not done, the follow-up open and the deadline passed")
     note: str = ""
-    recorded_by: str | None = None
+    recorded_by: str | None = Field(default=None, description="username of who recorded it")
+    recorded_by_name: str | None = Field(
+        default=None, description="their real name (display name), else their username"
+    )
     recorded_at: datetime | None = None
     evidence: list[AttachmentRead] = Field(default_factory=list)
 
@@ -374,7 +377,10 @@ class OutcomeRecordRead(_Output):
     fine_yuan: int | None
     note: str
     reason: str
-    recorded_by: str | None
+    recorded_by: str | None = Field(description="username of who recorded it")
+    recorded_by_name: str | None = Field(
+        default=None, description="their real name (display name), else their username"
+    )
     recorded_at: datetime
 
 
@@ -392,7 +398,10 @@ class FollowupRead(_Output):
     checkpoint_at: datetime | None
     containment_due_at: datetime | None
     plan_due_at: datetime | None
-    tracker: str | None
+    tracker: str | None = Field(description="username of the named tracker (class 3)")
+    tracker_name: str | None = Field(
+        default=None, description="the tracker's real name (display name), else their username"
+    )
     escalated_class: int | None
     closed_at: datetime | None
     overdue: bool
@@ -445,7 +454,10 @@ class CorrectionRead(_Output):
     shelter_code: str
     shelter_name: str
     district: str
-    author: str
+    author: str = Field(description="username of the correction's author")
+    author_name: str = Field(
+        default="", description="the author's real name (display name), else their username"
+    )
     submitted_at: datetime
     graded_class: int
     status: CorrectionStatus
@@ -453,6 +465,9 @@ class CorrectionRead(_Output):
     changes: list[WeakeningRead]
     proposed_findings: list[ProposedFindingRead]
     decided_by: str | None
+    decided_by_name: str | None = Field(
+        default=None, description="the decider's real name (display name), else their username"
+    )
     decided_at: datetime | None
     decision_note: str
 
@@ -578,7 +593,10 @@ class ApiKeyRotated(BaseModel):
 class AuditRead(_Output):
     id: int
     at: datetime
-    actor: str
+    actor: str = Field(description="username of who acted (``system`` for the server's jobs)")
+    actor_name: str = Field(
+        default="", description="their real name (display name), else ``actor``"
+    )
     action: str
     entity: str
     entity_id: str

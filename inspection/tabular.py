@@ -111,7 +111,7 @@ def ledger_rows(session: Session, *, actor: Actor, now: datetime) -> list[dict[s
     rows = []
     for followup in followups:
         codes = [finding.item_code for finding in followup.findings]
-        titles = [(item.title if (item := catalogue.get(c)) else c) for c in codes]
+        titles = [catalogue.title(c) for c in codes]
         rows.append(
             {
                 "number": followup.number,

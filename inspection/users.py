@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import cache
+from typing import NamedTuple
 
 from pwdlib import PasswordHash
 from sqlalchemy import func, or_, select
@@ -22,11 +23,22 @@ from sqlalchemy.orm import Session
 
 from inspection import audit
 from inspection.access import Actor
+from inspection.contacts import person_label
 from inspection.errors import Conflict, Forbidden, InvalidInput, NotFound
 from inspection.models import Role, Shelter, User
 from inspection.schemas import MIN_PASSWORD_LENGTH, UserCreate, UserUpdate
 
 API_KEY_PREFIX = "swk_"
+
+
+class Named(NamedTuple):
+    """A user as records name them: the login name, and the real name shown on screens and
+    in messages (the login name when the account has none)."""
+
+    username: str
+    name: str
+
+
 MIN_PASSWORD_SCORE = 3
 """zxcvbn's scale: 3 is "safely unguessable", about 10^8 guesses or more."""
 _ZXCVBN_MAX_LENGTH = 72  # zxcvbn refuses longer input; the rest can only add strength
@@ -282,6 +294,16 @@ def list_users(session: Session, *, limit: int, offset: int) -> tuple[list[User]
     total = session.scalar(select(func.count()).select_from(User)) or 0
     rows = session.scalars(select(User).order_by(User.id).limit(limit).offset(offset)).all()
     return list(rows), total
+
+
+def names_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, Named]:
+    """The username and the name shown (:func:`inspection.contacts.person_label`) of each
+    user of ``ids``, in one query; unknown ids are left out."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    users = session.scalars(select(User).where(User.id.in_(wanted)))
+    return {u.id: Named(u.username, person_label(u) or u.username) for u in users}
 
 
 def by_username(session: Session, username: str) -> User | None:

@@ -182,7 +182,7 @@ function followupCard(fu, canVerify, role, done) {
       'dl.facts',
       fact(t('fu.status'), t(`fu.status.${fu.status}`)),
       fact(t('fu.due'), open ? `${date(fu.due_at)}（${due.text}）` : date(fu.due_at), open && due.overdue ? 'overdue' : ''),
-      fu.tracker ? fact(t('fu.tracker'), fu.tracker) : [],
+      fu.tracker ? fact(t('fu.tracker'), fu.tracker_name || fu.tracker) : [],
     ),
     fu.kind === 'referral' && !OFFICERS.includes(role)
       ? null
