@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session
 
-from inspection import attachments, audit, notify, numbering
+from inspection import attachments, audit, manufacturers, notify, numbering
 from inspection.access import Actor, shelter_scope
 from inspection.catalogue import load_catalogue
 from inspection.errors import NotFound
@@ -370,6 +370,7 @@ def reads(
         ):
             history[r.followup_id].append(r)
     evidence = attachments.reads_by_followup(session, key_ids)
+    makers, contacts = manufacturers.for_followups(session, [f for f, _ in rows])
     user_ids = {f.tracker_id for f, _ in rows if f.tracker_id}
     user_ids |= {m.recorded_by for m in done.values()}
     user_ids |= {r.recorded_by for rs in history.values() for r in rs if r.recorded_by}
@@ -399,6 +400,8 @@ def reads(
             milestones=_milestones(f, done, evidence, names, now)
             if f.kind == FollowupKind.KEY_SUPERVISION
             else [],
+            manufacturer=makers.get(f.id),
+            manufacturer_contacts=contacts.get(f.id, []),
             outcome_history=[
                 OutcomeRecordRead(
                     id=r.id,

@@ -384,6 +384,44 @@ class OutcomeRecordRead(_Output):
     recorded_at: datetime
 
 
+class ManufacturerCreate(_Input):
+    name: Name
+    products: Text = Field(default="", description="what it makes, e.g. 防护密闭门、密闭阀门")
+    region: Annotated[str, StringConstraints(max_length=64), AfterValidator(_single_line)] = ""
+    contact_name: ContactName = ""
+    contact_phone: Phone = ""
+
+
+class ManufacturerRead(_Output):
+    id: int
+    name: str
+    products: str
+    region: str
+    contact_name: str
+    contact_phone: str
+
+
+class ManufacturerChoice(_Input):
+    manufacturer_id: RowId | None = Field(description="null: the entry names no manufacturer")
+
+
+class ManufacturerContactCreate(_Input):
+    contacted_at: AwareDatetime = Field(description="when the manufacturer was contacted")
+    outcome: Annotated[str, StringConstraints(min_length=1, max_length=4000)] = Field(
+        description="what came of it"
+    )
+
+
+class ManufacturerContactRead(_Output):
+    id: int
+    manufacturer: str = Field(description="the manufacturer's name")
+    contacted_at: datetime
+    outcome: str
+    recorded_by: str | None = Field(description="username of who made the contact")
+    recorded_by_name: str | None = Field(description="their real name, else their username")
+    recorded_at: datetime
+
+
 class FollowupRead(_Output):
     id: int
     number: str
@@ -413,6 +451,13 @@ class FollowupRead(_Output):
         default_factory=list,
         description="key supervision: containment, plan and completion, each with its deadline "
         "and, once done, its record; empty for other kinds",
+    )
+    manufacturer: ManufacturerRead | None = Field(
+        default=None,
+        description="a ledger entry's protective-equipment manufacturer (协助联系防护设备厂家)",
+    )
+    manufacturer_contacts: list[ManufacturerContactRead] = Field(
+        default_factory=list, description="the contacts made with manufacturers, oldest first"
     )
     outcome_history: list[OutcomeRecordRead] = Field(
         default_factory=list,
