@@ -33,6 +33,12 @@ class Catalogue:
     def get(self, code: str) -> CatalogueItem | None:
         return _index(self).get(code)
 
+    def title(self, code: str) -> str:
+        """The item's Chinese title, as notices, screens and messages show it; the code
+        itself when this version has no such item."""
+        item = self.get(code)
+        return item.title if item else code
+
 
 @cache
 def _index(catalogue: Catalogue) -> dict[str, CatalogueItem]:

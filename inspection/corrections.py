@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from inspection import audit, notify
 from inspection.access import Actor, shelter_scope
-from inspection.catalogue import Catalogue, load_catalogue
+from inspection.catalogue import load_catalogue
 from inspection.effect import FindingSpec, in_force, take_effect
 from inspection.errors import Conflict, Forbidden, InvalidInput, NotFound
 from inspection.grading import FollowupPolicy, Severity, Weakening, weakenings
@@ -45,6 +45,7 @@ from inspection.models import (
     User,
 )
 from inspection.schemas import CorrectionRead, ProposedFindingRead, WeakeningRead
+from inspection.users import names_by_id
 
 DECIDER_ROLES = (Role.ADMIN, Role.DISTRICT_OFFICER)
 _IN_EFFECT = (CorrectionStatus.APPLIED.value, CorrectionStatus.APPROVED.value)
@@ -385,21 +386,12 @@ def read_of(session: Session, inspection: Inspection, shelter: Shelter) -> Corre
     return reads(session, [(row, inspection, shelter)])[0] if row is not None else None
 
 
-def _title(catalogue: Catalogue, code: str) -> str:
-    item = catalogue.get(code)
-    return item.title if item else code
-
-
 def reads(
     session: Session, rows: list[tuple[Correction, Inspection, Shelter]]
 ) -> list[CorrectionRead]:
     """Read views with the names of authors and deciders, in one query for the names."""
     ids = {i.inspector_id for _, i, _ in rows} | {c.decided_by for c, _, _ in rows if c.decided_by}
-    names = (
-        dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
-        if ids
-        else {}
-    )
+    names = names_by_id(session, ids)
     out = []
     for row, inspection, shelter in rows:
         catalogue = load_catalogue(inspection.catalogue_version)
@@ -411,19 +403,20 @@ def reads(
                 shelter_code=shelter.code,
                 shelter_name=shelter.name,
                 district=shelter.district,
-                author=names.get(inspection.inspector_id, ""),
+                author=author.username if (author := names.get(inspection.inspector_id)) else "",
+                author_name=author.name if author else "",
                 submitted_at=inspection.submitted_at,
                 graded_class=inspection.graded_class,
                 status=CorrectionStatus(row.status),
                 reason=row.reason,
                 changes=[
-                    WeakeningRead.model_validate({**c, "title": _title(catalogue, c["item"])})
+                    WeakeningRead.model_validate({**c, "title": catalogue.title(c["item"])})
                     for c in row.changes
                 ],
                 proposed_findings=[
                     ProposedFindingRead(
                         item=spec.item_code,
-                        title=_title(catalogue, spec.item_code),
+                        title=catalogue.title(spec.item_code),
                         severity=spec.severity.label,
                         illegal_act=spec.illegal_act,
                         note=spec.note,
@@ -431,7 +424,10 @@ def reads(
                     )
                     for spec in proposed
                 ],
-                decided_by=names.get(row.decided_by) if row.decided_by else None,
+                decided_by=decider.username
+                if (decider := names.get(row.decided_by or 0))
+                else None,
+                decided_by_name=decider.name if decider else None,
                 decided_at=row.decided_at,
                 decision_note=row.decision_note,
             )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from inspection import audit, notify
 from inspection.access import Actor, shelter_scope
 from inspection.attachments import AttachmentLimits, StoredFile, check_room, record
+from inspection.catalogue import load_catalogue
 from inspection.errors import Conflict, Forbidden, InvalidInput, NotFound
 from inspection.followups import close_settled, recompute_class
 from inspection.models import Finding, FindingStatus, Role, Shelter, User
@@ -92,14 +93,15 @@ def report_fix(
         before=before,
         after=audit.snapshot(finding),
     )
+    title = load_catalogue().title(finding.item_code)
     notify.queue(
         session,
         dedupe_key=f"finding:{finding.id}:fix:{now.isoformat()}",
         kind="fix_reported",
         recipients=notify.district_officers(session, shelter.district),
         shelter=shelter,
-        subject=f"整改完成待核验：{shelter.name} {finding.item_code}",
-        body=f"{shelter.name}（{shelter.code}）报告已整改 {finding.item_code}，请核验。",
+        subject=f"整改完成待核验：{shelter.name} {title}",
+        body=f"{shelter.name}（{shelter.code}）报告已整改：{title}，请核验。",
         now=now,
         payload={"finding": finding.id, "shelter": shelter.code},
     )
@@ -167,14 +169,15 @@ def close_verified(
         before=before,
         after=after,
     )
+    title = load_catalogue().title(finding.item_code)
     notify.queue(
         session,
         dedupe_key=f"finding:{finding.id}:verified",
         kind="fix_verified",
         recipients=[_manager(session, shelter)],
         shelter=shelter,
-        subject=f"整改已核验：{shelter.name} {finding.item_code}",
-        body=f"{shelter.name}（{shelter.code}）{finding.item_code} 整改已核验通过。",
+        subject=f"整改已核验：{shelter.name} {title}",
+        body=f"{shelter.name}（{shelter.code}）{title}：整改已核验通过。",
         now=now,
     )
 
@@ -219,14 +222,15 @@ def reopen(
         before=before,
         after=after,
     )
+    title = load_catalogue().title(finding.item_code)
     notify.queue(
         session,
         dedupe_key=f"finding:{finding.id}:rejected:{now.isoformat()}",
         kind="fix_rejected",
         recipients=[_manager(session, shelter)],
         shelter=shelter,
-        subject=f"整改未通过核验：{shelter.name} {finding.item_code}",
-        body=f"{shelter.name}（{shelter.code}）{finding.item_code} 整改未通过：{note}",
+        subject=f"整改未通过核验：{shelter.name} {title}",
+        body=f"{shelter.name}（{shelter.code}）{title}：整改未通过：{note}",
         now=now,
     )
 

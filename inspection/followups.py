@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session
 
-from inspection import attachments, audit, notify, numbering
+from inspection import attachments, audit, manufacturers, notify, numbering
 from inspection.access import Actor, shelter_scope
+from inspection.catalogue import load_catalogue
 from inspection.errors import NotFound
 from inspection.grading import (
     Deadlines,
@@ -42,6 +43,7 @@ from inspection.models import (
     User,
 )
 from inspection.schemas import AttachmentRead, FollowupRead, MilestoneRead, OutcomeRecordRead
+from inspection.users import Named, names_by_id
 
 _KIND_FOR_CLASS = {2: FollowupKind.NOTICE, 3: FollowupKind.LEDGER, 4: FollowupKind.KEY_SUPERVISION}
 _LIVE = (FollowupStatus.OPEN.value, FollowupStatus.ESCALATED.value)
@@ -148,7 +150,8 @@ def create_for_inspection(
                 recipients=notify.city_office(session),
                 shelter=shelter,
                 subject=f"执法移交草稿 {referral.number}：{shelter.name}",
-                body=f"{shelter.name}（{shelter.code}）检查发现涉嫌违法行为（{finding.item_code}），"
+                body=f"{shelter.name}（{shelter.code}）检查发现涉嫌违法行为（"
+                f"{load_catalogue().title(finding.item_code)}），"
                 f"已生成移交执法部门草稿 {referral.number}。",
                 now=now,
                 payload={"followup": referral.number, "shelter": shelter.code},
@@ -376,14 +379,11 @@ def reads(
         ):
             history[r.followup_id].append(r)
     evidence = attachments.reads_by_followup(session, key_ids)
+    makers, contacts = manufacturers.for_followups(session, [f for f, _ in rows])
     user_ids = {f.tracker_id for f, _ in rows if f.tracker_id}
     user_ids |= {m.recorded_by for m in done.values()}
     user_ids |= {r.recorded_by for rs in history.values() for r in rs if r.recorded_by}
-    names = (
-        dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all())
-        if user_ids
-        else {}
-    )
+    names = names_by_id(session, user_ids)
     return [
         FollowupRead(
             id=f.id,
@@ -399,7 +399,8 @@ def reads(
             checkpoint_at=f.checkpoint_at,
             containment_due_at=f.containment_due_at,
             plan_due_at=f.plan_due_at,
-            tracker=names.get(f.tracker_id) if f.tracker_id else None,
+            tracker=_username(names, f.tracker_id),
+            tracker_name=_name(names, f.tracker_id),
             escalated_class=f.escalated_class,
             closed_at=f.closed_at,
             overdue=f.status == FollowupStatus.OPEN and now > f.due_at,
@@ -408,6 +409,8 @@ def reads(
             milestones=_milestones(f, done, evidence, names, now)
             if f.kind == FollowupKind.KEY_SUPERVISION
             else [],
+            manufacturer=makers.get(f.id),
+            manufacturer_contacts=contacts.get(f.id, []),
             outcome_history=[
                 OutcomeRecordRead(
                     id=r.id,
@@ -417,7 +420,8 @@ def reads(
                     fine_yuan=r.fine_yuan,
                     note=r.note,
                     reason=r.reason,
-                    recorded_by=names.get(r.recorded_by) if r.recorded_by else None,
+                    recorded_by=_username(names, r.recorded_by),
+                    recorded_by_name=_name(names, r.recorded_by),
                     recorded_at=r.recorded_at,
                 )
                 for r in history.get(f.id, [])
@@ -427,11 +431,21 @@ def reads(
     ]
 
 
+def _username(names: dict[int, Named], user_id: int | None) -> str | None:
+    named = names.get(user_id) if user_id else None
+    return named.username if named else None
+
+
+def _name(names: dict[int, Named], user_id: int | None) -> str | None:
+    named = names.get(user_id) if user_id else None
+    return named.name if named else None
+
+
 def _milestones(
     f: Followup,
     done: dict[tuple[int, str], MilestoneRecord],
     evidence: dict[tuple[int, str], list[AttachmentRead]],
-    names: dict[int, str],
+    names: dict[int, Named],
     now: datetime,
 ) -> list[MilestoneRead]:
     """Containment and plan (done once recorded), then completion (done when closed)."""
@@ -451,7 +465,8 @@ def _milestones(
                 done_at=record.done_at if record else None,
                 overdue=record is None and is_open and now > due,
                 note=record.note if record else "",
-                recorded_by=names.get(record.recorded_by) if record else None,
+                recorded_by=_username(names, record.recorded_by) if record else None,
+                recorded_by_name=_name(names, record.recorded_by) if record else None,
                 recorded_at=record.recorded_at if record else None,
                 evidence=evidence.get((f.id, milestone.value), []),
             )

@@ -186,7 +186,18 @@ class Shelter(Base):
     use_registered: Mapped[bool] = mapped_column(Boolean, default=False)
     responsible_unit: Mapped[str] = mapped_column(String(200), default="")
     responsible_unit_status: Mapped[str] = mapped_column(String(16), default=UnitStatus.KNOWN)
+    responsible_unit_contact: Mapped[str] = mapped_column(
+        String(128), default="", server_default=""
+    )
+    """The responsible unit's contact person."""
+    responsible_unit_phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    """The 工程长's account, once the office has given them one."""
+    manager_contact_name: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    """The 工程长 as a contact, account or not: their name and phone as the register has them
+    (a linked account's display name and phone take precedence, see
+    :func:`inspection.contacts.manager_contact`)."""
+    manager_contact_phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
     inspector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     signage_installed: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -411,6 +422,8 @@ class Followup(Base):
     escalated_class: Mapped[int | None] = mapped_column(Integer)
     escalated_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    manufacturer_id: Mapped[int | None] = mapped_column(ForeignKey("manufacturers.id"))
+    """Class 3: the protective-equipment manufacturer the office helps the unit reach."""
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """A referral's outcome in force: the latest of its ``referral_outcomes`` records, as
     ``inspection.followups`` writes it with each record."""
@@ -421,6 +434,35 @@ class Followup(Base):
     findings: Mapped[list[Finding]] = relationship(
         secondary="followup_findings", lazy="raise", order_by="Finding.id"
     )
+
+
+class Manufacturer(Base):
+    """A maker of protective equipment (防护设备厂家) in the office's directory."""
+
+    __tablename__ = "manufacturers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    products: Mapped[str] = mapped_column(Text, default="")
+    region: Mapped[str] = mapped_column(String(64), default="")
+    contact_name: Mapped[str] = mapped_column(String(128), default="")
+    contact_phone: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[datetime]
+
+
+class ManufacturerContact(Base):
+    """One contact made with a ledger entry's manufacturer: who made it, when, what came of
+    it. Only appended."""
+
+    __tablename__ = "manufacturer_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), index=True)
+    manufacturer_id: Mapped[int] = mapped_column(ForeignKey("manufacturers.id"))
+    contacted_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime]
 
 
 class Milestone(StrEnum):

@@ -60,7 +60,7 @@ class ReadLimits:
     max_rows: int = MAX_ROWS
     """Rows after the header, empty ones included."""
     max_columns: int = 64
-    """Position of the header's last non-empty cell; a register has 18 columns."""
+    """Position of the header's last non-empty cell; a register has 23 columns."""
     max_unpacked_bytes: int = 256 * 1024 * 1024
     """Sum of the unpacked sizes of an .xlsx's parts."""
 

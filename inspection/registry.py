@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from inspection import audit, sweeps
 from inspection.access import Actor, can_manage_register, can_see, shelter_scope
+from inspection.contacts import manager_contact
 from inspection.errors import Conflict, Forbidden, InvalidInput, NotFound
 from inspection.models import Role, Sensor, Shelter, User
 from inspection.schemas import (
@@ -70,15 +71,17 @@ def _loaded() -> Select[Shelter]:
 
 def to_read(shelter: Shelter) -> ShelterRead:
     """The public view of a shelter loaded with its manager and inspector."""
+    contact = manager_contact(shelter)
     return ShelterRead.model_validate(
         {
             **{
                 k: getattr(shelter, k)
                 for k in ShelterRead.model_fields
-                if hasattr(shelter, k) and k not in ("manager", "inspector")
+                if hasattr(shelter, k) and k not in ("manager", "manager_phone", "inspector")
             },
             "manager": shelter.manager.username if shelter.manager else None,
-            "manager_phone": shelter.manager.phone if shelter.manager else None,
+            "manager_name": contact.name,
+            "manager_phone": contact.phone,
             "inspector": shelter.inspector.username if shelter.inspector else None,
         }
     )
@@ -192,6 +195,10 @@ def update_shelter(
             "signage_installed",
             "active",
             "responsible_unit_status",
+            "responsible_unit_contact",
+            "responsible_unit_phone",
+            "manager_contact_name",
+            "manager_contact_phone",
         ):
             raise InvalidInput(f"{key} cannot be null", code="null_field")
         setattr(shelter, key, value)

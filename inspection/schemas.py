@@ -138,6 +138,12 @@ class UserCreate(_Input):
     district: str | None = Field(default=None, max_length=64)
     password: Password | None = None
     channels: dict[str, Any] = Field(default_factory=dict)
+    shelter: Code | None = Field(
+        default=None,
+        description="a manager account for this shelter's 工程长: the account becomes the "
+        "shelter's manager, and an empty `display_name` or `phone` is taken from the "
+        "shelter's contact fields",
+    )
 
 
 class UserRead(_Output):
@@ -166,6 +172,12 @@ class UserCreated(UserRead):
     api_key: str | None = Field(default=None, description="Shown once, for platform accounts.")
 
 
+ContactName = Annotated[str, StringConstraints(max_length=128), AfterValidator(_single_line)]
+"""A person's name on the register (one line; empty: none)."""
+Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(_single_line)]
+"""A phone number as the register writes it (one line; empty: none)."""
+
+
 class _ShelterFields(_Input):
     address: str = Field(default="", max_length=300)
     latitude: StrictFloat | None = Field(default=None, ge=-90, le=90)
@@ -178,7 +190,17 @@ class _ShelterFields(_Input):
     use_registered: StrictBool = False
     responsible_unit: str = Field(default="", max_length=200)
     responsible_unit_status: UnitStatus = UnitStatus.KNOWN
-    manager: str | None = Field(default=None, description="username of the 工程长")
+    responsible_unit_contact: ContactName = Field(
+        default="", description="the responsible unit's contact person"
+    )
+    responsible_unit_phone: Phone = Field(default="", description="the contact person's phone")
+    manager: str | None = Field(
+        default=None, description="username of the 工程长's account, once they have one"
+    )
+    manager_contact_name: ContactName = Field(
+        default="", description="the 工程长's name, for a 工程长 with or without an account"
+    )
+    manager_contact_phone: Phone = Field(default="", description="the 工程长's phone")
     inspector: str | None = Field(default=None, description="username of the assigned inspector")
     signage_installed: StrictBool = False
     active: StrictBool = True
@@ -204,7 +226,13 @@ class ShelterUpdate(_Input):
     use_registered: StrictBool | None = None
     responsible_unit: str | None = Field(default=None, max_length=200)
     responsible_unit_status: UnitStatus | None = None
-    manager: str | None = None
+    responsible_unit_contact: ContactName | None = None
+    responsible_unit_phone: Phone | None = None
+    manager: str | None = Field(
+        default=None, description="username of the 工程长's account; null or empty unlinks it"
+    )
+    manager_contact_name: ContactName | None = None
+    manager_contact_phone: Phone | None = None
     inspector: str | None = None
     signage_installed: StrictBool | None = None
     active: StrictBool | None = None
@@ -355,7 +383,10 @@ class MilestoneRead(_Output):
     done_at: datetime | None
     overdue: bool = Field(description="not done, the follow-up open and the deadline passed")
     note: str = ""
-    recorded_by: str | None = None
+    recorded_by: str | None = Field(default=None, description="username of who recorded it")
+    recorded_by_name: str | None = Field(
+        default=None, description="their real name (display name), else their username"
+    )
     recorded_at: datetime | None = None
     evidence: list[AttachmentRead] = Field(default_factory=list)
 
@@ -371,7 +402,48 @@ class OutcomeRecordRead(_Output):
     fine_yuan: int | None
     note: str
     reason: str
-    recorded_by: str | None
+    recorded_by: str | None = Field(description="username of who recorded it")
+    recorded_by_name: str | None = Field(
+        default=None, description="their real name (display name), else their username"
+    )
+    recorded_at: datetime
+
+
+class ManufacturerCreate(_Input):
+    name: Name
+    products: Text = Field(default="", description="what it makes, e.g. 防护密闭门、密闭阀门")
+    region: Annotated[str, StringConstraints(max_length=64), AfterValidator(_single_line)] = ""
+    contact_name: ContactName = ""
+    contact_phone: Phone = ""
+
+
+class ManufacturerRead(_Output):
+    id: int
+    name: str
+    products: str
+    region: str
+    contact_name: str
+    contact_phone: str
+
+
+class ManufacturerChoice(_Input):
+    manufacturer_id: RowId | None = Field(description="null: the entry names no manufacturer")
+
+
+class ManufacturerContactCreate(_Input):
+    contacted_at: AwareDatetime = Field(description="when the manufacturer was contacted")
+    outcome: Annotated[str, StringConstraints(min_length=1, max_length=4000)] = Field(
+        description="what came of it"
+    )
+
+
+class ManufacturerContactRead(_Output):
+    id: int
+    manufacturer: str = Field(description="the manufacturer's name")
+    contacted_at: datetime
+    outcome: str
+    recorded_by: str | None = Field(description="username of who made the contact")
+    recorded_by_name: str | None = Field(description="their real name, else their username")
     recorded_at: datetime
 
 
@@ -389,7 +461,10 @@ class FollowupRead(_Output):
     checkpoint_at: datetime | None
     containment_due_at: datetime | None
     plan_due_at: datetime | None
-    tracker: str | None
+    tracker: str | None = Field(description="username of the named tracker (class 3)")
+    tracker_name: str | None = Field(
+        default=None, description="the tracker's real name (display name), else their username"
+    )
     escalated_class: int | None
     closed_at: datetime | None
     overdue: bool
@@ -401,6 +476,13 @@ class FollowupRead(_Output):
         default_factory=list,
         description="key supervision: containment, plan and completion, each with its deadline "
         "and, once done, its record; empty for other kinds",
+    )
+    manufacturer: ManufacturerRead | None = Field(
+        default=None,
+        description="a ledger entry's protective-equipment manufacturer (协助联系防护设备厂家)",
+    )
+    manufacturer_contacts: list[ManufacturerContactRead] = Field(
+        default_factory=list, description="the contacts made with manufacturers, oldest first"
     )
     outcome_history: list[OutcomeRecordRead] = Field(
         default_factory=list,
@@ -442,7 +524,10 @@ class CorrectionRead(_Output):
     shelter_code: str
     shelter_name: str
     district: str
-    author: str
+    author: str = Field(description="username of the correction's author")
+    author_name: str = Field(
+        default="", description="the author's real name (display name), else their username"
+    )
     submitted_at: datetime
     graded_class: int
     status: CorrectionStatus
@@ -450,6 +535,9 @@ class CorrectionRead(_Output):
     changes: list[WeakeningRead]
     proposed_findings: list[ProposedFindingRead]
     decided_by: str | None
+    decided_by_name: str | None = Field(
+        default=None, description="the decider's real name (display name), else their username"
+    )
     decided_at: datetime | None
     decision_note: str
 
@@ -505,8 +593,18 @@ class ShelterRead(_Output):
     use_registered: bool
     responsible_unit: str
     responsible_unit_status: UnitStatus
-    manager: str | None
-    manager_phone: str | None
+    responsible_unit_contact: str
+    responsible_unit_phone: str
+    manager: str | None = Field(description="username of the 工程长's account, if any")
+    manager_name: str | None = Field(
+        description="the 工程长's name as printed: the account's display name, else "
+        "``manager_contact_name``"
+    )
+    manager_phone: str | None = Field(
+        description="the 工程长's phone as printed: the account's, else ``manager_contact_phone``"
+    )
+    manager_contact_name: str
+    manager_contact_phone: str
     inspector: str | None
     signage_installed: bool
     active: bool
@@ -578,7 +676,10 @@ class ApiKeyRotated(BaseModel):
 class AuditRead(_Output):
     id: int
     at: datetime
-    actor: str
+    actor: str = Field(description="username of who acted (``system`` for the server's jobs)")
+    actor_name: str = Field(
+        default="", description="their real name (display name), else ``actor``"
+    )
     action: str
     entity: str
     entity_id: str

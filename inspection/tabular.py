@@ -24,6 +24,7 @@ from openpyxl.styles import Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from inspection import manufacturers
 from inspection.access import Actor, shelter_scope
 from inspection.catalogue import load_catalogue
 from inspection.errors import InvalidInput
@@ -40,8 +41,10 @@ SHELTER_FIELDS: tuple[tuple[str, str], ...] = (
     ("wartime_function", "战时功能"), ("protection_level", "防护等级"), ("area_m2", "面积"),
     ("peacetime_use", "平时用途"), ("use_registered", "平时使用已登记"),
     ("responsible_unit", "责任单位"), ("responsible_unit_status", "责任单位状态"),
-    ("manager", "工程长"), ("inspector", "检查员"), ("signage_installed", "标识标牌"),
-    ("active", "启用"),
+    ("responsible_unit_contact", "责任单位联系人"), ("responsible_unit_phone", "责任单位电话"),
+    ("manager", "工程长"), ("manager_contact_name", "工程长姓名"),
+    ("manager_contact_phone", "工程长电话"), ("inspector", "检查员"),
+    ("signage_installed", "标识标牌"), ("active", "启用"),
 )
 """Register field → Chinese header: the one table import and export both use."""
 
@@ -50,7 +53,8 @@ LEDGER_COLUMNS: list[tuple[str, str]] = [
     ("shelter_name", "工程名称"), ("district", "区"), ("class_level", "类别"),
     ("status_label", "状态"), ("issued_at", "下发时间"), ("due_at", "整改期限"),
     ("checkpoint_at", "督导节点"), ("tracker", "跟踪人"), ("overdue", "是否逾期"),
-    ("items", "检查项"), ("titles", "问题"),
+    ("items", "检查项"), ("titles", "问题"), ("manufacturer", "防护设备厂家"),
+    ("manufacturer_contacts", "厂家联系记录"),
 ]
 KIND_LABELS: dict[str, str] = {
     FollowupKind.NOTICE: "整改通知书", FollowupKind.LEDGER: "问题台账",
@@ -91,9 +95,12 @@ def register_rows(session: Session, *, actor: Actor) -> list[dict[str, Any]]:
     return rows
 
 
-def ledger_rows(session: Session, *, actor: Actor, now: datetime) -> list[dict[str, Any]]:
+def ledger_rows(
+    session: Session, *, actor: Actor, now: datetime, tz: str = DEFAULT_TZ
+) -> list[dict[str, Any]]:
     """Every follow-up of a shelter ``actor`` may see, keyed as :data:`LEDGER_COLUMNS`;
-    ``overdue`` means still open after ``due_at``."""
+    ``overdue`` means still open after ``due_at``; a ledger entry's contacts with its
+    manufacturer are dated in ``tz``."""
     followups = session.scalars(
         select(Followup)
         .join(Shelter, Followup.shelter_id == Shelter.id)
@@ -106,10 +113,13 @@ def ledger_rows(session: Session, *, actor: Actor, now: datetime) -> list[dict[s
         .order_by(Followup.issued_at, Followup.number)
     ).all()
     catalogue = load_catalogue()
+    makers, contacts = manufacturers.for_followups(session, followups)
+    zone = _zone(tz)
     rows = []
     for followup in followups:
+        maker = makers.get(followup.id)
         codes = [finding.item_code for finding in followup.findings]
-        titles = [(item.title if (item := catalogue.get(c)) else c) for c in codes]
+        titles = [catalogue.title(c) for c in codes]
         rows.append(
             {
                 "number": followup.number,
@@ -128,6 +138,12 @@ def ledger_rows(session: Session, *, actor: Actor, now: datetime) -> list[dict[s
                 "overdue": followup.status == FollowupStatus.OPEN and now > followup.due_at,
                 "items": "；".join(codes),
                 "titles": "；".join(titles),
+                "manufacturer": maker.name if maker else None,
+                "manufacturer_contacts": "；".join(
+                    f"{c.contacted_at.astimezone(zone):%Y-%m-%d %H:%M} "
+                    f"{c.recorded_by_name or ''}：{c.outcome}"
+                    for c in contacts.get(followup.id, [])
+                ),
             }
         )
     return rows

@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import cache
+from typing import NamedTuple
 
 from pwdlib import PasswordHash
 from sqlalchemy import func, or_, select
@@ -22,11 +23,22 @@ from sqlalchemy.orm import Session
 
 from inspection import audit
 from inspection.access import Actor
+from inspection.contacts import person_label
 from inspection.errors import Conflict, Forbidden, InvalidInput, NotFound
-from inspection.models import Role, User
+from inspection.models import Role, Shelter, User
 from inspection.schemas import MIN_PASSWORD_LENGTH, UserCreate, UserUpdate
 
 API_KEY_PREFIX = "swk_"
+
+
+class Named(NamedTuple):
+    """A user as records name them: the login name, and the real name shown on screens and
+    in messages (the login name when the account has none)."""
+
+    username: str
+    name: str
+
+
 MIN_PASSWORD_SCORE = 3
 """zxcvbn's scale: 3 is "safely unguessable", about 10^8 guesses or more."""
 _ZXCVBN_MAX_LENGTH = 72  # zxcvbn refuses longer input; the rest can only add strength
@@ -77,9 +89,21 @@ def _own_words(user: User | UserCreate) -> list[str | None]:
 def create_user(
     session: Session, data: UserCreate, *, actor: Actor, now: datetime
 ) -> tuple[User, str | None]:
-    """Create a user; returns it and, for a platform account, its new API key."""
+    """Create a user; returns it and, for a platform account, its new API key.
+
+    With ``data.shelter`` the office gives that shelter's 工程长 an account: a manager
+    account, linked as the shelter's manager (audited as ``shelter.update``), its empty name
+    and phone taken from the shelter's contact fields."""
     if session.scalar(select(User.id).where(User.username == data.username)) is not None:
         raise Conflict(f"user {data.username!r} exists", code="user_exists")
+    shelter = _shelter_to_manage(session, data)
+    if shelter is not None:
+        data = data.model_copy(
+            update={
+                "display_name": data.display_name or shelter.manager_contact_name,
+                "phone": data.phone or shelter.manager_contact_phone or None,
+            }
+        )
     if data.role in (Role.DISTRICT_OFFICER,) and not data.district:
         raise InvalidInput("a district officer needs a district", code="district_required")
     api_key: str | None = None
@@ -113,7 +137,37 @@ def create_user(
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.create", "user", user.id, at=now, after=audit.snapshot(user))
+    if shelter is not None:
+        before = audit.snapshot(shelter)
+        shelter.manager_id = user.id
+        shelter.updated_at = now
+        session.flush()
+        after = audit.snapshot(shelter)
+        audit.record(
+            session,
+            actor,
+            "shelter.update",
+            "shelter",
+            shelter.code,
+            at=now,
+            before=before,
+            after=after,
+        )
     return user, api_key
+
+
+def _shelter_to_manage(session: Session, data: UserCreate) -> Shelter | None:
+    """The shelter a new account is to manage, or None when it names none."""
+    if data.shelter is None:
+        return None
+    if data.role != Role.MANAGER:
+        raise InvalidInput(
+            "only a manager account can be given for a shelter", code="shelter_needs_manager"
+        )
+    shelter = session.scalar(select(Shelter).where(Shelter.code == data.shelter))
+    if shelter is None:
+        raise NotFound(f"no shelter {data.shelter!r}", code="shelter_not_found")
+    return shelter
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
@@ -240,6 +294,16 @@ def list_users(session: Session, *, limit: int, offset: int) -> tuple[list[User]
     total = session.scalar(select(func.count()).select_from(User)) or 0
     rows = session.scalars(select(User).order_by(User.id).limit(limit).offset(offset)).all()
     return list(rows), total
+
+
+def names_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, Named]:
+    """The username and the name shown (:func:`inspection.contacts.person_label`) of each
+    user of ``ids``, in one query; unknown ids are left out."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    users = session.scalars(select(User).where(User.id.in_(wanted)))
+    return {u.id: Named(u.username, person_label(u) or u.username) for u in users}
 
 
 def by_username(session: Session, username: str) -> User | None:

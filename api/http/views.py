@@ -34,14 +34,15 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from fastapi import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from api.http.schemas import Page
 from api.http.view_version import Bodies, page_etag, versioned
 from inspection import attachments
 from inspection.catalogue import load_catalogue
+from inspection.contacts import manager_contact
 from inspection.inspections import finding_read
 from inspection.models import (
     Finding,
@@ -51,7 +52,6 @@ from inspection.models import (
     FollowupStatus,
     Sensor,
     Shelter,
-    User,
 )
 from inspection.schemas import FindingRead
 from telemetry import alert_store
@@ -105,8 +105,13 @@ class ShelterSummary(BaseModel):
     district: str
     address: str
     active: bool
-    manager: str | None
-    manager_phone: str | None
+    manager: str | None = Field(description="the 工程长's account (username), if any")
+    manager_name: str | None = Field(
+        description="the 工程长's name: the account's display name, else the register's contact"
+    )
+    manager_phone: str | None = Field(
+        description="the 工程长's phone: the account's, else the register's contact"
+    )
     current_class: int | None
     class_changed_at: datetime | None
     readiness: Readiness
@@ -188,7 +193,8 @@ def _fire_risk(value: float | None) -> FireRiskOut | None:
 
 
 class ShelterRow(NamedTuple):
-    """The register fields a summary shows, the manager by username and phone."""
+    """The register fields a summary shows; the 工程长 by account (username) and by contact
+    (:func:`inspection.contacts.manager_contact`)."""
 
     id: int
     code: str
@@ -201,11 +207,13 @@ class ShelterRow(NamedTuple):
     current_class: int | None
     class_changed_at: datetime | None
     manager: str | None
+    manager_name: str | None
     manager_phone: str | None
 
     @classmethod
     def of(cls, shelter: Shelter) -> ShelterRow:
         """From a shelter loaded with its manager."""
+        contact = manager_contact(shelter)
         return cls(
             id=shelter.id,
             code=shelter.code,
@@ -218,7 +226,8 @@ class ShelterRow(NamedTuple):
             current_class=shelter.current_class,
             class_changed_at=shelter.class_changed_at,
             manager=shelter.manager.username if shelter.manager else None,
-            manager_phone=shelter.manager.phone if shelter.manager else None,
+            manager_name=contact.name,
+            manager_phone=contact.phone,
         )
 
 
@@ -228,28 +237,15 @@ def shelter_page(
     """The shelters matching ``where`` (a clause on ``Shelter``), ordered by code, and how
     many match in all."""
     total = session.scalar(select(func.count()).select_from(Shelter).where(where)) or 0
-    rows = session.execute(
-        select(
-            Shelter.id,
-            Shelter.code,
-            Shelter.name,
-            Shelter.district,
-            Shelter.address,
-            Shelter.active,
-            Shelter.latitude,
-            Shelter.longitude,
-            Shelter.current_class,
-            Shelter.class_changed_at,
-            User.username,
-            User.phone,
-        )
-        .outerjoin(User, User.id == Shelter.manager_id)
+    shelters = session.scalars(
+        select(Shelter)
+        .options(joinedload(Shelter.manager))
         .where(where)
         .order_by(Shelter.code)
         .limit(limit)
         .offset(offset)
     ).all()
-    return [ShelterRow._make(row) for row in rows], total
+    return [ShelterRow.of(shelter) for shelter in shelters], total
 
 
 def _open_followups(
@@ -405,6 +401,7 @@ def _collect(
                 "address": s.address,
                 "active": s.active,
                 "manager": s.manager,
+                "manager_name": s.manager_name,
                 "manager_phone": s.manager_phone,
                 "current_class": s.current_class,
                 "class_changed_at": s.class_changed_at,

@@ -1,6 +1,6 @@
-"""What the PDF documents share: Chinese dates, the shelter's location, the manager's contact,
-and the A4 page of an official letter (margins, paragraph styles, ruled tables, the office's
-seal line and the footer with the document number), built in the embedded font.
+"""What the PDF documents share: Chinese dates, the shelter's location, and the A4 page of
+an official letter (margins, paragraph styles, ruled tables, the office's seal line and the
+footer with the document number), built in the embedded font.
 
 Dates are written as Chinese official documents write them (GB/T 9704): ``2026年5月1日``,
 Arabic numerals without leading zeros, in the city's time zone.
@@ -23,7 +23,6 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
 from inspection.documents.fonts import rendering
-from inspection.models import User
 
 UNREGISTERED = "未登记"
 """Printed where the register lacks a value, so the gap is visible rather than blank."""
@@ -178,13 +177,3 @@ def location(district: str, address: str) -> str:
     if not address:
         return district
     return address if district and district in address else f"{district}{address}"
-
-
-def manager_contact(manager: User | None) -> tuple[str | None, str | None]:
-    """The 工程长's real name and phone as the register has them. The login name is not a
-    name: a display name equal to it (what accounts were once given by default) is none."""
-    if manager is None:
-        return None, None
-    name = manager.display_name.strip()
-    phone = (manager.phone or "").strip()
-    return (name if name and name != manager.username else None), phone or None

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from inspection.access import Actor, can_see
 from inspection.catalogue import Catalogue, load_catalogue
+from inspection.contacts import manager_contact
 from inspection.documents.common import (
     DEFAULT_OFFICE,
     TEXT_WIDTH,
@@ -33,7 +34,6 @@ from inspection.documents.common import (
     cn_datetime,
     grid,
     location,
-    manager_contact,
     printed_footer,
     seal,
     styles,
@@ -263,7 +263,7 @@ def notice_document(
         for finding in followup.findings
     )
     shelter = followup.shelter
-    manager_name, manager_phone = manager_contact(shelter.manager)
+    manager = manager_contact(shelter)
     return NoticeDocument(
         number=followup.number,
         issued_at=followup.issued_at,
@@ -276,8 +276,8 @@ def notice_document(
         shelter_address=shelter.address,
         district=shelter.district,
         responsible_unit=shelter.responsible_unit,
-        manager_name=manager_name,
-        manager_phone=manager_phone,
+        manager_name=manager.name,
+        manager_phone=manager.phone,
         class_level=followup.class_level,
         findings=findings,
         tz=tz,

@@ -34,6 +34,7 @@ from inspection import attachments
 from inspection.access import Actor, can_see
 from inspection.attachments import AttachmentLimits
 from inspection.catalogue import load_catalogue
+from inspection.contacts import manager_contact, unit_contact
 from inspection.documents.common import (
     DEFAULT_OFFICE,
     TEXT_WIDTH,
@@ -41,7 +42,6 @@ from inspection.documents.common import (
     build_a4,
     cn_date,
     location,
-    manager_contact,
     printed_footer,
     seal,
     styles,
@@ -130,6 +130,8 @@ class ReferralLetter:
     manager_name: str | None
     manager_phone: str | None
     acts: tuple[IllegalAct, ...]
+    unit_contact: str | None = None
+    """The responsible unit's contact person and phone, as one line."""
     history: tuple[HistoryEntry, ...] = ()
     outcomes: tuple[str, ...] = ()
     fines: FinePolicy = field(default_factory=FinePolicy)
@@ -199,6 +201,7 @@ def render_referral_pdf(letter: ReferralLetter, *, font: str) -> bytes:
                 ("工程编号", letter.shelter_code),
                 ("工程地址", where or UNREGISTERED),
                 ("维护管理单位", letter.responsible_unit or UNREGISTERED),
+                ("单位联系人", letter.unit_contact or UNREGISTERED),
                 ("工程长", letter.manager_name or UNREGISTERED),
                 ("联系电话", letter.manager_phone or UNREGISTERED),
                 ("检查日期", cn_date(letter.inspected_at, zone)),
@@ -434,7 +437,7 @@ def referral_document(
             )
         )
     shelter = followup.shelter
-    manager_name, manager_phone = manager_contact(shelter.manager)
+    manager = manager_contact(shelter)
     return ReferralLetter(
         number=followup.number,
         issued_at=followup.issued_at,
@@ -445,8 +448,9 @@ def referral_document(
         shelter_address=shelter.address,
         district=shelter.district,
         responsible_unit=shelter.responsible_unit,
-        manager_name=manager_name,
-        manager_phone=manager_phone,
+        manager_name=manager.name,
+        manager_phone=manager.phone,
+        unit_contact=unit_contact(shelter).line(),
         acts=tuple(acts),
         history=_history(session, followup, [f.id for f in findings], zone),
         outcomes=_outcomes(session, followup, zone),

@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session
 
 from inspection import registry
 from inspection.access import Actor
-from inspection.documents.common import DEFAULT_OFFICE, UNREGISTERED, location, manager_contact
+from inspection.contacts import manager_contact
+from inspection.documents.common import DEFAULT_OFFICE, UNREGISTERED, location
 from inspection.documents.fonts import rendering
 from inspection.errors import NotFound
 from inspection.models import Shelter
@@ -77,7 +78,7 @@ def sign_url(base_url: str, code: str) -> str:
 
 
 def _sign(shelter: Shelter, base_url: str) -> SignDocument:
-    name, phone = manager_contact(shelter.manager)
+    manager = manager_contact(shelter)
     return SignDocument(
         code=shelter.code,
         name=shelter.name,
@@ -86,8 +87,8 @@ def _sign(shelter: Shelter, base_url: str) -> SignDocument:
         wartime_function=shelter.wartime_function,
         peacetime_use=shelter.peacetime_use,
         responsible_unit=shelter.responsible_unit,
-        manager_name=name,
-        manager_phone=phone,
+        manager_name=manager.name,
+        manager_phone=manager.phone,
         url=sign_url(base_url, shelter.code),
     )
 

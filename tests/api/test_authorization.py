@@ -209,6 +209,12 @@ POLICY: dict[tuple[str, str], Rule] = {
         RECORDING, "note_files", (("followup_id", "key_supervision"),)
     ),
     ("POST", "/api/v1/followups/{followup_id}/outcome"): Rule(OFFICE, "outcome"),
+    ("PUT", "/api/v1/followups/{followup_id}/manufacturer"): Rule(CHECKING, "maker_choice"),
+    ("POST", "/api/v1/followups/{followup_id}/manufacturer-contacts"): Rule(
+        CHECKING, "maker_contact"
+    ),
+    ("POST", "/api/v1/manufacturers"): Rule(ADMIN, "manufacturer"),
+    ("GET", "/api/v1/manufacturers"): Rule(PEOPLE),
     ("POST", "/api/v1/followups/{followup_id}/outcome/corrections"): Rule(OFFICE, "correction"),
     ("POST", "/api/v1/findings/{finding_id}/fix"): Rule(FIXING, "note_files"),
     ("POST", "/api/v1/findings/{finding_id}/verify"): Rule(
@@ -312,6 +318,11 @@ def _bodies(target: Target) -> dict[str, dict[str, Any]]:
         "note_files": {**png, "data": {"note": "已整改"}},
         "import": {"files": {"file": ("s.csv", b"code,name,district\r\n", "text/csv")}},
         "outcome": {"json": {"status": "warning"}},
+        "manufacturer": {"json": {"name": "人防设备厂", "products": "防护密闭门"}},
+        "maker_choice": {"json": {"manufacturer_id": None}},
+        "maker_contact": {
+            "json": {"contacted_at": "2026-06-01T10:00:00+08:00", "outcome": "已联系"}
+        },
         "correction": {"json": {"status": "dismissed", "reason": "复核"}},
         "note": {"json": {"note": "核验"}},
         "rules": {"json": []},

@@ -179,6 +179,7 @@ def test_removal_waits_for_another_officers_approval(
     approved = r.json()
     assert approved["correction"]["status"] == "approved"
     assert approved["correction"]["decided_by"] == officer2.username
+    assert approved["correction"]["decided_by_name"] == officer2.username
     assert _at(approved["correction"]["decided_at"]) == clock.now
     assert approved["correction"]["decision_note"] == "照片核实"
     assert [(f["item"], f["status"]) for f in approved["findings"]] == [("EQ-RUST", "open")]
@@ -339,9 +340,10 @@ def test_pending_corrections_are_listed_in_scope(
     [item] = client.get(
         "/api/v1/corrections", headers=world.officer.headers, params={"status": "pending"}
     ).json()["items"]
-    assert (item["shelter_code"], item["author"], item["reason"]) == (
+    assert (item["shelter_code"], item["author"], item["author_name"], item["reason"]) == (
         CODE,
         world.inspector.username,
+        world.inspector.username,  # no real name on the account: its username
         REASON,
     )
     shelter = client.get(f"/api/v1/shelters/{CODE}", headers=world.officer.headers).json()

@@ -70,6 +70,7 @@ def test_class2_notice_reminds_tells_district_and_escalates_to_class3(
     assert _at(ledger["due_at"]) == issued + timedelta(days=52)
     # nobody is assigned to the shelter: the inspector who found the problems tracks it
     assert ledger["tracker"] == world.inspector.username
+    assert ledger["tracker_name"] == world.inspector.username  # no real name: the username
     assert world.api.current_class(CODE) == 3
     assert class_changes(db) == [(None, 2, "inspection"), (2, 3, "overdue_escalation")]
     assert recipients(db, "ledger_issued") == sorted([world.manager.id, world.inspector.id])
@@ -108,6 +109,13 @@ def test_verifying_an_escalated_finding_returns_the_shelter_to_class1(
     }
     assert world.api.current_class(CODE) == 1
     assert class_changes(db)[-1] == (3, 1, "verification")
+    # Messages name the item by its title in the catalogue, never by its code.
+    for kind in ("fix_reported", "fix_verified"):
+        messages = notifications(db, kind)
+        assert messages, kind
+        for message in messages:
+            assert "防护设备锈蚀、油漆脱落" in message.subject + message.body
+            assert "EQ-RUST" not in message.subject + message.body
 
 
 # ---------------------------------------------------------------- class 3 ledger

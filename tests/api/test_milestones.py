@@ -81,14 +81,21 @@ def test_manager_records_containment_and_the_tick_stops_reporting_it(
     db: Session,
 ) -> None:
     clock.advance(hours=30)
+    named = client.patch(
+        f"/api/v1/users/{world.manager.username}",
+        headers=world.api.admin.headers,
+        json={"display_name": "王建国"},
+    )
+    assert named.status_code == 200, named.text
     done = (clock.now - timedelta(hours=2)).isoformat()
     r = _record(client, world.manager, key["id"], "containment", done_at=done)
     assert r.status_code == 201, r.text
     containment = _milestones(r.json())["containment"]
-    assert (_at(containment["done_at"]), containment["recorded_by"]) == (
-        clock.now - timedelta(hours=2),
-        world.manager.username,
-    )
+    assert (
+        _at(containment["done_at"]),
+        containment["recorded_by"],
+        containment["recorded_by_name"],
+    ) == (clock.now - timedelta(hours=2), world.manager.username, "王建国")
     assert (containment["note"], containment["overdue"]) == ("已设置警戒并封堵", False)
     [photo] = containment["evidence"]
     assert photo["purpose"] == "containment"
@@ -120,7 +127,9 @@ def test_an_officer_records_the_plan_and_it_is_never_recorded_twice(
 ) -> None:
     r = _record(client, world.officer, key["id"], "plan", note="方案已报送区人防办")
     assert r.status_code == 201, r.text
-    assert _milestones(r.json())["plan"]["recorded_by"] == world.officer.username
+    plan = _milestones(r.json())["plan"]
+    # An account without a real name is named by its username.
+    assert (plan["recorded_by"], plan["recorded_by_name"]) == (world.officer.username,) * 2
     again = _record(client, world.manager, key["id"], "plan")
     assert error_of(again) == (409, "milestone_recorded")
     clock.advance(days=8)

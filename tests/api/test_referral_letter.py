@@ -31,6 +31,8 @@ def referred(world: World, client: TestClient) -> dict[str, Any]:
         world,
         address=f"{DISTRICT_A}中山东一路1号地下一层",
         responsible_unit="外滩物业管理有限公司",
+        responsible_unit_contact="赵主任",
+        responsible_unit_phone="010-66001234",
     )
     _name_manager(world, world.manager, "王建国", "13912345678")
     body = world.api.inspect(
@@ -78,6 +80,7 @@ def test_the_letter_states_the_acts_the_shelter_the_history_and_the_law(
     for value in (CODE, "黄浦区中山东一路1号地下一层", "外滩物业管理有限公司", "王建国"):
         assert value in text
     assert "检查日期2026年6月1日" in text
+    assert "单位联系人赵主任010-66001234" in text
     assert f"1.{WALL_TITLE}：临空墙开洞约1.2米×0.8米（尚未整改）" in text
     assert f"附检查现场照片{MAX_PHOTOS_PER_FINDING}张（共5张，其余存档备查）" in text
     assert OCCUPATION_TITLE not in text  # the occupation is a referral of its own

@@ -94,6 +94,12 @@ def test_the_fine_ranges_come_from_the_policy_file(tmp_path: Any) -> None:
 def test_an_outcome_is_corrected_never_overwritten(
     world: World, referral: int, client: TestClient, clock: FakeClock, db: Session
 ) -> None:
+    named = client.patch(
+        f"/api/v1/users/{world.officer_b.username}",
+        headers=world.api.admin.headers,
+        json={"display_name": "陈敏"},
+    )
+    assert named.status_code == 200, named.text
     first = _outcome(world, referral, {"status": "fined", "fine_yuan": 20_000})
     assert first.status_code == 200, first.text
     again = _outcome(world, referral, {"status": "fined", "fine_yuan": 30_000})
@@ -123,6 +129,7 @@ def test_an_outcome_is_corrected_never_overwritten(
         ("outcome", "fined", 20_000, "", world.officer_b.username),
         ("correction", "fined", 30_000, "决定书为三万元", world.officer_b.username),
     ]
+    assert [h["recorded_by_name"] for h in body["outcome_history"]] == ["陈敏", "陈敏"]
     [listed] = world.api.followups(kind="referral")["items"]
     assert listed["outcome_history"] == body["outcome_history"]
 

@@ -15,6 +15,10 @@ def test_admin_updates_a_user_and_the_change_is_audited(
     admin = make_user(Role.ADMIN)
     manager = make_user(Role.MANAGER)
     r = client.patch(
+        f"/api/v1/users/{admin.username}", headers=admin.headers, json={"display_name": "刘敏"}
+    )
+    assert r.status_code == 200, r.text
+    r = client.patch(
         f"/api/v1/users/{manager.username}",
         headers=admin.headers,
         json={
@@ -32,6 +36,8 @@ def test_admin_updates_a_user_and_the_change_is_audited(
     ).json()
     [update, create] = log["items"]
     assert (update["action"], create["action"]) == ("user.update", "user.create")
+    assert (update["actor"], update["actor_name"]) == (admin.username, "刘敏")
+    assert create["actor_name"] == create["actor"]  # no account behind it: as recorded
     assert update["after"]["phone"] == "13800000000"
     assert update["before"]["phone"] is None
     assert "password_hash" not in update["after"]

@@ -170,6 +170,7 @@ def test_overview_is_exact(world: World, db: Session, clock: FakeClock) -> None:
         "address": "",
         "active": True,
         "manager": world.manager.username,
+        "manager_name": None,
         "manager_phone": None,
         "current_class": 2,
         "class_changed_at": iso(now),

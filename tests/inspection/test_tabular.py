@@ -401,7 +401,17 @@ def _seed_register(session: Session) -> None:
         inspector="insp_wang",
         signage_installed=True,
     )
-    _shelter(session, "XC-002", name="=1+1", district="西城区", responsible_unit_status="unknown")
+    _shelter(
+        session,
+        "XC-002",
+        name="=1+1",
+        district="西城区",
+        responsible_unit_status="unknown",
+        responsible_unit_contact="赵主任",
+        responsible_unit_phone="010-66001234",
+        manager_contact_name="周工",
+        manager_contact_phone="13700000002",
+    )
     session.execute(update(Shelter).where(Shelter.code == "DC-001").values(current_class=3))
 
 
@@ -420,6 +430,9 @@ def test_register_exports_to_xlsx_and_csv(session: Session) -> None:
     assert (record["责任单位"], record["责任单位状态"]) == ("东城物业", "known")
     assert values[2][1] == "=1+1" and sheet["B3"].data_type == "s"
     assert values[2][REGISTER_COLUMNS.index(("manager", "工程长"))] is None
+    contact = dict(zip(values[0], values[2], strict=True))
+    assert (contact["工程长姓名"], contact["工程长电话"]) == ("周工", "13700000002")
+    assert (contact["责任单位联系人"], contact["责任单位电话"]) == ("赵主任", "010-66001234")
 
     content = to_csv(rows, REGISTER_COLUMNS)
     assert content.startswith(b"\xef\xbb\xbf")
@@ -453,6 +466,16 @@ def test_exported_register_reimports_into_a_fresh_database(
         assert (report.imported, report.rejected, report.errors) == (2, 0, [])
         again = register_rows(second_session, actor=SYSTEM)
         assert [{**r, "current_class": None} for r in rows] == again
+        west = again[1]
+        assert (west["manager"], west["manager_contact_name"], west["manager_contact_phone"]) == (
+            None,
+            "周工",
+            "13700000002",
+        )
+        assert (west["responsible_unit_contact"], west["responsible_unit_phone"]) == (
+            "赵主任",
+            "010-66001234",
+        )
         savepoint.rollback()
 
 

@@ -67,7 +67,7 @@ def test_an_officer_approves_a_correction_and_the_class_falls(
     for shown in (
         "黄浦区第1号人防工程",
         code,
-        INSPECTOR,
+        "王检查",  # the author by their real name
         CORRECTION_REASON,
         "防护设备锈蚀、油漆脱落",
         "S1 → 删除",
@@ -76,6 +76,7 @@ def test_an_officer_approves_a_correction_and_the_class_falls(
         "年",  # submitted at, written the Chinese way
     ):
         assert shown in card.text, shown
+    assert INSPECTOR not in card.text
     # the officer's own correction: nothing to decide, another officer approves it
     mine = css(browser, f"li.correction[data-correction='{own}']")
     assert "须由其他官员审批" in mine.text

@@ -332,7 +332,9 @@ def test_a_manager_records_containment_that_an_officer_sees(
     click(browser, "nav a[href='#/followups']")
     card = css(browser, f"li.followup[data-number='{key_supervision}']")
     done = card.find_element(By.CSS_SELECTOR, f"{containment}[data-done='true']")
-    assert MANAGER in done.text and "已设置警戒线并疏散车辆" in done.text
+    # Named by the account's real name, not its login name.
+    assert "李工程长" in done.text and MANAGER not in done.text
+    assert "已设置警戒线并疏散车辆" in done.text
     plan = card.find_element(By.CSS_SELECTOR, "li.milestone[data-milestone='plan']")
     assert "未完成" in plan.text
     audit.check("41-followups-milestones")

@@ -101,9 +101,10 @@ def export_ledger(
     now: NowDep,
     state: StateDep,
 ) -> Response:
-    """The rectification ledger: every follow-up with its deadlines and findings."""
-    rows = tabular.ledger_rows(session, actor=actor, now=now)
+    """The rectification ledger: every follow-up with its deadlines and findings, and a
+    ledger entry's protective-equipment manufacturer with the contacts made."""
     tz = state.settings.timezone
+    rows = tabular.ledger_rows(session, actor=actor, now=now, tz=tz)
     data = (
         tabular.to_xlsx(rows, tabular.LEDGER_COLUMNS, "整改台账", tz=tz)
         if fmt == "xlsx"

@@ -24,7 +24,7 @@ from inspection.schemas import (
     UserRead,
     UserUpdate,
 )
-from inspection.users import create_user, list_users, rotate_api_key, update_user
+from inspection.users import create_user, list_users, names_by_id, rotate_api_key, update_user
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"], route_class=DocumentedRoute)
 
@@ -132,8 +132,16 @@ def audit_log(
     rows, total = audit.entries(
         session, entity=entity, entity_id=entity_id, limit=page.limit, offset=page.offset
     )
+    names = names_by_id(session, (r.actor_id for r in rows))
     return Page[AuditRead](
-        items=[AuditRead.model_validate(r) for r in rows],
+        items=[
+            AuditRead.model_validate(r).model_copy(
+                update={
+                    "actor_name": named.name if (named := names.get(r.actor_id or 0)) else r.actor
+                }
+            )
+            for r in rows
+        ],
         total=total,
         limit=page.limit,
         offset=page.offset,

@@ -140,7 +140,7 @@ function correctionCard(c, me, done) {
     h('p.muted', `${c.shelter_code} · ${c.district}`),
     h(
       'dl.facts',
-      fact(t('corr.author'), c.author),
+      fact(t('corr.author'), c.author_name || c.author),
       fact(t('corr.submitted'), dateTime(c.submitted_at)),
       fact(t('corr.reason'), h('span.corr-reason', c.reason)),
       fact(t('corr.corrects'), h('a', { href: `#/inspections/${c.corrects}` }, t('corr.inspection', { id: c.corrects }))),

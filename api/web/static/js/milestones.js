@@ -59,7 +59,7 @@ function milestoneItem(fu, m, canRecord, done) {
     h('div.row-head', h('span.row-title', t(`ms.${m.milestone}`)), state),
     h('div.small', t('ms.due', { time: m.milestone === 'containment' ? dateTime(m.due_at) : date(m.due_at) })),
     m.recorded_by
-      ? h('div.small.muted.ms-record', t('ms.recorded', { who: m.recorded_by, time: dateTime(m.recorded_at), note: m.note || '–' }))
+      ? h('div.small.muted.ms-record', t('ms.recorded', { who: m.recorded_by_name || m.recorded_by, time: dateTime(m.recorded_at), note: m.note || '–' }))
       : null,
     m.evidence && m.evidence.length ? h('div.small.muted', t('ms.evidence', { n: m.evidence.length })) : null,
     form ? h('div.actions', toggled(t('ms.record', { what: t(`ms.${m.milestone}`) }), 'record-milestone', form)) : null,
@@ -120,7 +120,7 @@ function historyItem(r) {
     'li.outcome-record',
     { dataset: { kind: r.kind } },
     h('div.row-head', h('span.row-title', `${t(`oc.status.${r.status}`)}${party}${fine}`), h('span.pill', t(`oc.kind.${r.kind}`))),
-    h('div.small.muted', t('oc.by', { who: r.recorded_by || '–', time: dateTime(r.recorded_at) })),
+    h('div.small.muted', t('oc.by', { who: r.recorded_by_name || r.recorded_by || '–', time: dateTime(r.recorded_at) })),
     r.note ? h('div.small', r.note) : null,
     r.reason ? h('div.small', t('oc.reason.value', { reason: r.reason })) : null,
   );

@@ -52,7 +52,7 @@ export async function render(root, params) {
         'a',
         { href: `#/admin/shelters/${encodeURIComponent(s.code)}` },
         h('div.row-head', h('span.row-title', s.name), h(`span.pill.class-${s.current_class || 0}`, classLabel(s.current_class))),
-        h('div.small.muted', [s.code, s.district, s.manager, s.active ? null : t('ashelters.inactive')].filter(Boolean).join(' · ')),
+        h('div.small.muted', [s.code, s.district, s.manager_name || s.manager, s.active ? null : t('ashelters.inactive')].filter(Boolean).join(' · ')),
       ),
     );
   mount(

@@ -33,6 +33,8 @@ extend({
     'fu.none': '没有符合条件的整改事项',
     'fu.due': '整改期限',
     'fu.tracker': '跟踪人',
+    'fu.maker': '防护设备厂家',
+    'fu.maker_contacts': '厂家联系记录',
     'fu.pdf': '通知书（PDF）',
     'fu.referral_pdf': '移送函（PDF）',
     'fu.findings': '问题',
@@ -66,6 +68,8 @@ extend({
     'fu.none': 'Nothing matches',
     'fu.due': 'Deadline',
     'fu.tracker': 'Tracked by',
+    'fu.maker': 'Equipment manufacturer',
+    'fu.maker_contacts': 'Contacts with the manufacturer',
     'fu.pdf': 'Notice (PDF)',
     'fu.referral_pdf': 'Referral letter (PDF)',
     'fu.findings': 'Findings',
@@ -182,7 +186,16 @@ function followupCard(fu, canVerify, role, done) {
       'dl.facts',
       fact(t('fu.status'), t(`fu.status.${fu.status}`)),
       fact(t('fu.due'), open ? `${date(fu.due_at)}（${due.text}）` : date(fu.due_at), open && due.overdue ? 'overdue' : ''),
-      fu.tracker ? fact(t('fu.tracker'), fu.tracker) : [],
+      fu.tracker ? fact(t('fu.tracker'), fu.tracker_name || fu.tracker) : [],
+      fu.manufacturer
+        ? fact(t('fu.maker'), [fu.manufacturer.name, fu.manufacturer.contact_name, fu.manufacturer.contact_phone].filter(Boolean).join(' · '))
+        : [],
+      (fu.manufacturer_contacts || []).length
+        ? fact(
+            t('fu.maker_contacts'),
+            fu.manufacturer_contacts.map((c) => `${dateTime(c.contacted_at)} ${c.recorded_by_name || ''}：${c.outcome}`).join('；'),
+          )
+        : [],
     ),
     fu.kind === 'referral' && !OFFICERS.includes(role)
       ? null
