@@ -3,7 +3,7 @@ unit's contact person and phone, on the shelter; the directory of protective-equ
 manufacturers, the one a ledger entry names, and the contacts made with it
 
 Revision ID: contacts_1
-Revises: retention_1
+Revises: sweeps_1
 
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision: str = "contacts_1"
-down_revision: Union[str, Sequence[str], None] = "retention_1"
+down_revision: Union[str, Sequence[str], None] = "sweeps_1"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
