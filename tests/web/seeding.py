@@ -19,13 +19,13 @@ from api.db import session_factory
 from api.state import AppState
 from inspection import inspections, registry
 from inspection.access import SYSTEM, Actor
-from inspection.grading import FollowupPolicy
-from inspection.models import Finding, Followup, Role, User
+from inspection.models import Finding, Followup, Inspection, Role, User
 from inspection.schemas import FindingIn, InspectionCreate, SensorCreate, ShelterCreate, UserCreate
 from inspection.users import create_user
 from telemetry import alert_store
 from telemetry.alert_rules import TIERS, Severity
-from telemetry.alert_store import NewAlert, to_ms
+from telemetry.alert_store import NewAlert
+from telemetry.instants import to_ms
 from telemetry.readings import Reading
 from telemetry.sql_store import SqlReadingStore
 from tests.conftest import PASSWORD
@@ -116,6 +116,35 @@ def seed_site(state: AppState) -> tuple[str, ...]:
 def actor(session: Session, username: str) -> Actor:
     user = session.scalars(select(User).where(User.username == username)).one()
     return Actor(id=user.id, username=user.username, role=Role(user.role), district=user.district)
+
+
+def submit(
+    site: Site,
+    session: Session,
+    code: str,
+    data: InspectionCreate,
+    *,
+    username: str = INSPECTOR,
+    now: datetime | None = None,
+) -> Inspection:
+    """``data`` submitted for ``code`` by ``username`` through the inspection service, as the
+    API would (the site's policy, zone and records start), not committed."""
+    state = site.state
+    return inspections.submit(
+        session,
+        code,
+        data,
+        actor=actor(session, username),
+        now=state.clock() if now is None else now,
+        policy=state.policy,
+        tz=state.settings.timezone,
+        records_start=state.settings.records_start_at(),
+    )
+
+
+def found(item: str, note: str, *, at: datetime) -> InspectionCreate:
+    """A visit at ``at`` that found one ``item``."""
+    return InspectionCreate(inspected_at=at, findings=[FindingIn(item=item, note=note)])
 
 
 def png(width: int = 32, height: int = 24) -> bytes:
@@ -217,18 +246,12 @@ def seed_monitored(site: Site) -> Monitored:
             ),
         )
         assert alert is not None
-        inspection = inspections.submit(
+        inspection = submit(
+            site,
             session,
             code,
-            InspectionCreate(
-                inspected_at=now - timedelta(days=1),
-                findings=[FindingIn(item="EQ-RUST", note="防护密闭门门框锈蚀")],
-            ),
-            actor=actor(session, INSPECTOR),
+            found("EQ-RUST", "防护密闭门门框锈蚀", at=now - timedelta(days=1)),
             now=now,
-            policy=state.policy,
-            tz=state.settings.timezone,
-            records_start=state.settings.records_start_at(),
         )
         finding = session.scalars(
             select(Finding).where(Finding.inspection_id == inspection.id)
@@ -310,18 +333,11 @@ def seed_office(site: Site) -> None:
                 }
             ],
         )
-        inspection = inspections.submit(
+        inspection = submit(
+            site,
             session,
             site.shelters[0],
-            InspectionCreate(
-                inspected_at=now - timedelta(hours=1),
-                findings=[FindingIn(item="EQ-RUST", note="门框锈蚀")],
-            ),
-            actor=actor(session, INSPECTOR),
-            now=now,
-            policy=FollowupPolicy(),
-            tz=site.state.settings.timezone,
-            records_start=site.state.settings.records_start_at(),
+            found("EQ-RUST", "门框锈蚀", at=now - timedelta(hours=1)),
         )
         finding_id = session.scalars(
             select(Finding.id).where(Finding.inspection_id == inspection.id)
@@ -357,30 +373,16 @@ def seed_pending_correction(site: Site, code: str, author: str) -> tuple[int, in
     now = datetime.now(UTC)
     visit = now - timedelta(hours=2)
     with session_factory(site.engine)() as session:
-
-        def submit(data: InspectionCreate, username: str) -> int:
-            return inspections.submit(
-                session,
-                code,
-                data,
-                actor=actor(session, username),
-                now=now,
-                policy=site.state.policy,
-                tz=site.state.settings.timezone,
-                records_start=site.state.settings.records_start_at(),
-            ).id
-
-        first = submit(
-            InspectionCreate(
-                inspected_at=visit, findings=[FindingIn(item="EQ-RUST", note="门框锈蚀")]
-            ),
-            INSPECTOR,
-        )
+        first = submit(site, session, code, found("EQ-RUST", "门框锈蚀", at=visit), now=now).id
         correction = submit(
+            site,
+            session,
+            code,
             InspectionCreate(
                 inspected_at=visit, corrects=first, correction_reason=CORRECTION_REASON
             ),
-            author,
-        )
+            username=author,
+            now=now,
+        ).id
         session.commit()
         return first, correction

@@ -19,7 +19,6 @@ from selenium.webdriver.support.ui import Select
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspection import inspections
 from inspection.models import (
     Attachment,
     Finding,
@@ -30,7 +29,6 @@ from inspection.models import (
     Shelter,
     User,
 )
-from inspection.schemas import FindingIn, InspectionCreate
 from inspection.users import by_username
 from telemetry.sql_models import AlertRow, AlertRuleRow
 from tests.web.axe import Audit
@@ -38,14 +36,14 @@ from tests.web.browsing import check_page, click, css, log_in, log_out, text_of,
 from tests.web.seeding import (
     ADMIN,
     DISTRICT,
-    INSPECTOR,
     MANAGER,
     OFFICER,
     OUT_OF_SCOPE,
     Monitored,
     Site,
-    actor,
+    found,
     report_fix,
+    submit,
 )
 
 pytestmark = pytest.mark.browser
@@ -53,10 +51,10 @@ pytestmark = pytest.mark.browser
 
 def _finding(site: Site, finding_id: int) -> Finding:
     with Session(site.engine) as session:
-        found = session.get(Finding, finding_id)
-        assert found is not None
-        session.expunge(found)
-        return found
+        finding = session.get(Finding, finding_id)
+        assert finding is not None
+        session.expunge(finding)
+        return finding
 
 
 def test_a_manager_acknowledges_an_alert_and_reads_the_charts(
@@ -279,22 +277,10 @@ def test_the_city_office_administers_users_shelters_sensors_and_rules(
 @pytest.fixture
 def key_supervision(site: Site) -> str:
     """Key supervision of HP-002 (a structural crack found an hour ago): its number."""
-    state = site.state
-    now = state.clock()
+    now = site.state.clock()
     with Session(site.engine) as session:
-        inspections.submit(
-            session,
-            site.shelters[1],
-            InspectionCreate(
-                inspected_at=now - timedelta(hours=1),
-                findings=[FindingIn(item="STRUCT-CRACK", note="顶板裂缝")],
-            ),
-            actor=actor(session, INSPECTOR),
-            now=now,
-            policy=state.policy,
-            tz=state.settings.timezone,
-            records_start=state.settings.records_start_at(),
-        )
+        crack = found("STRUCT-CRACK", "顶板裂缝", at=now - timedelta(hours=1))
+        submit(site, session, site.shelters[1], crack)
         number = session.scalars(
             select(Followup.number).where(Followup.kind == "key_supervision")
         ).one()

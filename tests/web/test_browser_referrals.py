@@ -18,38 +18,24 @@ from selenium.webdriver.support.ui import Select
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspection import inspections
 from inspection.models import Followup, OutcomeRecord
-from inspection.schemas import FindingIn, InspectionCreate
 from tests.waiting import wait_until
 from tests.web.axe import Audit
 from tests.web.browsing import click, css, log_in, text_of
-from tests.web.seeding import INSPECTOR, OFFICER, Site, actor
+from tests.web.seeding import OFFICER, Site, found, submit
 
 pytestmark = pytest.mark.browser
 
 FOLLOWUPS = "nav a[href='#/followups']"
+HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
 def referral(site: Site) -> tuple[int, str]:
     """A referral of HP-002, occupied by a warehouse found an hour ago: its id and number."""
-    state = site.state
-    now = state.clock()
+    now = site.state.clock()
     with Session(site.engine) as session:
-        inspections.submit(
-            session,
-            site.shelters[1],
-            InspectionCreate(
-                inspected_at=now - timedelta(hours=1),
-                findings=[FindingIn(item="OCCUPATION", note="被改作仓库")],
-            ),
-            actor=actor(session, INSPECTOR),
-            now=now,
-            policy=state.policy,
-            tz=state.settings.timezone,
-            records_start=state.settings.records_start_at(),
-        )
+        submit(site, session, site.shelters[1], found("OCCUPATION", "被改作仓库", at=now - HOUR))
         row = session.execute(
             select(Followup.id, Followup.number).where(Followup.kind == "referral")
         ).one()

@@ -14,12 +14,10 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspection import inspections
 from inspection.models import Finding, Inspection, Shelter
-from inspection.schemas import FindingIn, InspectionCreate
 from tests.web.axe import Audit
 from tests.web.browsing import css, log_in, text_of
-from tests.web.seeding import INSPECTOR, Site, actor
+from tests.web.seeding import INSPECTOR, Site, found, submit
 
 pytestmark = pytest.mark.browser
 
@@ -27,22 +25,10 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def open_rust(site: Site) -> int:
     """HP-002 with rust found on a visit three days ago, still open: the finding's id."""
-    state = site.state
-    now = state.clock()
+    now = site.state.clock()
     with Session(site.engine) as session:
-        inspection = inspections.submit(
-            session,
-            site.shelters[1],
-            InspectionCreate(
-                inspected_at=now - timedelta(days=3),
-                findings=[FindingIn(item="EQ-RUST", note="门框锈蚀")],
-            ),
-            actor=actor(session, INSPECTOR),
-            now=now,
-            policy=state.policy,
-            tz=state.settings.timezone,
-            records_start=state.settings.records_start_at(),
-        )
+        visit = now - timedelta(days=3)
+        inspection = submit(site, session, site.shelters[1], found("EQ-RUST", "门框锈蚀", at=visit))
         finding = session.scalars(
             select(Finding.id).where(Finding.inspection_id == inspection.id)
         ).one()
