@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from inspection.grading import (
     class_for,
     deadlines_for,
 )
+from inspection.local_time import cn_date
 from inspection.models import (
     ClassChange,
     Finding,
@@ -127,7 +129,7 @@ def create_for_inspection(
             tz=tz,
         )
         created.append(followup)
-        announce(session, followup, shelter, manager=manager, tracker=tracker, now=now)
+        announce(session, followup, shelter, manager=manager, tracker=tracker, now=now, tz=tz)
     for finding in findings:
         if finding.illegal_act:
             referral = new_followup(
@@ -182,9 +184,11 @@ def announce(
     manager: User | None,
     tracker: User | None,
     now: datetime,
+    tz: str,
 ) -> None:
-    """Queue the message that goes out when a follow-up is issued."""
-    due = followup.due_at.isoformat()
+    """Queue the message that goes out when a follow-up is issued (the deadline as the city
+    writes its dates, in its zone ``tz``)."""
+    due = cn_date(followup.due_at, ZoneInfo(tz))
     if followup.kind == FollowupKind.NOTICE:
         recipients: list[User | None] = [manager]
         subject = f"整改通知书 {followup.number}：{shelter.name}"

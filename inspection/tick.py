@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from inspection import audit, followups, notify, stats
 from inspection.access import SYSTEM, Actor
 from inspection.grading import FollowupPolicy, deadlines_for
+from inspection.local_time import cn_date, cn_datetime
 from inspection.models import (
     Finding,
     FindingStatus,
@@ -89,6 +91,7 @@ class _Pass:
         self.now = now
         self.report = report
         self.tz = tz
+        self.zone = ZoneInfo(tz)
 
     def _user(self, user_id: int | None) -> User | None:
         return self.session.get(User, user_id) if user_id else None
@@ -126,7 +129,8 @@ class _Pass:
                     recipients,
                     f"整改期限提醒 {self.f.number}：{self.shelter.name}",
                     f"{self.shelter.name}（{self.shelter.code}）{self.f.number} 将于 "
-                    f"{self.f.due_at.isoformat()} 到期（剩余不足 {days} 天），请按期完成整改。",
+                    f"{cn_date(self.f.due_at, self.zone)} 到期（剩余不足 {days} 天），"
+                    "请按期完成整改。",
                 )
 
     def _deadline(self, recipients: list[User | None], who: str) -> None:
@@ -136,7 +140,7 @@ class _Pass:
                 recipients,
                 f"整改逾期 {self.f.number}：{self.shelter.name}",
                 f"{self.shelter.name}（{self.shelter.code}）{self.f.number} 已于 "
-                f"{self.f.due_at.isoformat()} 到期未完成整改，请{who}督办。",
+                f"{cn_date(self.f.due_at, self.zone)} 到期未完成整改，请{who}督办。",
             )
 
     def notice(self, policy: FollowupPolicy) -> None:
@@ -186,7 +190,7 @@ class _Pass:
                     recipients,
                     f"{what}逾期 {self.f.number}：{self.shelter.name}",
                     f"{self.shelter.name}（{self.shelter.code}）重点督导 {self.f.number} 的{what}"
-                    f"期限 {due.isoformat()} 已过，请核查。",
+                    f"期限 {cn_datetime(due, self.zone)} 已过，请核查。",
                 )
         self._deadline(recipients, "市人防办")
 
@@ -252,6 +256,7 @@ class _Pass:
             manager=self._user(self.shelter.manager_id),
             tracker=self._user(tracker_id),
             now=self.now,
+            tz=self.tz,
         )
         followups.recompute_class(
             self.session,

@@ -16,6 +16,7 @@ import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from api.notify.platform_feed import PlatformFeed
 from api.state import AppState
 from inspection import audit, drafts, notify
 from inspection.access import SYSTEM, Actor
+from inspection.local_time import cn_datetime
 from inspection.models import Delivery, Notification, OutboxStatus, Role, Shelter, User
 from telemetry.access import alert_topic
 from telemetry.alert_rules import Severity
@@ -89,8 +91,10 @@ class OutboxAlertSink:
         ack_url: AckUrl,
         warning_window: timedelta = timedelta(hours=12),
         feed: PlatformFeed | None = None,
+        zone: ZoneInfo,
     ) -> None:
         self.clock = clock
+        self.zone = zone
         self.ack_url = ack_url
         self.warning_window = warning_window
         self.feed = feed
@@ -226,13 +230,13 @@ class OutboxAlertSink:
         name = shelter.name if shelter is not None else a.shelter_code
         return f"【{_KIND_TEXT[event.kind]}】{name} {a.zone or a.sensor_id}：{a.message}"
 
-    @staticmethod
-    def _body(event: AlertEvent, shelter: Shelter | None) -> str:
+    def _body(self, event: AlertEvent, shelter: Shelter | None) -> str:
         a: AlertView = event.alert
         name = shelter.name if shelter is not None else a.shelter_code
+        since = cn_datetime(a.condition_since, self.zone)
         return (
             f"{name}（{a.shelter_code}）{a.zone} 传感器 {a.sensor_id}：{a.message}。"
-            f"级别：{a.severity}；状态：{a.status}；首次超限：{a.condition_since.isoformat()}。"
+            f"级别：{a.severity}；状态：{a.status}；首次超限：{since}。"
         )
 
 
@@ -243,16 +247,22 @@ def build_sink(
     base_url: str,
     link_hours: int,
     warning_hours: int,
+    timezone: str,
     feed: PlatformFeed | None = None,
 ) -> OutboxAlertSink:
-    """The sink with signed acknowledgement links valid for ``link_hours``."""
+    """The sink with signed acknowledgement links valid for ``link_hours``, writing times in
+    the city's zone ``timezone``."""
 
     def link(alert_id: int, user_id: int) -> str:
         token = make_ack_token(alert_id, user_id, key=signing_key, now=clock(), hours=link_hours)
         return ack_url(base_url, token)
 
     return OutboxAlertSink(
-        clock=clock, ack_url=link, warning_window=timedelta(hours=warning_hours), feed=feed
+        clock=clock,
+        ack_url=link,
+        warning_window=timedelta(hours=warning_hours),
+        feed=feed,
+        zone=ZoneInfo(timezone),
     )
 
 
@@ -266,6 +276,7 @@ def sink_for(state: AppState, feed: PlatformFeed | None = None) -> OutboxAlertSi
         link_hours=s.ack_link_hours,
         warning_hours=s.alert_warning_notice_hours,
         feed=feed,
+        timezone=s.timezone,
     )
 
 

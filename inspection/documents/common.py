@@ -23,6 +23,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
 from inspection.documents.fonts import rendering
+from inspection.local_time import cn_date
 
 UNREGISTERED = "未登记"
 """Printed where the register lacks a value, so the gap is visible rather than blank."""
@@ -159,16 +160,6 @@ def printed_footer(number: str, printed_at: datetime | None, zone: ZoneInfo) -> 
     if printed_at is None:
         return number
     return f"{number}　打印于 {printed_at.astimezone(zone):%Y-%m-%d %H:%M}"
-
-
-def cn_date(value: datetime, zone: ZoneInfo) -> str:
-    local = value.astimezone(zone)
-    return f"{local.year}年{local.month}月{local.day}日"
-
-
-def cn_datetime(value: datetime, zone: ZoneInfo) -> str:
-    local = value.astimezone(zone)
-    return f"{cn_date(local, zone)}{local.hour}时{local.minute:02d}分"
 
 
 def location(district: str, address: str) -> str:

@@ -20,11 +20,10 @@ from inspection.documents.common import (
     DEFAULT_OFFICE,
     TEXT_WIDTH,
     build_a4,
-    cn_date,
-    cn_datetime,
     styles,
     text_table,
 )
+from inspection.local_time import cn_date, cn_datetime
 from inspection.monthly import MonthlyReport, ReportTable
 
 _NAVY = colors.HexColor("#0B3D91")

@@ -30,8 +30,6 @@ from inspection.documents.common import (
     TEXT_WIDTH,
     UNREGISTERED,
     build_a4,
-    cn_date,
-    cn_datetime,
     grid,
     location,
     printed_footer,
@@ -40,6 +38,7 @@ from inspection.documents.common import (
 )
 from inspection.errors import InvalidInput, NotFound
 from inspection.grading import Severity
+from inspection.local_time import cn_date, cn_datetime
 from inspection.models import Followup, FollowupKind, Inspection, Shelter
 
 DEFAULT_LEGAL_BASIS = (

@@ -40,7 +40,6 @@ from inspection.documents.common import (
     TEXT_WIDTH,
     UNREGISTERED,
     build_a4,
-    cn_date,
     location,
     printed_footer,
     seal,
@@ -51,6 +50,7 @@ from inspection.documents.notice import catalogue_for, item_title
 from inspection.errors import InvalidInput, NotFound
 from inspection.files import FileStore
 from inspection.grading import FinePolicy
+from inspection.local_time import cn_date
 from inspection.media import IMAGE_FORMATS
 from inspection.models import (
     Attachment,

@@ -170,6 +170,7 @@ def sink(state: AppState) -> OutboxAlertSink:
         base_url="http://sw.test",
         link_hours=24,
         warning_hours=12,
+        timezone=state.settings.timezone,
     )
 
 

@@ -4,8 +4,10 @@ rejecting fixes; the follow-up list; referral outcomes; compliance statistics.""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -185,6 +187,36 @@ def test_class4_missed_containment_and_plan_reach_city_and_district(
     assert recipients(db, "followup_plan-due") == city_and_district
     assert _tick(state) == (0, 0, 0)
     assert world.api.current_class(CODE) == 4
+
+
+def _local(value: str, state: AppState, *, minutes: bool = False) -> str:
+    """``value`` (as the API writes it) the way a message writes it: the city's zone, 年月日."""
+    local = _at(value).astimezone(ZoneInfo(state.settings.timezone))
+    day = f"{local.year}年{local.month}月{local.day}日"
+    return f"{day}{local.hour}时{local.minute:02d}分" if minutes else day
+
+
+def test_messages_write_deadlines_in_the_citys_zone_the_chinese_way(
+    world: World, state: AppState, clock: FakeClock, db: Session
+) -> None:
+    clock.now = clock.now.replace(hour=20, minute=30)  # 04:30 the next day in Asia/Shanghai
+    notice = world.api.inspect(world.inspector, CODE, "EQ-RUST")["followups"][0]
+    key = world.api.inspect(world.inspector, CODE, "STRUCT-CRACK")
+    supervision = next(f for f in key["followups"] if f["kind"] == "key_supervision")
+    issued = notifications(db, "notice_issued")[0].body
+    assert f"请于 {_local(notice['due_at'], state)} 前完成整改" in issued
+    clock.advance(hours=72)  # the containment of the key supervision is missed
+    _tick(state)
+    missed = notifications(db, "followup_containment-due")[0].body
+    containment = supervision["milestones"][0]
+    assert containment["milestone"] == "containment"
+    assert f"期限 {_local(containment['due_at'], state, minutes=True)} 已过" in missed
+    clock.advance(days=9)  # the notice is due within 3 days
+    _tick(state)
+    reminder = notifications(db, "followup_remind-3d")[0].body
+    assert f"将于 {_local(notice['due_at'], state)} 到期" in reminder
+    for body in (issued, missed, reminder):
+        assert re.search(r"\d{4}-\d{2}-\d{2}T", body) is None, body
 
 
 # ---------------------------------------------------------------- fix and verification
