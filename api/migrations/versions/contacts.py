@@ -45,10 +45,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
     )
-    with op.batch_alter_table("followups") as batch:
-        batch.add_column(sa.Column("manufacturer_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key(
-            "fk_followups_manufacturer_id", "manufacturers", ["manufacturer_id"], ["id"]
+    if op.get_bind().dialect.name == "sqlite":
+        # Not as a batch: that copies followups to a new table and drops the old one, which
+        # the rows of other tables reference (outcome records, milestones, deliveries), and
+        # SQLite refuses the DROP while foreign keys are enforced. ALTER TABLE ADD COLUMN may
+        # carry a REFERENCES clause when the default is NULL.
+        op.execute(
+            "ALTER TABLE followups ADD COLUMN manufacturer_id INTEGER "
+            "CONSTRAINT fk_followups_manufacturer_id REFERENCES manufacturers (id)"
+        )
+    else:
+        op.add_column("followups", sa.Column("manufacturer_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            "fk_followups_manufacturer_id", "followups", "manufacturers", ["manufacturer_id"], ["id"]
         )
     op.create_table(
         "manufacturer_contacts",
@@ -74,7 +83,8 @@ def downgrade() -> None:
     op.drop_index("ix_manufacturer_contacts_followup_id", table_name="manufacturer_contacts")
     op.drop_table("manufacturer_contacts")
     with op.batch_alter_table("followups") as batch:
-        batch.drop_constraint("fk_followups_manufacturer_id", type_="foreignkey")
+        if op.get_bind().dialect.name != "sqlite":  # on SQLite it goes with the column
+            batch.drop_constraint("fk_followups_manufacturer_id", type_="foreignkey")
         batch.drop_column("manufacturer_id")
     op.drop_table("manufacturers")
     with op.batch_alter_table("shelters") as batch:
