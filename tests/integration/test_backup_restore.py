@@ -28,7 +28,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from api.app import create_app
-from api.db import build_engine, upgrade
 from api.processes.backup import BackupError, backup, restore
 from api.processes.cli import build_state, close_state
 from api.settings import Settings
@@ -37,7 +36,7 @@ from inspection.models import Role
 from inspection.schemas import UserCreate
 from inspection.users import create_user
 from telemetry.readings import Reading
-from tests.conftest import PASSWORD, PG_ADMIN_URL
+from tests.conftest import PASSWORD, PG_ADMIN_URL, migrated_pg_database
 from tests.images import png
 from tests.integration.conftest import INFLUX_URL, ROOT, influx_count
 
@@ -51,18 +50,8 @@ DISTRICT = "黄浦区"
 @pytest.fixture
 def pg_database() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database of its own, dropped at the end."""
-    name = f"sw_backup_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = build_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with migrated_pg_database("sw_backup") as url:
+        yield url
 
 
 @pytest.fixture
