@@ -6,7 +6,8 @@ time, see :mod:`telemetry.alert_state`) and keeps the newest values per sensor. 
 written in one transaction: an alert raised, moved to another tier or cleared (through
 :class:`telemetry.alert_transitions.AlertTransitions`, with the notifications its sink queues;
 many sensors' raises together, see :mod:`telemetry.evaluation_writes`) at once, timers that
-only started or stopped within ``TIMER_DELAY_S``, live values about once a second. A
+only started or stopped within ``TIMER_DELAY_S``, live values about once a second (in a
+transaction after the alerts', so that a fleet's live rows never hold an alert back). A
 transition is kept in memory and retried until that transaction commits, so a database
 outage delays alerts without losing them. A reading older than ``late_after`` raises or
 clears as usual but is marked late and pages nobody.
@@ -167,10 +168,11 @@ class AlertEvaluator:
     def run_once(self, *, hold_timers: bool = False) -> None:
         """Evaluate everything queued and write the outcome; safe to call from tests.
 
-        Alerts raised, moved or cleared are written at once. With ``hold_timers`` (the thread's
-        loop), timers that only started or stopped wait up to ``TIMER_DELAY_S`` to be written
-        together: a backlog drained at thousands of readings a second would otherwise cost a
-        transaction per batch."""
+        Alerts raised, moved or cleared are written at once, in a transaction of their own
+        when live values are due as well. With ``hold_timers`` (the thread's loop), timers
+        that only started or stopped wait up to ``TIMER_DELAY_S`` to be written together: a
+        backlog drained at thousands of readings a second would otherwise cost a transaction
+        per batch."""
         try:
             self._ensure_loaded()
         except Exception:
@@ -200,6 +202,8 @@ class AlertEvaluator:
             ):
                 return
         try:
+            if due and self._urgent:
+                self.flush(live=False)  # the alerts first, published as soon as they commit
             self.flush(live=due)
             self._timers_at = self.monotonic()
             if due:

@@ -243,6 +243,38 @@ def test_timers_wait_a_moment_to_be_written_but_alerts_go_at_once(
     assert alert.rule == "humidity_warning"
 
 
+def test_an_alert_is_committed_and_announced_before_the_live_values_due_with_it(
+    state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
+) -> None:
+    """When live values are due in the pass that raises an alert, the alert commits (and
+    ``on_events`` publishes it) in a transaction of its own first: a fleet's live rows are
+    written after it, not before its message can leave."""
+    seen_at_announce: list[tuple[list[str], int]] = []
+
+    def announced() -> None:
+        with state.sessions() as s:
+            live = len(alert_store.live_rows(s))
+        seen_at_announce.append(([a.rule for a in open_alerts(state)], live))
+
+    monotonic = FakeMonotonic(0.0)
+    ev = AlertEvaluator(
+        state.sessions,
+        Directory(PLACEMENT),
+        AlertTransitions(sink),
+        clock=state.clock,
+        monotonic=monotonic,
+        on_events=announced,
+    )
+    ev.run_once()  # loads rules and state; live values now written, next due in a second
+    monotonic.advance(ev.flush_interval_s)  # due again
+    ev.observe([reading(clock.now, temperature=20.0, fire_risk=95.0)], now=clock.now)
+    ev.run_once(hold_timers=True)
+    assert seen_at_announce == [(["fire_risk_critical"], 0)]  # announced before live values
+    with state.sessions() as s:
+        [row] = alert_store.live_rows(s)
+    assert row.fire_risk == 95.0  # and written in the same pass, right after
+
+
 def test_stored_overrides_load_at_once_and_again_after_the_refresh_interval(
     state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
 ) -> None:
