@@ -2,10 +2,13 @@
 soon as the transaction that made it commits, from the process that made it.
 
 The alert sink, inside that transaction, creates the message's delivery row with a lease and
-stages it here; after the commit the evaluator calls :meth:`PlatformFeed.commit` and this
-thread publishes and records the outcome. If the transaction rolls back the staged messages
-are discarded; if this process dies before publishing, the lease runs out and the regular
-delivery worker sends the message (at least once: receivers drop repeats by id).
+stages it here; after the commit the evaluator calls :meth:`PlatformFeed.commit`, which wakes
+this thread (it never polls: a message does not wait for a timer). The thread publishes every
+message ready, in commit order, and only then records their outcomes, so that in an alert
+storm a message waits for the PUBACKs of those before it, not for their database writes too.
+If the transaction rolls back the staged messages are discarded; if this process dies before
+publishing, the lease runs out and the regular delivery worker sends the message (at least
+once: receivers drop repeats by id).
 """
 
 from __future__ import annotations
@@ -16,30 +19,42 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.notify.channels import ChannelError, MqttChannel, OutgoingMessage
+from api.notify.channels import Channel, ChannelError, OutgoingMessage
 from api.notify.delivery import Job, record_outcome
 
 log = logging.getLogger(__name__)
 
 
+class FeedChannel(Channel, Protocol):
+    """A long-lived publisher (:class:`api.notify.channels.MqttChannel`)."""
+
+    def start(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class PlatformFeed:
-    """Publishes staged platform messages after commit; a Component (start/stop)."""
+    """Publishes staged platform messages after commit; a Component (start/stop).
+    ``monotonic`` (seconds) times each publish for its delivery attempt."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        channel: MqttChannel,
+        channel: FeedChannel,
         *,
         clock: Callable[[], datetime],
         max_attempts: int,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sessions = sessions
         self.channel = channel
         self.clock = clock
         self.max_attempts = max_attempts
+        self.monotonic = monotonic
         self._staged: list[Job] = []
         self._ready: deque[Job] = deque()
         self._wake = threading.Event()
@@ -52,6 +67,7 @@ class PlatformFeed:
         self._staged.append(Job(delivery_id, "mqtt", topic, message, None, None))
 
     def commit(self) -> None:
+        """The staged messages' transaction committed: publish them now."""
         self._ready.extend(self._staged)
         self._staged.clear()
         self._wake.set()
@@ -74,31 +90,50 @@ class PlatformFeed:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(1.0)
+            self._wake.wait()
             self._wake.clear()
-            while self._ready:
-                self._publish(self._ready.popleft())
+            self.drain()
 
-    def _publish(self, job: Job) -> None:
-        started = time.monotonic()
+    def drain(self) -> int:
+        """Publish every message ready, in order, then record the outcomes; the number
+        published. Messages committed meanwhile are published in the same call."""
+        published = 0
+        while self._ready:
+            sent: list[tuple[Job, int]] = []
+            while self._ready:
+                job = self._ready.popleft()
+                duration_ms = self._publish(job)
+                if duration_ms is not None:
+                    sent.append((job, duration_ms))
+            self._record(sent)
+            published += len(sent)
+        return published
+
+    def _publish(self, job: Job) -> int | None:
+        """Send one message; how long it took in ms, None when it failed (left pending under
+        its lease: the delivery worker retries it afterwards)."""
+        started = self.monotonic()
         try:
             self.channel.send(job.target, job.message)
-            outcome = (True, "published", False)
-            self.published += 1
         except ChannelError as exc:
-            # Left pending under its lease: the delivery worker retries it afterwards.
             log.warning("platform feed: %s; the delivery worker will retry", exc)
-            return
-        try:
-            record_outcome(
-                self.sessions,
-                job,
-                outcome,
-                duration_ms=int((time.monotonic() - started) * 1000),
-                now=self.clock(),
-                max_attempts=self.max_attempts,
-            )
-        except Exception:
-            log.exception(
-                "platform feed: published delivery %s but could not record it", job.delivery_id
-            )
+            return None
+        self.published += 1
+        return int((self.monotonic() - started) * 1000)
+
+    def _record(self, sent: list[tuple[Job, int]]) -> None:
+        for job, duration_ms in sent:
+            try:
+                record_outcome(
+                    self.sessions,
+                    job,
+                    (True, "published", False),
+                    duration_ms=duration_ms,
+                    now=self.clock(),
+                    max_attempts=self.max_attempts,
+                )
+            except Exception:
+                log.exception(
+                    "platform feed: published delivery %s but could not record it",
+                    job.delivery_id,
+                )
