@@ -3,9 +3,10 @@ soon as the transaction that made it commits, from the process that made it.
 
 The alert sink, inside that transaction, creates the message's delivery row with a lease and
 stages it here; after the commit the evaluator calls :meth:`PlatformFeed.commit`, which wakes
-this thread (it never polls: a message does not wait for a timer). The thread publishes every
-message ready, in commit order, and only then records their outcomes, so that in an alert
-storm a message waits for the PUBACKs of those before it, not for their database writes too.
+this thread (it never polls: a message does not wait for a timer). The thread publishes
+messages in commit order and records each outcome after it, publishing what became ready
+before each record: a message waits for the PUBACKs of those before it and for at most one
+database write, not for one per earlier message (an alert storm, or a raise and its clear).
 If the transaction rolls back the staged messages are discarded; if this process dies before
 publishing, the lease runs out and the regular delivery worker sends the message (at least
 once: receivers drop repeats by id).
@@ -95,18 +96,20 @@ class PlatformFeed:
             self.drain()
 
     def drain(self) -> int:
-        """Publish every message ready, in order, then record the outcomes; the number
-        published. Messages committed meanwhile are published in the same call."""
+        """Publish every message ready, in order, and record the outcomes; the number
+        published. Publishing goes first: before each outcome is recorded, messages
+        committed meanwhile are published, so a message waits for at most one record."""
         published = 0
-        while self._ready:
-            sent: list[tuple[Job, int]] = []
+        sent: deque[tuple[Job, int]] = deque()
+        while self._ready or sent:
             while self._ready:
                 job = self._ready.popleft()
                 duration_ms = self._publish(job)
                 if duration_ms is not None:
                     sent.append((job, duration_ms))
-            self._record(sent)
-            published += len(sent)
+                    published += 1
+            if sent:
+                self._record(*sent.popleft())
         return published
 
     def _publish(self, job: Job) -> int | None:
@@ -121,19 +124,17 @@ class PlatformFeed:
         self.published += 1
         return int((self.monotonic() - started) * 1000)
 
-    def _record(self, sent: list[tuple[Job, int]]) -> None:
-        for job, duration_ms in sent:
-            try:
-                record_outcome(
-                    self.sessions,
-                    job,
-                    (True, "published", False),
-                    duration_ms=duration_ms,
-                    now=self.clock(),
-                    max_attempts=self.max_attempts,
-                )
-            except Exception:
-                log.exception(
-                    "platform feed: published delivery %s but could not record it",
-                    job.delivery_id,
-                )
+    def _record(self, job: Job, duration_ms: int) -> None:
+        try:
+            record_outcome(
+                self.sessions,
+                job,
+                (True, "published", False),
+                duration_ms=duration_ms,
+                now=self.clock(),
+                max_attempts=self.max_attempts,
+            )
+        except Exception:
+            log.exception(
+                "platform feed: published delivery %s but could not record it", job.delivery_id
+            )

@@ -7,7 +7,7 @@ feed's channel Protocol."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -33,6 +33,7 @@ class RecordingChannel:
         self.sent: list[tuple[str, str, str]] = []
         self.down = False
         self.arrived = threading.Event()
+        self.on_send: Callable[[], None] | None = None
 
     def start(self) -> None:
         pass
@@ -43,6 +44,8 @@ class RecordingChannel:
     def send(self, target: str, message: OutgoingMessage, *, secret: str | None = None) -> None:
         if self.down:
             raise ChannelError("broker not connected", retryable=True)
+        if self.on_send is not None:
+            self.on_send()
         self.sent.append((target, str(message.payload["rule"]), str(message.payload["event"])))
         self.arrived.set()
 
@@ -52,12 +55,33 @@ def channel() -> RecordingChannel:
     return RecordingChannel()
 
 
+class HookedClock:
+    """The test clock, running ``hook`` once at its next reading: the feed reads it just
+    before recording an outcome, so the hook acts while the feed is between a publish and
+    its record."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
+        self.hook: Callable[[], None] | None = None
+
+    def __call__(self) -> datetime:
+        hook, self.hook = self.hook, None
+        if hook is not None:
+            hook()
+        return self.clock()
+
+
 @pytest.fixture
-def platform(state: AppState, channel: RecordingChannel) -> PlatformFeed:
+def feed_clock(state: AppState) -> HookedClock:
+    return HookedClock(state.clock)
+
+
+@pytest.fixture
+def platform(state: AppState, channel: RecordingChannel, feed_clock: HookedClock) -> PlatformFeed:
     return PlatformFeed(
         state.sessions,
         channel,
-        clock=state.clock,
+        clock=feed_clock,
         max_attempts=5,
         monotonic=FakeMonotonic(),
     )
@@ -163,3 +187,36 @@ def _message() -> OutgoingMessage:
         payload={"rule": "none", "event": "none"},
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
+
+
+def test_a_message_committed_while_outcomes_are_recorded_is_published_before_the_rest(
+    state: AppState,
+    ev: AlertEvaluator,
+    platform: PlatformFeed,
+    channel: RecordingChannel,
+    feed_clock: HookedClock,
+    clock: FakeClock,
+) -> None:
+    """Two raises published; while the first is being recorded the fire-risk alert clears:
+    the clear leaves before the second raise is recorded (a message waits for at most one
+    database write of the feed, not for one per message before it)."""
+    ev.observe([reading(clock.now, fire_risk=95.0, water_leak=True)], now=clock.now)
+    ev.run_once(hold_timers=True)
+    later = clock.advance(minutes=1)
+
+    def clear_fire_risk() -> None:
+        ev.observe([reading(later, fire_risk=5.0, water_leak=True)], now=later)
+        ev.run_once(hold_timers=True)
+
+    feed_clock.hook = clear_fire_risk
+    statuses: list[list[OutboxStatus]] = []
+    channel.on_send = lambda: statuses.append(mqtt_deliveries(state))
+    assert platform.drain() == 3
+    assert channel.sent == [
+        ("shelters/SH-1/alerts", "fire_risk_critical", "raised"),
+        ("shelters/SH-1/alerts", "water_leak", "raised"),
+        ("shelters/SH-1/alerts", "fire_risk_critical", "cleared"),
+    ]
+    pending, delivered = OutboxStatus.PENDING, OutboxStatus.DELIVERED
+    assert statuses[2] == [delivered, pending, pending]  # the second raise not recorded yet
+    assert mqtt_deliveries(state) == [delivered] * 3
