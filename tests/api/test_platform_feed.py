@@ -20,7 +20,7 @@ from api.state import AppState
 from inspection.models import Delivery, OutboxStatus
 from telemetry.alert_transitions import AlertTransitions
 from telemetry.evaluation import AlertEvaluator
-from tests.api.alerting import PLACEMENT, Directory, reading
+from tests.api.alerting import PLACEMENT, Directory, HookedClock, reading
 from tests.conftest import FakeClock, FakeMonotonic, Login
 
 
@@ -53,22 +53,6 @@ class RecordingChannel:
 @pytest.fixture
 def channel() -> RecordingChannel:
     return RecordingChannel()
-
-
-class HookedClock:
-    """The test clock, running ``hook`` once at its next reading: the feed reads it just
-    before recording an outcome, so the hook acts while the feed is between a publish and
-    its record."""
-
-    def __init__(self, clock: Callable[[], datetime]) -> None:
-        self.clock = clock
-        self.hook: Callable[[], None] | None = None
-
-    def __call__(self) -> datetime:
-        hook, self.hook = self.hook, None
-        if hook is not None:
-            hook()
-        return self.clock()
 
 
 @pytest.fixture
