@@ -549,6 +549,7 @@ class CorrectionDecision(_Input):
 class VerdictRead(_Output):
     finding_id: int
     item: str
+    title: str = Field(default="", description="the catalogue's title of the item")
     verdict: Verdict
     note: str
     replacement_id: int | None = Field(
