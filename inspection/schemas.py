@@ -549,6 +549,7 @@ class CorrectionDecision(_Input):
 class VerdictRead(_Output):
     finding_id: int
     item: str
+    title: str = Field(default="", description="the catalogue's title of the item")
     verdict: Verdict
     note: str
     replacement_id: int | None = Field(
@@ -700,6 +701,29 @@ class SweepCreate(_Input):
     ends_on: date
     districts: list[Name] = Field(default_factory=list, max_length=100)
     shelters: list[Code] = Field(default_factory=list, max_length=10_000)
+
+
+class SweepUpdate(_Input):
+    """What the city office changes of a sweep: its name and/or its period (omitted fields
+    keep their value)."""
+
+    name: Name | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+class SweepAddShelters(_Input):
+    """Shelters to add to a planned or running sweep: whole districts, codes, or both (their
+    union; active shelters only, those already in the sweep left as they are)."""
+
+    districts: list[Name] = Field(default_factory=list, max_length=100)
+    shelters: list[Code] = Field(default_factory=list, max_length=10_000)
+
+
+class SweepRemoveShelters(_Input):
+    """Shelters to take out of a sweep (none of them inspected in its period yet)."""
+
+    shelters: list[Code] = Field(min_length=1, max_length=1000)
 
 
 class SweepAssign(_Input):

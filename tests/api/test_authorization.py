@@ -258,6 +258,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/sweeps/{sweep_id}/shelters"): Rule(CHECKING),
     ("POST", "/api/v1/sweeps/{sweep_id}/assign"): Rule(OFFICE, "assign"),
     ("POST", "/api/v1/sweeps/{sweep_id}/unassign"): Rule(OFFICE, "unassign"),
+    ("PATCH", "/api/v1/sweeps/{sweep_id}"): Rule(ADMIN, "sweep_edit"),
+    ("POST", "/api/v1/sweeps/{sweep_id}/shelters"): Rule(ADMIN, "unassign"),
+    ("POST", "/api/v1/sweeps/{sweep_id}/shelters/remove"): Rule(ADMIN, "unassign"),
 }
 """Every route of the application, by (method, path template)."""
 
@@ -341,6 +344,7 @@ def _bodies(target: Target) -> dict[str, dict[str, Any]]:
         },
         "assign": {"json": {"inspector": "nobody", "shelters": [target.code]}},
         "unassign": {"json": {"shelters": [target.code]}},
+        "sweep_edit": {"json": {"name": "巡查（改）"}},
     }
 
 

@@ -68,6 +68,21 @@ export function field(label, input, hint) {
   );
 }
 
+/**
+ * A form laid out as every form of the app: its fields one under another, then the area for
+ * its message, then its buttons. Each of `fields` is [label, control, hint?] (made a
+ * labelled field) or an element placed as it is (a datalist, a note).
+ */
+export function fieldsForm(tag, attrs, fields, message, ...actions) {
+  return h(
+    tag,
+    attrs,
+    fields.map((f) => (Array.isArray(f) ? field(...f) : f)),
+    message,
+    h('div.actions', ...actions),
+  );
+}
+
 /** What a page shows when its data cannot be loaded. */
 export function errorView(err, retry) {
   if (err instanceof ApiError && (err.status === 404 || err.status === 403)) return notFoundView();

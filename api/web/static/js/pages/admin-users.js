@@ -3,7 +3,7 @@
 
 import { api } from '../api.js';
 import { extend, t } from '../i18n.js';
-import { field, h, mount, notice } from '../ui.js';
+import { fieldsForm, h, mount, notice } from '../ui.js';
 
 extend({
   zh: {
@@ -120,18 +120,20 @@ function createForm(done) {
       submit.disabled = false;
     }
   }
-  const form = h(
+  const form = fieldsForm(
     'form#user-form',
     { onsubmit: onSubmit },
-    field(t('users.username'), username),
-    field(t('users.display_name'), displayName),
-    field(t('users.role'), role),
-    field(t('users.district'), district),
-    field(t('users.phone'), phone),
-    field(t('users.email'), email),
-    field(t('users.password'), password),
+    [
+      [t('users.username'), username],
+      [t('users.display_name'), displayName],
+      [t('users.role'), role],
+      [t('users.district'), district],
+      [t('users.phone'), phone],
+      [t('users.email'), email],
+      [t('users.password'), password],
+    ],
     message,
-    h('div.actions', submit),
+    submit,
   );
   return form;
 }
