@@ -548,6 +548,14 @@ def parser() -> argparse.ArgumentParser:
         dest="db_command", required=True
     )
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
+    _user_commands(sub)
+    _add_job_commands(sub)
+    _operator_commands(sub)
+    return p
+
+
+def _user_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``user create`` and ``user rotate-key``."""
     user = sub.add_parser("user", help="user tasks")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     create = user_sub.add_parser("create", help="create a user")
@@ -575,9 +583,6 @@ def parser() -> argparse.ArgumentParser:
         "0: it stops now)",
     )
     rotate.set_defaults(func=_user_rotate_key)
-    _add_job_commands(sub)
-    _operator_commands(sub)
-    return p
 
 
 def _operator_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
