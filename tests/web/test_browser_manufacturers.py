@@ -2,8 +2,9 @@
 reaching one, in the real headless Chromium: the city office adds a manufacturer, is told a
 name already listed is refused, edits the entry and finds it by product; a district officer
 names it on the ledger entry of the follow-ups page and records a contact (when, what came of
-it), which the page then shows with the officer's name. Every page is audited with axe and
-fits a 390 px screen."""
+it), which the page then shows with the officer's name, in Chinese and in English; the
+officer reads the directory without editing it. Every page is audited with axe and fits a
+390 px screen."""
 
 from __future__ import annotations
 
@@ -157,4 +158,13 @@ def test_the_office_keeps_the_directory_and_an_officer_contacts_a_ledgers_manufa
     assert "周科长" in record.text and "2026年6月2日 10:30" in record.text
     assert "厂家答复一周内供货" in record.text
     audit.check("65-ledger-maker-contacted")
+
+    # in English; the officer reads the directory but does not edit it
+    click(browser, "#lang-switch")
+    text_of(browser, f"li.followup[data-number='{ledger}'] section.maker", "Contacts made")
+    audit.check("66-ledger-maker-en")
+    click(browser, "#maker-directory")
+    text_of(browser, "#maker-list li.maker-entry", "010-88887777")
+    assert not browser.find_elements(By.CSS_SELECTOR, "button.edit-maker, details.new-maker")
+    audit.check("67-maker-directory-officer-en")
     audit.assert_clean()
