@@ -412,9 +412,23 @@ class OutcomeRecordRead(_Output):
 class ManufacturerCreate(_Input):
     name: Name
     products: Text = Field(default="", description="what it makes, e.g. 防护密闭门、密闭阀门")
-    region: Annotated[str, StringConstraints(max_length=64), AfterValidator(_single_line)] = ""
+    region: Region = ""
     contact_name: ContactName = ""
     contact_phone: Phone = ""
+
+
+Region = Annotated[str, StringConstraints(max_length=64), AfterValidator(_single_line)]
+
+
+class ManufacturerUpdate(_Input):
+    """The fields of a directory entry to change; those left out stay as they are (none may
+    be null: ``422 null_field``)."""
+
+    name: Name | None = None
+    products: Text | None = None
+    region: Region | None = None
+    contact_name: ContactName | None = None
+    contact_phone: Phone | None = None
 
 
 class ManufacturerRead(_Output):
@@ -470,7 +484,9 @@ class FollowupRead(_Output):
     overdue: bool
     finding_ids: list[int]
     outcome: dict[str, Any] | None = Field(
-        description="a referral's outcome in force: the latest record of ``outcome_history``"
+        description="a referral's outcome in force: the latest record of ``outcome_history``; "
+        "``recorded_by`` is the recorder's username, ``recorded_by_name`` their real name "
+        "(display name), else their username"
     )
     milestones: list[MilestoneRead] = Field(
         default_factory=list,
