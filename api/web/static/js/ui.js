@@ -86,8 +86,8 @@ export function fieldsForm(tag, attrs, fields, message, ...actions) {
 /**
  * A form that sends itself with fetch (never a page load), laid out by fieldsForm (the submit
  * button first among the actions).
- * spec: tag (the form's tag with its .classes/#id, default 'form'), fields (field() blocks
- * and other children), submit (the button's label), submitCls ('.classes' of the button),
+ * spec: tag (the form's tag with its .classes/#id, default 'form'), fields (as fieldsForm's:
+ * [label, control, hint?] or elements; one element alone is enough), submit (the button's label), submitCls ('.classes' of the button),
  * send(form) (a promise; the button is disabled while it runs), failed(err) (the words shown
  * as an error notice when send() throws), extra (more buttons after the submit), attrs (on
  * the form, e.g. {hidden: true}).
@@ -113,7 +113,7 @@ export function sendingForm(spec) {
         }
       },
     },
-    [fields].flat(),
+    Array.isArray(fields) ? fields : [fields],
     message,
     button,
     extra,

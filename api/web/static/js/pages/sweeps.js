@@ -9,7 +9,7 @@
 import { api, currentUser } from '../api.js';
 import { date } from '../format.js';
 import { extend, has, t } from '../i18n.js';
-import { fieldsForm, h, mount, notice } from '../ui.js';
+import { fieldsForm, h, mount, notice, sendingForm } from '../ui.js';
 import { refusal } from './admin-users.js';
 
 extend({
@@ -154,68 +154,38 @@ function editForm(s, done) {
   const name = h('input', { name: 'name', required: true, maxlength: 200, autocomplete: 'off', value: s.name });
   const startsOn = h('input', { name: 'starts_on', type: 'date', required: true, value: s.starts_on });
   const endsOn = h('input', { name: 'ends_on', type: 'date', required: true, value: s.ends_on });
-  const message = h('div', { 'aria-live': 'polite' });
-  const submit = h('button.primary', { type: 'submit' }, t('sweeps.save'));
-  return fieldsForm(
-    'form.sweep-edit-form',
-    {
-      dataset: { sweep: String(s.id) },
-      onsubmit: async (event) => {
-        event.preventDefault();
-        submit.disabled = true;
-        mount(message);
-        try {
-          const saved = await api.patch(`/api/v1/sweeps/${s.id}`, { name: name.value.trim(), starts_on: startsOn.value, ends_on: endsOn.value });
-          done(notice('ok', t('sweeps.saved', { name: saved.name })));
-        } catch (err) {
-          mount(message, notice('error', t('sweeps.failed', { message: why(err) })));
-        } finally {
-          submit.disabled = false;
-        }
-      },
-    },
-    [
+  return sendingForm({
+    tag: 'form.sweep-edit-form',
+    attrs: { dataset: { sweep: String(s.id) } },
+    fields: [
       [t('sweeps.name'), name],
       [t('sweeps.starts_on'), startsOn],
       [t('sweeps.ends_on'), endsOn],
     ],
-    message,
-    submit,
-  );
+    submit: t('sweeps.save'),
+    send: async () => {
+      const saved = await api.patch(`/api/v1/sweeps/${s.id}`, { name: name.value.trim(), starts_on: startsOn.value, ends_on: endsOn.value });
+      done(notice('ok', t('sweeps.saved', { name: saved.name })));
+    },
+    failed: (err) => t('sweeps.failed', { message: why(err) }),
+  });
 }
 
 /** Add shelters, by district or code, to a planned or running sweep (city office). */
 function addForm(s, districts, done) {
   const chosen = districtPicker(t('sweeps.add_districts'), districts);
   const codes = h('input', { name: 'shelters', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false' });
-  const message = h('div', { 'aria-live': 'polite' });
-  const submit = h('button.primary', { type: 'submit' }, t('sweeps.do_add'));
-  return fieldsForm(
-    'form.sweep-add-form',
-    {
-      dataset: { sweep: String(s.id) },
-      onsubmit: async (event) => {
-        event.preventDefault();
-        submit.disabled = true;
-        mount(message);
-        try {
-          const r = await api.post(`/api/v1/sweeps/${s.id}/shelters`, { districts: chosen.chosen(), shelters: codesOf(codes) });
-          done(notice('ok', t('sweeps.added', { n: r.changed })));
-        } catch (err) {
-          mount(message, notice('error', t('sweeps.failed', { message: why(err) })));
-        } finally {
-          submit.disabled = false;
-        }
-      },
+  return sendingForm({
+    tag: 'form.sweep-add-form',
+    attrs: { dataset: { sweep: String(s.id) } },
+    fields: [h('h3', t('sweeps.add')), chosen.el, [t('sweeps.add_codes'), codes]],
+    submit: t('sweeps.do_add'),
+    send: async () => {
+      const r = await api.post(`/api/v1/sweeps/${s.id}/shelters`, { districts: chosen.chosen(), shelters: codesOf(codes) });
+      done(notice('ok', t('sweeps.added', { n: r.changed })));
     },
-    [
-      h('h3', t('sweeps.add')),
-      chosen.el,
-      [t('sweeps.add_codes'), codes],
-    ],
-    message,
-    submit,
-  );
+    failed: (err) => t('sweeps.failed', { message: why(err) }),
+  });
 }
 
 function figures(p) {
@@ -284,42 +254,29 @@ function createForm(districts, done) {
   const endsOn = h('input', { name: 'ends_on', type: 'date', required: true });
   const chosen = districtPicker(t('sweeps.districts'), districts);
   const codes = h('input', { name: 'shelters', autocomplete: 'off', spellcheck: 'false' });
-  const message = h('div', { 'aria-live': 'polite' });
-  const submit = h('button.primary', { type: 'submit' }, t('sweeps.create'));
-  const form = fieldsForm(
-    'form#sweep-form',
-    {
-      onsubmit: async (event) => {
-        event.preventDefault();
-        submit.disabled = true;
-        mount(message);
-        try {
-          const created = await api.post('/api/v1/sweeps', {
-            name: name.value.trim(),
-            starts_on: startsOn.value,
-            ends_on: endsOn.value,
-            districts: chosen.chosen(),
-            shelters: codesOf(codes),
-          });
-          form.reset();
-          done(notice('ok', t('sweeps.created', { name: created.name, n: created.progress.shelters })));
-        } catch (err) {
-          mount(message, notice('error', t('sweeps.failed', { message: why(err) })));
-        } finally {
-          submit.disabled = false;
-        }
-      },
-    },
-    [
+  const form = sendingForm({
+    tag: 'form#sweep-form',
+    fields: [
       [t('sweeps.name'), name],
       [t('sweeps.starts_on'), startsOn],
       [t('sweeps.ends_on'), endsOn],
       chosen.el,
       [t('sweeps.codes'), codes],
     ],
-    message,
-    submit,
-  );
+    submit: t('sweeps.create'),
+    send: async () => {
+      const created = await api.post('/api/v1/sweeps', {
+        name: name.value.trim(),
+        starts_on: startsOn.value,
+        ends_on: endsOn.value,
+        districts: chosen.chosen(),
+        shelters: codesOf(codes),
+      });
+      form.reset();
+      done(notice('ok', t('sweeps.created', { name: created.name, n: created.progress.shelters })));
+    },
+    failed: (err) => t('sweeps.failed', { message: why(err) }),
+  });
   return form;
 }
 
