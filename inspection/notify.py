@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from inspection.models import Notification, OutboxStatus, Role, Shelter, User
@@ -45,6 +45,9 @@ class Message:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+NOTIFICATIONS = cast(Table, Notification.__table__)
+"""The outbox table: a batch is inserted as plain rows (the ORM would split it by the
+columns each row leaves empty)."""
 DEDUPE_CHUNK = 5000
 """Dedupe keys looked up per query (well under the databases' parameter limits)."""
 
@@ -89,11 +92,14 @@ def queue_many(session: Session, messages: Sequence[Message], *, now: datetime) 
         }
         for i in new
     ]
-    created = session.scalars(
-        insert(Notification).returning(Notification.id, sort_by_parameter_order=True), rows
-    ).all()
-    for i, notification_id in zip(new, created, strict=True):
-        ids[i] = notification_id
+    created = {
+        key: notification_id
+        for notification_id, key in session.execute(
+            insert(NOTIFICATIONS).returning(NOTIFICATIONS.c.id, NOTIFICATIONS.c.dedupe_key), rows
+        )
+    }  # by key: the rows come back in batches of the database's order
+    for i in new:
+        ids[i] = created[messages[i].dedupe_key]
     return ids
 
 

@@ -17,11 +17,11 @@ import functools
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from api.notify.ack_links import ack_url, make_ack_token
@@ -277,25 +277,29 @@ class OutboxAlertSink:
         this process's fast path."""
         if self.feed is None or not queued:
             return
-        delivery_ids = session.scalars(
-            insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True),
-            [
-                {
-                    "notification_id": notification_id,
-                    "channel": "mqtt",
-                    "target": topic,
-                    "status": OutboxStatus.PENDING,
-                    "attempts": 0,
-                    "next_attempt_at": now + LEASE,
-                    "last_error": "",
-                    "created_at": now,
-                }
-                for notification_id, topic, _m in queued
-            ],
-        ).all()
-        for delivery_id, (notification_id, topic, m) in zip(delivery_ids, queued, strict=True):
+        table = cast(Table, Delivery.__table__)
+        delivered: dict[int, int] = {
+            notification_id: delivery_id
+            for notification_id, delivery_id in session.execute(
+                insert(table).returning(table.c.notification_id, table.c.id),
+                [
+                    {
+                        "notification_id": notification_id,
+                        "channel": "mqtt",
+                        "target": topic,
+                        "status": OutboxStatus.PENDING,
+                        "attempts": 0,
+                        "next_attempt_at": now + LEASE,
+                        "last_error": "",
+                        "created_at": now,
+                    }
+                    for notification_id, topic, _m in queued
+                ],
+            )
+        }  # by notification: one delivery each
+        for notification_id, topic, m in queued:
             self.feed.stage(
-                delivery_id,
+                delivered[notification_id],
                 topic,
                 OutgoingMessage(
                     notification_id=notification_id,
