@@ -453,7 +453,14 @@ def forget_alerts(pg_url: str) -> int:
     try:
         with engine.begin() as conn:
             n = conn.execute(text("SELECT count(*) FROM alerts")).scalar_one()
-            for table in ("deliveries", "notifications", "alerts", "alert_state", "sensor_live"):
+            for table in (
+                "delivery_attempts",
+                "deliveries",
+                "notifications",
+                "alerts",
+                "alert_state",
+                "sensor_live",
+            ):
                 conn.execute(text(f"DELETE FROM {table}"))
     finally:
         engine.dispose()
