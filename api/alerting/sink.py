@@ -83,6 +83,10 @@ def alert_payload(event: AlertEvent) -> dict[str, object]:
     }
 
 
+DELIVERIES = cast(Table, Delivery.__table__)
+"""Deliveries are inserted as plain rows, as the outbox's are."""
+
+
 class _People:
     """Who events of one batch go to, each looked up once: the managers of its shelters (in
     one query, when a first event needs them), the officers of each district, the city
@@ -273,30 +277,36 @@ class OutboxAlertSink:
         queued: Sequence[tuple[int, str, notify.Message]],
         now: datetime,
     ) -> None:
-        """Plan the MQTT deliveries of the platform's messages now (one INSERT), leased to
-        this process's fast path."""
+        """Plan the MQTT deliveries of the platform's messages now (one INSERT, their ids in
+        one query), leased to this process's fast path."""
         if self.feed is None or not queued:
             return
-        table = cast(Table, Delivery.__table__)
+        session.execute(
+            insert(DELIVERIES),
+            [
+                {
+                    "notification_id": notification_id,
+                    "channel": "mqtt",
+                    "target": topic,
+                    "status": OutboxStatus.PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": now + LEASE,
+                    "last_error": "",
+                    "created_at": now,
+                }
+                for notification_id, topic, _m in queued
+            ],
+        )
+        # ids read back by notification (one delivery each; see inspection.notify.queue_many)
         delivered: dict[int, int] = {
             notification_id: delivery_id
-            for notification_id, delivery_id in session.execute(
-                insert(table).returning(table.c.notification_id, table.c.id),
-                [
-                    {
-                        "notification_id": notification_id,
-                        "channel": "mqtt",
-                        "target": topic,
-                        "status": OutboxStatus.PENDING,
-                        "attempts": 0,
-                        "next_attempt_at": now + LEASE,
-                        "last_error": "",
-                        "created_at": now,
-                    }
-                    for notification_id, topic, _m in queued
-                ],
+            for delivery_id, notification_id in session.execute(
+                select(Delivery.id, Delivery.notification_id).where(
+                    Delivery.notification_id.in_([n for n, _topic, _m in queued]),
+                    Delivery.channel == "mqtt",
+                )
             )
-        }  # by notification: one delivery each
+        }
         for notification_id, topic, m in queued:
             self.feed.stage(
                 delivered[notification_id],
