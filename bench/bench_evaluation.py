@@ -26,7 +26,9 @@ the same deterministic readings:
   ``--storm`` sensors in batches of 500, fed as the ingester feeds the evaluator
   (``observe``, then ``run_once``); in the storm flood every sensor crosses fire-risk level 5 in
   its first reading and stays there, in the quiet flood nothing crosses. Readings per second
-  of each, real outbox sink; target: the storm flood within 10 % of the quiet one.
+  of each, real outbox sink, and their ratio: the evaluator's own cost of a storm. The target
+  (a storm flood drained within 10 % of a quiet one) is about the ingester's drain, with the
+  evaluator on its own thread: ``bench/bench_ingest.py`` contender ``s`` against ``c``.
 
 Without ``--baseline`` only the working tree runs. With it (for example a ``git archive`` of
 main unpacked in a temporary directory) both run, interleaved ``--repeat`` times, and the
