@@ -33,7 +33,11 @@ class Settings(BaseSettings):
     )
 
     # Records
-    database_url: str = "sqlite:///./var/shelterwatch.db"
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the records database; unset: the SQLite file "
+        "var_dir/shelterwatch.db (embedded default).",
+    )
     var_dir: Path = Path("var")
     secret_key: SecretStr | None = Field(
         default=None,
@@ -237,6 +241,12 @@ class Settings(BaseSettings):
     def address_guard(self, resolver: Resolver = system_resolver) -> AddressGuard:
         """What the notification channels may connect to (:mod:`api.notify.addresses`)."""
         return AddressGuard(resolver, frozenset(self.webhook_allowed_hosts))
+
+    @model_validator(mode="after")
+    def _records_in_var_dir(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.var_dir / 'shelterwatch.db').as_posix()}"
+        return self
 
     @model_validator(mode="after")
     def _consistent_retention(self) -> Settings:

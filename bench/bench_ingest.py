@@ -27,6 +27,12 @@ Contenders, measured in the same run:
        Assistant tunes paho (``bench/public_ingest.py``): same intake, batches, store and
        in-order acknowledgement after storage; only the MQTT client layer differs from c
     q  as p, reading on while the socket holds data (up to 500 packets per readable event)
+    s  as c, an alert storm in the flood: the newest reading of every sensor (the first
+       delivered) is at fire-risk level 5, all in one second, so every sensor raises a
+       critical alert, written with its outbox rows while the rest of the flood drains; the
+       same N as c, whose flood crosses nothing. s/c is the storm's cost to the drain
+       (target >= 0.9). Before c and s the alerts and the outbox are emptied, so each run
+       starts with none holding.
 With ``--baseline DIR`` (a copy of the project's packages before a change) c and e are also
 run from DIR, as c0 and e0, for a before/after comparison in one run.
 """
@@ -62,6 +68,7 @@ DESCRIPTIONS = {
     "e": "shelterwatch ingest, 100 rdg/msg",
     "p": "ingest, paho public API (HA tuning)",
     "q": "ingest, paho public API, read bursts",
+    "s": "shelterwatch ingest, alert storm",
 }
 PUBLIC_ARGS = {"p": [], "q": ["--burst"]}
 """Arguments of ``bench/public_ingest.py`` before the ``ingest`` command, per contender."""
@@ -370,6 +377,7 @@ def run(args: argparse.Namespace, res: Resources, results: list[Result]) -> None
     pg_url, sensors = res.pg_fleet(args.sensors)
     print(f"broker on port {broker.port}; {len(sensors):,} sensors registered; N = {n:,}")
     singles = harness.single_messages(sensors, n)
+    storm = storm_messages(singles, len(sensors))
     batches = harness.batch_messages(sensors, n, args.per_message)
     keys = list(args.only)
     if args.baseline:
@@ -406,16 +414,71 @@ def run(args: argparse.Namespace, res: Resources, results: list[Result]) -> None
             argv += ["--port", str(broker.port), "--client-id", client_id, "--bucket", db]
             argv += ["--influx-url", harness.INFLUX_URL]
             launches = [Launch(client_id, harness.TOPIC_FILTER, argv, b"connected")]
+        elif kind in "cs":
+            alerts = forget_alerts(pg_url)
+            if alerts:
+                print(f"  [{key}] {alerts:,} alerts of the previous run removed", flush=True)
+            launches = [ingest_launch(res, pg_url, db, extra, cwd)]
         elif kind == "d":
             launches = [ingest_launch(res, pg_url, db, extra, cwd, f"g{i}") for _ in range(2)]
         else:
             public = PUBLIC_ARGS.get(kind)
             launches = [ingest_launch(res, pg_url, db, extra, cwd, public=public)]
-        messages = batches if kind == "e" else singles
+        messages = batches if kind == "e" else storm if kind == "s" else singles
         profile = Path(args.profile) if args.profile and kind in "cdepq" else None
         results.append(drain(res, key, launches, messages, n, db, profile, args.wait_quiet))
         r = results[-1]
         print(f"  [{key}] {r.rate:,.0f} readings/s", flush=True)
+        if kind == "s":
+            alerts, notifications = written(pg_url)
+            print(f"  [{key}] {alerts:,} alerts, {notifications:,} notifications", flush=True)
+
+
+def storm_messages(singles: Sequence[tuple[str, bytes]], sensors: int) -> list[tuple[str, bytes]]:
+    """``singles`` with the first message of every sensor (its newest reading, all of the
+    same second) at fire-risk level 5."""
+    out = list(singles)
+    for i in range(min(sensors, len(out))):
+        topic, body = out[i]
+        payload = {**json.loads(body), "temperature": 56.0, "humidity": 40.0}
+        out[i] = (topic, json.dumps(payload).encode())
+    return out
+
+
+def forget_alerts(pg_url: str) -> int:
+    """Empty the alerts, their timers and live values and the outbox; alerts removed."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as conn:
+            n = conn.execute(text("SELECT count(*) FROM alerts")).scalar_one()
+            for table in (
+                "delivery_attempts",
+                "deliveries",
+                "notifications",
+                "alerts",
+                "alert_state",
+                "sensor_live",
+            ):
+                conn.execute(text(f"DELETE FROM {table}"))
+    finally:
+        engine.dispose()
+    return int(n)
+
+
+def written(pg_url: str) -> tuple[int, int]:
+    """Alerts and notifications in the database now."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as conn:
+            alerts = conn.execute(text("SELECT count(*) FROM alerts")).scalar_one()
+            sent = conn.execute(text("SELECT count(*) FROM notifications")).scalar_one()
+    finally:
+        engine.dispose()
+    return int(alerts), int(sent)
 
 
 def _table(title: str, results: Sequence[Result]) -> None:
@@ -483,6 +546,7 @@ def report(results: Sequence[Result], args: argparse.Namespace) -> None:
         if key in by and "c" in by:
             label = f"{key}/c  CPU per reading"
             print(f"{label:<44}{by[key].cpu_us / by['c'].cpu_us:6.2f}")
+    ratio("s/c  storm flood vs quiet flood", "s", "c", "(target >= 0.9)")
     ratio("c/c0 ingester after/before (baseline)", "c", "c0")
     ratio("e/e0 batched after/before (baseline)", "e", "e0")
     if "e" in by:

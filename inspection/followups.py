@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, exists, func, select
@@ -409,7 +410,7 @@ def reads(
             closed_at=f.closed_at,
             overdue=f.status == FollowupStatus.OPEN and now > f.due_at,
             finding_ids=links[f.id],
-            outcome=f.outcome,
+            outcome=_in_force(f.outcome, history.get(f.id, []), names),
             milestones=_milestones(f, done, evidence, names, now)
             if f.kind == FollowupKind.KEY_SUPERVISION
             else [],
@@ -433,6 +434,16 @@ def reads(
         )
         for f, s in rows
     ]
+
+
+def _in_force(
+    outcome: dict[str, Any] | None, records: list[OutcomeRecord], names: dict[int, Named]
+) -> dict[str, Any] | None:
+    """A referral's outcome in force with who recorded it by name (``recorded_by_name``, from
+    its latest record) beside their username (``recorded_by``)."""
+    if outcome is None or not records:
+        return outcome
+    return {**outcome, "recorded_by_name": _name(names, records[-1].recorded_by)}
 
 
 def _username(names: dict[int, Named], user_id: int | None) -> str | None:

@@ -232,6 +232,11 @@ def list_inspections(
     return list(rows), total
 
 
+def _title(catalogue: Catalogue, code: str) -> str:
+    item = catalogue.get(code) or load_catalogue().get(code)
+    return item.title if item else code
+
+
 def finding_read(
     finding: Finding,
     catalogue: Catalogue,
@@ -317,7 +322,10 @@ def inspection_read(session: Session, inspection: Inspection, *, now: datetime) 
             finding_read(f, catalogue, now=now, due_at=due.get(f.id), attachments=files[f.id])
             for f in loaded.findings
         ],
-        verdicts=reinspection.reads(session, loaded.id),
+        verdicts=[
+            v.model_copy(update={"title": _title(catalogue, v.item)})
+            for v in reinspection.reads(session, loaded.id)
+        ],
         followups=followups.reads(session, [(f, loaded.shelter) for f in fus], now=now),
         photos=[AttachmentRead.model_validate(p) for p in photos],
     )

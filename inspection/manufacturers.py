@@ -3,9 +3,10 @@ class 3 ledger entry gets in reaching one (协助联系防护设备厂家): the 
 manufacturer for its equipment, and each contact made with it is recorded (who, when, what
 came of it), appended and never changed.
 
-Only the city office adds to the directory; everyone who works on shelters reads it. Naming a
-manufacturer and recording contacts is for ledger entries only (``422 not_a_ledger``); a
-contact needs a manufacturer named first (``422 no_manufacturer``). Each write is audited.
+Only the city office adds to the directory and changes its entries; everyone who works on
+shelters reads it. Naming a manufacturer and recording contacts is for ledger entries only
+(``422 not_a_ledger``); a contact needs a manufacturer named first (``422 no_manufacturer``).
+Each write is audited.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from inspection.schemas import (
     ManufacturerContactRead,
     ManufacturerCreate,
     ManufacturerRead,
+    ManufacturerUpdate,
 )
 from inspection.users import names_by_id
 
@@ -41,6 +43,39 @@ def create_manufacturer(
     audit.record(
         session, actor, "manufacturer.create", "manufacturer", row.id, at=now,
         after=audit.snapshot(row),
+    )  # fmt: skip
+    return row
+
+
+def update_manufacturer(
+    session: Session,
+    manufacturer_id: int,
+    data: ManufacturerUpdate,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> Manufacturer:
+    """Change the fields ``data`` sets (``404 manufacturer_not_found``; ``409
+    manufacturer_exists`` for a name another entry has; ``422 null_field``)."""
+    row = session.get(Manufacturer, manufacturer_id)
+    if row is None:
+        raise NotFound(f"no manufacturer {manufacturer_id}", code="manufacturer_not_found")
+    changes = data.model_dump(exclude_unset=True)
+    for key, value in changes.items():
+        if value is None:
+            raise InvalidInput(f"{key} cannot be null", code="null_field")
+    name = changes.get("name")
+    if name is not None and name != row.name:
+        taken = session.scalar(select(Manufacturer.id).where(Manufacturer.name == name))
+        if taken is not None:
+            raise Conflict(f"manufacturer {name!r} exists", code="manufacturer_exists")
+    before = audit.snapshot(row)
+    for key, value in changes.items():
+        setattr(row, key, value)
+    session.flush()
+    audit.record(
+        session, actor, "manufacturer.update", "manufacturer", row.id, at=now,
+        before=before, after=audit.snapshot(row),
     )  # fmt: skip
     return row
 

@@ -412,9 +412,23 @@ class OutcomeRecordRead(_Output):
 class ManufacturerCreate(_Input):
     name: Name
     products: Text = Field(default="", description="what it makes, e.g. 防护密闭门、密闭阀门")
-    region: Annotated[str, StringConstraints(max_length=64), AfterValidator(_single_line)] = ""
+    region: Region = ""
     contact_name: ContactName = ""
     contact_phone: Phone = ""
+
+
+Region = Annotated[str, StringConstraints(max_length=64), AfterValidator(_single_line)]
+
+
+class ManufacturerUpdate(_Input):
+    """The fields of a directory entry to change; those left out stay as they are (none may
+    be null: ``422 null_field``)."""
+
+    name: Name | None = None
+    products: Text | None = None
+    region: Region | None = None
+    contact_name: ContactName | None = None
+    contact_phone: Phone | None = None
 
 
 class ManufacturerRead(_Output):
@@ -470,7 +484,9 @@ class FollowupRead(_Output):
     overdue: bool
     finding_ids: list[int]
     outcome: dict[str, Any] | None = Field(
-        description="a referral's outcome in force: the latest record of ``outcome_history``"
+        description="a referral's outcome in force: the latest record of ``outcome_history``; "
+        "``recorded_by`` is the recorder's username, ``recorded_by_name`` their real name "
+        "(display name), else their username"
     )
     milestones: list[MilestoneRead] = Field(
         default_factory=list,
@@ -549,6 +565,7 @@ class CorrectionDecision(_Input):
 class VerdictRead(_Output):
     finding_id: int
     item: str
+    title: str = Field(default="", description="the catalogue's title of the item")
     verdict: Verdict
     note: str
     replacement_id: int | None = Field(
@@ -700,6 +717,29 @@ class SweepCreate(_Input):
     ends_on: date
     districts: list[Name] = Field(default_factory=list, max_length=100)
     shelters: list[Code] = Field(default_factory=list, max_length=10_000)
+
+
+class SweepUpdate(_Input):
+    """What the city office changes of a sweep: its name and/or its period (omitted fields
+    keep their value)."""
+
+    name: Name | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+class SweepAddShelters(_Input):
+    """Shelters to add to a planned or running sweep: whole districts, codes, or both (their
+    union; active shelters only, those already in the sweep left as they are)."""
+
+    districts: list[Name] = Field(default_factory=list, max_length=100)
+    shelters: list[Code] = Field(default_factory=list, max_length=10_000)
+
+
+class SweepRemoveShelters(_Input):
+    """Shelters to take out of a sweep (none of them inspected in its period yet)."""
+
+    shelters: list[Code] = Field(min_length=1, max_length=1000)
 
 
 class SweepAssign(_Input):

@@ -12,35 +12,60 @@ A shelter is **inspected in the sweep** when it has an inspection (not a correct
 ``inspected_at`` lies in the period; it is **overdue** when it is not and the period has
 ended, **due soon** when it is not and the period ends within :data:`DUE_SOON_DAYS`. Every
 count is one grouped query; scoping follows :func:`inspection.access.sweep_scope`.
+
+The city office may later rename a sweep or change its period (:func:`update_sweep`: its
+last day never before today, and once it has started its first day never after today, so
+the figures already read keep their sense), add shelters to a planned or running sweep and
+take out those not yet inspected in it (:func:`add_shelters`, :func:`remove_shelters`);
+each change is audited. Assigning shelters tells the inspector: one message per
+assignment naming the sweep, the shelters newly theirs and the last day
+(:func:`assign`, through :mod:`inspection.notify`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Exists, and_, case, exists, func, insert, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
-from inspection import audit
+from inspection import audit, notify
 from inspection.access import Actor, shelter_scope, sweep_scope
-from inspection.errors import Forbidden, InvalidInput, NotFound
-from inspection.models import Inspection, Role, Shelter, Sweep, SweepShelter, User
+from inspection.errors import Conflict, Forbidden, InvalidInput, NotFound
+from inspection.local_time import cn_date
+from inspection.models import AuditEntry, Inspection, Role, Shelter, Sweep, SweepShelter, User
 from inspection.schemas import (
     MAX_SWEEP_DAYS,
     DistrictProgress,
     InspectorProgress,
+    SweepAddShelters,
     SweepAssign,
     SweepCounts,
     SweepCreate,
     SweepMark,
     SweepProgress,
     SweepRead,
+    SweepRemoveShelters,
     SweepShelterRead,
     SweepUnassign,
+    SweepUpdate,
 )
 from inspection.users import by_username
 
@@ -49,6 +74,9 @@ DUE_SOON_DAYS = 7
 days."""
 
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2999
+
+NAMED_IN_MESSAGE = 20
+"""An assignment message names at most this many shelters, then says how many more."""
 
 
 def _inspected() -> Exists:
@@ -79,15 +107,11 @@ def _check_period(starts_on: date, ends_on: date) -> None:
         raise InvalidInput(f"a sweep lasts at most {MAX_SWEEP_DAYS} days", code="invalid_period")
 
 
-def create_sweep(
-    session: Session, data: SweepCreate, *, actor: Actor, now: datetime, tz: str
-) -> Sweep:
-    """Plan a sweep (city office only) over the active shelters of ``data.districts`` and
-    those named in ``data.shelters``; written with one INSERT … SELECT and audited."""
-    if actor.role != Role.ADMIN:
-        raise Forbidden("only the city office plans sweeps")
-    _check_period(data.starts_on, data.ends_on)
-    codes = sorted(set(data.shelters))
+def _chosen(
+    session: Session, districts: Iterable[str], codes: Sequence[str]
+) -> ColumnElement[bool]:
+    """For a ``Shelter`` query: those of ``districts`` or named in ``codes``; 422
+    ``unknown_shelters`` naming the codes of no active shelter."""
     if codes:
         found = set(
             session.scalars(
@@ -99,7 +123,28 @@ def create_sweep(
             raise InvalidInput(
                 "shelters not registered or not active", code="unknown_shelters", details=missing
             )
-    chosen = or_(Shelter.district.in_(sorted(set(data.districts))), Shelter.code.in_(codes))
+    return or_(Shelter.district.in_(sorted(set(districts))), Shelter.code.in_(codes))
+
+
+def _office_only(actor: Actor) -> None:
+    if actor.role != Role.ADMIN:
+        raise Forbidden("only the city office changes sweeps")
+
+
+def _today(now: datetime, tz: str) -> date:
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+def create_sweep(
+    session: Session, data: SweepCreate, *, actor: Actor, now: datetime, tz: str
+) -> Sweep:
+    """Plan a sweep (city office only) over the active shelters of ``data.districts`` and
+    those named in ``data.shelters``; written with one INSERT … SELECT and audited."""
+    if actor.role != Role.ADMIN:
+        raise Forbidden("only the city office plans sweeps")
+    _check_period(data.starts_on, data.ends_on)
+    codes = sorted(set(data.shelters))
+    chosen = _chosen(session, data.districts, codes)
     members = select(Shelter.id).where(Shelter.active.is_(True), chosen)
     if session.scalar(select(func.count()).select_from(members.subquery())) == 0:
         raise InvalidInput("the sweep would cover no active shelter", code="empty_sweep")
@@ -335,11 +380,13 @@ def _may_assign(actor: Actor) -> None:
 
 
 def assign(
-    session: Session, sweep_id: int, data: SweepAssign, *, actor: Actor, now: datetime
+    session: Session, sweep_id: int, data: SweepAssign, *, actor: Actor, now: datetime, tz: str
 ) -> int:
     """Assign shelters of the sweep to one inspector, replacing earlier assignees; the
     inspector must be an active inspector of each shelter's district (else 422
-    ``bad_assignee``). Returns how many; one UPDATE, audited once."""
+    ``bad_assignee``). Returns how many; one UPDATE, audited once. The inspector is told of
+    the shelters newly theirs in one message (:func:`_tell`): a retry, finding them theirs
+    already, tells nothing."""
     _may_assign(actor)
     sweep = get_sweep(session, sweep_id)
     members = _members_named(session, sweep, data.shelters, actor=actor)
@@ -355,7 +402,18 @@ def assign(
             f"{data.inspector!r} is not an active inspector of {' and '.join(districts)}",
             code="bad_assignee",
         )
-    _set(session, sweep, [i for i, _, _ in members], user.id, actor=actor, now=now)
+    ids = [i for i, _, _ in members]
+    theirs = set(
+        session.scalars(
+            select(SweepShelter.shelter_id).where(
+                SweepShelter.sweep_id == sweep.id,
+                SweepShelter.shelter_id.in_(ids),
+                SweepShelter.inspector_id == user.id,
+            )
+        )
+    )
+    _tell(session, sweep, user, [i for i in ids if i not in theirs], now=now, tz=tz)
+    _set(session, sweep, ids, user.id, actor=actor, now=now)
     audit.record(
         session,
         actor,
@@ -366,6 +424,52 @@ def assign(
         after={"inspector": user.username, "shelters": sorted(c for _, c, _ in members)},
     )
     return len(members)
+
+
+def _tell(
+    session: Session,
+    sweep: Sweep,
+    inspector: User,
+    shelter_ids: Sequence[int],
+    *,
+    now: datetime,
+    tz: str,
+) -> None:
+    """Queue one message to ``inspector`` naming the sweep, the shelters just assigned to
+    them and the sweep's last day (in Chinese, the day in the city's zone). Its dedupe key
+    holds the sweep's last audit entry before this assignment, so two copies of one request
+    racing each other queue one message while a later assignment of the same shelters (after
+    an unassignment) is told again."""
+    if not shelter_ids:
+        return
+    rows = session.execute(
+        select(Shelter.code, Shelter.name).where(Shelter.id.in_(shelter_ids)).order_by(Shelter.code)
+    ).all()
+    last = session.scalar(
+        select(func.max(AuditEntry.id)).where(
+            AuditEntry.entity == "sweep", AuditEntry.entity_id == str(sweep.id)
+        )
+    )
+    digest = hashlib.sha256(",".join(c for c, _ in rows).encode()).hexdigest()[:16]
+    zone = ZoneInfo(tz)
+    due = cn_date(_midnight(sweep.ends_on, zone), zone)
+    named = "、".join(f"{name}（{code}）" for code, name in rows[:NAMED_IN_MESSAGE])
+    more = f"等共 {len(rows)} 处" if len(rows) > NAMED_IN_MESSAGE else f"共 {len(rows)} 处"
+    notify.queue(
+        session,
+        dedupe_key=f"sweep:{sweep.id}:assign:{inspector.id}:{last or 0}:{digest}",
+        kind="sweep_assigned",
+        recipients=[inspector],
+        shelter=None,
+        subject=f"巡查任务：{sweep.name}（{len(rows)} 处工程）",
+        body=f"您被分配了巡查“{sweep.name}”中的工程：{named}，{more}，请于 {due} 前完成检查。",
+        now=now,
+        payload={
+            "sweep": sweep.id,
+            "shelters": [c for c, _ in rows],
+            "ends_on": sweep.ends_on.isoformat(),
+        },
+    )
 
 
 def unassign(
@@ -454,3 +558,158 @@ def marks(
             sweep_id=sweep_id, sweep=name, ends_on=ends_on, inspected=bool(inspected)
         )
     return out
+
+
+def update_sweep(
+    session: Session, sweep_id: int, data: SweepUpdate, *, actor: Actor, now: datetime, tz: str
+) -> Sweep:
+    """Rename a sweep or change its period (city office only), audited as ``sweep.update``
+    with what changed. Refusals (422): ``invalid_period`` (last day before the first, too
+    long), ``ends_in_past`` (a last day moved before today: the sweep would be overdue at
+    once), ``sweep_started`` (the first day of a sweep already under way moved after today:
+    the visits it counts would drop out of it)."""
+    _office_only(actor)
+    sweep = get_sweep(session, sweep_id)
+    starts_on = data.starts_on or sweep.starts_on
+    ends_on = data.ends_on or sweep.ends_on
+    name = data.name or sweep.name
+    if (name, starts_on, ends_on) == (sweep.name, sweep.starts_on, sweep.ends_on):
+        return sweep
+    before = audit.snapshot(sweep)
+    if (starts_on, ends_on) != (sweep.starts_on, sweep.ends_on):
+        _check_period(starts_on, ends_on)
+        today = _today(now, tz)
+        if ends_on != sweep.ends_on and ends_on < today:
+            raise InvalidInput(
+                f"the last day may not be before today ({today.isoformat()})",
+                code="ends_in_past",
+            )
+        if starts_on != sweep.starts_on and now >= sweep.starts_at and starts_on > today:
+            raise InvalidInput(
+                "the sweep has started: its first day may not move after today "
+                f"({today.isoformat()})",
+                code="sweep_started",
+            )
+        zone = ZoneInfo(tz)
+        sweep.starts_on, sweep.ends_on = starts_on, ends_on
+        sweep.starts_at = _midnight(starts_on, zone)
+        sweep.ends_at = _midnight(ends_on + timedelta(days=1), zone)
+    sweep.name = name
+    session.flush()
+    session.refresh(sweep)  # the instants as stored, to compare like with like
+    audit.record(
+        session,
+        actor,
+        "sweep.update",
+        "sweep",
+        sweep.id,
+        at=now,
+        before=before,
+        after=audit.snapshot(sweep),
+    )
+    return sweep
+
+
+def _open_for_change(session: Session, sweep_id: int, actor: Actor, now: datetime) -> Sweep:
+    _office_only(actor)
+    sweep = get_sweep(session, sweep_id)
+    if now >= sweep.ends_at:
+        raise Conflict("the sweep has ended: its shelters stay as they were", code="sweep_ended")
+    return sweep
+
+
+def add_shelters(
+    session: Session, sweep_id: int, data: SweepAddShelters, *, actor: Actor, now: datetime
+) -> int:
+    """Add to a planned or running sweep (city office only) the active shelters of
+    ``data.districts`` and those named in ``data.shelters`` that are not in it yet; returns
+    how many joined, audited once as ``sweep.add_shelters``. Refusals: 409 ``sweep_ended``,
+    422 ``unknown_shelters`` (the codes in ``details``), ``nothing_named``."""
+    sweep = _open_for_change(session, sweep_id, actor, now)
+    if not data.districts and not data.shelters:
+        raise InvalidInput("name districts or shelters to add", code="nothing_named")
+    codes = sorted(set(data.shelters))
+    chosen = _chosen(session, data.districts, codes)
+    already = exists().where(
+        SweepShelter.sweep_id == sweep.id, SweepShelter.shelter_id == Shelter.id
+    )
+    rows = session.execute(
+        select(Shelter.id, Shelter.code)
+        .where(Shelter.active.is_(True), chosen, ~already)
+        .order_by(Shelter.code)
+    ).all()
+    if not rows:
+        return 0
+    session.execute(
+        insert(SweepShelter), [{"sweep_id": sweep.id, "shelter_id": i} for i, _ in rows]
+    )
+    audit.record(
+        session,
+        actor,
+        "sweep.add_shelters",
+        "sweep",
+        sweep.id,
+        at=now,
+        after={
+            "districts": sorted(set(data.districts)),
+            "shelters": [c for _, c in rows],
+        },
+    )
+    return len(rows)
+
+
+def remove_shelters(
+    session: Session, sweep_id: int, data: SweepRemoveShelters, *, actor: Actor, now: datetime
+) -> int:
+    """Take shelters out of a planned or running sweep (city office only), with their
+    assignments; returns how many, audited once as ``sweep.remove_shelters``. Refusals: 409
+    ``sweep_ended``, ``already_inspected`` (those inspected in the period, in ``details``:
+    they count in its figures), ``empty_sweep`` (none would be left); 422
+    ``unknown_shelters``."""
+    sweep = _open_for_change(session, sweep_id, actor, now)
+    members = _members_named(session, sweep, data.shelters, actor=actor)
+    ids = [i for i, _, _ in members]
+    done = session.scalars(
+        _members()
+        .add_columns(Shelter.code)
+        .where(SweepShelter.sweep_id == sweep.id, SweepShelter.shelter_id.in_(ids), _inspected())
+        .order_by(Shelter.code)
+    ).all()
+    if done:
+        raise Conflict(
+            "shelters inspected in the sweep stay in it",
+            code="already_inspected",
+            details=list(done),
+        )
+    left = session.scalar(
+        select(func.count()).select_from(SweepShelter).where(SweepShelter.sweep_id == sweep.id)
+    )
+    if left == len(ids):
+        raise Conflict("the sweep would cover no shelter", code="empty_sweep")
+    assignees = dict(
+        session.execute(
+            select(Shelter.code, User.username)
+            .select_from(SweepShelter)
+            .join(Shelter, SweepShelter.shelter_id == Shelter.id)
+            .join(User, SweepShelter.inspector_id == User.id)
+            .where(SweepShelter.sweep_id == sweep.id, SweepShelter.shelter_id.in_(ids))
+        ).all()
+    )
+    session.execute(
+        delete(SweepShelter)
+        .where(SweepShelter.sweep_id == sweep.id, SweepShelter.shelter_id.in_(ids))
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(
+        session,
+        actor,
+        "sweep.remove_shelters",
+        "sweep",
+        sweep.id,
+        at=now,
+        after={
+            "shelters": sorted(c for _, c, _ in members),
+            "assigned": dict(sorted(assignees.items())),
+        },
+    )
+    return len(ids)

@@ -7,11 +7,13 @@ Who calls what:
 
 - the evaluator (:mod:`telemetry.evaluation`): :meth:`AlertTransitions.hold_many` (raise, step
   up, step down; many sensors at once, an alert storm written in a few statements) and
-  :meth:`AlertTransitions.clear`, all of one flush in one transaction;
+  :meth:`AlertTransitions.clear`, all of one flush in one transaction, announced to the sink
+  together (:meth:`AlertTransitions.together`);
 - the periodic alert job (``api/alerting/jobs.py``): :meth:`AlertTransitions.sweep_offline`
   (sensors gone silent and back, through :meth:`~AlertTransitions.offline` and
   :meth:`~AlertTransitions.online`) and :meth:`AlertTransitions.sweep_unacknowledged`
-  (:meth:`~AlertTransitions.escalate`, :meth:`~AlertTransitions.renotify`);
+  (:meth:`~AlertTransitions.escalate`, :meth:`~AlertTransitions.renotify`), each sweep's
+  transitions announced together;
 - the API: :meth:`AlertTransitions.acknowledge` and :meth:`AlertTransitions.resolve`.
 
 Offline: no reading for ``OFFLINE_FACTOR ×`` a sensor's expected interval raises
@@ -24,7 +26,8 @@ unacknowledged critical alert is sent again to everyone told so far.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -37,6 +40,9 @@ from telemetry.alert_wording import offline_message
 from telemetry.instants import from_ms, maybe_from_ms, to_ms
 from telemetry.ports import AlertSink, WatchedSensor
 from telemetry.sql_models import AlertRow
+
+_HELD = "alert_transitions.held"
+"""``Session.info`` key of the events held back by :meth:`AlertTransitions.together`."""
 
 
 class OfflineSweep(NamedTuple):
@@ -57,9 +63,30 @@ class AlertTransitions:
     def __init__(self, sink: AlertSink) -> None:
         self.sink = sink
 
-    def _announce(self, session: Session, event: AlertEvent) -> AlertEvent:
-        self.sink.on_event(session, event)
-        return event
+    @contextmanager
+    def together(self, session: Session) -> Iterator[None]:
+        """Transitions made in ``session`` within the block are announced to the sink in one
+        call as it ends, in their order (a storm's notifications written in a few
+        statements); none is announced when the block raises (its transaction rolls back).
+        Nested blocks announce with the outermost one."""
+        if _HELD in session.info:
+            yield
+            return
+        held: list[AlertEvent] = []
+        session.info[_HELD] = held
+        try:
+            yield
+        finally:
+            del session.info[_HELD]
+        if held:
+            self.sink.on_events(session, held)
+
+    def _announce(self, session: Session, *events: AlertEvent) -> None:
+        held: list[AlertEvent] | None = session.info.get(_HELD)
+        if held is not None:
+            held.extend(events)
+        elif events:
+            self.sink.on_events(session, events)
 
     # -- the evaluator --------------------------------------------------------------------
     def hold(self, session: Session, new: NewAlert) -> AlertEvent | None:
@@ -73,9 +100,7 @@ class AlertTransitions:
         :func:`telemetry.alert_store.hold_many`) and announced in the order of ``news``; per
         alert its event, None where nothing changed worth announcing."""
         events = alert_store.hold_many(session, news)
-        for event in events:
-            if event is not None:
-                self._announce(session, event)
+        self._announce(session, *(event for event in events if event is not None))
         return events
 
     def clear(
@@ -157,6 +182,12 @@ class AlertTransitions:
     ) -> OfflineSweep:
         """Mark offline the ``sensors`` silent too long, and back online those reporting
         again."""
+        with self.together(session):
+            return self._sweep_offline(session, sensors, now=now)
+
+    def _sweep_offline(
+        self, session: Session, sensors: Sequence[WatchedSensor], *, now: datetime
+    ) -> OfflineSweep:
         live = {row.sensor_id: row.last_seen_ms for row in alert_store.live_rows(session)}
         holding = alert_store.holding_sensors(session, OFFLINE_RULE)
         now_ms = to_ms(now)
@@ -201,6 +232,14 @@ class AlertTransitions:
         self, session: Session, *, now: datetime, escalate_after: timedelta, renotify: timedelta
     ) -> EscalationSweep:
         """Escalate and re-notify the unacknowledged critical alerts that are due."""
+        with self.together(session):
+            return self._sweep_unacknowledged(
+                session, now=now, escalate_after=escalate_after, renotify=renotify
+            )
+
+    def _sweep_unacknowledged(
+        self, session: Session, *, now: datetime, escalate_after: timedelta, renotify: timedelta
+    ) -> EscalationSweep:
         now_ms = to_ms(now)
         after_ms = escalate_after.total_seconds() * 1000
         every_ms = renotify.total_seconds() * 1000

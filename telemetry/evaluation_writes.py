@@ -5,7 +5,8 @@ timers of one flush, in the caller's transaction, through
 The outcome is that of writing the ops one by one in their order, timers saved before each
 alert's transition. Raises, rises and falls of distinct sensors and conditions in a row are
 written together (:meth:`AlertTransitions.hold_many`): an alert storm costs a few statements,
-not four per alert.
+not four per alert; the events of a flush are announced to the sink together, so its
+notifications are a few statements too.
 """
 
 from __future__ import annotations
@@ -63,7 +64,15 @@ class OpWriter:
         together (an alert storm: one statement per kind of write, not four per alert). The
         group's own timers, each of a (sensor, condition) none of its other transitions
         touches, are saved before it; any other op of a (sensor, condition) already in the
-        group writes the group first, so each (sensor, condition) keeps its order."""
+        group writes the group first, so each (sensor, condition) keeps its order.
+
+        All the events, clears among them, reach the sink in one call at the end
+        (:meth:`AlertTransitions.together`): the storm's notifications too are a few
+        statements."""
+        with self.transitions.together(session):
+            return self._write(session, ops)
+
+    def _write(self, session: Session, ops: Sequence[Op]) -> int:
         emitted = 0
         timers: dict[tuple[str, str], tuple[bool, int]] = {}
         """Timers not saved yet, all since the group's last transition while a group runs."""

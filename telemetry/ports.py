@@ -201,7 +201,11 @@ class AlertSink(Protocol):
     notifications, so none is lost or doubled). Only
     :class:`telemetry.alert_transitions.AlertTransitions` calls it."""
 
-    def on_event(self, session: Session, event: AlertEvent) -> None: ...
+    def on_events(self, session: Session, events: Sequence[AlertEvent]) -> None:
+        """``events`` in the order they happened: one transition, or all of a flush or a
+        sweep at once (an alert storm), to be written in a few statements whatever their
+        number, with the outcome of hearing them one by one."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

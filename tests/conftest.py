@@ -7,6 +7,7 @@ migrated file; PostgreSQL tests share one migrated database per run, emptied aft
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -41,6 +42,26 @@ PG_ADMIN_URL = os.environ.get(
 )
 TEST_SECRET = "t" * 40
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Put the root handlers and every logger's level back after each test: a command run in
+    a test sets logging up with a handler on the test's captured stderr, which is closed once
+    the test ends, and a server thread still logging there would print "Logging error"."""
+    root = logging.getLogger()
+    handlers, root_level = root.handlers[:], root.level
+    levels = {
+        name: logger.level
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(root_level)
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger):
+            logger.setLevel(levels.get(name, logging.NOTSET))
 
 
 class FakeClock:

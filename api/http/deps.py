@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the request's database session, the clock, the current actor.
+"""FastAPI dependencies: the request's database session, the clock, the current actor, the
+follow-up of a path in the caller's scope.
 
 Those that only read what the app holds are ``async``: FastAPI runs a plain ``def``
 dependency in its thread pool, and each such hop cost more than the work itself (a ``304``
@@ -7,6 +8,7 @@ went through seven). Those that query the database stay plain functions."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -22,9 +24,10 @@ from api.http.auth import LoginMetrics, not_authenticated, read_token, token_rev
 from api.http.errors import ApiError
 from api.http.view_version import Bodies
 from api.state import AppState
+from inspection import followups
 from inspection.access import Actor
-from inspection.models import Role, User
-from inspection.schemas import MAX_DB_INT
+from inspection.models import Followup, Role, Shelter, User
+from inspection.schemas import MAX_DB_INT, FollowupRead, RowId
 from inspection.users import by_api_key
 from telemetry.alert_transitions import AlertTransitions
 
@@ -183,3 +186,31 @@ async def page_params(
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+@dataclass(frozen=True, slots=True)
+class ScopedFollowup:
+    """A follow-up the caller may see, with its shelter."""
+
+    followup: Followup
+    shelter: Shelter
+
+    def read(self, session: Session, *, now: datetime) -> FollowupRead:
+        """Its read view as the follow-up routes answer (after a write: as it is now)."""
+        return followups.reads(session, [(self.followup, self.shelter)], now=now)[0]
+
+
+def followup_in_scope(session: Session, followup_id: int, actor: Actor) -> ScopedFollowup:
+    """The follow-up ``followup_id`` if ``actor`` may see its shelter, else ``404
+    followup_not_found`` (out of scope looks the same as missing)."""
+    followup, shelter = followups.get_followup(session, followup_id, actor=actor)
+    return ScopedFollowup(followup, shelter)
+
+
+def get_followup(followup_id: RowId, session: SessionDep, actor: ActorDep) -> ScopedFollowup:
+    return followup_in_scope(session, followup_id, actor)
+
+
+FollowupDep = Annotated[ScopedFollowup, Depends(get_followup)]
+"""The path's ``followup_id`` in the caller's scope, or 404. Declare the route's role check
+before it, so a role that may not act is told 403 before anything is looked up."""

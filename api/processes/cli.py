@@ -2,7 +2,8 @@
 
 shelterwatch serve [--host H] [--port P]   the HTTP API (and the periodic tick)
 shelterwatch db upgrade                    apply database migrations
-shelterwatch user create NAME --role R     create a user (prints a platform API key)
+shelterwatch user create NAME --role R     create a user (prints a platform API key);
+                                           a manager with --shelter CODE (repeatable)
 shelterwatch user rotate-key NAME          a new API key for a platform account
 shelterwatch tick                          one pass of reminders and escalations
 shelterwatch telemetry backfill [--days N] hourly aggregates of past hours (InfluxDB 1.x)
@@ -406,10 +407,12 @@ def _telemetry_backfill(settings: Settings, args: argparse.Namespace) -> int:
 
 def _user_create(settings: Settings, args: argparse.Namespace) -> int:
     from inspection.access import SYSTEM
-    from inspection.schemas import UserCreate
+    from inspection.registry import update_shelter
+    from inspection.schemas import ShelterUpdate, UserCreate
     from inspection.users import create_user
 
     role = Role(args.role)
+    shelters = list(dict.fromkeys(args.shelter or []))  # in order, each once
     password = args.password
     if password is None and role != Role.PLATFORM:
         password = getpass.getpass("password: ") if sys.stdin.isatty() else None
@@ -421,12 +424,20 @@ def _user_create(settings: Settings, args: argparse.Namespace) -> int:
         display_name=args.display_name or "",
         email=args.email,
         phone=args.phone,
+        shelter=shelters[0] if shelters else None,
     )
     state = build_state(settings)
     try:
         with unit_of_work(state.sessions) as session:
-            user, api_key = create_user(session, data, actor=SYSTEM, now=state.clock())
+            now = state.clock()
+            user, api_key = create_user(session, data, actor=SYSTEM, now=now)
+            for code in shelters[1:]:  # as the office links a 工程长 to a further shelter
+                update_shelter(
+                    session, code, ShelterUpdate(manager=user.username), actor=SYSTEM, now=now
+                )
             print(f"created {user.role} {user.username} (id {user.id})")
+            if shelters:
+                print(f"manager of {', '.join(shelters)}")
             if api_key:
                 print(f"API key (shown once): {api_key}")
     finally:
@@ -537,6 +548,14 @@ def parser() -> argparse.ArgumentParser:
         dest="db_command", required=True
     )
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
+    _user_commands(sub)
+    _add_job_commands(sub)
+    _operator_commands(sub)
+    return p
+
+
+def _user_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``user create`` and ``user rotate-key``."""
     user = sub.add_parser("user", help="user tasks")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     create = user_sub.add_parser("create", help="create a user")
@@ -547,6 +566,13 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--display-name")
     create.add_argument("--email")
     create.add_argument("--phone")
+    create.add_argument(
+        "--shelter",
+        action="append",
+        metavar="CODE",
+        help="a manager account for this shelter's 工程长 (repeatable): linked as its manager; "
+        "an empty name or phone is taken from the first shelter's contact fields",
+    )
     create.set_defaults(func=_user_create)
     rotate = user_sub.add_parser("rotate-key", help="a new API key for a platform account")
     rotate.add_argument("username")
@@ -557,9 +583,6 @@ def parser() -> argparse.ArgumentParser:
         "0: it stops now)",
     )
     rotate.set_defaults(func=_user_rotate_key)
-    _add_job_commands(sub)
-    _operator_commands(sub)
-    return p
 
 
 def _operator_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

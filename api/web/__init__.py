@@ -25,6 +25,9 @@ STATIC = Path(__file__).parent / "static"
 SW_TEMPLATE = Path(__file__).parent / "sw.js"
 NOT_PRECACHED = ("vendor/",)
 """Fetched when a page needs them, not when the app is installed (charts, API docs)."""
+NETWORK_TIMEOUT_MS = 8000
+"""How long the service worker waits for the network before it answers an inspector's read
+with the copy it kept (with no copy kept, it goes on waiting for the network)."""
 
 
 def shell_files() -> list[str]:
@@ -41,8 +44,8 @@ def shell_files() -> list[str]:
 
 
 def service_worker() -> str:
-    """``sw.js`` with its cache version (a digest of every kept file) and its file list; a
-    change to any file installs a new worker and drops the old caches."""
+    """``sw.js`` with its cache version (a digest of every kept file), its file list and its
+    network timeout; a change to any file installs a new worker and drops the old caches."""
     files = shell_files()
     digest = hashlib.sha256()
     for path in [*files, "/sw.js"]:
@@ -55,6 +58,7 @@ def service_worker() -> str:
     header = (
         f"const VERSION = {json.dumps(digest.hexdigest()[:16])};\n"
         f"const SHELL = {json.dumps(files)};\n"
+        f"const NETWORK_TIMEOUT_MS = {NETWORK_TIMEOUT_MS};\n"
     )
     return header + SW_TEMPLATE.read_text(encoding="utf-8")
 

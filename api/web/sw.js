@@ -1,18 +1,19 @@
-// The service worker (served at /sw.js with VERSION and SHELL prepended by api/web).
+// The service worker (served at /sw.js with VERSION, SHELL and NETWORK_TIMEOUT_MS prepended
+// by api/web).
 //
 // - The app shell (SHELL) is cached at install, one cache per VERSION, served cache first.
 // - Vendored libraries are cached the first time a page uses them.
 // - The reads an inspector needs underground (who they are, the checklist catalogue, their
 //   shelters and a shelter's detail) go to the network first and fall back to the last
-//   answer kept; the page clears these on logout.
+//   answer kept when the network fails or is slow; with none kept, a slow network is waited
+//   for. The page clears these on logout.
 // - Only GET is handled: POSTs (inspections, photos, logins) never pass through here, so
 //   they meet the page's real network state and the page's own outbox handles them.
 
-/* global VERSION, SHELL */
+/* global VERSION, SHELL, NETWORK_TIMEOUT_MS */
 const SHELL_CACHE = `sw-shell-${VERSION}`;
 const VENDOR_CACHE = 'sw-vendor';
 const DATA_CACHE = 'sw-data';
-const NETWORK_TIMEOUT_MS = 8000;
 const DATA_PATHS = /^\/api\/v1\/(me|me\/shelters|checklist|shelters|shelters\/[^/]+)$/;
 
 self.addEventListener('install', (event) => {
@@ -49,34 +50,41 @@ async function cacheFirst(request, cacheName, key = request) {
   return response;
 }
 
-function withTimeout(promise, ms) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timeout')), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
+const TIMED_OUT = Symbol('timed out');
+
+function timer(ms) {
+  let handle;
+  const promise = new Promise((resolve) => {
+    handle = setTimeout(() => resolve(TIMED_OUT), ms);
   });
+  return { promise, cancel: () => clearTimeout(handle) };
 }
 
+/** The network's answer, or the last one kept when the network fails or is slower than
+ *  NETWORK_TIMEOUT_MS (a phone underground). With nothing kept, a slow network is waited
+ *  for: a slow answer is better than none. */
 async function networkFirst(request) {
   const cache = await caches.open(DATA_CACHE);
-  try {
-    const response = await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
+  const answer = fetch(request).then(async (response) => {
     if (response.ok) await cache.put(request, response.clone());
     else if (response.status === 401 || response.status === 404) await cache.delete(request);
     return response;
+  });
+  const clock = timer(NETWORK_TIMEOUT_MS);
+  try {
+    const first = await Promise.race([answer, clock.promise]);
+    if (first !== TIMED_OUT) return first;
   } catch (err) {
     const kept = await cache.match(request);
     if (kept) return kept;
     throw err;
+  } finally {
+    clock.cancel();
   }
+  const kept = await cache.match(request);
+  if (!kept) return answer;
+  answer.catch(() => {}); // the kept copy answered; a late failure changes nothing
+  return kept;
 }
 
 self.addEventListener('fetch', (event) => {

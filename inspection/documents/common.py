@@ -20,7 +20,7 @@ from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from inspection.documents.fonts import rendering
 from inspection.local_time import cn_date
@@ -108,6 +108,17 @@ def text_table(
             ]
         )
     return grid(data, widths, st["body"].fontName)
+
+
+def letterhead(title: str, number: str, addressee: str, st: dict[str, ParagraphStyle]) -> list[Any]:
+    """The opening of an issued document: its title, its number and whom it is addressed
+    to (escaped here)."""
+    return [
+        Paragraph(title, st["title"]),
+        Paragraph(f"编号：{escape(number)}", st["number"]),
+        Spacer(1, 3 * mm),
+        Paragraph(f"{escape(addressee)}：", st["body"]),
+    ]
 
 
 def seal(office: str, dated: datetime, zone: ZoneInfo, st: dict[str, ParagraphStyle]) -> list[Any]:

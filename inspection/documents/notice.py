@@ -31,6 +31,7 @@ from inspection.documents.common import (
     UNREGISTERED,
     build_a4,
     grid,
+    letterhead,
     location,
     printed_footer,
     seal,
@@ -183,10 +184,7 @@ def render_notice_pdf(doc: NoticeDocument, *, font: str) -> bytes:
     )
     where = location(doc.district, doc.shelter_address)
     story: list[Any] = [
-        Paragraph("人防工程整改通知书", st["title"]),
-        Paragraph(f"编号：{escape(doc.number)}", st["number"]),
-        Spacer(1, 3 * mm),
-        Paragraph(f"{escape(addressee)}：", st["body"]),
+        *letterhead("人防工程整改通知书", doc.number, addressee, st),
         Paragraph(
             f"{cn_date(doc.issued_at, zone)}，{escape(doc.office)}对你单位负责维护管理的人防工程"
             f"“{escape(doc.shelter_name)}”（工程编号{escape(doc.shelter_code)}，"

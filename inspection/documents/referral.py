@@ -40,6 +40,7 @@ from inspection.documents.common import (
     TEXT_WIDTH,
     UNREGISTERED,
     build_a4,
+    letterhead,
     location,
     printed_footer,
     seal,
@@ -183,10 +184,7 @@ def render_referral_pdf(letter: ReferralLetter, *, font: str) -> bytes:
     st = styles(font)
     where = location(letter.district, letter.shelter_address)
     story: list[Any] = [
-        Paragraph("人防工程违法行为移送函", st["title"]),
-        Paragraph(f"编号：{escape(letter.number)}", st["number"]),
-        Spacer(1, 3 * mm),
-        Paragraph(f"{escape(letter.authority)}：", st["body"]),
+        *letterhead("人防工程违法行为移送函", letter.number, letter.authority, st),
         Paragraph(
             f"{cn_date(letter.inspected_at, zone)}，{escape(letter.office)}对人防工程"
             f"“{escape(letter.shelter_name)}”进行检查，发现当事人涉嫌有《中华人民共和国人民防空法》"

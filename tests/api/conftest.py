@@ -1,11 +1,13 @@
-"""Fixtures of the API tests: a cheap password hash, and helpers that register shelters,
-submit inspections and read the outbox, audit log and class history."""
+"""Fixtures of the API tests: a cheap password hash, ``shelterwatch`` commands on the test's
+database, and helpers that register shelters, submit inspections and read the outbox, audit
+log and class history."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +20,11 @@ from sqlalchemy.orm import Session
 
 import inspection.users
 from api.alerting.sink import OutboxAlertSink, build_sink
+from api.processes import cli
+from api.settings import Settings
 from api.state import AppState
 from inspection.models import ClassChange, Notification, Role
-from tests.conftest import Login, UserFactory
+from tests.conftest import TEST_SECRET, Login, UserFactory
 from tests.images import PNG
 
 INSPECTED_AT = "2026-06-01T09:30:00+08:00"  # 01:30 UTC, half an hour before the test clock
@@ -35,6 +39,15 @@ def cheap_password_hash(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
     monkeypatch.setattr(inspection.users, "_hasher", lambda: hasher)
     yield
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``shelterwatch`` commands run against the test's database, logging left to pytest."""
+    monkeypatch.setenv("SHELTERWATCH_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SHELTERWATCH_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("SHELTERWATCH_VAR_DIR", str(tmp_path / "cli"))
+    monkeypatch.setattr(cli.logs, "configure", lambda *_a, **_k: None)
 
 
 @pytest.fixture

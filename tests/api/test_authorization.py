@@ -119,6 +119,9 @@ def world(api: Api, make_user: UserFactory) -> World:
         "/api/v1/sweeps", headers=api.admin.headers, json={**sweep, "shelters": ["SA", "SB"]}
     )
     assert r.status_code == 201 and r.json()["id"] == int(FIXED_PARAMS["sweep_id"]), r.text
+    maker = {"name": "华北人防设备有限公司"}
+    r = api.client.post("/api/v1/manufacturers", headers=api.admin.headers, json=maker)
+    assert r.status_code == 201 and r.json()["id"] == int(FIXED_PARAMS["manufacturer_id"]), r.text
     return World(api, logins, targets)
 
 
@@ -214,6 +217,7 @@ POLICY: dict[tuple[str, str], Rule] = {
         CHECKING, "maker_contact"
     ),
     ("POST", "/api/v1/manufacturers"): Rule(ADMIN, "manufacturer"),
+    ("PATCH", "/api/v1/manufacturers/{manufacturer_id}"): Rule(ADMIN, "maker_patch"),
     ("GET", "/api/v1/manufacturers"): Rule(PEOPLE),
     ("POST", "/api/v1/followups/{followup_id}/outcome/corrections"): Rule(OFFICE, "correction"),
     ("POST", "/api/v1/findings/{finding_id}/fix"): Rule(FIXING, "note_files"),
@@ -258,6 +262,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/sweeps/{sweep_id}/shelters"): Rule(CHECKING),
     ("POST", "/api/v1/sweeps/{sweep_id}/assign"): Rule(OFFICE, "assign"),
     ("POST", "/api/v1/sweeps/{sweep_id}/unassign"): Rule(OFFICE, "unassign"),
+    ("PATCH", "/api/v1/sweeps/{sweep_id}"): Rule(ADMIN, "sweep_edit"),
+    ("POST", "/api/v1/sweeps/{sweep_id}/shelters"): Rule(ADMIN, "unassign"),
+    ("POST", "/api/v1/sweeps/{sweep_id}/shelters/remove"): Rule(ADMIN, "unassign"),
 }
 """Every route of the application, by (method, path template)."""
 
@@ -275,9 +282,10 @@ FIXED_PARAMS = {
     "milestone": "containment",
     "username": "bystander",
     "sweep_id": "1",
+    "manufacturer_id": "1",
 }
 """Path parameters that name no object in a shelter's scope (the sweep: the world's, over SA
-and SB)."""
+and SB; the manufacturer: the world's, in the office's directory)."""
 
 
 def routes(client: TestClient) -> list[tuple[str, str]]:
@@ -320,6 +328,7 @@ def _bodies(target: Target) -> dict[str, dict[str, Any]]:
         "outcome": {"json": {"status": "warning"}},
         "manufacturer": {"json": {"name": "人防设备厂", "products": "防护密闭门"}},
         "maker_choice": {"json": {"manufacturer_id": None}},
+        "maker_patch": {"json": {"region": "上海"}},
         "maker_contact": {
             "json": {"contacted_at": "2026-06-01T10:00:00+08:00", "outcome": "已联系"}
         },
@@ -341,6 +350,7 @@ def _bodies(target: Target) -> dict[str, dict[str, Any]]:
         },
         "assign": {"json": {"inspector": "nobody", "shelters": [target.code]}},
         "unassign": {"json": {"shelters": [target.code]}},
+        "sweep_edit": {"json": {"name": "巡查（改）"}},
     }
 
 

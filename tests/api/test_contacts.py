@@ -1,16 +1,19 @@
 """The 工程长 as a contact before and after the office gives them an account, and the
 responsible unit's contact, through the HTTP API: set on the shelter, shown on its reads and
-views and printed on its notice and sign (SQLite and PostgreSQL)."""
+views and printed on its notice and sign; an account given from the API or from
+``shelterwatch user create --shelter`` (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.processes import cli
 from inspection.models import AuditEntry
 from tests import pdf_tools
 from tests.api.conftest import DISTRICT_A, Api, error_of
@@ -133,6 +136,49 @@ def test_an_account_for_a_shelter_must_be_a_manager_of_a_registered_shelter(api:
     r = api.client.post("/api/v1/users", headers=api.admin.headers, json=body)
     assert error_of(r) == (404, "shelter_not_found")
     assert _shelter(api)["manager"] is None
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_the_cli_gives_a_manager_an_account_for_one_or_more_shelters(
+    api: Api, db: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _create(api, **CONTACT)
+    api.shelter("SH-C02")
+    args = ["user", "create", "mgr_zhou", "--role", "manager", "--password", PASSWORD]
+    assert cli.main([*args, "--shelter", CODE, "--shelter", "SH-C02", "--shelter", CODE]) == 0
+    out = capsys.readouterr().out
+    assert "created manager mgr_zhou" in out and f"manager of {CODE}, SH-C02" in out
+    # as from the API: linked, the contact's name and phone taken from the first shelter
+    for code in (CODE, "SH-C02"):
+        r = api.client.get(f"/api/v1/shelters/{code}", headers=api.admin.headers)
+        assert (r.json()["manager"], r.json()["manager_name"]) == ("mgr_zhou", "周建华"), code
+    r = api.client.get("/api/v1/users", headers=api.admin.headers)
+    [made] = [u for u in r.json()["items"] if u["username"] == "mgr_zhou"]
+    assert (made["display_name"], made["phone"]) == ("周建华", "13700000002")
+    db.rollback()
+    actions = db.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.entity_id.in_([CODE, "SH-C02"]))
+        .order_by(AuditEntry.id)
+    ).all()
+    assert actions == ["shelter.create", "shelter.create", "shelter.update", "shelter.update"]
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_the_cli_refuses_a_shelter_for_another_role_or_one_not_registered(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _create(api)
+    capsys.readouterr()
+    base = ["user", "create", "someone", "--password", PASSWORD, "--shelter", CODE]
+    assert cli.main([*base, "--role", "inspector"]) == 1
+    assert "only a manager account can be given for a shelter" in capsys.readouterr().err
+    assert cli.main([*base, "--role", "manager", "--shelter", "NOPE"]) == 1
+    assert "NOPE" in capsys.readouterr().err
+    # nothing was kept of the refused command: no account, the first shelter still unlinked
+    assert _shelter(api)["manager"] is None
+    r = api.client.get("/api/v1/users", headers=api.admin.headers)
+    assert "someone" not in [u["username"] for u in r.json()["items"]]
 
 
 def test_notice_and_sign_print_the_contact_of_a_manager_without_an_account(

@@ -437,6 +437,7 @@ def test_referral_outcome_closes_it(
         "fine_yuan": 20000,
         "note": "罚款两万元",
         "recorded_by": world.officer_b.username,
+        "recorded_by_name": world.officer_b.username,  # an account with no real name
         "recorded_at": clock.now.isoformat(),
     }
     assert [f["id"] for f in world.api.followups(status="closed")["items"]] == [referral]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -258,15 +257,6 @@ def test_guessable_passwords_are_refused_when_an_admin_sets_one(
         )
         assert error_of(r) == (422, "weak_password"), weak
     assert login(client, manager.username, PASSWORD).status_code == 200
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """``shelterwatch`` commands run against the test's database, logging left to pytest."""
-    monkeypatch.setenv("SHELTERWATCH_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("SHELTERWATCH_SECRET_KEY", TEST_SECRET)
-    monkeypatch.setenv("SHELTERWATCH_VAR_DIR", str(tmp_path / "cli"))
-    monkeypatch.setattr(cli.logs, "configure", lambda *_a, **_k: None)
 
 
 @pytest.mark.usefixtures("cli_env")

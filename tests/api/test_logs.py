@@ -5,7 +5,6 @@ SHELTERWATCH_LOG_LEVELS asks for them."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,26 +15,14 @@ from api.settings import Settings
 
 
 @pytest.fixture(autouse=True)
-def _restore_logging(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def _own_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Run the test without the caller's SHELTERWATCH_LOG_* variables, on a database of its
-    own, and put the root handlers and every logger's level back after it."""
+    own (the root handlers and the loggers' levels are put back after every test by
+    tests/conftest.py)."""
     for name in ("SHELTERWATCH_LOG_LEVEL", "SHELTERWATCH_LOG_LEVELS", "SHELTERWATCH_LOG_JSON"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SHELTERWATCH_DATABASE_URL", f"sqlite:///{tmp_path / 'records.db'}")
     monkeypatch.setenv("SHELTERWATCH_VAR_DIR", str(tmp_path / "var"))
-    root = logging.getLogger()
-    handlers, root_level = root.handlers[:], root.level
-    levels = {
-        name: logger.level
-        for name, logger in logging.Logger.manager.loggerDict.items()
-        if isinstance(logger, logging.Logger)
-    }
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(root_level)
-    for name, logger in logging.Logger.manager.loggerDict.items():
-        if isinstance(logger, logging.Logger):
-            logger.setLevel(levels.get(name, logging.NOTSET))
 
 
 def _emit_all() -> None:

@@ -1,4 +1,5 @@
-"""The directory of protective-equipment manufacturers and a class 3 ledger entry's help in
+"""The directory of protective-equipment manufacturers (added to and edited by the city
+office, read by everyone) and a class 3 ledger entry's help in
 reaching one: naming the manufacturer, recording each contact (who, when, outcome), shown on
 the follow-up and in the ledger export (SQLite and PostgreSQL)."""
 
@@ -8,6 +9,10 @@ import csv
 import io
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inspection.models import AuditEntry
 from tests.api.conftest import CODE, World, error_of
 
 MAKER = {
@@ -63,6 +68,41 @@ def test_the_directory_is_kept_by_the_city_office_and_read_by_everyone(world: Wo
         assert r.status_code == 200, r.text
         assert [m["name"] for m in r.json()["items"]] == names, params
         assert r.json()["total"] == (2 if "limit" in params else len(names))
+
+
+def test_the_city_office_edits_an_entry_of_the_directory(world: World, db: Session) -> None:
+    maker = _maker(world)
+    other = _maker(world, name="江南防护设备厂")
+    client, admin = world.api.client, world.api.admin.headers
+    path = f"/api/v1/manufacturers/{maker['id']}"
+    change = {"contact_name": "钱经理", "contact_phone": "010-88887777", "region": "天津"}
+    r = client.patch(path, headers=admin, json=change)
+    assert r.status_code == 200, r.text
+    assert r.json() == {**maker, **change}
+    assert client.patch(path, headers=admin, json={"name": maker["name"]}).status_code == 200
+    assert error_of(client.patch(path, headers=admin, json={"name": other["name"]})) == (
+        409,
+        "manufacturer_exists",
+    )
+    assert error_of(client.patch(path, headers=admin, json={"name": None})) == (422, "null_field")
+    assert error_of(client.patch(path, headers=admin, json={"region": "北\n京"})) == (
+        422,
+        "validation_error",
+    )
+    assert error_of(client.patch("/api/v1/manufacturers/999", headers=admin, json={})) == (
+        404,
+        "manufacturer_not_found",
+    )
+    refused = client.patch(path, headers=world.officer.headers, json={"region": "上海"})
+    assert error_of(refused) == (403, "role_forbidden")
+    r = client.get("/api/v1/manufacturers", headers=world.manager.headers, params={"q": "华北"})
+    assert [(m["region"], m["contact_name"]) for m in r.json()["items"]] == [("天津", "钱经理")]
+    db.rollback()
+    audited = db.scalars(
+        select(AuditEntry).where(AuditEntry.action == "manufacturer.update").order_by(AuditEntry.id)
+    ).all()
+    assert audited[0].before is not None and audited[0].before["region"] == "北京"
+    assert audited[0].after is not None and audited[0].after["region"] == "天津"
 
 
 def test_a_ledger_entry_names_its_manufacturer_and_records_each_contact(world: World) -> None:

@@ -130,6 +130,11 @@ def test_an_outcome_is_corrected_never_overwritten(
         ("correction", "fined", 30_000, "决定书为三万元", world.officer_b.username),
     ]
     assert [h["recorded_by_name"] for h in body["outcome_history"]] == ["陈敏", "陈敏"]
+    # the outcome in force names its recorder as the history does: username and real name
+    assert (body["outcome"]["recorded_by"], body["outcome"]["recorded_by_name"]) == (
+        world.officer_b.username,
+        "陈敏",
+    )
     [listed] = world.api.followups(kind="referral")["items"]
     assert listed["outcome_history"] == body["outcome_history"]
 

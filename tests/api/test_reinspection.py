@@ -63,6 +63,7 @@ def test_fixed_closes_the_finding_and_the_class_falls(world: World, db: Session)
         {
             "finding_id": door,
             "item": "DOOR-NOT-CLOSING",
+            "title": "人防门（防护密闭门、密闭门）开闭不合、无法闭锁",
             "verdict": "fixed",
             "note": "门已修复",
             "replacement_id": None,

@@ -11,7 +11,6 @@ to check for buffering.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import ssl
@@ -31,17 +30,8 @@ import uvicorn
 from api.app import create_app
 from api.processes.cli import build_state, close_state
 from api.settings import Settings
+from tests.nginx_rig import Nginx, free_port, nginx_binary
 from tests.waiting import wait_until
-
-ROOT = Path(__file__).resolve().parents[2]
-SITE = ROOT / "deploy" / "nginx" / "shelterwatch.conf"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -86,23 +76,6 @@ class Site:
     def trust(self) -> ssl.SSLContext:
         """A client context trusting the test CA only."""
         return ssl.create_default_context(cafile=str(self.ca))
-
-
-def render(site: str, *, http: int, https: int, upstream: list[int], tls: Path) -> str:
-    """The site with loopback ports, the test certificate and the upstream servers' ports."""
-    replacements = {
-        "    listen [::]:80;\n": "",
-        "    listen [::]:443 ssl http2;\n": "",
-        "listen 80;": f"listen 127.0.0.1:{http};",
-        "listen 443 ssl http2;": f"listen 127.0.0.1:{https} ssl http2;",
-        "/etc/shelterwatch/tls/shelterwatch.pem": str(tls / "broker.pem"),
-        "/etc/shelterwatch/tls/shelterwatch.key": str(tls / "broker.key"),
-        "server 127.0.0.1:8000;": "\n    ".join(f"server 127.0.0.1:{p};" for p in upstream),
-    }
-    for old, new in replacements.items():
-        assert old in site, old
-        site = site.replace(old, new)
-    return site
 
 
 class Resetter:
@@ -152,85 +125,14 @@ def broken_upstreams(request: pytest.FixtureRequest) -> Iterator[list[int]]:
 
 @pytest.fixture
 def site(tmp_path: Path, app_port: int, broken_upstreams: list[int]) -> Iterator[Site]:
-    nginx = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
-    openssl = shutil.which("openssl")
-    if nginx is None or openssl is None:
+    if nginx_binary() is None or shutil.which("openssl") is None:
         pytest.skip("nginx or openssl is not installed (deploy/dev/services.sh installs both)")
-    tls = tmp_path / "tls"
-    subprocess.run([str(ROOT / "scripts/make-ca"), str(tls)], check=True, capture_output=True)
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    http, https = free_port(), free_port()
-    (prefix / "shelterwatch.conf").write_text(
-        render(
-            SITE.read_text(),
-            http=http,
-            https=https,
-            upstream=[*broken_upstreams, app_port],
-            tls=tls,
-        )
-    )
-    # As root, nginx's workers would otherwise run as nobody, who cannot enter the test's
-    # private directories (certificates, body buffers).
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    temp = "\n".join(
-        f"    {kind}_temp_path {prefix / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    (prefix / "nginx.conf").write_text(
-        f"""{user}worker_processes 1;
-pid {prefix / "nginx.pid"};
-error_log {prefix / "error.log"};
-events {{ worker_connections 128; }}
-http {{
-    access_log {prefix / "access.log"};
-{temp}
-    include {prefix / "shelterwatch.conf"};
-}}
-"""
-    )
-    conf = str(prefix / "nginx.conf")
-    check = subprocess.run(
-        [nginx, "-t", "-q", "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", conf],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert check.returncode == 0, check.stderr
-    proc = subprocess.Popen(
-        [
-            nginx,
-            "-p",
-            str(prefix),
-            "-e",
-            str(prefix / "error.log"),
-            "-c",
-            conf,
-            "-g",
-            "daemon off;",
-        ],
-        stderr=subprocess.DEVNULL,  # it logs to error.log
-    )
-    ca = tls / "ca.pem"
-
-    def up() -> bool:
-        try:
-            return httpx.get(
-                f"https://127.0.0.1:{https}/healthz",
-                verify=ssl.create_default_context(cafile=str(ca)),
-                timeout=2,
-            ).is_success
-        except httpx.HTTPError:
-            return False
-
+    nginx = Nginx(tmp_path / "nginx", [*broken_upstreams, app_port])
     try:
-        wait_until(up, 30, "nginx answers over https", every=0.1)
-        yield Site(f"http://127.0.0.1:{http}", f"https://127.0.0.1:{https}", ca)
+        wait_until(lambda: nginx.answers("/healthz"), 30, "nginx answers over https", every=0.1)
+        yield Site(f"http://127.0.0.1:{nginx.http}", nginx.url, nginx.ca)
     finally:
-        proc.terminate()
-        proc.wait(20)
+        nginx.stop()
 
 
 def test_plain_http_redirects_to_https(site: Site) -> None:

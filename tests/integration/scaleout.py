@@ -30,10 +30,8 @@ import getpass
 import json
 import os
 import re
-import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import threading
@@ -59,10 +57,10 @@ from inspection.users import create_user
 from telemetry.alert_store import AlertFilter, list_alerts
 from tests.conftest import PG_ADMIN_URL
 from tests.integration.conftest import INFLUX_URL, ROOT, free_port, influx_count, influx_query
+from tests.nginx_rig import Nginx
 from tests.waiting import wait_until
 
 BROKER_CONF = ROOT / "deploy" / "mosquitto" / "shelterwatch.conf"
-SITE = ROOT / "deploy" / "nginx" / "shelterwatch.conf"
 PASSWORD = "Kq7#scale-out-Vw2!pTz"
 SECRET = "s" * 40
 SHELTERS = 4
@@ -142,93 +140,6 @@ class Broker:
     def restart(self) -> None:
         self.stop()
         self.start()
-
-
-# --- a private nginx with the shipped site -------------------------------------------------
-
-
-def site_config(shipped: str, *, http: int, https: int, upstreams: list[int], tls: Path) -> str:
-    servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in upstreams)
-    replacements = {
-        "    listen [::]:80;\n": "",
-        "    listen [::]:443 ssl http2;\n": "",
-        "listen 80;": f"listen 127.0.0.1:{http};",
-        "listen 443 ssl http2;": f"listen 127.0.0.1:{https} ssl http2;",
-        "/etc/shelterwatch/tls/shelterwatch.pem": str(tls / "broker.pem"),
-        "/etc/shelterwatch/tls/shelterwatch.key": str(tls / "broker.key"),
-        "server 127.0.0.1:8000;": servers,
-    }
-    for old, new in replacements.items():
-        assert old in shipped, old
-        shipped = shipped.replace(old, new)
-    return shipped
-
-
-class Nginx:
-    def __init__(self, prefix: Path, upstreams: list[int]) -> None:
-        binary = shutil.which("nginx") or "/usr/sbin/nginx"
-        self.prefix = prefix
-        prefix.mkdir(parents=True)
-        tls = prefix / "tls"
-        subprocess.run([str(ROOT / "scripts/make-ca"), str(tls)], check=True, capture_output=True)
-        self.ca = tls / "ca.pem"
-        self.https = free_port()
-        (prefix / "shelterwatch.conf").write_text(
-            site_config(
-                SITE.read_text(), http=free_port(), https=self.https, upstreams=upstreams, tls=tls
-            )
-        )
-        user = "user root;\n" if os.geteuid() == 0 else ""
-        temp = "\n".join(
-            f"    {kind}_temp_path {prefix / kind};"
-            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-        )
-        (prefix / "nginx.conf").write_text(
-            f"""{user}worker_processes 1;
-pid {prefix / "nginx.pid"};
-error_log {prefix / "error.log"};
-events {{ worker_connections 256; }}
-http {{
-    access_log {prefix / "access.log"};
-{temp}
-    include {prefix / "shelterwatch.conf"};
-}}
-"""
-        )
-        self.args = [
-            binary,
-            "-p",
-            str(prefix),
-            "-e",
-            str(prefix / "error.log"),
-            "-c",
-            str(prefix / "nginx.conf"),
-        ]
-        check = subprocess.run(
-            [*self.args, "-t", "-q"], check=False, capture_output=True, text=True
-        )
-        assert check.returncode == 0, check.stderr
-        self.proc = subprocess.Popen([*self.args, "-g", "daemon off;"], stderr=subprocess.DEVNULL)
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.https}"
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.url, verify=ssl.create_default_context(cafile=str(self.ca)), timeout=30
-        )
-
-    def up(self) -> bool:
-        try:
-            with self.client() as client:
-                return client.get("/readyz").is_success
-        except httpx.HTTPError:
-            return False
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGQUIT)
-        self.proc.wait(30)
 
 
 # --- the ShelterWatch processes ------------------------------------------------------------

@@ -55,7 +55,7 @@ class RecordingSink:
         self.events: list[AlertEvent] = []
         self.then = then
 
-    def on_event(self, session: Session, event: AlertEvent) -> None:
-        self.events.append(event)
+    def on_events(self, session: Session, events: Sequence[AlertEvent]) -> None:
+        self.events.extend(events)
         if self.then is not None:
-            self.then.on_event(session, event)
+            self.then.on_events(session, events)

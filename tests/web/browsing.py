@@ -21,6 +21,22 @@ from tests.web.seeding import Site
 WAIT = 90  # seconds: conditions are waited for, never slept on
 
 
+def network(driver: WebDriver, *, offline: bool) -> None:
+    """Cut the page off the network (or give it back), as a phone underground is; when
+    cutting it, wait until the page sees itself offline."""
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    if offline:
+        wait(
+            driver,
+            "the page to see it is offline",
+            lambda d: not d.execute_script("return navigator.onLine"),
+        )
+
+
 def wait(driver: WebDriver, what: str, check: Any, timeout: float = WAIT) -> Any:
     """Wait for ``check`` to return something true; an element the page redrew while it was
     being read is a reason to look again, not a failure."""

@@ -13,7 +13,7 @@ import shutil
 import socket
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 from sqlalchemy import Engine
+from starlette.types import ASGIApp
 
 from api.app import create_app
 from api.db import session_factory
@@ -47,7 +48,16 @@ def _free_socket() -> socket.socket:
 
 
 @pytest.fixture
-def site(db_url: str, engine: Engine, tmp_path: Path) -> Iterator[Site]:
+def wrap_app() -> Callable[[ASGIApp], ASGIApp]:
+    """What stands between the server and the app: nothing, unless a test module puts
+    something there (a slow network)."""
+    return lambda app: app
+
+
+@pytest.fixture
+def site(
+    db_url: str, engine: Engine, tmp_path: Path, wrap_app: Callable[[ASGIApp], ASGIApp]
+) -> Iterator[Site]:
     """The app on a real uvicorn server (wall clock: the browser's times are real)."""
     settings = Settings(
         database_url=db_url,
@@ -71,7 +81,7 @@ def site(db_url: str, engine: Engine, tmp_path: Path) -> Iterator[Site]:
     sock = _free_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(state), log_config=None, server_header=False, lifespan="on", ws="none"
+        wrap_app(create_app(state)), log_config=None, server_header=False, lifespan="on", ws="none"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inspection.models import Attachment, Finding, Followup, Inspection
-from tests.web.browsing import check_page, css, log_in, text_of, wait
+from tests.web.browsing import check_page, css, log_in, network, text_of, wait
 from tests.web.seeding import INSPECTOR, OUT_OF_SCOPE, Site
 
 pytestmark = pytest.mark.browser
@@ -134,14 +134,6 @@ def test_an_inspector_submits_an_inspection_with_a_photo(
     css(browser, "input[name=username]")  # logged out: back to the login page
 
 
-def _network(driver: WebDriver, *, offline: bool) -> None:
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd(
-        "Network.emulateNetworkConditions",
-        {"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
-    )
-
-
 def test_an_inspection_finished_offline_waits_and_is_stored_once(
     site: Site, browser: WebDriver, screenshots: Path, photo: Path
 ) -> None:
@@ -153,12 +145,7 @@ def test_an_inspection_finished_offline_waits_and_is_stored_once(
         lambda d: d.execute_script("return Boolean(navigator.serviceWorker.controller)"),
     )
 
-    _network(browser, offline=True)
-    wait(
-        browser,
-        "the page to see it is offline",
-        lambda d: not d.execute_script("return navigator.onLine"),
-    )
+    network(browser, offline=True)
     mark_rust_with_photo(browser, photo)
     css(browser, "#submit-inspection").click()
     css(browser, "#outbox-list .outbox-item")
@@ -166,7 +153,7 @@ def test_an_inspection_finished_offline_waits_and_is_stored_once(
     check_page(browser, site, screenshots, "10-outbox-waiting")
     assert count(site, Inspection) == 0
 
-    _network(browser, offline=False)
+    network(browser, offline=False)
     wait(
         browser,
         "the outbox to empty",

@@ -4,12 +4,23 @@ as PDF."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Protocol, TypeVar
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
 from api.db import unit_of_work
-from api.http.deps import ActorDep, NowDep, OfficerDep, PageDep, SessionDep, StateDep
+from api.http.deps import (
+    ActorDep,
+    NowDep,
+    OfficerDep,
+    PageDep,
+    SessionDep,
+    StateDep,
+    followup_in_scope,
+)
 from api.http.errors import DocumentedRoute
 from api.http.pdf import PDF_RESPONSES, PdfResponse, pdf_response
 from api.http.schemas import Page
@@ -21,11 +32,13 @@ from api.http.uploads import (
     multipart_body,
 )
 from inspection import attachments, fixes, followups, inspections, milestones, photos, referrals
+from inspection.access import Actor
 from inspection.documents.fonts import load_font
 from inspection.documents.notice import notice_document, render_notice_pdf
 from inspection.documents.referral import referral_document, render_referral_pdf
 from inspection.followups import FollowupFilter
-from inspection.models import FollowupKind, FollowupStatus, Milestone
+from inspection.grading import FinePolicy
+from inspection.models import Followup, FollowupKind, FollowupStatus, Milestone
 from inspection.schemas import (
     AttachmentRead,
     FindingRead,
@@ -133,13 +146,6 @@ def list_followups(
     return Page[FollowupRead](items=rows, total=total, limit=page.limit, offset=page.offset)
 
 
-def _followup_read(
-    session: SessionDep, followup_id: int, actor: ActorDep, now: NowDep
-) -> FollowupRead:
-    followup, shelter = followups.get_followup(session, followup_id, actor=actor)
-    return followups.reads(session, [(followup, shelter)], now=now)[0]
-
-
 @router.post(
     "/followups/{followup_id}/milestones/{milestone}",
     response_model=FollowupRead,
@@ -202,7 +208,7 @@ def record_milestone(
         now=now,
         limits=limits,
     )
-    return _followup_read(session, followup_id, actor, now)
+    return followup_in_scope(session, followup_id, actor).read(session, now=now)
 
 
 _OUTCOME_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -217,6 +223,54 @@ _OUTCOME_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+Recorded_contra = TypeVar("Recorded_contra", bound=ReferralOutcome, contravariant=True)
+Recorded = TypeVar("Recorded", bound=ReferralOutcome)
+
+
+class _Appends(Protocol[Recorded_contra]):
+    """A service appending a record to a referral's outcome history
+    (:mod:`inspection.referrals`)."""
+
+    def __call__(
+        self,
+        session: Session,
+        followup_id: int,
+        outcome: Recorded_contra,
+        /,
+        *,
+        actor: Actor,
+        now: datetime,
+        fines: FinePolicy,
+    ) -> Followup: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _OutcomeHistory:
+    """What both outcome routes need: an officer's request, the clock, the city's fines."""
+
+    session: Session
+    actor: Actor
+    now: datetime
+    fines: FinePolicy
+
+    def append(self, service: _Appends[Recorded], followup_id: int, data: Recorded) -> FollowupRead:
+        """Append with ``service`` (which checks scope, role and state, holding the follow-up's
+        row), then read the follow-up back."""
+        service(self.session, followup_id, data, actor=self.actor, now=self.now, fines=self.fines)
+        return followup_in_scope(self.session, followup_id, self.actor).read(
+            self.session, now=self.now
+        )
+
+
+def _outcome_history(
+    session: SessionDep, actor: OfficerDep, now: NowDep, state: StateDep
+) -> _OutcomeHistory:
+    return _OutcomeHistory(session, actor, now, state.policy.fines)
+
+
+OutcomeHistoryDep = Annotated[_OutcomeHistory, Depends(_outcome_history)]
+
+
 @router.post(
     "/followups/{followup_id}/outcome",
     response_model=FollowupRead,
@@ -224,20 +278,12 @@ _OUTCOME_ERRORS: dict[int | str, dict[str, Any]] = {
     responses=_OUTCOME_ERRORS,
 )
 def referral_outcome(
-    followup_id: RowId,
-    data: ReferralOutcome,
-    session: SessionDep,
-    actor: OfficerDep,
-    now: NowDep,
-    state: StateDep,
+    followup_id: RowId, data: ReferralOutcome, history: OutcomeHistoryDep
 ) -> FollowupRead:
     """Record the outcome of an enforcement referral (warning, fine, dismissed, …). `referred`
     keeps it open; any other outcome closes it and is never overwritten: a second outcome
     answers 409 `outcome_recorded`, a correction goes to `/outcome/corrections`."""
-    referrals.record_outcome(
-        session, followup_id, data, actor=actor, now=now, fines=state.policy.fines
-    )
-    return _followup_read(session, followup_id, actor, now)
+    return history.append(referrals.record_outcome, followup_id, data)
 
 
 @router.post(
@@ -248,19 +294,11 @@ def referral_outcome(
     responses=_OUTCOME_ERRORS,
 )
 def correct_referral_outcome(
-    followup_id: RowId,
-    data: OutcomeCorrection,
-    session: SessionDep,
-    actor: OfficerDep,
-    now: NowDep,
-    state: StateDep,
+    followup_id: RowId, data: OutcomeCorrection, history: OutcomeHistoryDep
 ) -> FollowupRead:
     """Correct a referral's recorded outcome, with a reason: a new record in the outcome
     history that is in force from now; the records before it are kept."""
-    referrals.correct_outcome(
-        session, followup_id, data, actor=actor, now=now, fines=state.policy.fines
-    )
-    return _followup_read(session, followup_id, actor, now)
+    return history.append(referrals.correct_outcome, followup_id, data)
 
 
 def _finding_read(

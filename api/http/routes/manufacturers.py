@@ -7,10 +7,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from api.http.deps import AdminDep, NowDep, PageDep, PersonDep, SessionDep, require
+from api.http.deps import (
+    AdminDep,
+    FollowupDep,
+    NowDep,
+    PageDep,
+    PersonDep,
+    SessionDep,
+    require,
+)
 from api.http.errors import DocumentedRoute
 from api.http.schemas import Page
-from inspection import followups, manufacturers
+from inspection import manufacturers
 from inspection.access import Actor
 from inspection.models import Role
 from inspection.schemas import (
@@ -19,6 +27,7 @@ from inspection.schemas import (
     ManufacturerContactCreate,
     ManufacturerCreate,
     ManufacturerRead,
+    ManufacturerUpdate,
     RowId,
 )
 
@@ -39,6 +48,26 @@ def create(
 ) -> ManufacturerRead:
     """Add a manufacturer to the directory (`409 manufacturer_exists` for a name taken)."""
     row = manufacturers.create_manufacturer(session, data, actor=actor, now=now)
+    return ManufacturerRead.model_validate(row)
+
+
+@router.patch(
+    "/manufacturers/{manufacturer_id}",
+    response_model=ManufacturerRead,
+    responses={
+        404: {"description": "`manufacturer_not_found`"},
+        409: {"description": "`manufacturer_exists` (the new name is another's)"},
+    },
+)
+def update(
+    manufacturer_id: RowId,
+    data: ManufacturerUpdate,
+    session: SessionDep,
+    actor: AdminDep,
+    now: NowDep,
+) -> ManufacturerRead:
+    """Change a manufacturer's entry: the fields sent (its name stays unique)."""
+    row = manufacturers.update_manufacturer(session, manufacturer_id, data, actor=actor, now=now)
     return ManufacturerRead.model_validate(row)
 
 
@@ -69,16 +98,17 @@ def index(
     responses=_LEDGER_ERRORS,
 )
 def name_manufacturer(
-    followup_id: RowId,
     data: ManufacturerChoice,
     session: SessionDep,
     actor: TrackerDep,
+    scoped: FollowupDep,
     now: NowDep,
 ) -> FollowupRead:
     """Name the manufacturer of a ledger entry's equipment (`manufacturer_id` null: none)."""
-    followup, shelter = followups.get_followup(session, followup_id, actor=actor)
-    manufacturers.name_manufacturer(session, followup, data.manufacturer_id, actor=actor, now=now)
-    return followups.reads(session, [(followup, shelter)], now=now)[0]
+    manufacturers.name_manufacturer(
+        session, scoped.followup, data.manufacturer_id, actor=actor, now=now
+    )
+    return scoped.read(session, now=now)
 
 
 @router.post(
@@ -89,14 +119,13 @@ def name_manufacturer(
     responses=_LEDGER_ERRORS,
 )
 def record_contact(
-    followup_id: RowId,
     data: ManufacturerContactCreate,
     session: SessionDep,
     actor: TrackerDep,
+    scoped: FollowupDep,
     now: NowDep,
 ) -> FollowupRead:
     """Record a contact made with the ledger entry's manufacturer: when, and what came of it
     (who: the caller)."""
-    followup, shelter = followups.get_followup(session, followup_id, actor=actor)
-    manufacturers.record_contact(session, followup, data, actor=actor, now=now)
-    return followups.reads(session, [(followup, shelter)], now=now)[0]
+    manufacturers.record_contact(session, scoped.followup, data, actor=actor, now=now)
+    return scoped.read(session, now=now)

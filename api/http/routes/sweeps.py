@@ -1,6 +1,8 @@
 """Sweeps: the city office plans a round of inspections over districts or shelters, the
 city office and district officers assign its shelters to inspectors, and everyone concerned
-follows its progress (:mod:`inspection.sweeps`).
+follows its progress (:mod:`inspection.sweeps`). The city office renames a sweep, changes
+its period, adds shelters to a planned or running one and takes out those not yet
+inspected; an assignment tells the inspector through the notification outbox.
 
 Scope: a sweep's name and period are read by the city office, district officers and
 inspectors; what it holds is counted within the caller's reach: a district officer's
@@ -22,12 +24,15 @@ from inspection.access import Actor
 from inspection.models import Role
 from inspection.schemas import (
     RowId,
+    SweepAddShelters,
     SweepAssign,
     SweepCreate,
     SweepProgress,
     SweepRead,
+    SweepRemoveShelters,
     SweepShelterRead,
     SweepUnassign,
+    SweepUpdate,
 )
 
 router = APIRouter(prefix="/api/v1/sweeps", tags=["sweeps"], route_class=DocumentedRoute)
@@ -36,7 +41,7 @@ Follower = Annotated[Actor, Depends(require(Role.ADMIN, Role.DISTRICT_OFFICER, R
 
 class AssignResult(BaseModel):
     changed: int
-    """How many shelters were assigned (or unassigned)."""
+    """How many shelters were assigned (or unassigned, added, taken out)."""
 
 
 @router.post("", response_model=SweepRead, status_code=201)
@@ -90,13 +95,22 @@ def sweep_shelters(
 
 @router.post("/{sweep_id}/assign", response_model=AssignResult)
 def assign(
-    sweep_id: RowId, data: SweepAssign, session: SessionDep, actor: OfficerDep, now: NowDep
+    sweep_id: RowId,
+    data: SweepAssign,
+    session: SessionDep,
+    actor: OfficerDep,
+    now: NowDep,
+    state: StateDep,
 ) -> AssignResult:
     """Assign shelters of the sweep (by code) to one inspector, replacing earlier assignees:
     the city office any, a district officer those of their district. Refusals:
     ``unknown_shelters`` (not in the sweep, or out of reach), ``bad_assignee`` (not an
-    active inspector of the shelters' district)."""
-    return AssignResult(changed=sweeps.assign(session, sweep_id, data, actor=actor, now=now))
+    active inspector of the shelters' district). The inspector is sent one message naming
+    the sweep, the shelters newly theirs and the last day; a repeated request sends none."""
+    changed = sweeps.assign(
+        session, sweep_id, data, actor=actor, now=now, tz=state.settings.timezone
+    )
+    return AssignResult(changed=changed)
 
 
 @router.post("/{sweep_id}/unassign", response_model=AssignResult)
@@ -105,3 +119,48 @@ def unassign(
 ) -> AssignResult:
     """Take shelters of the sweep off their inspector (``unknown_shelters`` as above)."""
     return AssignResult(changed=sweeps.unassign(session, sweep_id, data, actor=actor, now=now))
+
+
+@router.patch("/{sweep_id}", response_model=SweepRead)
+def update(
+    sweep_id: RowId,
+    data: SweepUpdate,
+    session: SessionDep,
+    actor: AdminDep,
+    now: NowDep,
+    state: StateDep,
+) -> SweepRead:
+    """Rename a sweep or change its period (city office). Refusals: ``invalid_period``
+    (last day before the first, or too long), ``ends_in_past`` (last day moved before
+    today), ``sweep_started`` (first day of a started sweep moved after today)."""
+    sweep = sweeps.update_sweep(
+        session, sweep_id, data, actor=actor, now=now, tz=state.settings.timezone
+    )
+    [read] = sweeps.reads(session, [sweep], actor=actor, now=now)
+    return read
+
+
+@router.post("/{sweep_id}/shelters", response_model=AssignResult)
+def add_shelters(
+    sweep_id: RowId, data: SweepAddShelters, session: SessionDep, actor: AdminDep, now: NowDep
+) -> AssignResult:
+    """Add active shelters, by district and/or code, to a planned or running sweep (city
+    office); those in it already stay as they are. Refusals: 409 ``sweep_ended``; 422
+    ``unknown_shelters`` (the codes in ``details``), ``nothing_named``."""
+    return AssignResult(changed=sweeps.add_shelters(session, sweep_id, data, actor=actor, now=now))
+
+
+@router.post("/{sweep_id}/shelters/remove", response_model=AssignResult)
+def remove_shelters(
+    sweep_id: RowId,
+    data: SweepRemoveShelters,
+    session: SessionDep,
+    actor: AdminDep,
+    now: NowDep,
+) -> AssignResult:
+    """Take shelters not yet inspected in the period out of a planned or running sweep
+    (city office). Refusals: 409 ``sweep_ended``, ``already_inspected`` (the codes in
+    ``details``), ``empty_sweep``; 422 ``unknown_shelters``."""
+    return AssignResult(
+        changed=sweeps.remove_shelters(session, sweep_id, data, actor=actor, now=now)
+    )

@@ -49,6 +49,30 @@ export function date(value) {
     : `${Number(p.day)} ${MONTHS[Number(p.month) - 1]} ${p.year}`;
 }
 
+const pad = (n) => String(n).padStart(2, '0');
+
+/** The value of a datetime-local input (2026-06-02T10:00) showing `value` in the city's zone. */
+export function localInput(value = new Date()) {
+  const p = parts(value);
+  return p ? `${p.year}-${pad(p.month)}-${pad(p.day)}T${p.hour}:${p.minute}` : '';
+}
+
+/** A datetime-local input's value read as the city's wall time: the instant as ISO text
+ * (with its offset, Z), or null for an empty or malformed value. */
+export function fromLocalInput(text) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(text || '');
+  if (!m) return null;
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] || 0));
+  // the zone's offset at an instant: its wall time there, read as if UTC, minus the instant
+  const offset = (at) => {
+    const p = parts(new Date(at));
+    return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute)) - Math.floor(at / 60000) * 60000;
+  };
+  let at = wall - offset(wall);
+  at = wall - offset(at); // once more, for a wall time across a change of offset
+  return new Date(at).toISOString();
+}
+
 /** 2026年12月2日 14:05 (zh) or 2 Dec 2026, 14:05 (en). */
 export function dateTime(value) {
   if (value == null || value === '') return '';

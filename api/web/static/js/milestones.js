@@ -11,21 +11,12 @@ import { api } from './api.js';
 import { date, dateTime, deadline, number } from './format.js';
 import { t } from './i18n.js';
 import { evidenceForm } from './photos.js';
-import { field, h, mount, notice } from './ui.js';
+import { field, h, mount, notice, toggler } from './ui.js';
 
 const RECORDERS = ['manager', 'district_officer', 'admin'];
 const OFFICERS = ['district_officer', 'admin'];
 const STATUSES = ['referred', 'warning', 'fined', 'dismissed', 'other'];
 const PARTIES = ['unit', 'individual'];
-
-function toggled(label, cls, form) {
-  const open = h(`button.${cls}`, { type: 'button', 'aria-expanded': 'false' }, label);
-  open.addEventListener('click', () => {
-    form.hidden = !form.hidden;
-    open.setAttribute('aria-expanded', String(!form.hidden));
-  });
-  return open;
-}
 
 function recordForm(fu, milestone, done) {
   return evidenceForm({
@@ -62,7 +53,7 @@ function milestoneItem(fu, m, canRecord, done) {
       ? h('div.small.muted.ms-record', t('ms.recorded', { who: m.recorded_by_name || m.recorded_by, time: dateTime(m.recorded_at), note: m.note || '–' }))
       : null,
     m.evidence && m.evidence.length ? h('div.small.muted', t('ms.evidence', { n: m.evidence.length })) : null,
-    form ? h('div.actions', toggled(t('ms.record', { what: t(`ms.${m.milestone}`) }), 'record-milestone', form)) : null,
+    form ? h('div.actions', toggler(t('ms.record', { what: t(`ms.${m.milestone}`) }), 'record-milestone', form)) : null,
     form,
   );
 }
@@ -137,7 +128,7 @@ export function outcomeView(fu, role, done) {
   return [
     h('h3', t('oc.title')),
     history.length ? h('ul.list.outcomes', history.map(historyItem)) : h('p.muted', t('oc.none')),
-    form ? h('div.actions', toggled(label, correcting ? 'correct-outcome' : 'record-outcome', form)) : null,
+    form ? h('div.actions', toggler(label, correcting ? 'correct-outcome' : 'record-outcome', form)) : null,
     form,
   ];
 }

@@ -3,7 +3,9 @@
 //
 // Sending one item: POST /api/v1/shelters/{code}/inspections with the item's
 // Idempotency-Key (made once, when the inspection was finished), then each photo not yet
-// sent to POST /api/v1/inspections/{id}/photos. The server answers a repeated submission
+// sent to POST /api/v1/inspections/{id}/photos: a finding's photo with the id of the finding
+// the inspection recorded for its item, a re-inspection's photo with the id of the earlier
+// finding it judged. The server answers a repeated submission
 // with the inspection it already stored and a repeated photo with the attachment it already
 // stored, so an answer lost on the way back costs nothing but the retry.
 //
@@ -104,8 +106,9 @@ async function announce() {
 }
 
 /**
- * Keep a finished inspection on the phone. `photos`: [{blob, name, item}] where item is the
- * catalogue code of the finding it shows, or null for the inspection as a whole.
+ * Keep a finished inspection on the phone. `photos`: [{blob, name, item, finding}] where item
+ * is the catalogue code of the new finding it shows, finding the id of the earlier finding
+ * it shows judged (复查), both null for the inspection as a whole.
  */
 export async function enqueue({ shelter, shelterName, body, photos }) {
   const user = currentUser();
@@ -115,7 +118,7 @@ export async function enqueue({ shelter, shelterName, body, photos }) {
     shelter,
     shelterName,
     body,
-    photos: photos.map((p) => ({ id: newKey(), blob: p.blob, name: p.name, item: p.item || null, sent: false, error: null })),
+    photos: photos.map((p) => ({ id: newKey(), blob: p.blob, name: p.name, item: p.item || null, finding: p.finding || null, sent: false, error: null })),
     createdAt: Date.now(),
     attempts: 0,
     nextAttemptAt: 0,
@@ -145,7 +148,8 @@ async function sendPhotos(item) {
     const form = new FormData();
     form.append('files', photo.blob, photo.name);
     const finding = photo.item && findings.find((f) => f.item === photo.item);
-    if (finding) form.append('finding_id', String(finding.id));
+    if (photo.finding) form.append('finding_id', String(photo.finding));
+    else if (finding) form.append('finding_id', String(finding.id));
     try {
       await request('POST', `/api/v1/inspections/${item.inspection.id}/photos`, { form });
       photo.sent = true;

@@ -17,6 +17,7 @@ export const ROUTES = [
   { path: '/sweeps', page: 'sweeps', roles: ['district_officer', 'admin'], nav: 'nav.sweeps' },
   { path: '/exchange', page: 'exchange', roles: ['district_officer'], nav: 'nav.exchange' },
   { path: '/followups', page: 'followups', roles: ['district_officer', 'admin', 'inspector'], nav: 'nav.followups' },
+  { path: '/manufacturers', page: 'manufacturers', roles: ['district_officer', 'admin'] },
   { path: '/admin', page: 'admin', roles: ['admin'], nav: 'nav.admin' },
   { path: '/admin/users', page: 'admin-users', roles: ['admin'] },
   { path: '/admin/shelters', page: 'admin-shelters', roles: ['admin'] },

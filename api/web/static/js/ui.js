@@ -68,6 +68,73 @@ export function field(label, input, hint) {
   );
 }
 
+/**
+ * A form laid out as every form of the app: its fields one under another, then the area for
+ * its message, then its buttons. Each of `fields` is [label, control, hint?] (made a
+ * labelled field) or an element placed as it is (a datalist, a note).
+ */
+export function fieldsForm(tag, attrs, fields, message, ...actions) {
+  return h(
+    tag,
+    attrs,
+    fields.map((f) => (Array.isArray(f) ? field(...f) : f)),
+    message,
+    h('div.actions', ...actions),
+  );
+}
+
+/**
+ * A form that sends itself with fetch (never a page load), laid out by fieldsForm (the submit
+ * button first among the actions).
+ * spec: tag (the form's tag with its .classes/#id, default 'form'), fields (as fieldsForm's:
+ * [label, control, hint?] or elements; one element alone is enough), submit (the button's label), submitCls ('.classes' of the button),
+ * send(form) (a promise; the button is disabled while it runs), failed(err) (the words shown
+ * as an error notice when send() throws), extra (more buttons after the submit), attrs (on
+ * the form, e.g. {hidden: true}).
+ */
+export function sendingForm(spec) {
+  const { tag = 'form', fields, submit, submitCls = '', send, failed, extra, attrs } = spec;
+  const message = h('div', { 'aria-live': 'polite' });
+  const button = h(`button.primary${submitCls}`, { type: 'submit' }, submit);
+  const form = fieldsForm(
+    tag,
+    {
+      ...attrs,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        button.disabled = true;
+        mount(message);
+        try {
+          await send(form);
+        } catch (err) {
+          mount(message, notice('error', failed(err)));
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    Array.isArray(fields) ? fields : [fields],
+    message,
+    button,
+    extra,
+  );
+  return form;
+}
+
+/**
+ * A button (class `cls`) that shows and hides `form` (which starts hidden), saying so to
+ * screen readers; `focus`, if given, gets the focus when the form opens.
+ */
+export function toggler(label, cls, form, focus) {
+  const open = h(`button.${cls}`, { type: 'button', 'aria-expanded': 'false' }, label);
+  open.addEventListener('click', () => {
+    form.hidden = !form.hidden;
+    open.setAttribute('aria-expanded', String(!form.hidden));
+    if (!form.hidden && focus) focus.focus();
+  });
+  return open;
+}
+
 /** What a page shows when its data cannot be loaded. */
 export function errorView(err, retry) {
   if (err instanceof ApiError && (err.status === 404 || err.status === 403)) return notFoundView();

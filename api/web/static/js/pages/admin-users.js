@@ -3,7 +3,7 @@
 
 import { api } from '../api.js';
 import { extend, t } from '../i18n.js';
-import { field, h, mount, notice } from '../ui.js';
+import { field, h, mount, notice, sendingForm } from '../ui.js';
 
 extend({
   zh: {
@@ -89,23 +89,28 @@ function createForm(done) {
   const role = h('select', { name: 'role', id: 'user-role' }, ROLES.map((r) => h('option', { value: r }, t(`role.${r}`))));
   const district = input('district', { maxlength: 64 });
   const password = input('password', { type: 'password', minlength: 10, maxlength: 256, autocomplete: 'new-password' });
-  const message = h('div', { 'aria-live': 'polite' });
-  const submit = h('button.primary', { type: 'submit' }, t('users.create'));
-  async function onSubmit(event) {
-    event.preventDefault();
-    submit.disabled = true;
-    mount(message);
-    const body = {
-      username: username.value.trim(),
-      display_name: displayName.value.trim(),
-      phone: phone.value.trim() || null,
-      email: email.value.trim() || null,
-      role: role.value,
-      district: district.value.trim() || null,
-      password: password.value || null,
-    };
-    try {
-      const created = await api.post('/api/v1/users', body);
+  const form = sendingForm({
+    tag: 'form#user-form',
+    fields: [
+      field(t('users.username'), username),
+      field(t('users.display_name'), displayName),
+      field(t('users.role'), role),
+      field(t('users.district'), district),
+      field(t('users.phone'), phone),
+      field(t('users.email'), email),
+      field(t('users.password'), password),
+    ],
+    submit: t('users.create'),
+    send: async () => {
+      const created = await api.post('/api/v1/users', {
+        username: username.value.trim(),
+        display_name: displayName.value.trim(),
+        phone: phone.value.trim() || null,
+        email: email.value.trim() || null,
+        role: role.value,
+        district: district.value.trim() || null,
+        password: password.value || null,
+      });
       form.reset();
       done(
         notice(
@@ -114,25 +119,9 @@ function createForm(done) {
           created.api_key ? [h('p', t('users.api_key')), h('p', h('code.secret', created.api_key))] : null,
         ),
       );
-    } catch (err) {
-      mount(message, notice('error', t('users.failed', { message: refusal(err) })));
-    } finally {
-      submit.disabled = false;
-    }
-  }
-  const form = h(
-    'form#user-form',
-    { onsubmit: onSubmit },
-    field(t('users.username'), username),
-    field(t('users.display_name'), displayName),
-    field(t('users.role'), role),
-    field(t('users.district'), district),
-    field(t('users.phone'), phone),
-    field(t('users.email'), email),
-    field(t('users.password'), password),
-    message,
-    h('div.actions', submit),
-  );
+    },
+    failed: (err) => t('users.failed', { message: refusal(err) }),
+  });
   return form;
 }
 

@@ -1,7 +1,7 @@
-// The city office's administration (#/admin): the way to users, shelters and sensors, and
-// alert-rule overrides; the register and ledger exports and the shelter import; the printed
-// signs of a district. Files the API serves only to a logged-in user are fetched with the
-// token and saved from a blob (api.download).
+// The city office's administration (#/admin): the way to users, shelters and sensors,
+// alert-rule overrides and the manufacturer directory; the register and ledger exports and
+// the shelter import; the printed signs of a district. Files the API serves only to a
+// logged-in user are fetched with the token and saved from a blob (api.download).
 
 import { api, download, query } from '../api.js';
 import { number } from '../format.js';
@@ -17,6 +17,7 @@ extend({
     'admin.shelters.text': '登记、修改工程，登记传感器，打印标识牌',
     'admin.rules': '告警规则',
     'admin.rules.text': '按工程、区域、传感器或类别调整阈值',
+    'admin.makers.text': '三类问题协助联系的厂家：添加、修改、查找',
     'admin.exports': '导出',
     'admin.export.register': '工程登记表',
     'admin.export.ledger': '整改台账',
@@ -43,6 +44,7 @@ extend({
     'admin.shelters.text': 'Register and edit shelters, register sensors, print signs',
     'admin.rules': 'Alert rules',
     'admin.rules.text': 'Thresholds per shelter, zone, sensor or class',
+    'admin.makers.text': 'Makers a class 3 entry is helped to reach: add, edit, find',
     'admin.exports': 'Exports',
     'admin.export.register': 'Shelter register',
     'admin.export.ledger': 'Rectification ledger',
@@ -200,6 +202,7 @@ export async function render(root) {
       link('/admin/users', t('admin.users'), t('admin.users.text')),
       link('/admin/shelters', t('admin.shelters'), t('admin.shelters.text')),
       link('/admin/rules', t('admin.rules'), t('admin.rules.text')),
+      link('/manufacturers', t('mk.directory'), t('admin.makers.text')),
     ),
     exportsSection(),
     importSection(),

@@ -3,7 +3,8 @@
 // overdue and class, each with its deadline, its notice as PDF and its findings. A fix the
 // manager reported is verified or rejected here (POST /api/v1/findings/{id}/verify|reject)
 // by someone other than who reported it; the API's refusal is shown as it says. Key
-// supervision shows its milestones and referrals their outcome history (js/milestones.js).
+// supervision shows its milestones and referrals their outcome history (js/milestones.js);
+// a class 3 ledger entry its equipment manufacturer and the contacts made (js/makers.js).
 // Officers and the city office first see the corrections waiting for their approval
 // (js/corrections.js).
 
@@ -12,6 +13,7 @@ import { correctionsView, DECIDERS } from '../corrections.js';
 import { decision } from '../decisions.js';
 import { classLabel, date, dateTime, deadline } from '../format.js';
 import { extend, t } from '../i18n.js';
+import { makerView, TRACKERS } from '../makers.js';
 import { milestonesView, outcomeView } from '../milestones.js';
 import { errorView, field, h, mount, notice } from '../ui.js';
 
@@ -33,8 +35,6 @@ extend({
     'fu.none': '没有符合条件的整改事项',
     'fu.due': '整改期限',
     'fu.tracker': '跟踪人',
-    'fu.maker': '防护设备厂家',
-    'fu.maker_contacts': '厂家联系记录',
     'fu.pdf': '通知书（PDF）',
     'fu.referral_pdf': '移送函（PDF）',
     'fu.findings': '问题',
@@ -68,8 +68,6 @@ extend({
     'fu.none': 'Nothing matches',
     'fu.due': 'Deadline',
     'fu.tracker': 'Tracked by',
-    'fu.maker': 'Equipment manufacturer',
-    'fu.maker_contacts': 'Contacts with the manufacturer',
     'fu.pdf': 'Notice (PDF)',
     'fu.referral_pdf': 'Referral letter (PDF)',
     'fu.findings': 'Findings',
@@ -172,7 +170,7 @@ function findingItem(f, canVerify, done) {
   );
 }
 
-function followupCard(fu, canVerify, role, done) {
+function followupCard(fu, canVerify, role, makers, done) {
   const due = deadline(fu.due_at);
   const open = fu.status === 'open';
   const fact = (label, value, cls) => [h('dt', label), h('dd', { class: cls || false }, value)];
@@ -187,15 +185,6 @@ function followupCard(fu, canVerify, role, done) {
       fact(t('fu.status'), t(`fu.status.${fu.status}`)),
       fact(t('fu.due'), open ? `${date(fu.due_at)}（${due.text}）` : date(fu.due_at), open && due.overdue ? 'overdue' : ''),
       fu.tracker ? fact(t('fu.tracker'), fu.tracker_name || fu.tracker) : [],
-      fu.manufacturer
-        ? fact(t('fu.maker'), [fu.manufacturer.name, fu.manufacturer.contact_name, fu.manufacturer.contact_phone].filter(Boolean).join(' · '))
-        : [],
-      (fu.manufacturer_contacts || []).length
-        ? fact(
-            t('fu.maker_contacts'),
-            fu.manufacturer_contacts.map((c) => `${dateTime(c.contacted_at)} ${c.recorded_by_name || ''}：${c.outcome}`).join('；'),
-          )
-        : [],
     ),
     fu.kind === 'referral' && !OFFICERS.includes(role)
       ? null
@@ -215,6 +204,7 @@ function followupCard(fu, canVerify, role, done) {
         ),
     milestonesView(fu, role, done),
     outcomeView(fu, role, done),
+    makerView(fu, role, makers, done),
     fu.findings && fu.findings.length
       ? [h('h3', t('fu.findings')), h('ul.list.findings', fu.findings.map((f) => findingItem(f, canVerify, done)))]
       : null,
@@ -277,6 +267,11 @@ export async function render(root, params) {
       ),
       DECIDERS.includes(role) ? correctionsView(currentUser(), done) : null,
     ]);
+    // the directory, for naming a ledger entry's manufacturer (only when one is listed)
+    const makers =
+      TRACKERS.includes(role) && page.items.some((fu) => fu.kind === 'ledger')
+        ? (await api.get('/api/v1/manufacturers?limit=500')).items
+        : null;
     mount(flash, message ? notice('ok', message) : null);
     mount(waiting, corrections);
     mount(
@@ -284,11 +279,19 @@ export async function render(root, params) {
       h('p.muted', t('fu.count', { n: page.total })),
       page.total > page.items.length ? notice('info', t('fu.more', { n: page.items.length })) : null,
       page.items.length
-        ? h('ul.list.followups#followup-list', page.items.map((fu) => followupCard(fu, canVerify, role, done)))
+        ? h('ul.list.followups#followup-list', page.items.map((fu) => followupCard(fu, canVerify, role, makers, done)))
         : notice('info', t('fu.none')),
     );
   }
 
   await load();
-  mount(root, h('h1', t('fu.title')), flash, waiting, filters(q), list);
+  mount(
+    root,
+    h('h1', t('fu.title')),
+    OFFICERS.includes(role) ? h('p', h('a#maker-directory', { href: '#/manufacturers' }, `${t('mk.directory')} →`)) : null,
+    flash,
+    waiting,
+    filters(q),
+    list,
+  );
 }

@@ -1,5 +1,6 @@
 // Walking the checklist of one shelter: first the findings still open from earlier visits,
-// each judged fixed, still open or worse (复查; one left unjudged keeps its state); then the
+// each judged fixed, still open or worse (复查; one left unjudged keeps its state), with
+// photos of what the visit found (sent with the finding judged); then the
 // catalogue by area with its Chinese titles, an item already open taken out of it; each new
 // finding with its severity (never below the item's default), a note, "fixed on the spot"
 // and photos from the phone's camera. Finishing puts the inspection in the outbox, which
@@ -32,6 +33,7 @@ extend({
     'inspect.verdict.fixed': '已整改',
     'inspect.verdict.open': '仍未整改',
     'inspect.verdict.worse': '加重',
+    'inspect.verdict.photos': '拍照（复查）',
     'inspect.open_already': '已在整改中，见上方复查',
     'inspect.summary.review': '复查 {n} 项',
     'inspect.general': '整体情况',
@@ -63,6 +65,7 @@ extend({
     'inspect.verdict.fixed': 'Fixed',
     'inspect.verdict.open': 'Still open',
     'inspect.verdict.worse': 'Worse',
+    'inspect.verdict.photos': 'Take photo (re-inspection)',
     'inspect.open_already': 'Open already: judge it above',
     'inspect.summary.review': '{n} judged',
     'inspect.general': 'Overall',
@@ -96,7 +99,7 @@ const LEVELS = ['S1', 'S2', 'S3'];
 const drafts = new Map();
 
 function draftFor(code) {
-  if (!drafts.has(code)) drafts.set(code, { startedAt: new Date(), findings: {}, verdicts: {}, note: '', photos: [] });
+  if (!drafts.has(code)) drafts.set(code, { startedAt: new Date(), findings: {}, verdicts: {}, verdictPhotos: {}, note: '', photos: [] });
   return drafts.get(code);
 }
 
@@ -127,6 +130,7 @@ function verdictBlock(finding, draft, onChange) {
     finding.due_at ? h('p.small.muted', t('inspect.review.due', { date: date(finding.due_at) })) : null,
     finding.note ? h('p.small', finding.note) : null,
     h('div.choices', choices),
+    picker(t('inspect.verdict.photos'), (draft.verdictPhotos[finding.id] ||= []), onChange),
   );
 }
 
@@ -241,7 +245,11 @@ export async function render(root, params) {
       return { item, severity: f.severity, note: f.note.trim(), fixed_on_spot: f.severity === 'S1' && f.fixed };
     });
     for (const p of draft.photos) photos.push({ blob: p.blob, name: p.name, item: null });
-    const verdicts = Object.entries(draft.verdicts).map(([finding, verdict]) => ({ finding: Number(finding), verdict }));
+    const verdicts = Object.entries(draft.verdicts).map(([finding, verdict]) => {
+      // a photo shows the finding judged; one of a finding left unjudged is not sent
+      for (const p of draft.verdictPhotos[finding] || []) photos.push({ blob: p.blob, name: p.name, item: null, finding: Number(finding) });
+      return { finding: Number(finding), verdict };
+    });
     const body = { inspected_at: draft.startedAt.toISOString(), findings, note: draft.note.trim() };
     if (verdicts.length) body.verdicts = verdicts;
     const key = await enqueue({

@@ -1,8 +1,9 @@
 // One inspection: the graded class and what follows from it (notice number, deadline, the
-// notice as PDF), its findings and photos. An inspection just sent from the outbox is shown
+// notice as PDF), its findings, a re-inspection's verdicts on earlier findings with the
+// photos showing them, and its photos. An inspection just sent from the outbox is shown
 // from the phone when the network is gone again.
 
-import { download, api, NetworkError } from '../api.js';
+import { download, api, request, NetworkError } from '../api.js';
 import { classLabel, date, dateTime, deadline } from '../format.js';
 import { extend, t } from '../i18n.js';
 import { sent } from '../outbox.js';
@@ -28,6 +29,11 @@ extend({
     'result.closed': '现场已整改',
     'result.photos': '照片 {n} 张',
     'result.inspector': '检查人',
+    'result.verdicts': '复查结论',
+    'result.verdict.fixed': '已整改',
+    'result.verdict.open': '仍未整改',
+    'result.verdict.worse': '加重',
+    'result.verdict.photo': '{item} 复查照片 {n}',
   },
   en: {
     'result.title': 'Inspection result',
@@ -48,6 +54,11 @@ extend({
     'result.closed': 'fixed on the spot',
     'result.photos': '{n} photo(s)',
     'result.inspector': 'Inspector',
+    'result.verdicts': 'Re-inspection',
+    'result.verdict.fixed': 'Fixed',
+    'result.verdict.open': 'Still open',
+    'result.verdict.worse': 'Worse',
+    'result.verdict.photo': '{item} re-inspection photo {n}',
   },
 });
 
@@ -60,6 +71,37 @@ async function load(id) {
     if (!kept) throw err;
     return kept.inspection;
   }
+}
+
+/** Thumbnails of attachments, fetched with the session's credentials. */
+function thumbnails(photos, alt) {
+  return h(
+    'div.previews',
+    photos.map((a, n) => {
+      const img = h('img', { alt: alt(n + 1) });
+      if (a.thumbnail_url) {
+        request('GET', a.thumbnail_url, { raw: true, headers: { Accept: 'image/jpeg' } })
+          .then((r) => r.blob())
+          .then((blob) => {
+            img.src = URL.createObjectURL(blob);
+          })
+          .catch(() => {});
+      }
+      return h('figure.preview', { dataset: { attachment: String(a.id) } }, img);
+    }),
+  );
+}
+
+/** A re-inspection's verdict on an earlier finding, with the photos the visit took of it. */
+function verdictItem(v, photos) {
+  const mine = photos.filter((a) => a.finding_id === v.finding_id);
+  return h(
+    'li.verdict-result',
+    { dataset: { finding: String(v.finding_id) } },
+    h('div.row-head', h('span.row-title', v.title || v.item), h('span.pill', t(`result.verdict.${v.verdict}`))),
+    v.note ? h('div.small', v.note) : null,
+    mine.length ? thumbnails(mine, (n) => t('result.verdict.photo', { item: v.title || v.item, n })) : null,
+  );
 }
 
 function followup(f) {
@@ -127,6 +169,9 @@ export async function render(root, params) {
           ),
         )
       : h('p.muted', t('result.findings.none')),
+    i.verdicts && i.verdicts.length
+      ? [h('h2', t('result.verdicts')), h('ul.list#verdicts', i.verdicts.map((v) => verdictItem(v, i.photos || [])))]
+      : null,
     i.photos && i.photos.length ? h('p.muted', t('result.photos', { n: i.photos.length })) : null,
   );
 }
