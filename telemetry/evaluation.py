@@ -3,13 +3,15 @@
 The pipeline hands every stored batch to :meth:`AlertEvaluator.observe`, which only queues it;
 a thread of its own judges each reading against the conditions of its sensor (on measurement
 time, see :mod:`telemetry.alert_state`) and keeps the newest values per sensor. What changed is
-written in one transaction: an alert raised, moved to another tier or cleared (through
+written: an alert raised, moved to another tier or cleared (through
 :class:`telemetry.alert_transitions.AlertTransitions`, with the notifications its sink queues;
-many sensors' raises together, see :mod:`telemetry.evaluation_writes`) at once, timers that
-only started or stopped within ``TIMER_DELAY_S``, live values about once a second. A
-transition is kept in memory and retried until that transaction commits, so a database
-outage delays alerts without losing them. A reading older than ``late_after`` raises or
-clears as usual but is marked late and pages nobody.
+many sensors' raises together, see :mod:`telemetry.evaluation_writes`) at once, in one
+transaction with the timers waiting; timers that only started or stopped within
+``TIMER_DELAY_S``; live values about once a second, after the alerts, a few hundred sensors a
+transaction, judging in between what arrived meanwhile (a fleet's live rows hold an alert back
+by one such write at most). A transition is kept in memory and retried until its transaction
+commits, so a database outage delays alerts without losing them. A reading older than
+``late_after`` raises or clears as usual but is marked late and pages nobody.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ fleet, some 60 MB."""
 TIMER_DELAY_S = 0.1
 """Longest wait before a timer that only started or stopped is written (see run_once)."""
 
+LIVE_ROWS_PER_WRITE = 250
+"""Sensors' live rows per transaction. Between two such writes the evaluator judges what was
+queued meanwhile and writes an alert it raises at once, so a fleet's live values hold an
+alert back by one write at most (a thousand rows take tens of milliseconds)."""
+
 
 class AlertEvaluator:
     """Implements :class:`telemetry.ingest.ReadingObserver`; start/stop as a component."""
@@ -74,6 +81,7 @@ class AlertEvaluator:
         on_rollback: Callable[[], None] | None = None,
         max_queued_readings: int = MAX_QUEUED_READINGS,
         on_shed: Callable[[int], None] | None = None,
+        live_rows_per_write: int = LIVE_ROWS_PER_WRITE,
     ) -> None:
         self.sessions = sessions
         self.directory = directory
@@ -94,6 +102,7 @@ class AlertEvaluator:
         self._queued = 0
         """Readings in ``_queue``."""
         self.max_queued_readings = max_queued_readings
+        self.live_rows_per_write = max(1, live_rows_per_write)
         self.on_shed = on_shed
         """Called with the number of readings of each batch shed (for a metric)."""
         self.shed = 0
@@ -167,8 +176,9 @@ class AlertEvaluator:
     def run_once(self, *, hold_timers: bool = False) -> None:
         """Evaluate everything queued and write the outcome; safe to call from tests.
 
-        Alerts raised, moved or cleared are written at once. With ``hold_timers`` (the thread's
-        loop), timers that only started or stopped wait up to ``TIMER_DELAY_S`` to be written
+        Alerts raised, moved or cleared are written at once, in a transaction of their own
+        before any live values (see :meth:`flush`). With ``hold_timers`` (the thread's loop),
+        timers that only started or stopped wait up to ``TIMER_DELAY_S`` to be written
         together: a backlog drained at thousands of readings a second would otherwise cost a
         transaction per batch."""
         try:
@@ -177,13 +187,7 @@ class AlertEvaluator:
             self.failures += 1
             log.warning("alert state not loadable yet; readings wait in the queue", exc_info=True)
             return
-        while self._queue:
-            readings, now = self._queue.popleft()
-            self._queued -= len(readings)
-            self.evaluate(readings, now)
-        if self._shedding:
-            self._shedding = False
-            log.warning("alert evaluation caught up; %d readings were shed in all", self.shed)
+        self._evaluate_queued()
         # Transitions go out at once; live values at most once per flush interval (a backlog
         # drained at thousands of readings a second would otherwise rewrite every sensor's
         # live row with each batch).
@@ -214,6 +218,15 @@ class AlertEvaluator:
                 len(self._ops),
                 exc_info=True,
             )
+
+    def _evaluate_queued(self) -> None:
+        while self._queue:
+            readings, now = self._queue.popleft()
+            self._queued -= len(readings)
+            self.evaluate(readings, now)
+        if self._shedding:
+            self._shedding = False
+            log.warning("alert evaluation caught up; %d readings were shed in all", self.shed)
 
     def judge_once(self, readings: Sequence[Reading], *, now: datetime) -> None:
         """Judge readings stored after the fact (re-ingested rejects) and write what they raise
@@ -333,22 +346,40 @@ class AlertEvaluator:
 
     # -- writing --------------------------------------------------------------------------
     def flush(self, *, live: bool = True) -> None:
-        """Write the transitions in order and, with ``live``, the sensors' live values."""
-        if not self._ops and not (live and self._dirty_live):
-            return
+        """Write the transitions in order, in one transaction, and then, with ``live``, the
+        sensors' live values in transactions of ``live_rows_per_write`` rows. Between two of
+        those, readings queued meanwhile are judged, and transitions they make are written
+        (and announced) before the next: an alert never waits for the fleet's live rows."""
+        if self._ops:
+            self._write_ops()
+        if live:
+            self._write_live()
+
+    def _write_ops(self) -> None:
         ops = list(self._ops)
-        dirty = set(self._dirty_live) if live else set()
-        now_ms = to_ms(self.clock())
         with self.sessions.begin() as session:
             self._emitted += self.writer.write(session, ops)
-            if dirty:
-                alert_store.upsert_live(
-                    session, [self._live_row(self._live[s], now_ms) for s in sorted(dirty)]
-                )
         del self._ops[: len(ops)]
         self._urgent = any(op.transition not in TIMERS for op in self._ops)
-        self._dirty_live -= dirty
         self.flushes += 1
         if self._emitted and self.on_events is not None:
             self.on_events()
         self._emitted = 0
+
+    def _write_live(self) -> None:
+        """Write the live rows of the sensors dirty now, in sorted order (so that two
+        ingesters lock rows in the same order), a part per transaction."""
+        dirty = sorted(self._dirty_live)
+        step = self.live_rows_per_write
+        for start in range(0, len(dirty), step):
+            part = dirty[start : start + step]
+            now_ms = to_ms(self.clock())
+            with self.sessions.begin() as session:
+                alert_store.upsert_live(
+                    session, [self._live_row(self._live[s], now_ms) for s in part]
+                )
+            self._dirty_live.difference_update(part)  # written with their newest values
+            if self._queue and self._states_loaded:
+                self._evaluate_queued()
+                if self._urgent:
+                    self._write_ops()

@@ -2,10 +2,14 @@
 soon as the transaction that made it commits, from the process that made it.
 
 The alert sink, inside that transaction, creates the message's delivery row with a lease and
-stages it here; after the commit the evaluator calls :meth:`PlatformFeed.commit` and this
-thread publishes and records the outcome. If the transaction rolls back the staged messages
-are discarded; if this process dies before publishing, the lease runs out and the regular
-delivery worker sends the message (at least once: receivers drop repeats by id).
+stages it here; after the commit the evaluator calls :meth:`PlatformFeed.commit`, which wakes
+this thread (it never polls: a message does not wait for a timer). The thread publishes
+messages in commit order and records each outcome after it, publishing what became ready
+before each record: a message waits for the PUBACKs of those before it and for at most one
+database write, not for one per earlier message (an alert storm, or a raise and its clear).
+If the transaction rolls back the staged messages are discarded; if this process dies before
+publishing, the lease runs out and the regular delivery worker sends the message (at least
+once: receivers drop repeats by id).
 """
 
 from __future__ import annotations
@@ -16,30 +20,42 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.notify.channels import ChannelError, MqttChannel, OutgoingMessage
+from api.notify.channels import Channel, ChannelError, OutgoingMessage
 from api.notify.delivery import Job, record_outcome
 
 log = logging.getLogger(__name__)
 
 
+class FeedChannel(Channel, Protocol):
+    """A long-lived publisher (:class:`api.notify.channels.MqttChannel`)."""
+
+    def start(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class PlatformFeed:
-    """Publishes staged platform messages after commit; a Component (start/stop)."""
+    """Publishes staged platform messages after commit; a Component (start/stop).
+    ``monotonic`` (seconds) times each publish for its delivery attempt."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        channel: MqttChannel,
+        channel: FeedChannel,
         *,
         clock: Callable[[], datetime],
         max_attempts: int,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sessions = sessions
         self.channel = channel
         self.clock = clock
         self.max_attempts = max_attempts
+        self.monotonic = monotonic
         self._staged: list[Job] = []
         self._ready: deque[Job] = deque()
         self._wake = threading.Event()
@@ -52,6 +68,7 @@ class PlatformFeed:
         self._staged.append(Job(delivery_id, "mqtt", topic, message, None, None))
 
     def commit(self) -> None:
+        """The staged messages' transaction committed: publish them now."""
         self._ready.extend(self._staged)
         self._staged.clear()
         self._wake.set()
@@ -74,27 +91,46 @@ class PlatformFeed:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(1.0)
+            self._wake.wait()
             self._wake.clear()
-            while self._ready:
-                self._publish(self._ready.popleft())
+            self.drain()
 
-    def _publish(self, job: Job) -> None:
-        started = time.monotonic()
+    def drain(self) -> int:
+        """Publish every message ready, in order, and record the outcomes; the number
+        published. Publishing goes first: before each outcome is recorded, messages
+        committed meanwhile are published, so a message waits for at most one record."""
+        published = 0
+        sent: deque[tuple[Job, int]] = deque()
+        while self._ready or sent:
+            while self._ready:
+                job = self._ready.popleft()
+                duration_ms = self._publish(job)
+                if duration_ms is not None:
+                    sent.append((job, duration_ms))
+                    published += 1
+            if sent:
+                self._record(*sent.popleft())
+        return published
+
+    def _publish(self, job: Job) -> int | None:
+        """Send one message; how long it took in ms, None when it failed (left pending under
+        its lease: the delivery worker retries it afterwards)."""
+        started = self.monotonic()
         try:
             self.channel.send(job.target, job.message)
-            outcome = (True, "published", False)
-            self.published += 1
         except ChannelError as exc:
-            # Left pending under its lease: the delivery worker retries it afterwards.
             log.warning("platform feed: %s; the delivery worker will retry", exc)
-            return
+            return None
+        self.published += 1
+        return int((self.monotonic() - started) * 1000)
+
+    def _record(self, job: Job, duration_ms: int) -> None:
         try:
             record_outcome(
                 self.sessions,
                 job,
-                outcome,
-                duration_ms=int((time.monotonic() - started) * 1000),
+                (True, "published", False),
+                duration_ms=duration_ms,
                 now=self.clock(),
                 max_attempts=self.max_attempts,
             )

@@ -4,6 +4,7 @@ alerts and the outbox. The fixtures ``people`` and ``sink`` are in ``tests/api/c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -29,6 +30,22 @@ class Directory:
 
     def get(self, sensor_id: str) -> Placement | None:
         return self.by_id.get(sensor_id)
+
+
+class HookedClock:
+    """A clock running ``hook`` once at its next reading, then reading ``clock``: a test acts
+    at the moment the code under test reads the time (the platform feed before recording an
+    outcome, the evaluator before each part of the live values)."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
+        self.hook: Callable[[], None] | None = None
+
+    def __call__(self) -> datetime:
+        hook, self.hook = self.hook, None
+        if hook is not None:
+            hook()
+        return self.clock()
 
 
 PLACEMENT = Placement("SH-1-S1", "SH-1", "黄浦区", "滤毒室", 60, None)

@@ -20,10 +20,12 @@ from telemetry import alert_store, condition_store
 from telemetry.alert_rules import Override, Scope, Target
 from telemetry.alert_transitions import AlertTransitions
 from telemetry.evaluation import TIMER_DELAY_S, AlertEvaluator
+from telemetry.readings import Reading
 from telemetry.sql_models import AlertStateRow
 from tests.api.alerting import (
     PLACEMENT,
     Directory,
+    HookedClock,
     computed,
     evaluator,
     feed,
@@ -241,6 +243,80 @@ def test_timers_wait_a_moment_to_be_written_but_alerts_go_at_once(
     ev.run_once(hold_timers=True)  # a raise: no waiting
     [alert] = open_alerts(state)
     assert alert.rule == "humidity_warning"
+
+
+def test_an_alert_is_committed_and_announced_before_the_live_values_due_with_it(
+    state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
+) -> None:
+    """When live values are due in the pass that raises an alert, the alert commits (and
+    ``on_events`` publishes it) in a transaction of its own first: a fleet's live rows are
+    written after it, not before its message can leave."""
+    seen_at_announce: list[tuple[list[str], int]] = []
+
+    def announced() -> None:
+        with state.sessions() as s:
+            live = len(alert_store.live_rows(s))
+        seen_at_announce.append(([a.rule for a in open_alerts(state)], live))
+
+    monotonic = FakeMonotonic(0.0)
+    ev = AlertEvaluator(
+        state.sessions,
+        Directory(PLACEMENT),
+        AlertTransitions(sink),
+        clock=state.clock,
+        monotonic=monotonic,
+        on_events=announced,
+    )
+    ev.run_once()  # loads rules and state; live values now written, next due in a second
+    monotonic.advance(ev.flush_interval_s)  # due again
+    ev.observe([reading(clock.now, temperature=20.0, fire_risk=95.0)], now=clock.now)
+    ev.run_once(hold_timers=True)
+    assert seen_at_announce == [(["fire_risk_critical"], 0)]  # announced before live values
+    with state.sessions() as s:
+        [row] = alert_store.live_rows(s)
+    assert row.fire_risk == 95.0  # and written in the same pass, right after
+
+
+def test_an_alert_arriving_while_live_values_are_written_goes_before_the_rest_of_them(
+    state: AppState, sink: OutboxAlertSink, people: dict[str, Login], clock: FakeClock
+) -> None:
+    """Live values are written a part per transaction; a breach queued while the first part
+    is written is judged, and its alert written and announced, before the next part."""
+    seen_at_announce: list[int] = []
+
+    def live_count() -> int:
+        with state.sessions() as s:
+            return len(alert_store.live_rows(s))
+
+    ev_clock = HookedClock(state.clock)
+    monotonic = FakeMonotonic(0.0)
+    ev = AlertEvaluator(
+        state.sessions,
+        Directory(PLACEMENT),
+        AlertTransitions(sink),
+        clock=ev_clock,
+        monotonic=monotonic,
+        on_events=lambda: seen_at_announce.append(live_count()),
+        live_rows_per_write=1,
+    )
+    ev.run_once()  # loads rules and state
+    monotonic.advance(ev.flush_interval_s)
+    start = clock.now
+    ev.observe(
+        [
+            Reading("SH-1", sensor, start, temperature=20.0, humidity=50.0)
+            for sensor in ("SH-1-A", "SH-1-B", "SH-1-C")
+        ],
+        now=start,
+    )
+    ev_clock.hook = lambda: ev.observe([reading(start, fire_risk=95.0)], now=start)
+    ev.run_once(hold_timers=True)  # the hook runs as the first part (SH-1-A) is written
+    assert [a.rule for a in open_alerts(state)] == ["fire_risk_critical"]
+    assert seen_at_announce == [1]  # announced after one part, before SH-1-B and SH-1-C
+    assert live_count() == 3  # the rest written in the same pass
+    monotonic.advance(ev.flush_interval_s)
+    ev.run_once(hold_timers=True)
+    assert live_count() == 4  # the breaching sensor's own live row with the next flush
 
 
 def test_stored_overrides_load_at_once_and_again_after_the_refresh_interval(
