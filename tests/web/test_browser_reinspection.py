@@ -97,6 +97,7 @@ def test_an_offline_reinspection_sends_its_verdict_photo_when_the_network_return
     audit.check("61-reinspection-photo")
     css(browser, "#submit-inspection").click()
     css(browser, "#outbox-list .outbox-item")
+    text_of(browser, "#outbox-list .outbox-summary", "复查 1 项 · 1 张照片")
     audit.check("62-reinspection-waiting")
     with Session(site.engine) as session:
         assert len(session.scalars(select(Inspection.id)).all()) == 1  # the earlier visit only

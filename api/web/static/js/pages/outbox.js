@@ -18,6 +18,7 @@ extend({
     'outbox.discard.confirm': '放弃后此检查将从本机删除，确定吗？',
     'outbox.findings': '{n} 项问题',
     'outbox.photos': '{n} 张照片',
+    'outbox.verdicts': '复查 {n} 项',
     'outbox.sent': '最近已发送',
     'outbox.photo_errors': '{n} 张照片未被接收',
   },
@@ -32,10 +33,21 @@ extend({
     'outbox.discard.confirm': 'Discarding deletes this inspection from the phone. Continue?',
     'outbox.findings': '{n} finding(s)',
     'outbox.photos': '{n} photo(s)',
+    'outbox.verdicts': '{n} re-inspected',
     'outbox.sent': 'Sent lately',
     'outbox.photo_errors': '{n} photo(s) not accepted',
   },
 });
+
+/** What an inspection waiting on the phone holds: its findings, the earlier findings it
+ *  re-inspects (when it does), its photos. */
+function summary(item) {
+  const parts = [item.shelter, t('outbox.findings', { n: item.body.findings.length })];
+  const verdicts = (item.body.verdicts || []).length;
+  if (verdicts) parts.push(t('outbox.verdicts', { n: verdicts }));
+  parts.push(t('outbox.photos', { n: item.photos.length }));
+  return parts.join(' · ');
+}
 
 function waitingItem(item, refresh) {
   let status = t('outbox.waiting');
@@ -50,7 +62,7 @@ function waitingItem(item, refresh) {
     h(
       'div.row',
       h('div.row-head', h('span.row-title', item.shelterName || item.shelter), h('span.small.muted', dateTime(item.createdAt))),
-      h('div.small', `${item.shelter} · ${t('outbox.findings', { n: item.body.findings.length })} · ${t('outbox.photos', { n: item.photos.length })}`),
+      h('div.small.outbox-summary', summary(item)),
       h(item.state === 'refused' ? 'p.small.overdue' : 'p.small', status),
       item.state === 'refused'
         ? h('button.danger', {
