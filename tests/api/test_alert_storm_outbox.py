@@ -24,7 +24,7 @@ from api.notify.platform_feed import PlatformFeed
 from api.state import AppState
 from inspection.models import AuditEntry, Delivery, Notification, Role, Shelter, User
 from telemetry.alert_rules import Severity
-from telemetry.alert_store import AlertEvent, EventKind, NewAlert
+from telemetry.alert_store import AlertEvent, EventKind
 from telemetry.alert_transitions import AlertTransitions
 from telemetry.evaluation import AlertEvaluator
 from telemetry.fire_risk import enrich
@@ -35,6 +35,7 @@ from telemetry.sql_models import AlertRow
 from tests.api.alerting import Directory
 from tests.conftest import FakeClock, FakeMonotonic
 from tests.telemetry.fakes import RecordingSink
+from tests.telemetry.test_alert_storm import fire_alert
 
 SHELTERS = [f"SH-{i:02d}" for i in range(20)]
 SENSORS = [f"{code}-S{k}" for code in SHELTERS for k in range(6)]
@@ -212,25 +213,6 @@ def test_a_storm_lands_in_the_outbox_once_each_in_a_bounded_number_of_statements
     assert len(sql) <= 30
 
 
-def fire(sensor_id: str, severity: Severity, state: AppState) -> NewAlert:
-    at = state.clock()
-    return NewAlert(
-        sensor_id=sensor_id,
-        shelter_code=sensor_id.rsplit("-", 1)[0],
-        district="黄浦区",
-        zone="滤毒室",
-        condition="fire_risk",
-        rule=f"fire_risk_{severity.value}",
-        severity=severity,
-        message=f"fire_risk_{severity.value}",
-        value=3.0,
-        threshold=3.0,
-        late=False,
-        raised_at=at,
-        condition_since=at,
-    )
-
-
 @contextmanager
 def rolled_back(engine: Engine) -> Iterator[sessionmaker[Session]]:
     """Sessions inside one transaction rolled back at the end: each contender starts from
@@ -255,8 +237,8 @@ def test_a_batch_queues_what_hearing_its_events_one_by_one_queues(
         t.hold_many(
             s,
             [
-                *(fire(sensor, Severity.WARNING, state) for sensor in SENSORS[:60]),
-                *(fire(sensor, Severity.CRITICAL, state) for sensor in SENSORS[60:]),
+                *(fire_alert(sensor, Severity.WARNING, state.clock()) for sensor in SENSORS[:60]),
+                *(fire_alert(sensor, Severity.CRITICAL, state.clock()) for sensor in SENSORS[60:]),
             ],
         )
         row = s.get(AlertRow, heard.events[-1].alert.id)
